@@ -1,0 +1,43 @@
+/**
+ * EventBridge "CloudWatch Alarm State Change" -> every bake watching that alarm fails at once,
+ * with the alarm name as the cause, and the state machine rolls back.
+ */
+import middy from '@middy/core';
+import { z } from 'zod';
+import { awsPorts } from '../src/aws/ports.ts';
+import { handleAlarmChange } from '../src/core/bake.ts';
+import { logErrors, parseEvent } from './commons/middleware.ts';
+import type { PortsProvider } from './commons/ports.ts';
+
+export const alarmStateChangeSchema = z.object({
+  id: z.string(),
+  source: z.literal('aws.cloudwatch'),
+  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  resources: z.array(z.string()).optional(),
+  time: z.string().optional(),
+  detail: z.object({
+    alarmName: z.string().min(1).max(255),
+    state: z.object({
+      value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+      reason: z.string().optional(),
+      timestamp: z.string().optional(),
+    }),
+    previousState: z.object({ value: z.string() }).partial().optional(),
+  }),
+});
+
+export type AlarmStateChangeEvent = z.input<typeof alarmStateChangeSchema>;
+
+export function createAlarmChangedHandler(ports: PortsProvider) {
+  return middy<AlarmStateChangeEvent, { failedBakes: number; ignored?: string }>()
+    .use(logErrors(ports, 'alarm-changed'))
+    .use(parseEvent(alarmStateChangeSchema, 'CloudWatch Alarm State Change event'))
+    .handler(async (event) => {
+      const p = await ports();
+      const { alarmName, state } = event.detail;
+      p.log.info(`alarm ${alarmName} is ${state.value}`, { alarm: alarmName, state: state.value, previous: event.detail.previousState?.value });
+      return handleAlarmChange(p, { alarmName, state: state.value, ...(state.reason ? { reason: state.reason } : {}) });
+    });
+}
+
+export const handler = createAlarmChangedHandler(awsPorts);

@@ -1,0 +1,55 @@
+/**
+ * HTTP API (API Gateway v2) helpers shared by the HTTP handlers: JSON answers, and the mapping
+ * of domain errors to status codes. Messages of 4xx errors are shown; 5xx say only
+ * "internal error" (details go to the log, never to the caller).
+ */
+import type middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../../src/core/errors.ts';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly statusCode: number;
+  constructor(statusCode: number, message: string) {
+    super(message);
+    this.statusCode = statusCode;
+  }
+}
+
+export function statusOf(error: unknown): number {
+  if (error instanceof HttpError) return error.statusCode;
+  if (error instanceof InvalidInputError) return 400;
+  if (error instanceof ForbiddenError) return 403;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof ConflictError) return 409;
+  return 500;
+}
+
+/** Turns any error into a JSON answer; use it last in the chain (its onError runs first). */
+export function jsonErrors(): middy.MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    name: 'jsonErrors',
+    onError: (request) => {
+      const error = request.error as Error;
+      const status = statusOf(error);
+      request.response = json(status, { error: status < 500 ? error.message : 'internal error' });
+    },
+  };
+}
+
+/** The body as the client sent it (API Gateway base64-encodes binary bodies). */
+export function rawBody(event: HttpEvent): string {
+  if (!event.body) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}

@@ -1,0 +1,18 @@
+/**
+ * The bookkeeping steps of deploy.asl.json (locks, stage records, alarm checks, bake watches),
+ * invoked by the state machine with `{ action, ref, ... }`.
+ */
+import middy from '@middy/core';
+import { awsPorts } from '../src/aws/ports.ts';
+import { type PipelineStep, pipelineStepSchema, runPipelineStep } from '../src/core/pipeline-steps.ts';
+import { logErrors, parseEvent, parsedAs } from './commons/middleware.ts';
+import type { PortsProvider } from './commons/ports.ts';
+
+export function createPipelineStepHandler(ports: PortsProvider) {
+  return middy<PipelineStep, unknown>()
+    .use(logErrors(ports, 'pipeline-step'))
+    .use(parseEvent(pipelineStepSchema, 'pipeline step'))
+    .handler(async (event) => runPipelineStep(parsedAs(pipelineStepSchema, event), await ports()));
+}
+
+export const handler = createPipelineStepHandler(awsPorts);

@@ -1,0 +1,31 @@
+/**
+ * Invoked by the approval state with .waitForTaskToken: stores the approval (the token stays
+ * in the store), tells the approvers, and returns. The execution resumes when someone decides.
+ */
+import middy from '@middy/core';
+import { z } from 'zod';
+import { awsPorts } from '../src/aws/ports.ts';
+import { requestApproval } from '../src/core/approvals.ts';
+import { logErrors, parseEvent, parsedAs } from './commons/middleware.ts';
+import type { PortsProvider } from './commons/ports.ts';
+
+export const approvalRequestSchema = z.object({
+  taskToken: z.string().min(1).max(8192),
+  deploymentId: z.string().min(1).max(80),
+  service: z.string().min(1),
+  environment: z.string().min(1),
+  version: z.string().min(1),
+  timeoutSeconds: z.number().int().positive(),
+});
+
+export function createRequestApprovalHandler(ports: PortsProvider) {
+  return middy<z.input<typeof approvalRequestSchema>, { approvalId: string }>()
+    .use(logErrors(ports, 'request-approval'))
+    .use(parseEvent(approvalRequestSchema, 'approval request'))
+    .handler(async (event) => {
+      const approval = await requestApproval(await ports(), parsedAs(approvalRequestSchema, event));
+      return { approvalId: approval.approvalId };
+    });
+}
+
+export const handler = createRequestApprovalHandler(awsPorts);

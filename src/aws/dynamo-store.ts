@@ -1,0 +1,410 @@
+/**
+ * The Store port on DynamoDB (lib-dynamodb). Used on AWS, against dynalite locally and against
+ * moto in tests: one implementation everywhere. Every state change is a conditional write, so
+ * racing steps, retried Lambdas and double clicks cannot corrupt a record.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+  DeleteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type DeploymentRecord,
+  type DeploymentView,
+  type EnvironmentState,
+  type StageRecord,
+  type StageUpdate,
+  type VersionRef,
+  allowedPredecessors,
+  summarize,
+} from '../core/deployment.ts';
+import { InvalidTransitionError, NotFoundError } from '../core/errors.ts';
+import type { ApprovalRecord, ApprovalStatus, BakeWatch, LockRecord, Store } from '../core/ports.ts';
+import { TTL_ATTRIBUTE } from './table.ts';
+
+type Item = Record<string, unknown>;
+
+const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'type', TTL_ATTRIBUTE];
+const APPROVAL_TTL_SECONDS = 90 * 86400;
+
+function strip<T>(item: Item | undefined): T | undefined {
+  if (!item) return undefined;
+  const copy: Item = { ...item };
+  for (const k of KEYS) delete copy[k];
+  return copy as T;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+export class DynamoStore implements Store {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(db: DynamoDBDocumentClient, tableName: string) {
+    this.db = db;
+    this.table = tableName;
+  }
+
+  async createDeployment(record: DeploymentRecord, stages: StageRecord[]): Promise<boolean> {
+    const at = `${record.createdAt}#${record.deploymentId}`;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `DEP#${record.deploymentId}`,
+            sk: 'META',
+            type: 'deployment',
+            gsi1pk: `SVC#${record.service}`,
+            gsi1sk: at,
+            gsi2pk: 'ALL#DEPLOYMENTS',
+            gsi2sk: at,
+            ...record,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw this.named(error, `deployment ${record.deploymentId}`);
+    }
+    // Stages after the record: each is idempotent, so a crash in between is repaired by the retry.
+    for (const stage of stages) {
+      await this.db
+        .send(
+          new PutCommand({
+            TableName: this.table,
+            Item: this.stageItem(stage, at),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        )
+        .catch((error) => {
+          if (!isConditionFailure(error)) throw this.named(error, `stage ${stage.environment} of ${stage.deploymentId}`);
+        });
+    }
+    return true;
+  }
+
+  private stageItem(stage: StageRecord, at: string): Item {
+    return {
+      pk: `DEP#${stage.deploymentId}`,
+      sk: `ENV#${stage.environment}`,
+      type: 'stage',
+      gsi1pk: `SVCENV#${stage.service}#${stage.environment}`,
+      gsi1sk: at,
+      ...stage,
+    };
+  }
+
+  async getDeployment(deploymentId: string): Promise<DeploymentView | undefined> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `DEP#${deploymentId}` },
+      ConsistentRead: true,
+    });
+    const meta = items.find((i) => i.sk === 'META');
+    if (!meta) return undefined;
+    const stages = items.filter((i) => String(i.sk).startsWith('ENV#')).map((i) => strip<StageRecord>(i) as StageRecord);
+    return summarize(strip<DeploymentRecord>(meta) as DeploymentRecord, stages);
+  }
+
+  async listDeployments(query: { service?: string; limit?: number }): Promise<DeploymentView[]> {
+    const limit = Math.min(query.limit ?? 50, 500);
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: query.service ? 'gsi1' : 'gsi2',
+        KeyConditionExpression: query.service ? 'gsi1pk = :pk' : 'gsi2pk = :pk',
+        ExpressionAttributeValues: { ':pk': query.service ? `SVC#${query.service}` : 'ALL#DEPLOYMENTS' },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    const views = await Promise.all(
+      (res.Items ?? []).map((item) => this.getDeployment(String((item as Item).deploymentId))),
+    );
+    return views.filter((v): v is DeploymentView => v !== undefined);
+  }
+
+  async getStage(deploymentId: string, environment: string): Promise<StageRecord | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `DEP#${deploymentId}`, sk: `ENV#${environment}` }, ConsistentRead: true }),
+    );
+    return strip<StageRecord>(res.Item);
+  }
+
+  async updateStage(deploymentId: string, environment: string, update: StageUpdate, now: Date): Promise<StageRecord> {
+    const allowed = [...new Set([update.state, ...allowedPredecessors(update.state)])];
+    const fields: Item = { ...update, updatedAt: now.toISOString() };
+    const names: Record<string, string> = {};
+    const values: Item = {};
+    const sets: string[] = [];
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined) continue;
+      names[`#${k}`] = k;
+      values[`:${k}`] = v;
+      sets.push(`#${k} = :${k}`);
+    }
+    names['#st'] = 'state';
+    allowed.forEach((s, i) => {
+      values[`:a${i}`] = s;
+    });
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `DEP#${deploymentId}`, sk: `ENV#${environment}` },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `attribute_exists(pk) AND #st IN (${allowed.map((_, i) => `:a${i}`).join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<StageRecord>(res.Attributes) as StageRecord;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.named(error, `stage ${environment} of ${deploymentId}`);
+      const stage = await this.getStage(deploymentId, environment);
+      if (!stage) throw new NotFoundError(`deployment ${deploymentId} has no stage for environment ${environment}`);
+      throw new InvalidTransitionError(
+        `${deploymentId} on ${environment}: cannot move from ${stage.state} to ${update.state}`,
+      );
+    }
+  }
+
+  async listStages(query: { service: string; environment?: string; limit?: number }): Promise<StageRecord[]> {
+    const limit = Math.min(query.limit ?? 50, 500);
+    if (!query.environment) {
+      const deployments = await this.listDeployments({ service: query.service, limit });
+      return deployments.flatMap((d) => [...d.stages].reverse());
+    }
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': `SVCENV#${query.service}#${query.environment}` },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (res.Items ?? []).map((i) => strip<StageRecord>(i as Item) as StageRecord);
+  }
+
+  async getEnvironmentState(service: string, environment: string): Promise<EnvironmentState | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `SVC#${service}`, sk: `ENV#${environment}` }, ConsistentRead: true }),
+    );
+    return strip<EnvironmentState>(res.Item);
+  }
+
+  async listEnvironmentStates(): Promise<EnvironmentState[]> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'ALL#ENVSTATES' },
+    });
+    return items.map((i) => strip<EnvironmentState>(i) as EnvironmentState);
+  }
+
+  async setEnvironmentVersions(
+    service: string,
+    environment: string,
+    versions: { current?: VersionRef; lastKnownGood?: VersionRef },
+    now: Date,
+  ): Promise<void> {
+    const sets = ['service = :svc', 'environment = :env', 'updatedAt = :now', 'gsi2pk = :g', 'gsi2sk = :gs'];
+    const values: Item = {
+      ':svc': service,
+      ':env': environment,
+      ':now': now.toISOString(),
+      ':g': 'ALL#ENVSTATES',
+      ':gs': `${service}#${environment}`,
+    };
+    if (versions.current) {
+      sets.push('#current = :current', 'lastDeploymentId = :dep');
+      values[':current'] = versions.current;
+      values[':dep'] = versions.current.deploymentId;
+    }
+    if (versions.lastKnownGood) {
+      sets.push('lastKnownGood = :lkg');
+      values[':lkg'] = versions.lastKnownGood;
+    }
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `SVC#${service}`, sk: `ENV#${environment}` },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeValues: values,
+        ...(versions.current ? { ExpressionAttributeNames: { '#current': 'current' } } : {}),
+      }),
+    );
+  }
+
+  async getLock(key: string): Promise<LockRecord | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `LOCK#${key}`, sk: 'LOCK' }, ConsistentRead: true }),
+    );
+    return strip<LockRecord>(res.Item);
+  }
+
+  async putLock(lock: LockRecord): Promise<boolean> {
+    const previous = lock.version - 1;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `LOCK#${lock.key}`,
+            sk: 'LOCK',
+            type: 'lock',
+            ...lock,
+            // An idle lock record is garbage after a day; a held one lives while it is held.
+            [TTL_ATTRIBUTE]: (lock.expiresAt ?? Math.floor(Date.now() / 1000)) + 86400,
+          },
+          ConditionExpression: previous === 0 ? 'attribute_not_exists(pk)' : '#v = :v',
+          ...(previous === 0 ? {} : { ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': previous } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw this.named(error, `lock ${lock.key}`);
+    }
+  }
+
+  async putBakeWatch(watch: BakeWatch): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: `ALARM#${watch.alarm}`,
+          sk: `BAKE#${watch.deploymentId}#${watch.environment}`,
+          type: 'bake-watch',
+          ...watch,
+          [TTL_ATTRIBUTE]: watch.expiresAt,
+        },
+      }),
+    );
+  }
+
+  async listBakeWatches(alarm: string): Promise<BakeWatch[]> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :b)',
+      ExpressionAttributeValues: { ':pk': `ALARM#${alarm}`, ':b': 'BAKE#' },
+      ConsistentRead: true,
+    });
+    // TTL deletion is lazy: skip watches whose bake is long over.
+    const now = Math.floor(Date.now() / 1000);
+    return items.map((i) => strip<BakeWatch>(i) as BakeWatch).filter((w) => w.expiresAt >= now);
+  }
+
+  async deleteBakeWatch(alarm: string, deploymentId: string, environment: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: `ALARM#${alarm}`, sk: `BAKE#${deploymentId}#${environment}` } }),
+    );
+  }
+
+  private approvalItem(approval: ApprovalRecord): Item {
+    return {
+      pk: `APR#${approval.approvalId}`,
+      sk: 'META',
+      type: 'approval',
+      gsi2pk: `APPROVALS#${approval.status}`,
+      gsi2sk: `${approval.requestedAt}#${approval.approvalId}`,
+      ...approval,
+      [TTL_ATTRIBUTE]: Math.floor(Date.parse(approval.expiresAt) / 1000) + APPROVAL_TTL_SECONDS,
+    };
+  }
+
+  async putApproval(approval: ApprovalRecord): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: this.approvalItem(approval) }));
+  }
+
+  async getApproval(approvalId: string): Promise<ApprovalRecord | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `APR#${approvalId}`, sk: 'META' }, ConsistentRead: true }),
+    );
+    return strip<ApprovalRecord>(res.Item);
+  }
+
+  async listApprovals(query: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRecord[]> {
+    const statuses: ApprovalStatus[] = query.status ? [query.status] : ['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED'];
+    const all: ApprovalRecord[] = [];
+    for (const status of statuses) {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi2',
+          KeyConditionExpression: 'gsi2pk = :pk',
+          ExpressionAttributeValues: { ':pk': `APPROVALS#${status}` },
+          ScanIndexForward: false,
+          Limit: query.limit ?? 50,
+        }),
+      );
+      all.push(...(res.Items ?? []).map((i) => strip<ApprovalRecord>(i as Item) as ApprovalRecord));
+    }
+    return all.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt)).slice(0, query.limit ?? 50);
+  }
+
+  async decideApproval(
+    approvalId: string,
+    decision: { status: Exclude<ApprovalStatus, 'PENDING'>; decidedBy: string; decidedAt: string; comment?: string },
+  ): Promise<{ decided: boolean; approval: ApprovalRecord }> {
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `APR#${approvalId}`, sk: 'META' },
+          UpdateExpression: `SET #status = :status, decidedBy = :by, decidedAt = :at, gsi2pk = :g${decision.comment ? ', #comment = :comment' : ''}`,
+          ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
+          ExpressionAttributeNames: { '#status': 'status', ...(decision.comment ? { '#comment': 'comment' } : {}) },
+          ExpressionAttributeValues: {
+            ':status': decision.status,
+            ':by': decision.decidedBy,
+            ':at': decision.decidedAt,
+            ':g': `APPROVALS#${decision.status}`,
+            ':pending': 'PENDING',
+            ...(decision.comment ? { ':comment': decision.comment } : {}),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { decided: true, approval: strip<ApprovalRecord>(res.Attributes) as ApprovalRecord };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.named(error, `approval ${approvalId}`);
+      const approval = await this.getApproval(approvalId);
+      if (!approval) throw new NotFoundError(`approval ${approvalId} does not exist`);
+      return { decided: false, approval };
+    }
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      items.push(...((res.Items ?? []) as Item[]));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /** Errors that name the table and the record, not just "ResourceNotFoundException". */
+  private named(error: unknown, what: string): Error {
+    const e = error as Error;
+    return Object.assign(new Error(`DynamoDB table ${this.table}, ${what}: ${e.name}: ${e.message}`, { cause: error }), {
+      name: e.name === 'ProvisionedThroughputExceededException' || e.name === 'ThrottlingException' ? 'Coconut.Retryable' : e.name,
+    });
+  }
+}

@@ -1,0 +1,50 @@
+/** `coconut dev`: runs the local runtime until Ctrl-C. What `npm start` runs. */
+import { parseArgs } from 'node:util';
+import { which } from '../../local/tools.ts';
+import { startRuntime } from '../../local/runtime.ts';
+import { UsageError } from '../errors.ts';
+
+export const usage = 'coconut dev [--config FILE] [--port N] [--data-dir DIR] [--strict] [--no-probes]';
+
+export async function dev(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
+      port: { type: 'string', default: process.env.COCONUT_PORT ?? '4500' },
+      'data-dir': { type: 'string', default: process.env.COCONUT_DATA_DIR ?? '.coconut' },
+      strict: { type: 'boolean', default: false },
+      'no-probes': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
+  const runtime = await startRuntime({
+    configPath: values.config,
+    port,
+    dataDir: values['data-dir'],
+    strict: values.strict,
+    probes: !values['no-probes'],
+  });
+  const log = runtime.ports.log;
+  const tools = ['ansible-playbook', 'helm', 'copilot', 'docker', 'trivy'].map((t) => `${t}: ${which(t) ? 'found' : 'missing'}`);
+  log.info(`Coconut is running at ${runtime.url} (local runtime; config ${values.config}; data in ${values['data-dir']})`);
+  log.info(`tools on PATH — ${tools.join(', ')}`);
+  if (!which('ansible-playbook')) {
+    log.warn(
+      values.strict
+        ? 'ansible-playbook is missing and --strict is on: Ansible deploys will fail, naming the tool'
+        : 'ansible-playbook is missing: Ansible deploy steps will be REHEARSALS (PLANNED, nothing runs). Install ansible-core to deploy for real.',
+    );
+  }
+  log.info(`try: npx coconut push ${runtime.config.services[0]?.image.repository ?? 'demo-api'}:1.0.0   then: npx coconut status`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info('stopping…');
+  await runtime.stop();
+  return 0;
+}

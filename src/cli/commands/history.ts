@@ -1,0 +1,44 @@
+/** `coconut history SERVICE`: every environment deployment of a service, newest first. */
+import { parseArgs } from 'node:util';
+import type { StageRecord } from '../../core/deployment.ts';
+import { request } from '../client.ts';
+import { UsageError } from '../errors.ts';
+import { ago, table } from '../format.ts';
+import { stageLabel } from './status.ts';
+
+export const usage = 'coconut history SERVICE [--env ENV] [--limit N] [--json]';
+
+export async function history(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { env: { type: 'string' }, limit: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const service = positionals[0];
+  if (!service || positionals.length > 1) throw new UsageError('expected one service name');
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError(`--limit must be 1 to 500, got "${values.limit}"`);
+  const query = new URLSearchParams({ limit: String(limit), ...(values.env ? { environment: values.env } : {}) });
+  const data = await request<{ stages: StageRecord[] }>('GET', `/api/history/${encodeURIComponent(service)}?${query}`);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+    return 0;
+  }
+  if (data.stages.length === 0) {
+    process.stdout.write(`no deployments of ${service} yet\n`);
+    return 0;
+  }
+  const rows = data.stages.map((s) => [
+    s.version,
+    s.environment,
+    stageLabel(s),
+    s.previousVersion ?? '—',
+    s.rolledBackTo ? `rolled back to ${s.rolledBackTo}` : '',
+    s.reason ?? '',
+    ago(s.updatedAt),
+    s.deploymentId,
+  ]);
+  process.stdout.write(`${table(['VERSION', 'ENV', 'STATE', 'FROM', 'ROLLBACK', 'WHY', 'WHEN', 'DEPLOYMENT'], rows)}\n`);
+  return 0;
+}

@@ -1,0 +1,44 @@
+/** `coconut status`: what runs where, what is in progress, what waits for approval. */
+import { parseArgs } from 'node:util';
+import type { ServiceStatus } from '../../core/status.ts';
+import type { PublicApproval } from '../../../functions/api.ts';
+import { request } from '../client.ts';
+import { ago, colorState, table } from '../format.ts';
+
+export const usage = 'coconut status [--json]';
+
+export function stageLabel(stage: { state: string; rehearsal?: unknown }): string {
+  return `${colorState(stage.state)}${stage.rehearsal ? ' (rehearsal: PLANNED, nothing ran)' : ''}`;
+}
+
+export async function status(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
+  const data = await request<{ services: ServiceStatus[]; approvals: PublicApproval[] }>('GET', '/api/status');
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+    return 0;
+  }
+  const rows = data.services.flatMap((s) =>
+    s.environments.map((e) => [
+      s.service,
+      e.name,
+      e.current?.version ?? '—',
+      e.lastKnownGood?.version ?? '—',
+      e.latest ? `${e.latest.version} ${stageLabel(e.latest)}${e.needsAttention ? ' — NEEDS ATTENTION' : ''}` : '—',
+      e.latest?.reason ?? '',
+      ago(e.latest?.updatedAt),
+    ]),
+  );
+  process.stdout.write(`${table(['SERVICE', 'ENV', 'RUNNING', 'KNOWN-GOOD', 'LATEST', 'WHY', 'WHEN'], rows)}\n`);
+  if (data.approvals.length) {
+    process.stdout.write('\nWaiting for approval:\n');
+    process.stdout.write(
+      `${table(
+        ['APPROVAL', 'SERVICE', 'ENV', 'CHANGE', 'EXPIRES'],
+        data.approvals.map((a) => [a.approvalId, a.service, a.environment, `${a.fromVersion ?? '—'} -> ${a.version}`, a.expiresAt]),
+      )}\n`,
+    );
+    process.stdout.write(`approve with: npx coconut approve ${data.approvals[0]?.approvalId}\n`);
+  }
+  return 0;
+}

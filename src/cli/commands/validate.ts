@@ -1,0 +1,35 @@
+/** `coconut validate` and `coconut schema`: check coconut.yaml; print its JSON Schema. */
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../../core/config/load.ts';
+import { configJsonSchema } from '../../core/config/schema.ts';
+import { formatDuration } from '../../core/duration.ts';
+
+export const validateUsage = 'coconut validate [--config FILE] [--json]';
+export const schemaUsage = 'coconut schema';
+
+export async function validate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' }, json: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const config = await loadConfigFile(values.config);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ valid: true, config }, null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(`${values.config} is valid: ${config.services.length} service(s)\n`);
+  for (const s of config.services) {
+    const envs = s.environments
+      .map((e) => `${e.name}${e.approval ? ' (approval)' : ''} bake ${formatDuration(e.bake)}${e.alarms.length ? `, alarms ${e.alarms.join(', ')}` : ''}`)
+      .join(' -> ');
+    process.stdout.write(`  ${s.name}: ${s.image.registry} ${s.image.repository} -> ${s.target.kind}: ${envs}\n`);
+  }
+  return 0;
+}
+
+export async function schema(args: string[]): Promise<number> {
+  if (args.length) throw Object.assign(new Error('schema takes no arguments'), { name: 'UsageError' });
+  process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+  return 0;
+}

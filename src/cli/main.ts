@@ -1,0 +1,70 @@
+/**
+ * The `coconut` command. Exit codes: 0 success, 1 the command ran and failed (or a deployment
+ * failed), 2 bad arguments (with usage).
+ */
+import { ConfigError } from '../core/errors.ts';
+import { alarm, usage as alarmUsage } from './commands/alarm.ts';
+import { decide, usage as approveUsage } from './commands/approve.ts';
+import { dev, usage as devUsage } from './commands/dev.ts';
+import { history, usage as historyUsage } from './commands/history.ts';
+import { push, usage as pushUsage } from './commands/push.ts';
+import { status, usage as statusUsage } from './commands/status.ts';
+import { schema, schemaUsage, validate, validateUsage } from './commands/validate.ts';
+import { CommandFailed, UsageError } from './errors.ts';
+
+type Command = { run: (args: string[]) => Promise<number>; usage: string; summary: string };
+
+export const COMMANDS: Record<string, Command> = {
+  dev: { run: dev, usage: devUsage, summary: 'run Coconut locally (what `npm start` runs)' },
+  push: { run: push, usage: pushUsage, summary: 'announce an image push (an ECR push event) to the local runtime' },
+  status: { run: status, usage: statusUsage, summary: 'what runs where, what is in progress, what waits for approval' },
+  history: { run: history, usage: historyUsage, summary: 'deployments of one service, newest first' },
+  approve: { run: (a) => decide('approve', a), usage: approveUsage, summary: 'approve a waiting deployment' },
+  reject: { run: (a) => decide('reject', a), usage: approveUsage, summary: 'reject a waiting deployment' },
+  alarm: { run: alarm, usage: alarmUsage, summary: 'set or list the local alarms' },
+  validate: { run: validate, usage: validateUsage, summary: 'check coconut.yaml' },
+  schema: { run: schema, usage: schemaUsage, summary: 'print the JSON Schema of coconut.yaml' },
+};
+
+export function usageText(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'usage: coconut COMMAND [options]',
+    '',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Commands that talk to Coconut use COCONUT_URL (default http://127.0.0.1:4500).',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usageText()}\n`);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`coconut: unknown command "${name}"\n\n${usageText()}\n`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`usage: ${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(args);
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    if (e instanceof UsageError || e.name === 'UsageError' || e.code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`coconut ${name}: ${e.message}\nusage: ${command.usage}\n`);
+      return 2;
+    }
+    if (e instanceof ConfigError || e instanceof CommandFailed) {
+      process.stderr.write(`coconut ${name}: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`coconut ${name}: ${e.name}: ${e.message}\n`);
+    return 1;
+  }
+}

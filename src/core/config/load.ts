@@ -1,0 +1,76 @@
+/**
+ * Reads coconut.yaml and validates it with the schema. Errors carry the file, the path
+ * inside it, the line and column, and what was expected.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { type CoconutConfig, configSchema } from './schema.ts';
+
+export async function loadConfigFile(file: string): Promise<CoconutConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
+    throw new ConfigError(file, [{ path: '', message: `cannot read the configuration: ${reason}` }]);
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file = 'coconut.yaml'): CoconutConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return { path: '', message: `invalid YAML: ${e.message.split('\n')[0]}`, line: pos?.line, column: pos?.col };
+      }),
+    );
+  }
+  const result = configSchema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data;
+  throw new ConfigError(
+    file,
+    result.error.issues.map((issue) => toConfigIssue(issue, doc.contents, lineCounter)),
+  );
+}
+
+function toConfigIssue(issue: z.core.$ZodIssue, root: unknown, lines: LineCounter): ConfigIssue {
+  const path = formatPath(issue.path);
+  const node = nodeAt(root, issue.path);
+  const pos = node?.range ? lines.linePos(node.range[0]) : undefined;
+  return { path, message: describeIssue(issue), line: pos?.line, column: pos?.col };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see \`coconut schema\`)`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return `required: expected ${issue.expected}`;
+  }
+  return issue.message;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
+    .join('');
+}
+
+/** The YAML node at a schema path, or the nearest existing parent, for line numbers. */
+function nodeAt(root: unknown, path: readonly PropertyKey[]): Node | undefined {
+  let node = root as Node | undefined;
+  for (const part of path) {
+    let next: unknown;
+    if (isMap(node)) next = node.get(part as string, true);
+    else if (isSeq(node)) next = node.get(part as number, true);
+    if (!next || typeof next !== 'object') return node;
+    node = next as Node;
+  }
+  return node;
+}

@@ -1,0 +1,149 @@
+/**
+ * The deployment model: one deployment is one version of one service going through its
+ * environments in order. Each environment has its own stage with a state; the allowed moves
+ * between states are listed here and nowhere else.
+ */
+import { InvalidTransitionError } from './errors.ts';
+import type { Trigger } from './release.ts';
+
+export const STAGE_STATES = [
+  'PENDING',
+  'AWAITING_APPROVAL',
+  'DEPLOYING',
+  'BAKING',
+  'SUCCEEDED',
+  'REJECTED',
+  'ROLLING_BACK',
+  'ROLLED_BACK',
+  'ROLLBACK_FAILED',
+  'FAILED',
+  'INTERRUPTED',
+  'SKIPPED',
+] as const;
+export type StageState = (typeof STAGE_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<StageState> = new Set([
+  'SUCCEEDED',
+  'REJECTED',
+  'ROLLED_BACK',
+  'ROLLBACK_FAILED',
+  'FAILED',
+  'INTERRUPTED',
+  'SKIPPED',
+]);
+
+const TRANSITIONS: Record<StageState, readonly StageState[]> = {
+  // SKIPPED: an earlier environment ended badly, so this one never ran.
+  PENDING: ['AWAITING_APPROVAL', 'DEPLOYING', 'FAILED', 'REJECTED', 'SKIPPED'],
+  AWAITING_APPROVAL: ['DEPLOYING', 'REJECTED', 'FAILED'],
+  DEPLOYING: ['BAKING', 'SUCCEEDED', 'ROLLING_BACK', 'FAILED'],
+  BAKING: ['SUCCEEDED', 'ROLLING_BACK', 'FAILED'],
+  ROLLING_BACK: ['ROLLED_BACK', 'ROLLBACK_FAILED'],
+  SUCCEEDED: [],
+  REJECTED: [],
+  ROLLED_BACK: [],
+  ROLLBACK_FAILED: [],
+  FAILED: [],
+  INTERRUPTED: [],
+  SKIPPED: [],
+};
+
+/** States from which `to` may be entered; used as the condition of the store write. */
+export function allowedPredecessors(to: StageState): StageState[] {
+  const from = STAGE_STATES.filter((s) => TRANSITIONS[s].includes(to));
+  // A non-terminal stage can always be marked INTERRUPTED when its runtime died.
+  if (to === 'INTERRUPTED') return STAGE_STATES.filter((s) => !TERMINAL_STATES.has(s));
+  return from;
+}
+
+export function assertTransition(from: StageState, to: StageState, where: string): void {
+  if (from === to) return; // retried step: idempotent
+  if (!allowedPredecessors(to).includes(from)) {
+    throw new InvalidTransitionError(`${where}: cannot move from ${from} to ${to}`);
+  }
+}
+
+export interface ImageRef {
+  registry: 'ecr' | 'ghcr' | 'dockerhub';
+  repository: string;
+  tag: string;
+  digest?: string;
+}
+
+export interface DeploymentRecord {
+  deploymentId: string;
+  service: string;
+  version: string;
+  image: ImageRef;
+  trigger: Trigger;
+  environments: string[];
+  createdAt: string;
+  /** Which state machine runs it. */
+  kind: 'deploy' | 'rollback';
+}
+
+export interface StageRecord {
+  deploymentId: string;
+  service: string;
+  environment: string;
+  /** Position in the promotion order. */
+  order: number;
+  version: string;
+  state: StageState;
+  reason?: string;
+  /** The version running before this deployment started; the rollback goes back to the last known-good. */
+  previousVersion?: string;
+  rolledBackTo?: string;
+  /** Alarm that caused a rollback. */
+  alarm?: string;
+  approvalId?: string;
+  /** Set when a step could not really run (a tool was missing) and was only rehearsed. */
+  rehearsal?: { tools: string[]; steps: string[] };
+  buildId?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  updatedAt: string;
+}
+
+export type StageUpdate = Partial<
+  Pick<
+    StageRecord,
+    'reason' | 'previousVersion' | 'rolledBackTo' | 'alarm' | 'approvalId' | 'rehearsal' | 'buildId' | 'startedAt' | 'finishedAt'
+  >
+> & { state: StageState };
+
+/** What runs where: the current version and the last version that passed its bake. */
+export interface EnvironmentState {
+  service: string;
+  environment: string;
+  current?: VersionRef;
+  lastKnownGood?: VersionRef;
+  lastDeploymentId?: string;
+  updatedAt: string;
+}
+
+export interface VersionRef {
+  version: string;
+  digest?: string;
+  deploymentId: string;
+}
+
+export interface DeploymentView extends DeploymentRecord {
+  stages: StageRecord[];
+  state: StageState;
+}
+
+/**
+ * The state of a whole deployment: the stage in progress if any; else the first environment
+ * that ended badly (later ones never ran); else SUCCEEDED when every environment succeeded;
+ * else PENDING (between environments, or not started yet).
+ */
+export function summarize(deployment: DeploymentRecord, stages: StageRecord[]): DeploymentView {
+  const ordered = [...stages].sort((a, b) => a.order - b.order);
+  const active = ordered.find((s) => !TERMINAL_STATES.has(s.state) && s.state !== 'PENDING');
+  const ended = ordered.find((s) => TERMINAL_STATES.has(s.state) && s.state !== 'SUCCEEDED' && s.state !== 'SKIPPED');
+  const allSucceeded = ordered.length > 0 && ordered.every((s) => s.state === 'SUCCEEDED');
+  const state: StageState = active?.state ?? ended?.state ?? (allSucceeded ? 'SUCCEEDED' : 'PENDING');
+  return { ...deployment, stages: ordered, state };
+}

@@ -1,0 +1,68 @@
+/**
+ * Step Functions hands a caught error over as { Error, Cause }. These turn it into the one
+ * sentence people read in history, Slack and the CLI.
+ */
+export interface StepFailure {
+  Error: string;
+  Cause?: string;
+}
+
+export const ERRORS = {
+  alarmFired: 'Coconut.AlarmFired',
+  rejected: 'Coconut.Rejected',
+  missingTool: 'Coconut.MissingTool',
+  rolledBack: 'Coconut.RolledBack',
+  rollbackFailed: 'Coconut.RollbackFailed',
+  deployFailed: 'Coconut.DeployFailed',
+  approvalExpired: 'Coconut.ApprovalExpired',
+} as const;
+
+export interface DescribedFailure {
+  reason: string;
+  alarm?: string;
+  /** Nothing was changed on the target (e.g. the tool was missing): no rollback needed. */
+  nothingChanged?: boolean;
+}
+
+export function describeFailure(failure: StepFailure | undefined, step: string): DescribedFailure {
+  if (!failure) return { reason: `${step} failed` };
+  const cause = failure.Cause ?? '';
+  switch (failure.Error) {
+    case ERRORS.alarmFired:
+      return { reason: `alarm ${cause} fired during bake`, alarm: cause };
+    case ERRORS.missingTool:
+      return { reason: cause || 'a required tool is missing', nothingChanged: true };
+    case 'States.Timeout':
+      return { reason: `${step} timed out` };
+    default: {
+      const build = parseBuildCause(cause);
+      if (build) return { reason: `${step} build ${build.id} ${build.status.toLowerCase()}${build.detail ? `: ${build.detail}` : ''}` };
+      return { reason: `${step} failed: ${failure.Error}${cause ? ` — ${cause.slice(0, 300)}` : ''}` };
+    }
+  }
+}
+
+/** CodeBuild's .sync integration fails with the Build object as JSON in the Cause. */
+function parseBuildCause(cause: string): { id: string; status: string; detail?: string } | undefined {
+  if (!cause.startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { Build?: BuildLike } & BuildLike;
+    const build = parsed.Build ?? parsed;
+    if (!build.Id && !build.BuildStatus) return undefined;
+    const failedPhase = build.Phases?.find((p) => p.PhaseStatus && p.PhaseStatus !== 'SUCCEEDED');
+    const message = failedPhase?.Contexts?.map((c) => c.Message).filter(Boolean).join('; ');
+    return {
+      id: build.Id ?? 'unknown',
+      status: build.BuildStatus ?? 'FAILED',
+      ...(failedPhase ? { detail: `phase ${failedPhase.PhaseType}${message ? ` — ${message}` : ''}` } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+interface BuildLike {
+  Id?: string;
+  BuildStatus?: string;
+  Phases?: { PhaseType?: string; PhaseStatus?: string; Contexts?: { Message?: string }[] }[];
+}

@@ -1,0 +1,139 @@
+/**
+ * The steps deploy.asl.json invokes through the pipeline-step function, each parsed by one
+ * schema. The state machine passes `ref` (which deployment, which environment) to all of them.
+ */
+import { z } from 'zod';
+import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
+import { expireApproval } from './approvals.ts';
+import { NotFoundError } from './errors.ts';
+import { acquireLock, lockKey, releaseLock } from './locks.ts';
+import type { Notifier } from './ports.ts';
+import {
+  type StageDeps,
+  prepareRollback,
+  recordAwaitingApproval,
+  recordBaking,
+  recordDeploying,
+  recordFailed,
+  recordRejected,
+  recordRollbackFailed,
+  recordRolledBack,
+  recordSucceeded,
+} from './stage-steps.ts';
+
+const ref = z.object({
+  deploymentId: z.string().min(1).max(80),
+  service: z.string().min(1),
+  version: z.string().min(1),
+  environment: z.string().min(1),
+});
+const failure = z.object({ Error: z.string(), Cause: z.string().optional() }).optional();
+const buildEnv = z.array(z.object({ Name: z.string(), Value: z.string(), Type: z.literal('PLAINTEXT') }));
+const build = z
+  .object({
+    Id: z.string().optional(),
+    ExportedEnvironmentVariables: z.array(z.object({ Name: z.string(), Value: z.string() })).optional(),
+  })
+  .passthrough()
+  .optional();
+
+export const pipelineStepSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('acquireLock'), ref, holdSeconds: z.number().int().positive() }),
+  z.object({ action: z.literal('releaseLock'), ref }),
+  z.object({
+    action: z.literal('recordStage'),
+    ref,
+    state: z.enum(['AWAITING_APPROVAL', 'DEPLOYING', 'BAKING', 'SUCCEEDED', 'REJECTED', 'ROLLED_BACK', 'ROLLBACK_FAILED', 'FAILED']),
+    failure,
+    build,
+    step: z.string().default('deploy'),
+  }),
+  z.object({ action: z.literal('prepareRollback'), ref, failure, step: z.string().default('deploy'), buildEnv }),
+  z.object({ action: z.literal('checkAlarms'), ref, alarms: z.array(z.string()), endBake: z.boolean().default(false) }),
+  z.object({
+    action: z.literal('startBake'),
+    ref,
+    alarms: z.array(z.string()),
+    bakeSeconds: z.number().int().nonnegative(),
+    taskToken: z.string().min(1),
+  }),
+]);
+
+export type PipelineStep = z.input<typeof pipelineStepSchema>;
+
+export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier };
+
+export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>, deps: PipelineDeps): Promise<unknown> {
+  const key = lockKey(input.ref.service, input.ref.environment);
+  switch (input.action) {
+    case 'acquireLock': {
+      const deployment = await deps.store.getDeployment(input.ref.deploymentId);
+      if (!deployment) throw new NotFoundError(`deployment ${input.ref.deploymentId} has no record`);
+      const result = await acquireLock(deps.store, {
+        key,
+        deploymentId: input.ref.deploymentId,
+        createdAt: deployment.createdAt,
+        holdSeconds: input.holdSeconds,
+        nowSeconds: Math.floor(deps.clock.now().getTime() / 1000),
+      });
+      if (!result.acquired) {
+        deps.log.debug(`${input.ref.deploymentId} waits for ${key} (position ${result.position})`, { holder: result.holder });
+      }
+      return result;
+    }
+    case 'releaseLock':
+      return { released: await releaseLock(deps.store, key, input.ref.deploymentId) };
+    case 'recordStage':
+      return recordStage(input, deps);
+    case 'prepareRollback':
+      return prepareRollback(deps, input.ref, input.failure, input.step, input.buildEnv);
+    case 'checkAlarms': {
+      const bakeRef = { deploymentId: input.ref.deploymentId, environment: input.ref.environment, alarms: input.alarms };
+      const check = input.endBake ? await endBake(deps, bakeRef) : await checkAlarms(deps.alarms, input.alarms, deps.log);
+      return { breached: check.breached, ...(check.failure ? { failure: check.failure } : {}) };
+    }
+    case 'startBake':
+      await startBake(deps, {
+        deploymentId: input.ref.deploymentId,
+        environment: input.ref.environment,
+        alarms: input.alarms,
+        bakeSeconds: input.bakeSeconds,
+        taskToken: input.taskToken,
+      });
+      return {};
+  }
+}
+
+async function recordStage(
+  input: Extract<z.output<typeof pipelineStepSchema>, { action: 'recordStage' }>,
+  deps: PipelineDeps,
+): Promise<unknown> {
+  const r = input.ref;
+  switch (input.state) {
+    case 'AWAITING_APPROVAL':
+      return recordAwaitingApproval(deps, r);
+    case 'DEPLOYING':
+      return recordDeploying(deps, r);
+    case 'BAKING': {
+      const deployment = await deps.store.getDeployment(r.deploymentId);
+      return recordBaking(deps, { ...r, ...(deployment?.image.digest ? { digest: deployment.image.digest } : {}) }, input.build);
+    }
+    case 'SUCCEEDED': {
+      const deployment = await deps.store.getDeployment(r.deploymentId);
+      await recordSucceeded(deps, { ...r, ...(deployment?.image.digest ? { digest: deployment.image.digest } : {}) });
+      return {};
+    }
+    case 'REJECTED': {
+      const outcome = await recordRejected(deps, r, input.failure);
+      const stage = await deps.store.getStage(r.deploymentId, r.environment);
+      if (input.failure?.Error === 'States.Timeout') await expireApproval(deps, stage?.approvalId);
+      return outcome;
+    }
+    case 'ROLLED_BACK':
+      return recordRolledBack(deps, r, input.build);
+    case 'ROLLBACK_FAILED':
+      return recordRollbackFailed(deps, r, input.failure);
+    case 'FAILED':
+      return recordFailed(deps, r, input.failure, input.step);
+  }
+}

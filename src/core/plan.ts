@@ -1,0 +1,192 @@
+/**
+ * From a release event to deployment plans: which services the image belongs to, what each
+ * environment needs, and the deterministic execution name that makes duplicates harmless.
+ */
+import { createHash } from 'node:crypto';
+import type { CoconutConfig, ServiceConfig, TargetConfig } from './config/schema.ts';
+import type { DeploymentRecord, ImageRef, StageRecord } from './deployment.ts';
+import type { ReleaseEvent, Trigger } from './release.ts';
+
+export interface BuildEnvVar {
+  Name: string;
+  Value: string;
+  Type: 'PLAINTEXT';
+}
+
+/** One environment of a plan: everything its Map iteration in deploy.asl.json reads. */
+export interface PlanEnvironment {
+  name: string;
+  order: number;
+  approval?: { timeoutSeconds: number };
+  bakeSeconds: number;
+  alarms: string[];
+  /** How long the environment lock may be held before it counts as abandoned. */
+  lockSeconds: number;
+  /** Environment variables of the deploy build; the only way event values reach commands. */
+  buildEnv: BuildEnvVar[];
+}
+
+/** The execution input of deploy.asl.json. Deterministic for a given push: no timestamps. */
+export interface DeploymentPlan {
+  deploymentId: string;
+  service: string;
+  version: string;
+  image: ImageRef;
+  targetKind: TargetConfig['kind'];
+  environments: PlanEnvironment[];
+}
+
+export type MatchResult = { service: ServiceConfig } | { skipped: string };
+
+/** Services whose image is this release, each with a reason when the tag does not qualify. */
+export function matchServices(config: CoconutConfig, release: Pick<ReleaseEvent, 'registry' | 'repository' | 'tag'>): MatchResult[] {
+  return config.services
+    .filter((s) => s.image.registry === release.registry && s.image.repository === release.repository)
+    .map((service) =>
+      new RegExp(service.image.tagPattern).test(release.tag)
+        ? { service }
+        : { skipped: `tag "${release.tag}" does not match ${service.name}'s tagPattern ${service.image.tagPattern}` },
+    );
+}
+
+/** Why nothing matched, for the log line of an ignored push. */
+export function explainNoMatch(config: CoconutConfig, release: Pick<ReleaseEvent, 'registry' | 'repository'>): string {
+  const known = config.services
+    .filter((s) => s.image.registry === release.registry)
+    .map((s) => s.image.repository);
+  return `no service in coconut.yaml uses ${release.registry} repository "${release.repository}"${
+    known.length ? ` (configured: ${[...new Set(known)].join(', ')})` : ''
+  }`;
+}
+
+export function imageOf(release: ReleaseEvent): ImageRef {
+  return {
+    registry: release.registry,
+    repository: release.repository,
+    tag: release.tag,
+    ...(release.digest ? { digest: release.digest } : {}),
+  };
+}
+
+/**
+ * Execution names are 1-80 characters of [A-Za-z0-9_-]; this one is readable and unique per
+ * (service, image content): the same push twice yields the same name, so Step Functions
+ * refuses the second one. `salt` separates deliberate re-deployments (manual, rollback).
+ */
+export function executionName(service: string, image: ImageRef, salt = ''): string {
+  const hash = createHash('sha256')
+    .update([service, image.registry, image.repository, image.tag, image.digest ?? '', salt].join('\n'))
+    .digest('hex')
+    .slice(0, 12);
+  const readable = `${service}-${image.tag}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - hash.length - 1);
+  return `${readable}-${hash}`;
+}
+
+const BUILD_HOURS = 2;
+
+export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): DeploymentPlan {
+  const deploymentId = executionName(service.name, image, salt);
+  return {
+    deploymentId,
+    service: service.name,
+    version: image.tag,
+    image,
+    targetKind: service.target.kind,
+    environments: service.environments.map((env, order) => ({
+      name: env.name,
+      order,
+      ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}),
+      bakeSeconds: env.bake,
+      alarms: env.alarms,
+      lockSeconds: (env.approval?.timeout ?? 0) + env.bake + BUILD_HOURS * 3600,
+      buildEnv: buildEnvironment(service, env.name, deploymentId, image, 'deploy'),
+    })),
+  };
+}
+
+export function deploymentRecord(plan: DeploymentPlan, trigger: Trigger, kind: DeploymentRecord['kind'], now: Date): DeploymentRecord {
+  return {
+    deploymentId: plan.deploymentId,
+    service: plan.service,
+    version: plan.version,
+    image: plan.image,
+    trigger,
+    environments: plan.environments.map((e) => e.name),
+    createdAt: now.toISOString(),
+    kind,
+  };
+}
+
+export function initialStages(plan: DeploymentPlan, now: Date): StageRecord[] {
+  const at = now.toISOString();
+  return plan.environments.map((env) => ({
+    deploymentId: plan.deploymentId,
+    service: plan.service,
+    environment: env.name,
+    order: env.order,
+    version: plan.version,
+    state: 'PENDING',
+    createdAt: at,
+    updatedAt: at,
+  }));
+}
+
+/**
+ * The build's environment variables. Names are fixed; values come from config (trusted) and
+ * from the event (validated against OCI patterns before planning). Buildspecs only ever
+ * reference them as "$VAR", never by pasting them into command text.
+ */
+export function buildEnvironment(
+  service: ServiceConfig,
+  environment: string,
+  deploymentId: string,
+  image: ImageRef,
+  action: 'deploy' | 'rollback',
+): BuildEnvVar[] {
+  const vars: Record<string, string> = {
+    COCONUT_ACTION: action,
+    COCONUT_DEPLOYMENT_ID: deploymentId,
+    COCONUT_SERVICE: service.name,
+    COCONUT_ENVIRONMENT: environment,
+    COCONUT_VERSION: image.tag,
+    COCONUT_IMAGE_REGISTRY: image.registry,
+    COCONUT_IMAGE_REPOSITORY: image.repository,
+    COCONUT_IMAGE_TAG: image.tag,
+    COCONUT_IMAGE_DIGEST: image.digest ?? '',
+    ...targetVariables(service),
+  };
+  return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' }));
+}
+
+function targetVariables(service: ServiceConfig): Record<string, string> {
+  const target = service.target;
+  switch (target.kind) {
+    case 'ansible':
+      return {
+        COCONUT_ANSIBLE_PLAYBOOK: target.playbook,
+        COCONUT_ANSIBLE_ROLLBACK_PLAYBOOK: target.rollbackPlaybook,
+        COCONUT_ANSIBLE_INVENTORY: target.inventory,
+      };
+    case 'helm':
+      return {
+        COCONUT_HELM_RELEASE: target.release ?? service.name,
+        COCONUT_HELM_CHART: target.chart,
+        COCONUT_HELM_NAMESPACE: target.namespace,
+        COCONUT_HELM_TIMEOUT: `${target.timeout}s`,
+        COCONUT_EKS_CLUSTER: target.cluster ?? '',
+      };
+    case 'copilot':
+      return { COCONUT_COPILOT_APP: target.app, COCONUT_COPILOT_SERVICE: target.name ?? service.name };
+  }
+}
+
+/** The deploy build's variables turned into a rollback to `to`. */
+export function rollbackEnvironment(deployEnv: BuildEnvVar[], to: { version: string; digest?: string }): BuildEnvVar[] {
+  const replace: Record<string, string> = {
+    COCONUT_ACTION: 'rollback',
+    COCONUT_VERSION: to.version,
+    COCONUT_IMAGE_TAG: to.version,
+    COCONUT_IMAGE_DIGEST: to.digest ?? '',
+  };
+  return deployEnv.map((v) => (v.Name in replace ? { ...v, Value: replace[v.Name] as string } : v));
+}

@@ -1,0 +1,158 @@
+/**
+ * The ports through which the domain talks to the world. AWS adapters live in src/aws,
+ * local stand-ins in src/local; the domain never imports either.
+ */
+import type {
+  DeploymentRecord,
+  DeploymentView,
+  EnvironmentState,
+  StageRecord,
+  StageUpdate,
+  VersionRef,
+} from './deployment.ts';
+
+export type StateMachineName = 'deploy' | 'release';
+
+export interface StartResult {
+  executionArn: string;
+  /** False when an execution of that name already exists: a duplicate, nothing new started. */
+  started: boolean;
+}
+
+export interface Orchestrator {
+  startExecution(machine: StateMachineName, name: string, input: unknown): Promise<StartResult>;
+  /** Resumes a waiting task. Throws TaskTokenExpiredError when the token is no longer waited on. */
+  sendTaskSuccess(token: string, output: unknown): Promise<void>;
+  sendTaskFailure(token: string, error: string, cause: string): Promise<void>;
+}
+
+export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+export interface AlarmStatus {
+  name: string;
+  /** UNKNOWN when no alarm of that name exists. */
+  state: AlarmStateValue | 'UNKNOWN';
+  reason?: string;
+  updatedAt?: string;
+}
+
+export interface Alarms {
+  getStates(names: string[]): Promise<AlarmStatus[]>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface Log {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface LockRecord {
+  key: string;
+  owner?: string;
+  /** Epoch seconds after which a held lock counts as abandoned. */
+  expiresAt?: number;
+  /** Deployments waiting for this lock, served oldest first. */
+  waiters: Record<string, { createdAt: string; seenAt: number }>;
+  /** Optimistic concurrency: every write must name the version it read. */
+  version: number;
+}
+
+export interface BakeWatch {
+  alarm: string;
+  deploymentId: string;
+  environment: string;
+  taskToken: string;
+  /** Epoch seconds; the watch is useless after the bake ends. */
+  expiresAt: number;
+}
+
+export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED';
+
+export interface ApprovalRecord {
+  approvalId: string;
+  deploymentId: string;
+  service: string;
+  environment: string;
+  version: string;
+  fromVersion?: string;
+  taskToken: string;
+  requestedBy: string;
+  requestedAt: string;
+  expiresAt: string;
+  status: ApprovalStatus;
+  decidedBy?: string;
+  decidedAt?: string;
+  comment?: string;
+  /** Where the request was posted (chat adapters fill these in). */
+  message?: { channel: string; ts: string };
+}
+
+export interface Store {
+  /** Writes the deployment and its stages; false when it already exists (nothing changed). */
+  createDeployment(record: DeploymentRecord, stages: StageRecord[]): Promise<boolean>;
+  getDeployment(deploymentId: string): Promise<DeploymentView | undefined>;
+  listDeployments(query: { service?: string; limit?: number }): Promise<DeploymentView[]>;
+  getStage(deploymentId: string, environment: string): Promise<StageRecord | undefined>;
+  /**
+   * Moves a stage to a new state, only from the states the model allows (or the same state:
+   * a retried step). Throws InvalidTransitionError otherwise, NotFoundError when missing.
+   */
+  updateStage(deploymentId: string, environment: string, update: StageUpdate, now: Date): Promise<StageRecord>;
+  /** Stages of one service, newest first; optionally one environment. */
+  listStages(query: { service: string; environment?: string; limit?: number }): Promise<StageRecord[]>;
+
+  getEnvironmentState(service: string, environment: string): Promise<EnvironmentState | undefined>;
+  listEnvironmentStates(): Promise<EnvironmentState[]>;
+  setEnvironmentVersions(
+    service: string,
+    environment: string,
+    versions: { current?: VersionRef; lastKnownGood?: VersionRef },
+    now: Date,
+  ): Promise<void>;
+
+  getLock(key: string): Promise<LockRecord | undefined>;
+  /** Writes the lock if its stored version is still `lock.version - 1` (0: absent). */
+  putLock(lock: LockRecord): Promise<boolean>;
+
+  putBakeWatch(watch: BakeWatch): Promise<void>;
+  listBakeWatches(alarm: string): Promise<BakeWatch[]>;
+  deleteBakeWatch(alarm: string, deploymentId: string, environment: string): Promise<void>;
+
+  putApproval(approval: ApprovalRecord): Promise<void>;
+  getApproval(approvalId: string): Promise<ApprovalRecord | undefined>;
+  listApprovals(query: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRecord[]>;
+  /**
+   * Records a decision only while the approval is PENDING. Returns the stored approval and
+   * whether this call decided it (false: someone decided first).
+   */
+  decideApproval(
+    approvalId: string,
+    decision: { status: Exclude<ApprovalStatus, 'PENDING'>; decidedBy: string; decidedAt: string; comment?: string },
+  ): Promise<{ decided: boolean; approval: ApprovalRecord }>;
+}
+
+/**
+ * Tells people what happens: a chat workspace (Slack) on AWS, the console and the local
+ * inbox locally. Failures to notify never fail a deployment; adapters log and move on.
+ */
+export interface Notifier {
+  /** A new approval is waiting; returns where it was posted, if anywhere. */
+  approvalRequested(approval: ApprovalRecord): Promise<ApprovalRecord['message'] | undefined>;
+  /** An approval was decided or expired. */
+  approvalDecided(approval: ApprovalRecord): Promise<void>;
+  /** A stage moved to a new state. */
+  stageChanged(stage: StageRecord, deployment: DeploymentRecord | undefined): Promise<void>;
+}
+
+export const silentNotifier: Notifier = {
+  approvalRequested: async () => undefined,
+  approvalDecided: async () => {},
+  stageChanged: async () => {},
+};

@@ -1,0 +1,20 @@
+/** A new image version that may be deployed, whatever registry or webhook announced it. */
+export type Registry = 'ecr' | 'ghcr' | 'dockerhub';
+
+export interface ReleaseEvent {
+  registry: Registry;
+  repository: string;
+  tag: string;
+  /** Content digest when the source tells it (ECR does, Docker Hub does not). */
+  digest?: string;
+  trigger: Trigger;
+}
+
+/** Who or what asked for a deployment; shown in history and approval messages. */
+export interface Trigger {
+  kind: 'ecr-push' | 'ghcr-push' | 'dockerhub-push' | 'git-tag' | 'manual' | 'rollback';
+  /** Id of the event or delivery that carried it (for tracing, not identity). */
+  id: string;
+  actor?: string;
+  at: string;
+}

@@ -1,0 +1,223 @@
+/**
+ * The bookkeeping steps of deploy.asl.json: each moves one environment's stage to its next
+ * state, keeps "what runs where" up to date, and tells the notifier. Safe to retry: moving to
+ * the state a stage is already in changes nothing.
+ */
+import type { StageRecord, StageState } from './deployment.ts';
+import { ERRORS, type StepFailure, describeFailure } from './failure.ts';
+import type { BuildEnvVar } from './plan.ts';
+import { rollbackEnvironment } from './plan.ts';
+import type { Clock, Log, Notifier, Store } from './ports.ts';
+
+export interface StageDeps {
+  store: Store;
+  clock: Clock;
+  log: Log;
+  notifier: Notifier;
+}
+
+export interface StageRef {
+  deploymentId: string;
+  service: string;
+  version: string;
+  environment: string;
+}
+
+/** What CodeBuild's .sync integration returns under `Build` (the part Coconut reads). */
+export interface BuildResult {
+  Id?: string;
+  ExportedEnvironmentVariables?: { Name: string; Value: string }[];
+}
+
+async function move(deps: StageDeps, ref: StageRef, state: StageState, extra: Omit<Parameters<Store['updateStage']>[2], 'state'> = {}): Promise<StageRecord> {
+  const now = deps.clock.now();
+  const stage = await deps.store.updateStage(ref.deploymentId, ref.environment, { state, ...extra }, now);
+  deps.log.info(`${ref.service} ${ref.version} on ${ref.environment}: ${state}${stage.reason ? ` — ${stage.reason}` : ''}`, {
+    deploymentId: ref.deploymentId,
+    environment: ref.environment,
+    state,
+  });
+  try {
+    await deps.notifier.stageChanged(stage, (await deps.store.getDeployment(ref.deploymentId)) ?? undefined);
+  } catch (error) {
+    deps.log.warn('could not notify about a stage change', { error: String(error) });
+  }
+  return stage;
+}
+
+export async function recordAwaitingApproval(deps: StageDeps, ref: StageRef): Promise<{ previousVersion?: string }> {
+  const current = await deps.store.getEnvironmentState(ref.service, ref.environment);
+  await move(deps, ref, 'AWAITING_APPROVAL', {
+    startedAt: deps.clock.now().toISOString(),
+    ...(current?.current ? { previousVersion: current.current.version } : {}),
+  });
+  return current?.current ? { previousVersion: current.current.version } : {};
+}
+
+export async function recordDeploying(deps: StageDeps, ref: StageRef): Promise<{ previousVersion?: string }> {
+  const existing = await deps.store.getStage(ref.deploymentId, ref.environment);
+  const current = await deps.store.getEnvironmentState(ref.service, ref.environment);
+  const previousVersion = existing?.previousVersion ?? current?.current?.version;
+  await move(deps, ref, 'DEPLOYING', {
+    startedAt: existing?.startedAt ?? deps.clock.now().toISOString(),
+    ...(previousVersion ? { previousVersion } : {}),
+  });
+  return previousVersion ? { previousVersion } : {};
+}
+
+/** The deploy build succeeded: the new version runs now (unless it was only rehearsed). */
+export async function recordBaking(deps: StageDeps, ref: StageRef & { digest?: string }, build: BuildResult | undefined): Promise<{ rehearsal: boolean }> {
+  const rehearsal = rehearsalOf(build);
+  await move(deps, ref, 'BAKING', {
+    ...(build?.Id ? { buildId: build.Id } : {}),
+    ...(rehearsal ? { rehearsal } : {}),
+  });
+  if (!rehearsal) {
+    await deps.store.setEnvironmentVersions(
+      ref.service,
+      ref.environment,
+      { current: { version: ref.version, deploymentId: ref.deploymentId, ...(ref.digest ? { digest: ref.digest } : {}) } },
+      deps.clock.now(),
+    );
+  }
+  return { rehearsal: Boolean(rehearsal) };
+}
+
+export async function recordSucceeded(deps: StageDeps, ref: StageRef & { digest?: string }): Promise<void> {
+  const stage = await move(deps, ref, 'SUCCEEDED', { finishedAt: deps.clock.now().toISOString() });
+  if (!stage.rehearsal) {
+    await deps.store.setEnvironmentVersions(
+      ref.service,
+      ref.environment,
+      { lastKnownGood: { version: ref.version, deploymentId: ref.deploymentId, ...(ref.digest ? { digest: ref.digest } : {}) } },
+      deps.clock.now(),
+    );
+  }
+}
+
+export interface Outcome {
+  error: string;
+  cause: string;
+}
+
+/**
+ * An environment ended badly: the execution stops here, so the later environments of this
+ * deployment are SKIPPED (not left PENDING forever), and the outcome is what the execution's
+ * final Fail state reports.
+ */
+async function endBadly(deps: StageDeps, ref: StageRef, error: string, reason: string, state: StageState): Promise<Outcome> {
+  const deployment = await deps.store.getDeployment(ref.deploymentId);
+  const failed = deployment?.stages.find((s) => s.environment === ref.environment);
+  for (const later of deployment?.stages ?? []) {
+    if (failed && later.order > failed.order && later.state === 'PENDING') {
+      await deps.store
+        .updateStage(later.deploymentId, later.environment, { state: 'SKIPPED', reason: `not reached: ${ref.environment} ${state}` }, deps.clock.now())
+        .catch((e) => deps.log.warn(`could not mark ${later.environment} as skipped`, { error: String(e) }));
+    }
+  }
+  return { error, cause: `${ref.service} ${ref.version} on ${ref.environment}: ${reason}` };
+}
+
+export async function recordRejected(deps: StageDeps, ref: StageRef, failure: StepFailure | undefined): Promise<Outcome> {
+  const expired = failure?.Error === 'States.Timeout';
+  const reason = expired
+    ? 'approval expired: nobody approved it in time'
+    : failure?.Error === ERRORS.rejected
+      ? failure.Cause || 'rejected'
+      : describeFailure(failure, 'approval request').reason;
+  await move(deps, ref, 'REJECTED', { reason, finishedAt: deps.clock.now().toISOString() });
+  return endBadly(deps, ref, expired ? ERRORS.approvalExpired : ERRORS.rejected, reason, 'REJECTED');
+}
+
+export interface RollbackPlan {
+  canRollBack: boolean;
+  version?: string;
+  buildEnv?: BuildEnvVar[];
+  outcome?: Outcome;
+}
+
+/**
+ * The deploy failed or an alarm fired: decide whether and to what to roll back. With a last
+ * known-good version the stage goes ROLLING_BACK; without one (or when nothing was changed)
+ * it ends FAILED here.
+ */
+export async function prepareRollback(
+  deps: StageDeps,
+  ref: StageRef,
+  failure: StepFailure | undefined,
+  step: string,
+  deployEnv: BuildEnvVar[],
+): Promise<RollbackPlan> {
+  const described = describeFailure(failure, step);
+  const env = await deps.store.getEnvironmentState(ref.service, ref.environment);
+  const target = env?.lastKnownGood;
+  const finishedAt = deps.clock.now().toISOString();
+  if (described.nothingChanged) {
+    await move(deps, ref, 'FAILED', { reason: described.reason, finishedAt });
+    return { canRollBack: false, outcome: await endBadly(deps, ref, ERRORS.deployFailed, described.reason, 'FAILED') };
+  }
+  if (!target || target.version === ref.version) {
+    const reason = `${described.reason}; no earlier good version of ${ref.service} on ${ref.environment} to roll back to`;
+    await move(deps, ref, 'FAILED', { reason, finishedAt, ...(described.alarm ? { alarm: described.alarm } : {}) });
+    return { canRollBack: false, outcome: await endBadly(deps, ref, ERRORS.deployFailed, reason, 'FAILED') };
+  }
+  await move(deps, ref, 'ROLLING_BACK', {
+    reason: described.reason,
+    rolledBackTo: target.version,
+    ...(described.alarm ? { alarm: described.alarm } : {}),
+  });
+  return {
+    canRollBack: true,
+    version: target.version,
+    buildEnv: rollbackEnvironment(deployEnv, target),
+  };
+}
+
+export async function recordRolledBack(deps: StageDeps, ref: StageRef, build: BuildResult | undefined): Promise<Outcome> {
+  const stage = await deps.store.getStage(ref.deploymentId, ref.environment);
+  const to = stage?.rolledBackTo;
+  const rehearsal = rehearsalOf(build);
+  const updated = await move(deps, ref, 'ROLLED_BACK', {
+    finishedAt: deps.clock.now().toISOString(),
+    ...(rehearsal ? { rehearsal: mergeRehearsal(stage?.rehearsal, rehearsal) } : {}),
+  });
+  if (to && !rehearsal) {
+    const env = await deps.store.getEnvironmentState(ref.service, ref.environment);
+    if (env?.lastKnownGood) {
+      await deps.store.setEnvironmentVersions(ref.service, ref.environment, { current: env.lastKnownGood }, deps.clock.now());
+    }
+  }
+  return endBadly(deps, ref, ERRORS.rolledBack, `rolled back to ${to ?? 'the last known-good version'}: ${updated.reason ?? 'deployment failed'}`, 'ROLLED_BACK');
+}
+
+export async function recordRollbackFailed(deps: StageDeps, ref: StageRef, failure: StepFailure | undefined): Promise<Outcome> {
+  const stage = await deps.store.getStage(ref.deploymentId, ref.environment);
+  const rollbackReason = describeFailure(failure, 'rollback').reason;
+  const reason = `${stage?.reason ?? 'deployment failed'}; then ${rollbackReason} — ${ref.service} on ${ref.environment} needs attention`;
+  await move(deps, ref, 'ROLLBACK_FAILED', { reason, finishedAt: deps.clock.now().toISOString() });
+  return endBadly(deps, ref, ERRORS.rollbackFailed, reason, 'ROLLBACK_FAILED');
+}
+
+export async function recordFailed(deps: StageDeps, ref: StageRef, failure: StepFailure | undefined, step: string): Promise<Outcome> {
+  const described = describeFailure(failure, step);
+  await move(deps, ref, 'FAILED', {
+    reason: described.reason,
+    finishedAt: deps.clock.now().toISOString(),
+    ...(described.alarm ? { alarm: described.alarm } : {}),
+  });
+  return endBadly(deps, ref, ERRORS.deployFailed, described.reason, 'FAILED');
+}
+
+/** The local build runner exports COCONUT_REHEARSAL when a tool was missing and nothing ran. */
+function rehearsalOf(build: BuildResult | undefined): StageRecord['rehearsal'] | undefined {
+  const vars = new Map((build?.ExportedEnvironmentVariables ?? []).map((v) => [v.Name, v.Value]));
+  if (vars.get('COCONUT_REHEARSAL') !== 'true') return undefined;
+  return {
+    tools: (vars.get('COCONUT_MISSING_TOOLS') ?? '').split(',').filter(Boolean),
+    steps: [vars.get('COCONUT_REHEARSED_STEP') ?? 'deploy'],
+  };
+}
+
+function mergeRehearsal(a: StageRecord['rehearsal'], b: NonNullable<StageRecord['rehearsal']>): NonNullable<StageRecord['rehearsal']> {
+  return { tools: [...new Set([...(a?.tools ?? []), ...b.tools])], steps: [...(a?.steps ?? []), ...b.steps] };
+}

@@ -1,0 +1,67 @@
+/**
+ * A release arrived: plan it for every service it belongs to, write the record, then start
+ * the execution. The record comes first so that no execution ever runs without one; the
+ * execution name is the idempotency key, so a duplicate push starts nothing.
+ */
+import { type DeploymentPlan, buildPlan, deploymentRecord, explainNoMatch, imageOf, initialStages, matchServices } from './plan.ts';
+import type { CoconutConfig } from './config/schema.ts';
+import type { Clock, Log, Notifier, Orchestrator, Store } from './ports.ts';
+import type { ReleaseEvent } from './release.ts';
+
+export interface StartDeps {
+  config: CoconutConfig;
+  store: Store;
+  orchestrator: Orchestrator;
+  clock: Clock;
+  log: Log;
+  notifier?: Notifier;
+}
+
+export type StartOutcome =
+  | { status: 'started'; service: string; deploymentId: string; executionArn: string }
+  | { status: 'duplicate'; service: string; deploymentId: string }
+  | { status: 'skipped'; reason: string };
+
+export interface ReleaseOutcome {
+  outcomes: StartOutcome[];
+  /** Present when the release matched no service at all. */
+  ignored?: string;
+}
+
+export async function startDeployments(release: ReleaseEvent, deps: StartDeps, salt = ''): Promise<ReleaseOutcome> {
+  const matches = matchServices(deps.config, release);
+  if (matches.length === 0) {
+    const reason = explainNoMatch(deps.config, release);
+    deps.log.info(`ignored push ${release.repository}:${release.tag}: ${reason}`, { repository: release.repository, tag: release.tag });
+    return { outcomes: [], ignored: reason };
+  }
+  const outcomes: StartOutcome[] = [];
+  for (const match of matches) {
+    if ('skipped' in match) {
+      deps.log.info(`ignored push ${release.repository}:${release.tag}: ${match.skipped}`);
+      outcomes.push({ status: 'skipped', reason: match.skipped });
+      continue;
+    }
+    const plan = buildPlan(match.service, imageOf(release), salt);
+    outcomes.push(await startPlan(plan, release, deps));
+  }
+  return { outcomes };
+}
+
+export async function startPlan(plan: DeploymentPlan, release: Pick<ReleaseEvent, 'trigger'>, deps: StartDeps): Promise<StartOutcome> {
+  const now = deps.clock.now();
+  const created = await deps.store.createDeployment(
+    deploymentRecord(plan, release.trigger, 'deploy', now),
+    initialStages(plan, now),
+  );
+  // Always try to start, even when the record existed: an earlier attempt may have written
+  // the record and died before starting. The execution name makes this safe.
+  const result = await deps.orchestrator.startExecution('deploy', plan.deploymentId, plan);
+  const extra = { service: plan.service, version: plan.version, deploymentId: plan.deploymentId };
+  if (!result.started) {
+    deps.log.info(`duplicate push: ${plan.service} ${plan.version} is already deploying or deployed (${plan.deploymentId})`, extra);
+    return { status: 'duplicate', service: plan.service, deploymentId: plan.deploymentId };
+  }
+  deps.log.info(`started deployment of ${plan.service} ${plan.version}${created ? '' : ' (record existed)'}`, extra);
+  return { status: 'started', service: plan.service, deploymentId: plan.deploymentId, executionArn: result.executionArn };
+}

@@ -1,0 +1,253 @@
+/**
+ * The local CodeBuild: runs a buildspec's phases (install, pre_build, build, post_build) with
+ * the tools on PATH, the build's environment variables, cwd = the source root like
+ * CODEBUILD_SRC_DIR, and a work folder per build for its log. Its result has the shape of
+ * CodeBuild's startBuild.sync output, so the state machine cannot tell the difference.
+ *
+ * A buildspec names the tools it needs in env.variables.COCONUT_REQUIRED_TOOLS. When one is
+ * missing the build is a rehearsal: commands are printed, nothing runs, and the result says
+ * so (COCONUT_REHEARSAL) so that every view labels the step PLANNED. With `strict`, a missing
+ * tool fails the build with Coconut.MissingTool naming the tool.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { Log } from '../core/ports.ts';
+import type { BuildRunnerPort } from './engine.ts';
+import { which } from './tools.ts';
+
+const PHASES = ['install', 'pre_build', 'build', 'post_build'] as const;
+type Phase = (typeof PHASES)[number];
+
+interface Buildspec {
+  version?: number | string;
+  env?: { variables?: Record<string, string | number | boolean>; 'exported-variables'?: string[]; shell?: string };
+  phases?: Partial<Record<Phase, { commands?: string[]; 'on-failure'?: 'ABORT' | 'CONTINUE'; finally?: string[] }>>;
+}
+
+export interface BuildRunnerOptions {
+  /** The repository root: cwd of every command, CODEBUILD_SRC_DIR. */
+  sourceDir: string;
+  dataDir: string;
+  /** Project names are `<prefix>-<buildspec name>`; the buildspec is templates/buildspec/<name>.yml. */
+  projectPrefix: string;
+  strict: boolean;
+  log: Log;
+  /** Extra environment for every build (the local runtime passes COCONUT_DATA_DIR). */
+  env?: Record<string, string>;
+  /** Print build output lines to the log (debug otherwise). */
+  echo?: boolean;
+}
+
+export interface PhaseResult {
+  PhaseType: string;
+  PhaseStatus: 'SUCCEEDED' | 'FAILED';
+  DurationInSeconds: number;
+  Contexts?: { StatusCode: string; Message: string }[];
+}
+
+export interface LocalBuild {
+  Id: string;
+  Arn: string;
+  ProjectName: string;
+  BuildStatus: 'SUCCEEDED' | 'FAILED';
+  StartTime: string;
+  EndTime: string;
+  Phases: PhaseResult[];
+  ExportedEnvironmentVariables: { Name: string; Value: string }[];
+  Logs: { DeepLink: string };
+}
+
+export class BuildRunner implements BuildRunnerPort {
+  private readonly opts: BuildRunnerOptions;
+  private readonly children = new Set<ChildProcess>();
+
+  constructor(opts: BuildRunnerOptions) {
+    this.opts = opts;
+  }
+
+  buildspecFor(projectName: string): string {
+    const prefix = `${this.opts.projectPrefix}-`;
+    if (!projectName.startsWith(prefix)) throw buildError(`unknown CodeBuild project ${projectName}: expected ${prefix}<buildspec>`);
+    const name = projectName.slice(prefix.length);
+    if (!/^[a-z0-9-]+$/.test(name)) throw buildError(`invalid CodeBuild project name ${projectName}`);
+    return path.join(this.opts.sourceDir, 'templates', 'buildspec', `${name}.yml`);
+  }
+
+  async run(params: Record<string, unknown>, meta: { execution: string; state: string }): Promise<{ Build: LocalBuild }> {
+    const projectName = String(params.ProjectName ?? '');
+    const file = this.buildspecFor(projectName);
+    if (!existsSync(file)) throw buildError(`CodeBuild project ${projectName} has no buildspec at ${path.relative(this.opts.sourceDir, file)}`);
+    const spec = parse(readFileSync(file, 'utf8')) as Buildspec;
+    const id = `${projectName}:${randomUUID()}`;
+    const workDir = path.join(this.opts.dataDir, 'builds', id.replace(':', '-'));
+    mkdirSync(workDir, { recursive: true });
+    const logFile = path.join(workDir, 'build.log');
+    const overrides = Object.fromEntries(
+      ((params.EnvironmentVariablesOverride as { Name: string; Value: string }[] | undefined) ?? []).map((v) => [v.Name, String(v.Value)]),
+    );
+    const specVars = Object.fromEntries(Object.entries(spec.env?.variables ?? {}).map(([k, v]) => [k, String(v)]));
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ...this.opts.env,
+      ...specVars,
+      ...overrides,
+      CODEBUILD_SRC_DIR: this.opts.sourceDir,
+      CODEBUILD_BUILD_ID: id,
+      CODEBUILD_BUILD_SUCCEEDING: '1',
+      COCONUT_WORK_DIR: workDir,
+    };
+    const start = new Date();
+    const label = `${overrides.COCONUT_SERVICE ?? '?'}/${overrides.COCONUT_ENVIRONMENT ?? '?'} ${path.basename(file, '.yml')}`;
+    const required = (specVars.COCONUT_REQUIRED_TOOLS ?? '').split(/[\s,]+/).filter(Boolean);
+    const missing = required.filter((tool) => !which(tool, env.PATH));
+    if (missing.length > 0) {
+      const where = path.relative(this.opts.sourceDir, file);
+      if (this.opts.strict) {
+        throw Object.assign(new Error(`${missing.join(', ')} not found on PATH (needed by ${where}); install it, or run without --strict to rehearse`), {
+          name: 'Coconut.MissingTool',
+        });
+      }
+      return { Build: this.rehearse(spec, { id, projectName, label, missing, start, logFile, where, action: overrides.COCONUT_ACTION ?? 'deploy' }) };
+    }
+
+    const out = createWriteStream(logFile);
+    this.opts.log.info(`build ${label}: started (${path.relative(this.opts.sourceDir, file)}, log ${logFile})`, { build: id, execution: meta.execution });
+    const phases: PhaseResult[] = [];
+    let failed = false;
+    for (const phase of PHASES) {
+      const commands = spec.phases?.[phase]?.commands ?? [];
+      if (commands.length === 0) continue;
+      // Like CodeBuild: after a failed phase only post_build still runs (and sees SUCCEEDING=0).
+      if (failed && phase !== 'post_build') continue;
+      const began = Date.now();
+      let message: string | undefined;
+      for (const command of commands) {
+        out.write(`[${phase}] $ ${command}\n`);
+        const code = await this.exec(command, env, out, label, path.join(workDir, 'env.dump'));
+        if (code !== 0) {
+          message = `Error while executing command: ${command.split('\n')[0]}. Reason: exit status ${code}`;
+          break;
+        }
+      }
+      phases.push({
+        PhaseType: phase.toUpperCase(),
+        PhaseStatus: message ? 'FAILED' : 'SUCCEEDED',
+        DurationInSeconds: Math.round((Date.now() - began) / 1000),
+        ...(message ? { Contexts: [{ StatusCode: 'COMMAND_EXECUTION_ERROR', Message: message }] } : {}),
+      });
+      if (message) {
+        failed = true;
+        env.CODEBUILD_BUILD_SUCCEEDING = '0';
+        out.write(`[${phase}] FAILED: ${message}\n`);
+      }
+    }
+    await new Promise<void>((resolve) => out.end(resolve));
+    const build: LocalBuild = {
+      Id: id,
+      Arn: `arn:aws:codebuild:local:000000000000:build/${id}`,
+      ProjectName: projectName,
+      BuildStatus: failed ? 'FAILED' : 'SUCCEEDED',
+      StartTime: start.toISOString(),
+      EndTime: new Date().toISOString(),
+      Phases: phases,
+      ExportedEnvironmentVariables: (spec.env?.['exported-variables'] ?? []).map((Name) => ({ Name, Value: env[Name] ?? '' })),
+      Logs: { DeepLink: `file://${logFile}` },
+    };
+    if (failed) {
+      const failure = phases.find((p) => p.PhaseStatus === 'FAILED');
+      this.opts.log.warn(`build ${label}: FAILED in ${failure?.PhaseType}: ${failure?.Contexts?.[0]?.Message ?? ''} (log ${logFile})`, { build: id });
+      // CodeBuild's .sync integration fails the task with the Build as JSON in the cause.
+      throw Object.assign(new Error(JSON.stringify({ Build: build })), { name: 'States.TaskFailed' });
+    }
+    this.opts.log.info(`build ${label}: SUCCEEDED`, { build: id });
+    return { Build: build };
+  }
+
+  private rehearse(
+    spec: Buildspec,
+    b: { id: string; projectName: string; label: string; missing: string[]; start: Date; logFile: string; where: string; action: string },
+  ): LocalBuild {
+    const lines = [
+      `REHEARSAL (PLANNED, nothing ran): ${b.missing.join(', ')} not found on PATH. These commands of ${b.where} would run:`,
+      ...PHASES.flatMap((phase) => (spec.phases?.[phase]?.commands ?? []).map((c) => `  [${phase}] ${c.split('\n').join('\n           ')}`)),
+    ];
+    this.opts.log.warn(`build ${b.label}: ${lines.join('\n')}`, { build: b.id, rehearsal: true });
+    mkdirSync(path.dirname(b.logFile), { recursive: true });
+    createWriteStream(b.logFile).end(`${lines.join('\n')}\n`);
+    return {
+      Id: b.id,
+      Arn: `arn:aws:codebuild:local:000000000000:build/${b.id}`,
+      ProjectName: b.projectName,
+      BuildStatus: 'SUCCEEDED',
+      StartTime: b.start.toISOString(),
+      EndTime: new Date().toISOString(),
+      Phases: [],
+      ExportedEnvironmentVariables: [
+        { Name: 'COCONUT_REHEARSAL', Value: 'true' },
+        { Name: 'COCONUT_MISSING_TOOLS', Value: b.missing.join(',') },
+        { Name: 'COCONUT_REHEARSED_STEP', Value: b.action },
+      ],
+      Logs: { DeepLink: `file://${b.logFile}` },
+    };
+  }
+
+  /**
+   * One command in bash with errexit and pipefail, like CodeBuild. Commands come from the
+   * buildspec file (trusted); values from events are only ever in `env`.
+   */
+  private async exec(command: string, env: Record<string, string>, out: NodeJS.WritableStream, label: string, dump: string): Promise<number> {
+    // Exported variables carry over to the next command, as in CodeBuild: the shell dumps its
+    // environment on exit and the next command starts from it.
+    const script = `trap 'env -0 > "$__COCONUT_ENV_DUMP"' EXIT\n${command}`;
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], {
+        cwd: this.opts.sourceDir,
+        env: { ...env, __COCONUT_ENV_DUMP: dump },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      this.children.add(child);
+      const relay = (chunk: Buffer) => {
+        out.write(chunk);
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (!line.trim()) continue;
+          if (this.opts.echo) this.opts.log.info(`  │ ${label}: ${line}`);
+          else this.opts.log.debug(`${label}: ${line}`);
+        }
+      };
+      child.stdout.on('data', relay);
+      child.stderr.on('data', relay);
+      child.on('error', (error) => {
+        out.write(`${error.message}\n`);
+        resolve(127);
+      });
+      child.on('close', (code, signal) => {
+        this.children.delete(child);
+        resolve(code ?? (signal ? 128 : 1));
+      });
+    });
+    if (existsSync(dump)) {
+      const next: Record<string, string> = {};
+      for (const entry of readFileSync(dump, 'utf8').split('\0')) {
+        const eq = entry.indexOf('=');
+        if (eq > 0) next[entry.slice(0, eq)] = entry.slice(eq + 1);
+      }
+      for (const key of ['__COCONUT_ENV_DUMP', '_', 'SHLVL', 'PWD', 'OLDPWD']) delete next[key];
+      for (const key of Object.keys(env)) if (!(key in next)) delete env[key];
+      Object.assign(env, next);
+      rmSync(dump, { force: true });
+    }
+    return code;
+  }
+
+  /** Kills running builds (shutdown). */
+  stop(): void {
+    for (const child of this.children) child.kill('SIGTERM');
+  }
+}
+
+function buildError(message: string): Error {
+  return Object.assign(new Error(message), { name: 'States.TaskFailed' });
+}

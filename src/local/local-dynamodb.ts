@@ -1,0 +1,56 @@
+/**
+ * The local DynamoDB: dynalite on a loopback port, persisted under <dataDir>/dynamodb, with
+ * Coconut's table created from the same definition as on AWS. The store code talking to it is
+ * the AWS adapter itself.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { sdkConfig } from '../aws/clients.ts';
+import { tableDefinition } from '../aws/table.ts';
+
+export const LOCAL_TABLE = 'coconut';
+export const EMULATOR_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface LocalDynamo {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export async function startLocalDynamo(dataDir: string | undefined): Promise<LocalDynamo> {
+  const server: Server = dynalite({
+    ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  await ensureTable(endpoint, LOCAL_TABLE);
+  return {
+    endpoint,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
+  };
+}
+
+export async function ensureTable(endpoint: string, table: string): Promise<void> {
+  const client = new DynamoDBClient(sdkConfig({ endpoint, credentials: EMULATOR_CREDENTIALS, region: 'us-east-1' }));
+  try {
+    await client.send(new DescribeTableCommand({ TableName: table }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException) && (error as Error).name !== 'ResourceNotFoundException') throw error;
+    await client.send(new CreateTableCommand(tableDefinition(table)));
+  } finally {
+    client.destroy();
+  }
+}

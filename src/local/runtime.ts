@@ -1,0 +1,194 @@
+/**
+ * `coconut dev`: the whole of Coconut in one process. The same handlers and state machine
+ * files as on AWS, wired to local stand-ins: aws-local-stepfunctions, the build runner, dynalite,
+ * local alarms and the local event bus, behind an HTTP server on 127.0.0.1.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { createAlarmChangedHandler } from '../../functions/alarm-changed.ts';
+import { createApiHandler } from '../../functions/api.ts';
+import { createEcrPushHandler } from '../../functions/ecr-push.ts';
+import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
+import type { Ports } from '../../functions/commons/ports.ts';
+import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
+import { documentClient } from '../aws/clients.ts';
+import { DynamoStore } from '../aws/dynamo-store.ts';
+import { loadConfigFile } from '../core/config/load.ts';
+import type { CoconutConfig } from '../core/config/schema.ts';
+import { TERMINAL_STATES } from '../core/deployment.ts';
+import { eventRules } from '../core/event-rules.ts';
+import { lockKey, releaseLock } from '../core/locks.ts';
+import { type Log, type Notifier, systemClock } from '../core/ports.ts';
+import { LocalAlarms } from './alarms.ts';
+import { loadStateMachine } from './asl.ts';
+import { BuildRunner } from './build-runner.ts';
+import { LocalEventBus } from './bus.ts';
+import { consoleLog } from './console-log.ts';
+import { type LocalFunction, LocalEngine } from './engine.ts';
+import { inboxNotifier } from './inbox-notifier.ts';
+import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
+import { startServer } from './server.ts';
+import { stopLocalTargets } from './targets.ts';
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export interface RuntimeOptions {
+  configPath: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  dataDir: string;
+  /** Fail builds whose tools are missing instead of rehearsing them. */
+  strict?: boolean;
+  /** Repository root holding templates/ and the targets' sources; default: this project. */
+  sourceDir?: string;
+  log?: Log;
+  /** Start alarm probes (default true). */
+  probes?: boolean;
+  /** Milliseconds for the lock poll Wait state (default 300). */
+  lockPollMs?: number;
+  /** Print build output lines (default: only with COCONUT_BUILD_OUTPUT=1). */
+  echoBuilds?: boolean;
+  /** Stop the local target processes (the demo app) on stop (default true). */
+  stopTargets?: boolean;
+  /** Replaces the inbox notifier (Slack, tests). */
+  notifier?: (log: Log, url: string) => Notifier;
+}
+
+export interface Runtime {
+  url: string;
+  config: CoconutConfig;
+  ports: Ports;
+  engine: LocalEngine;
+  bus: LocalEventBus;
+  alarms: LocalAlarms;
+  builds: BuildRunner;
+  functions: Record<string, LocalFunction>;
+  server: Server;
+  /** Resolves when no execution runs and no event is being delivered. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const config = await loadConfigFile(opts.configPath);
+  const dataDir = path.resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const log = opts.log ?? consoleLog(dataDir);
+  const sourceDir = path.resolve(opts.sourceDir ?? PROJECT_ROOT);
+
+  const dynamo = await startLocalDynamo(dataDir);
+  const store = new DynamoStore(
+    documentClient({ endpoint: dynamo.endpoint, credentials: EMULATOR_CREDENTIALS, region: 'us-east-1' }),
+    LOCAL_TABLE,
+  );
+  const bus = new LocalEventBus(dataDir, log);
+  const alarms = new LocalAlarms(config, (event) => bus.publish(event), log);
+  const builds = new BuildRunner({
+    sourceDir,
+    dataDir,
+    projectPrefix: 'coconut',
+    strict: Boolean(opts.strict),
+    log,
+    env: { COCONUT_DATA_DIR: dataDir },
+    echo: opts.echoBuilds ?? process.env.COCONUT_BUILD_OUTPUT === '1',
+  });
+
+  const functions: Record<string, LocalFunction> = {};
+  const engine = new LocalEngine({
+    definitions: {
+      deploy: await loadStateMachine(PROJECT_ROOT, 'deploy'),
+    },
+    functions,
+    builds,
+    dataDir,
+    log,
+    waitOverrides: { WaitForLock: opts.lockPollMs ?? 300 },
+  });
+
+  // The URL is known only once the server listens; the notifier needs it for its hints.
+  let url = '';
+  let notifier: Notifier | undefined;
+  const lazyNotifier: Notifier = {
+    approvalRequested: (a) => (notifier as Notifier).approvalRequested(a),
+    approvalDecided: (a) => (notifier as Notifier).approvalDecided(a),
+    stageChanged: (s, d) => (notifier as Notifier).stageChanged(s, d),
+  };
+  const ports: Ports = { config, store, orchestrator: engine, alarms, notifier: lazyNotifier, clock: systemClock, log };
+  const provider = async () => ports;
+  Object.assign(functions, {
+    'ecr-push': asLocal(createEcrPushHandler(provider)),
+    'alarm-changed': asLocal(createAlarmChangedHandler(provider)),
+    'pipeline-step': asLocal(createPipelineStepHandler(provider)),
+    'request-approval': asLocal(createRequestApprovalHandler(provider)),
+    api: asLocal(createApiHandler(provider)),
+  });
+
+  for (const rule of eventRules(config)) {
+    const fn = functions[rule.target];
+    if (!fn) throw new Error(`event rule ${rule.name} targets ${rule.target}, which has no local function`);
+    bus.addRule({ name: rule.name, pattern: rule.pattern, target: (event) => fn(event, { functionName: rule.target } as never) });
+  }
+
+  const { server, url: serverUrl } = await startServer({ functions, engine, bus, alarms, log }, opts.port);
+  url = serverUrl;
+  notifier = (opts.notifier ?? inboxNotifier)(log, url);
+
+  await recoverInterrupted(engine, ports);
+  if (opts.probes !== false) alarms.start();
+
+  return {
+    url,
+    config,
+    ports,
+    engine,
+    bus,
+    alarms,
+    builds,
+    functions,
+    server,
+    idle: async () => {
+      await bus.idle();
+      await engine.idle();
+    },
+    stop: async () => {
+      alarms.stop();
+      builds.stop();
+      await engine.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await dynamo.stop();
+      if (opts.stopTargets !== false) stopLocalTargets(dataDir);
+    },
+  };
+}
+
+/** A middy handler as the engine and server call it: (event, context). */
+// biome-ignore lint/suspicious/noExplicitAny: each handler has its own event type; the engine passes JSON.
+function asLocal(handler: (event: any, context: any) => Promise<unknown>): LocalFunction {
+  return (event, context) => handler(event, context);
+}
+
+/**
+ * The previous process died with executions running: their stages become INTERRUPTED (with
+ * the reason), their locks are released, and history stays intact. `coconut deploy` or
+ * `coconut rollback` continues from there.
+ */
+async function recoverInterrupted(engine: LocalEngine, ports: Ports): Promise<void> {
+  for (const execution of engine.recoverInterrupted()) {
+    const deployment = await ports.store.getDeployment(execution.name);
+    if (!deployment) continue;
+    for (const stage of deployment.stages) {
+      if (TERMINAL_STATES.has(stage.state)) continue;
+      const update =
+        stage.state === 'PENDING'
+          ? { state: 'SKIPPED' as const, reason: 'not reached: the local runtime stopped' }
+          : { state: 'INTERRUPTED' as const, reason: `the local runtime stopped during ${stage.state}`, finishedAt: new Date().toISOString() };
+      await ports.store.updateStage(stage.deploymentId, stage.environment, update, new Date());
+      await releaseLock(ports.store, lockKey(stage.service, stage.environment), stage.deploymentId);
+    }
+    ports.log.warn(`deployment ${execution.name} was interrupted by a restart; marked INTERRUPTED and its locks released`);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The DynamoDB Store adapter against dynalite: the same code the local runtime and Lambda use.
+ * (The same adapter runs against moto in the AWS suite.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
+import { InvalidTransitionError, NotFoundError } from '../../src/core/errors.ts';
+import { acquireLock, releaseLock, WAITER_STALE_SECONDS } from '../../src/core/locks.ts';
+import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
+import { dynaliteStore } from '../support/stores.ts';
+
+let store: DynamoStore;
+let dynamo: LocalDynamo;
+beforeAll(async () => ({ store, dynamo } = await dynaliteStore()));
+afterAll(() => dynamo.stop());
+
+function deployment(id: string, createdAt = new Date().toISOString()): [DeploymentRecord, StageRecord[]] {
+  const record: DeploymentRecord = {
+    deploymentId: id,
+    service: 'api',
+    version: '1.0.0',
+    image: { registry: 'ecr', repository: 'api', tag: '1.0.0' },
+    trigger: { kind: 'ecr-push', id: 'e1', at: createdAt },
+    environments: ['staging', 'prod'],
+    createdAt,
+    kind: 'deploy',
+  };
+  const stages = record.environments.map((environment, order) => ({
+    deploymentId: id,
+    service: 'api',
+    environment,
+    order,
+    version: '1.0.0',
+    state: 'PENDING' as const,
+    createdAt,
+    updatedAt: createdAt,
+  }));
+  return [record, stages];
+}
+
+describe('DynamoStore (dynalite)', () => {
+  it('creates a deployment once and reads it back with its stages in order', async () => {
+    const [record, stages] = deployment('dep-1');
+    expect(await store.createDeployment(record, stages)).toBe(true);
+    expect(await store.createDeployment(record, stages)).toBe(false);
+    const view = await store.getDeployment('dep-1');
+    expect(view?.stages.map((s) => s.environment)).toEqual(['staging', 'prod']);
+    expect(view?.state).toBe('PENDING');
+    expect(await store.getDeployment('nope')).toBeUndefined();
+  });
+
+  it('moves stages only along allowed transitions, conditionally', async () => {
+    const now = new Date();
+    await store.updateStage('dep-1', 'staging', { state: 'DEPLOYING', startedAt: now.toISOString() }, now);
+    const again = await store.updateStage('dep-1', 'staging', { state: 'DEPLOYING' }, now); // retried step
+    expect(again.state).toBe('DEPLOYING');
+    await expect(store.updateStage('dep-1', 'staging', { state: 'ROLLED_BACK' }, now)).rejects.toThrow(InvalidTransitionError);
+    await expect(store.updateStage('dep-1', 'nowhere', { state: 'DEPLOYING' }, now)).rejects.toThrow(NotFoundError);
+    // Two racing writers: exactly one wins the move out of BAKING.
+    await store.updateStage('dep-1', 'staging', { state: 'BAKING' }, now);
+    const results = await Promise.allSettled([
+      store.updateStage('dep-1', 'staging', { state: 'SUCCEEDED' }, now),
+      store.updateStage('dep-1', 'staging', { state: 'ROLLING_BACK' }, now),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+
+  it('lists deployments newest first, and history per service and environment', async () => {
+    const [r2, s2] = deployment('dep-2', new Date(Date.now() + 1000).toISOString());
+    await store.createDeployment(r2, s2);
+    expect((await store.listDeployments({})).map((d) => d.deploymentId).slice(0, 2)).toEqual(['dep-2', 'dep-1']);
+    expect((await store.listDeployments({ service: 'api', limit: 1 })).map((d) => d.deploymentId)).toEqual(['dep-2']);
+    expect((await store.listStages({ service: 'api', environment: 'prod' })).map((s) => s.deploymentId)).toEqual(['dep-2', 'dep-1']);
+    expect(await store.listStages({ service: 'api' })).toHaveLength(4);
+  });
+
+  it('keeps what runs where', async () => {
+    const now = new Date();
+    await store.setEnvironmentVersions('api', 'staging', { current: { version: '1.0.0', deploymentId: 'dep-1' } }, now);
+    await store.setEnvironmentVersions('api', 'staging', { lastKnownGood: { version: '1.0.0', deploymentId: 'dep-1' } }, now);
+    const state = await store.getEnvironmentState('api', 'staging');
+    expect(state).toMatchObject({ current: { version: '1.0.0' }, lastKnownGood: { version: '1.0.0' } });
+    expect((await store.listEnvironmentStates()).map((s) => `${s.service}/${s.environment}`)).toContain('api/staging');
+  });
+
+  it('serves the environment lock to one deployment at a time, oldest waiter first', async () => {
+    const key = 'api#prod';
+    const now = 1_000_000;
+    const req = (id: string, createdAt: string, t = now) => ({ key, deploymentId: id, createdAt, holdSeconds: 600, nowSeconds: t });
+    expect(await acquireLock(store, req('a', '2026-01-01T00:00:00Z'))).toEqual({ acquired: true });
+    expect(await acquireLock(store, req('a', '2026-01-01T00:00:00Z'))).toEqual({ acquired: true }); // retried step
+    // c (newer) asks before b (older): both wait; b is first in line.
+    expect(await acquireLock(store, req('c', '2026-01-01T00:00:02Z'))).toMatchObject({ acquired: false, holder: 'a', position: 1 });
+    expect(await acquireLock(store, req('b', '2026-01-01T00:00:01Z'))).toMatchObject({ acquired: false, position: 1 });
+    expect(await releaseLock(store, key, 'a')).toBe(true);
+    expect(await acquireLock(store, req('c', '2026-01-01T00:00:02Z'))).toMatchObject({ acquired: false, position: 2 });
+    expect(await acquireLock(store, req('b', '2026-01-01T00:00:01Z'))).toEqual({ acquired: true });
+    expect(await releaseLock(store, key, 'c')).toBe(false); // a waiter leaving does not free the lock
+    expect((await store.getLock(key))?.owner).toBe('b');
+  });
+
+  it('forgets waiters that stopped polling and owners whose lock expired', async () => {
+    const key = 'api#staging';
+    const t = 2_000_000;
+    await acquireLock(store, { key, deploymentId: 'old', createdAt: '2026-01-01T00:00:00Z', holdSeconds: 10, nowSeconds: t });
+    await acquireLock(store, { key, deploymentId: 'dead', createdAt: '2026-01-01T00:00:01Z', holdSeconds: 10, nowSeconds: t });
+    // Much later: the owner's lock expired and the waiter "dead" never came back.
+    const later = t + WAITER_STALE_SECONDS + 11;
+    expect(await acquireLock(store, { key, deploymentId: 'new', createdAt: '2026-01-01T00:00:05Z', holdSeconds: 10, nowSeconds: later })).toEqual({ acquired: true });
+  });
+
+  it('grants a free lock to exactly one of many concurrent requests', async () => {
+    const key = 'api#race';
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        acquireLock(store, { key, deploymentId: `r${i}`, createdAt: '2026-01-01T00:00:00Z', holdSeconds: 60, nowSeconds: 3_000_000 }),
+      ),
+    );
+    expect(results.filter((r) => r.acquired)).toHaveLength(1);
+  });
+
+  it('records an approval decision once; a second decision sees the first', async () => {
+    await store.putApproval({
+      approvalId: 'apr-1',
+      deploymentId: 'dep-1',
+      service: 'api',
+      environment: 'prod',
+      version: '1.0.0',
+      taskToken: 'secret-token',
+      requestedBy: 'ecr-push',
+      requestedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      status: 'PENDING',
+    });
+    expect((await store.listApprovals({ status: 'PENDING' })).map((a) => a.approvalId)).toContain('apr-1');
+    const [first, second] = await Promise.all([
+      store.decideApproval('apr-1', { status: 'APPROVED', decidedBy: 'ann', decidedAt: 'now' }),
+      store.decideApproval('apr-1', { status: 'REJECTED', decidedBy: 'bob', decidedAt: 'now' }),
+    ]);
+    expect([first.decided, second.decided].sort()).toEqual([false, true]);
+    expect(first.approval.status).toBe(second.approval.status);
+    expect((await store.listApprovals({ status: 'PENDING' })).map((a) => a.approvalId)).not.toContain('apr-1');
+    await expect(store.decideApproval('apr-none', { status: 'APPROVED', decidedBy: 'x', decidedAt: 'now' })).rejects.toThrow(NotFoundError);
+  });
+
+  it('keeps bake watches per alarm and drops expired ones', async () => {
+    const soon = Math.floor(Date.now() / 1000) + 600;
+    await store.putBakeWatch({ alarm: 'h', deploymentId: 'd1', environment: 'prod', taskToken: 't1', expiresAt: soon });
+    await store.putBakeWatch({ alarm: 'h', deploymentId: 'd2', environment: 'prod', taskToken: 't2', expiresAt: 1 });
+    expect((await store.listBakeWatches('h')).map((w) => w.taskToken)).toEqual(['t1']);
+    await store.deleteBakeWatch('h', 'd1', 'prod');
+    expect(await store.listBakeWatches('h')).toEqual([]);
+  });
+});

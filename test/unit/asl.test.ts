@@ -1,0 +1,58 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import aslValidator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import { adaptTimeoutPaths, localSubstitutions, placeholdersIn, substitute, taskStates } from '../../src/local/asl.ts';
+
+const files = readdirSync('stepfunctions').filter((f) => f.endsWith('.asl.json'));
+
+describe('State machine definitions', () => {
+  it.each(files)('%s is valid ASL (asl-validator), with and without substitutions', (file) => {
+    const text = readFileSync(`stepfunctions/${file}`, 'utf8');
+    const raw = aslValidator(JSON.parse(text), { checkArn: true, checkPaths: true });
+    expect(raw.errors).toEqual([]);
+    const local = aslValidator(JSON.parse(substitute(text, localSubstitutions(), file)), { checkArn: true, checkPaths: true });
+    expect(local.isValid).toBe(true);
+  });
+
+  it.each(files)('%s uses JSONPath only (no JSONata)', (file) => {
+    const def = JSON.parse(readFileSync(`stepfunctions/${file}`, 'utf8'));
+    expect(def.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+    expect(readFileSync(`stepfunctions/${file}`, 'utf8')).not.toContain('{%');
+  });
+
+  it('has a local value for every placeholder', () => {
+    for (const file of files) {
+      for (const name of placeholdersIn(readFileSync(`stepfunctions/${file}`, 'utf8'))) expect(localSubstitutions()).toHaveProperty(name);
+    }
+  });
+
+  it('refuses to leave a placeholder without a value', () => {
+    expect(() => substitute('{"a": "${Nope}"}', {}, 'x.json')).toThrow('x.json: no value for placeholder ${Nope}');
+  });
+
+  it('gives every callback task a timeout, as a token wait has none by default', () => {
+    const def = JSON.parse(readFileSync('stepfunctions/deploy.asl.json', 'utf8'));
+    for (const [name, state] of taskStates(def)) {
+      if (String(state.Resource).endsWith('.waitForTaskToken')) {
+        expect(state.TimeoutSeconds ?? state.TimeoutSecondsPath, name).toBeDefined();
+      }
+    }
+    // And the local engine can evaluate those timeouts from the task's parameters.
+    const adapted = taskStates(adaptTimeoutPaths(def));
+    expect(adapted.get('Bake')?.TimeoutSecondsPath).toBe('$.Payload.bakeSeconds');
+    expect(adapted.get('RequestApproval')?.TimeoutSecondsPath).toBe('$.Payload.timeoutSeconds');
+  });
+
+  it('never lets an environment fail without releasing its lock', () => {
+    const def = JSON.parse(readFileSync('stepfunctions/deploy.asl.json', 'utf8'));
+    const states = def.States.Environments.ItemProcessor.States as Record<string, { Type: string; Next?: string; Catch?: { Next: string }[]; Default?: string; Choices?: { Next: string }[] }>;
+    // Every path into the Fail state goes through ReleaseLockAfterFailure.
+    const into = Object.entries(states).filter(([, s]) => s.Next === 'EnvironmentFailed' || s.Catch?.some((c) => c.Next === 'EnvironmentFailed'));
+    expect(into.map(([n]) => n)).toEqual(['ReleaseLockAfterFailure']);
+    // Every Task either catches everything or is the lock release itself.
+    for (const [name, s] of Object.entries(states)) {
+      if (s.Type !== 'Task' || name === 'ReleaseLock') continue;
+      expect(s.Catch?.some((c) => (c as unknown as { ErrorEquals: string[] }).ErrorEquals.includes('States.ALL')), name).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // e2e tests start real processes (ansible-playbook, demo apps): give them room, and
+    // keep file-level parallelism modest for a 2-core machine.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    maxWorkers: 2,
+    env: { POWERTOOLS_DEV: 'false', COCONUT_LOG_LEVEL: 'ERROR' },
+  },
+});
