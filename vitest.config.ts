@@ -9,5 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     maxWorkers: 2,
     env: { POWERTOOLS_DEV: 'false', COCONUT_LOG_LEVEL: 'ERROR' },
+    // The JSON results feed the summary line of .ci/run.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-output/results.json' },
   },
 });

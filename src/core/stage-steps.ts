@@ -101,11 +101,11 @@ export interface Outcome {
 }
 
 /**
- * An environment ended badly: the execution stops here, so the later environments of this
- * deployment are SKIPPED (not left PENDING forever), and the outcome is what the execution's
- * final Fail state reports.
+ * An environment is about to end badly: the execution stops there, so the later environments
+ * of this deployment are SKIPPED (never left PENDING). Done before the failed stage is written,
+ * so whoever sees that final state also sees the skipped ones.
  */
-async function endBadly(deps: StageDeps, ref: StageRef, error: string, reason: string, state: StageState): Promise<Outcome> {
+async function skipLaterStages(deps: StageDeps, ref: StageRef, state: StageState): Promise<void> {
   const deployment = await deps.store.getDeployment(ref.deploymentId);
   const failed = deployment?.stages.find((s) => s.environment === ref.environment);
   for (const later of deployment?.stages ?? []) {
@@ -115,6 +115,10 @@ async function endBadly(deps: StageDeps, ref: StageRef, error: string, reason: s
         .catch((e) => deps.log.warn(`could not mark ${later.environment} as skipped`, { error: String(e) }));
     }
   }
+}
+
+/** What the execution's final Fail state reports. */
+function outcome(ref: StageRef, error: string, reason: string): Outcome {
   return { error, cause: `${ref.service} ${ref.version} on ${ref.environment}: ${reason}` };
 }
 
@@ -125,8 +129,9 @@ export async function recordRejected(deps: StageDeps, ref: StageRef, failure: St
     : failure?.Error === ERRORS.rejected
       ? failure.Cause || 'rejected'
       : describeFailure(failure, 'approval request').reason;
+  await skipLaterStages(deps, ref, 'REJECTED');
   await move(deps, ref, 'REJECTED', { reason, finishedAt: deps.clock.now().toISOString() });
-  return endBadly(deps, ref, expired ? ERRORS.approvalExpired : ERRORS.rejected, reason, 'REJECTED');
+  return outcome(ref, expired ? ERRORS.approvalExpired : ERRORS.rejected, reason);
 }
 
 export interface RollbackPlan {
@@ -153,13 +158,15 @@ export async function prepareRollback(
   const target = env?.lastKnownGood;
   const finishedAt = deps.clock.now().toISOString();
   if (described.nothingChanged) {
+    await skipLaterStages(deps, ref, 'FAILED');
     await move(deps, ref, 'FAILED', { reason: described.reason, finishedAt });
-    return { canRollBack: false, outcome: await endBadly(deps, ref, ERRORS.deployFailed, described.reason, 'FAILED') };
+    return { canRollBack: false, outcome: outcome(ref, ERRORS.deployFailed, described.reason) };
   }
   if (!target || target.version === ref.version) {
     const reason = `${described.reason}; no earlier good version of ${ref.service} on ${ref.environment} to roll back to`;
+    await skipLaterStages(deps, ref, 'FAILED');
     await move(deps, ref, 'FAILED', { reason, finishedAt, ...(described.alarm ? { alarm: described.alarm } : {}) });
-    return { canRollBack: false, outcome: await endBadly(deps, ref, ERRORS.deployFailed, reason, 'FAILED') };
+    return { canRollBack: false, outcome: outcome(ref, ERRORS.deployFailed, reason) };
   }
   await move(deps, ref, 'ROLLING_BACK', {
     reason: described.reason,
@@ -177,6 +184,7 @@ export async function recordRolledBack(deps: StageDeps, ref: StageRef, build: Bu
   const stage = await deps.store.getStage(ref.deploymentId, ref.environment);
   const to = stage?.rolledBackTo;
   const rehearsal = rehearsalOf(build);
+  await skipLaterStages(deps, ref, 'ROLLED_BACK');
   const updated = await move(deps, ref, 'ROLLED_BACK', {
     finishedAt: deps.clock.now().toISOString(),
     ...(rehearsal ? { rehearsal: mergeRehearsal(stage?.rehearsal, rehearsal) } : {}),
@@ -187,25 +195,27 @@ export async function recordRolledBack(deps: StageDeps, ref: StageRef, build: Bu
       await deps.store.setEnvironmentVersions(ref.service, ref.environment, { current: env.lastKnownGood }, deps.clock.now());
     }
   }
-  return endBadly(deps, ref, ERRORS.rolledBack, `rolled back to ${to ?? 'the last known-good version'}: ${updated.reason ?? 'deployment failed'}`, 'ROLLED_BACK');
+  return outcome(ref, ERRORS.rolledBack, `rolled back to ${to ?? 'the last known-good version'}: ${updated.reason ?? 'deployment failed'}`);
 }
 
 export async function recordRollbackFailed(deps: StageDeps, ref: StageRef, failure: StepFailure | undefined): Promise<Outcome> {
   const stage = await deps.store.getStage(ref.deploymentId, ref.environment);
   const rollbackReason = describeFailure(failure, 'rollback').reason;
   const reason = `${stage?.reason ?? 'deployment failed'}; then ${rollbackReason} — ${ref.service} on ${ref.environment} needs attention`;
+  await skipLaterStages(deps, ref, 'ROLLBACK_FAILED');
   await move(deps, ref, 'ROLLBACK_FAILED', { reason, finishedAt: deps.clock.now().toISOString() });
-  return endBadly(deps, ref, ERRORS.rollbackFailed, reason, 'ROLLBACK_FAILED');
+  return outcome(ref, ERRORS.rollbackFailed, reason);
 }
 
 export async function recordFailed(deps: StageDeps, ref: StageRef, failure: StepFailure | undefined, step: string): Promise<Outcome> {
   const described = describeFailure(failure, step);
+  await skipLaterStages(deps, ref, 'FAILED');
   await move(deps, ref, 'FAILED', {
     reason: described.reason,
     finishedAt: deps.clock.now().toISOString(),
     ...(described.alarm ? { alarm: described.alarm } : {}),
   });
-  return endBadly(deps, ref, ERRORS.deployFailed, described.reason, 'FAILED');
+  return outcome(ref, ERRORS.deployFailed, described.reason);
 }
 
 /** The local build runner exports COCONUT_REHEARSAL when a tool was missing and nothing ran. */

@@ -56,6 +56,8 @@ export interface EngineOptions {
   log: Log;
   /** Milliseconds for Wait states by name (the lock poll waits 5 s on AWS; locally less). */
   waitOverrides?: Record<string, number>;
+  /** Called once an execution has stopped and none of its tasks is still in flight. */
+  onExecutionEnd?: (record: ExecutionRecord) => Promise<void>;
 }
 
 /** Stands in for $$.Task.Token in the context; each waiting task gets its own token instead. */
@@ -204,7 +206,8 @@ export class LocalEngine implements Orchestrator {
 
   private run(record: ExecutionRecord, definition: StateDefinition): void {
     const machine = new StateMachine(definition as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } });
-    const overrides = this.overridesFor(record.name, definition);
+    const life: Life = { ended: false, inFlight: new Set() };
+    const overrides = this.overridesFor(record.name, definition, life);
     const execution = machine.run(record.input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never, waitTimeOverrides: this.opts.waitOverrides ?? {} },
       context: {
@@ -246,11 +249,22 @@ export class LocalEngine implements Orchestrator {
           stoppedAt: new Date().toISOString(),
         });
       })
-      .finally(() => {
+      .finally(async () => {
         stopped = true;
-        if (record.status !== 'RUNNING') this.persist(record);
-        this.running.delete(record.name);
+        // aws-local-stepfunctions does not cancel Map iterations that were queued behind a
+        // failed one: they start after the execution has failed. `life.ended` makes their tasks
+        // fail at once; tasks already in flight are waited for, so that `onExecutionEnd` (which
+        // releases whatever locks remain) runs after the last side effect.
+        life.ended = true;
         this.dropTokens(record.name);
+        while (life.inFlight.size > 0) await Promise.allSettled([...life.inFlight]);
+        if (record.status !== 'RUNNING') {
+          this.persist(record);
+          await this.opts.onExecutionEnd?.(record).catch((error) =>
+            this.opts.log.error(`cleanup after ${record.name} failed: ${(error as Error).message}`),
+          );
+        }
+        this.running.delete(record.name);
         const level = record.status === 'SUCCEEDED' ? 'info' : 'warn';
         if (record.status !== 'RUNNING') {
           this.opts.log[level](`execution ${record.name} ${record.status}${record.cause ? `: ${record.cause}` : ''}`, {
@@ -263,17 +277,23 @@ export class LocalEngine implements Orchestrator {
     this.running.set(record.name, { abort: execution.abort, done });
   }
 
+  /**
+   * The task stopped waiting (its timeout fired, or the execution ended): the token is dead,
+   * as on AWS, and the promise behind it settles so that nothing waits on it forever.
+   */
   private dropTokens(execution: string, state?: string): void {
     for (const [token, pending] of this.tokens) {
-      if (pending.execution === execution && (state === undefined || pending.state === state)) this.tokens.delete(token);
+      if (pending.execution !== execution || (state !== undefined && pending.state !== state)) continue;
+      this.tokens.delete(token);
+      pending.reject(stoppedError());
     }
   }
 
-  private overridesFor(execution: string, definition: StateDefinition) {
+  private overridesFor(execution: string, definition: StateDefinition, life: Life) {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, state] of taskStates(definition)) {
       const resource = state.Resource ?? '';
-      handlers[stateName] = async (input) => {
+      const task = async (input: unknown) => {
         const params = (input ?? {}) as Record<string, unknown>;
         if (resource === 'arn:aws:states:::lambda:invoke') {
           const payload = await this.invoke(params, stateName);
@@ -288,6 +308,12 @@ export class LocalEngine implements Orchestrator {
         throw Object.assign(new Error(`${stateName}: resource ${resource} is not supported by the local runtime`), {
           name: 'States.Runtime',
         });
+      };
+      handlers[stateName] = (input) => {
+        if (life.ended) return Promise.reject(stoppedError());
+        const running = task(input);
+        life.inFlight.add(running);
+        return running.finally(() => life.inFlight.delete(running));
       };
     }
     return handlers;
@@ -316,6 +342,15 @@ export class LocalEngine implements Orchestrator {
       },
     );
   }
+}
+
+interface Life {
+  ended: boolean;
+  inFlight: Set<Promise<unknown>>;
+}
+
+function stoppedError(): Error {
+  return Object.assign(new Error('the execution has stopped'), { name: 'Coconut.ExecutionStopped' });
 }
 
 function replaceToken(value: unknown, token: string): unknown {

@@ -18,6 +18,7 @@ import { loadConfigFile } from '../core/config/load.ts';
 import type { CoconutConfig } from '../core/config/schema.ts';
 import { TERMINAL_STATES } from '../core/deployment.ts';
 import { eventRules } from '../core/event-rules.ts';
+import { repairAfterExecution } from '../core/execution-ended.ts';
 import { lockKey, releaseLock } from '../core/locks.ts';
 import { type Log, type Notifier, systemClock } from '../core/ports.ts';
 import { LocalAlarms } from './alarms.ts';
@@ -49,6 +50,8 @@ export interface RuntimeOptions {
   lockPollMs?: number;
   /** Print build output lines (default: only with COCONUT_BUILD_OUTPUT=1). */
   echoBuilds?: boolean;
+  /** PATH for builds (default: this process's PATH); tests use it to hide tools. */
+  buildPath?: string;
   /** Stop the local target processes (the demo app) on stop (default true). */
   stopTargets?: boolean;
   /** Replaces the inbox notifier (Slack, tests). */
@@ -90,7 +93,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     projectPrefix: 'coconut',
     strict: Boolean(opts.strict),
     log,
-    env: { COCONUT_DATA_DIR: dataDir },
+    env: { COCONUT_DATA_DIR: dataDir, ...(opts.buildPath !== undefined ? { PATH: opts.buildPath } : {}) },
     echo: opts.echoBuilds ?? process.env.COCONUT_BUILD_OUTPUT === '1',
   });
 
@@ -104,6 +107,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     dataDir,
     log,
     waitOverrides: { WaitForLock: opts.lockPollMs ?? 300 },
+    onExecutionEnd: async (record) => {
+      await repairAfterExecution(ports, {
+        deploymentId: record.name,
+        status: record.status,
+        ...(record.error ? { error: record.error } : {}),
+        ...(record.cause ? { cause: record.cause } : {}),
+      });
+    },
   });
 
   // The URL is known only once the server listens; the notifier needs it for its hints.

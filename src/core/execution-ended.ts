@@ -1,0 +1,40 @@
+/**
+ * Safety net for when an execution stops without finishing its own bookkeeping (it was
+ * aborted, timed out, or hit an error no Catch handled): no stage stays in progress, no lock
+ * stays held. On AWS this runs on the "Step Functions Execution Status Change" event; locally
+ * when the engine reports the end of an execution. On a normal end it finds nothing to do.
+ */
+import { TERMINAL_STATES } from './deployment.ts';
+import { lockKey, releaseLock } from './locks.ts';
+import type { Clock, Log, Store } from './ports.ts';
+
+export interface ExecutionEnd {
+  deploymentId: string;
+  status: string;
+  error?: string;
+  cause?: string;
+}
+
+export async function repairAfterExecution(deps: { store: Store; clock: Clock; log: Log }, end: ExecutionEnd): Promise<{ repaired: string[] }> {
+  const deployment = await deps.store.getDeployment(end.deploymentId);
+  if (!deployment) return { repaired: [] };
+  const repaired: string[] = [];
+  const why = `execution ${end.status.toLowerCase()}${end.error ? ` (${end.error}${end.cause ? `: ${end.cause.slice(0, 200)}` : ''})` : ''}`;
+  for (const stage of deployment.stages) {
+    if (!TERMINAL_STATES.has(stage.state)) {
+      const update =
+        stage.state === 'PENDING'
+          ? { state: 'SKIPPED' as const, reason: `not reached: ${why}` }
+          : { state: 'FAILED' as const, reason: `${why} during ${stage.state}`, finishedAt: deps.clock.now().toISOString() };
+      // ROLLING_BACK cannot become FAILED: record it as ROLLBACK_FAILED, which is what it is.
+      const state = stage.state === 'ROLLING_BACK' ? ('ROLLBACK_FAILED' as const) : update.state;
+      await deps.store.updateStage(stage.deploymentId, stage.environment, { ...update, state }, deps.clock.now());
+      repaired.push(`${stage.environment}: ${stage.state} -> ${state}`);
+    }
+    if (await releaseLock(deps.store, lockKey(stage.service, stage.environment), stage.deploymentId)) {
+      repaired.push(`${stage.environment}: lock released`);
+    }
+  }
+  if (repaired.length) deps.log.warn(`deployment ${end.deploymentId} ended (${why}) with loose ends, repaired: ${repaired.join('; ')}`);
+  return { repaired };
+}

@@ -1,0 +1,163 @@
+/**
+ * A local runtime for end-to-end tests: its own data dir, config and inventory on free ports
+ * (never the demo's 4601/4602), short bakes, and helpers to push and to wait for states.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { StageRecord } from '../../src/core/deployment.ts';
+import type { Log } from '../../src/core/ports.ts';
+import { PROJECT_ROOT, type Runtime, type RuntimeOptions, startRuntime } from '../../src/local/runtime.ts';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LogLine {
+  level: string;
+  message: string;
+}
+
+export function memoryLog(lines: LogLine[] = []): Log & { lines: LogLine[] } {
+  const push = (level: string) => (message: string) => {
+    lines.push({ level, message });
+    if (process.env.COCONUT_TEST_LOG) process.stderr.write(`[${level}] ${message}\n`);
+  };
+  return { lines, debug: push('DEBUG'), info: push('INFO'), warn: push('WARN'), error: push('ERROR') };
+}
+
+export interface TestRuntime extends Runtime {
+  dir: string;
+  log: ReturnType<typeof memoryLog>;
+  ports: Runtime['ports'];
+  appPorts: { staging: number; prod: number };
+  push(tag: string, repository?: string): Promise<PushResult>;
+  waitForStage(deploymentId: string, environment: string, states: StageRecord['state'][], timeoutMs?: number): Promise<StageRecord>;
+  waitForApproval(deploymentId: string, timeoutMs?: number): Promise<string>;
+  appVersion(env: 'staging' | 'prod'): Promise<string | undefined>;
+}
+
+export interface PushResult {
+  Entries: { EventId: string; Deliveries: { rule: string; result?: { outcomes?: { status: string; deploymentId?: string }[]; ignored?: string }; error?: string }[] }[];
+}
+
+export interface TestConfigOptions {
+  stagingBake?: string;
+  prodBake?: string;
+  prodApproval?: boolean;
+  approvalTimeout?: string;
+  /** Replace the whole services block (for other targets). */
+  extraYaml?: string;
+}
+
+export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfigOptions = {}): Promise<TestRuntime> {
+  const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'coconut-e2e-'));
+  const appPorts = { staging: await freePort(), prod: await freePort() };
+  const inventory = readFileSync(path.join(PROJECT_ROOT, 'examples/demo/ansible/inventory.yml'), 'utf8')
+    .replace('app_deploy_port: 4601', `app_deploy_port: ${appPorts.staging}`)
+    .replace('app_deploy_port: 4602', `app_deploy_port: ${appPorts.prod}`);
+  writeFileSync(path.join(dir, 'inventory.yml'), inventory);
+  const approval = opts.prodApproval === false ? '' : `
+        approval: { approvers: [U0APPROVER], timeout: ${opts.approvalTimeout ?? '1h'} }`;
+  writeFileSync(
+    path.join(dir, 'coconut.yaml'),
+    `services:
+  - name: demo-api
+    image: { registry: ecr, repository: demo-api, tagPattern: '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$' }
+    target: { kind: ansible, inventory: ${path.join(dir, 'inventory.yml')} }
+    environments:
+      - name: staging
+        bake: ${opts.stagingBake ?? '3s'}
+        alarms: [demo-api-staging-health]
+      - name: prod${approval}
+        bake: ${opts.prodBake ?? '2s'}
+        alarms: [demo-api-prod-health]
+${opts.extraYaml ?? ''}
+local:
+  alarms:
+    demo-api-staging-health: { probe: 'http://127.0.0.1:${appPorts.staging}/health', period: 1s, failuresToAlarm: 1 }
+    demo-api-prod-health: { probe: 'http://127.0.0.1:${appPorts.prod}/health', period: 1s, failuresToAlarm: 1 }
+`,
+  );
+  const log = memoryLog();
+  const runtime = await startRuntime({
+    configPath: path.join(dir, 'coconut.yaml'),
+    port: 0,
+    dataDir: dir,
+    log,
+    lockPollMs: 100,
+    ...opts,
+  });
+  const store = runtime.ports.store;
+  const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) {
+        const tail = log.lines.slice(-15).map((l) => `  ${l.level} ${l.message}`).join('\n');
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last log lines:\n${tail}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return {
+    ...runtime,
+    dir,
+    log,
+    appPorts,
+    push: async (tag, repository = 'demo-api') => {
+      const res = await fetch(`${runtime.url}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          Entries: [
+            {
+              Source: 'aws.ecr',
+              DetailType: 'ECR Image Action',
+              Detail: JSON.stringify({ 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': repository, 'image-tag': tag }),
+            },
+          ],
+        }),
+      });
+      return (await res.json()) as PushResult;
+    },
+    waitForStage: (deploymentId, environment, states, timeoutMs = 60_000) =>
+      until(
+        `${deploymentId} on ${environment} to be ${states.join('|')}`,
+        async () => {
+          const stage = await store.getStage(deploymentId, environment);
+          return stage && states.includes(stage.state) ? stage : undefined;
+        },
+        timeoutMs,
+      ),
+    waitForApproval: (deploymentId, timeoutMs = 60_000) =>
+      until(
+        `an approval for ${deploymentId}`,
+        async () => (await store.listApprovals({ status: 'PENDING' })).find((a) => a.deploymentId === deploymentId)?.approvalId,
+        timeoutMs,
+      ),
+    appVersion: async (env) => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${appPorts[env]}/version`);
+        return ((await res.json()) as { version: string }).version;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+export function startedId(result: PushResult): string {
+  const id = result.Entries[0]?.Deliveries[0]?.result?.outcomes?.[0]?.deploymentId;
+  if (!id) throw new Error(`push started nothing: ${JSON.stringify(result)}`);
+  return id;
+}
