@@ -1,0 +1,70 @@
+/**
+ * Bench harness: each bench returns figures; the runner prints them beside bench/baseline.json
+ * and the issue's target. Figures are measurements, never pass/fail assertions.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Log } from '../src/core/ports.ts';
+
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  /** Goal from the issue, e.g. "< 200". */
+  target?: string;
+  better: 'lower' | 'higher';
+}
+
+export interface Bench {
+  name: string;
+  run(): Promise<Figure[]>;
+}
+
+export const quietLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
+}
+
+/** A source folder whose buildspecs do nothing: measures Coconut, not Ansible. */
+export function noopSource(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'coconut-bench-src-'));
+  mkdirSync(path.join(dir, 'templates', 'buildspec'), { recursive: true });
+  for (const name of ['ansible-deploy', 'ansible-rollback', 'helm-deploy', 'helm-rollback']) {
+    writeFileSync(
+      path.join(dir, 'templates', 'buildspec', `${name}.yml`),
+      'version: 0.2\nenv:\n  exported-variables: [COCONUT_DEPLOYED_VERSION]\nphases:\n  build:\n    commands:\n      - export COCONUT_DEPLOYED_VERSION="$COCONUT_VERSION"\n',
+    );
+  }
+  return dir;
+}
+
+/** Samples this process's RSS until stopped; returns the peak in MB. */
+export function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 25);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.round((Math.max(peak, process.memoryUsage().rss) / 1024 / 1024) * 10) / 10;
+    },
+  };
+}
+
+export function ecrPushEntry(repository: string, tag: string) {
+  return {
+    Source: 'aws.ecr',
+    DetailType: 'ECR Image Action',
+    Detail: JSON.stringify({ 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': repository, 'image-tag': tag }),
+  };
+}
