@@ -7,8 +7,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startRuntime, type Runtime } from '../src/local/runtime.ts';
-import { type Bench, type Figure, ecrPushEntry, median, noopSource, quietLog, rssSampler } from './harness.ts';
+import { type Runtime, startRuntime } from '../src/local/runtime.ts';
+import { type Bench, ecrPushEntry, type Figure, median, noopSource, quietLog, rssSampler } from './harness.ts';
 
 function config(services: number, env: string): string {
   return `services:\n${Array.from(
@@ -24,7 +24,15 @@ ${env}`,
 async function runtimeWith(yaml: string): Promise<Runtime> {
   const dir = mkdtempSync(path.join(tmpdir(), 'coconut-bench-'));
   writeFileSync(path.join(dir, 'coconut.yaml'), yaml);
-  return startRuntime({ configPath: path.join(dir, 'coconut.yaml'), port: 0, dataDir: dir, sourceDir: noopSource(), log: quietLog, probes: false, lockPollMs: 50 });
+  return startRuntime({
+    configPath: path.join(dir, 'coconut.yaml'),
+    port: 0,
+    dataDir: dir,
+    sourceDir: noopSource(),
+    log: quietLog,
+    probes: false,
+    lockPollMs: 50,
+  });
 }
 
 /** Calls `seen(projectName, at)` whenever the engine starts a build. */
@@ -37,7 +45,11 @@ function watchBuilds(rt: Runtime, seen: (project: string, at: number) => void): 
 }
 
 async function post(rt: Runtime, entries: unknown[]): Promise<void> {
-  const res = await fetch(`${rt.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Entries: entries }) });
+  const res = await fetch(`${rt.url}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ Entries: entries }),
+  });
   await res.arrayBuffer();
 }
 
@@ -58,7 +70,13 @@ async function pushToBuild(): Promise<Figure> {
   } finally {
     await rt.stop();
   }
-  return { name: 'push -> deploy build starts (median of 20)', value: Math.round(median(samples) * 10) / 10, unit: 'ms', target: '< 200', better: 'lower' };
+  return {
+    name: 'push -> deploy build starts (median of 20)',
+    value: Math.round(median(samples) * 10) / 10,
+    unit: 'ms',
+    target: '< 200',
+    better: 'lower',
+  };
 }
 
 async function alarmToRollback(): Promise<Figure> {
@@ -72,13 +90,20 @@ async function alarmToRollback(): Promise<Figure> {
     await post(rt, [ecrPushEntry('svc-0', '0.0.1')]);
     await until(async () => (await store.listStages({ service: 'svc-0', environment: 'prod', limit: 1 }))[0]?.state === 'BAKING');
     const [first] = await store.listStages({ service: 'svc-0', environment: 'prod', limit: 1 });
-    await store.setEnvironmentVersions('svc-0', 'prod', { lastKnownGood: { version: '0.0.1', deploymentId: first!.deploymentId } }, new Date());
+    await store.setEnvironmentVersions(
+      'svc-0',
+      'prod',
+      { lastKnownGood: { version: '0.0.1', deploymentId: first!.deploymentId } },
+      new Date(),
+    );
     await rt.alarms.set('svc-0-health', 'ALARM');
     await rt.idle();
     await rt.alarms.set('svc-0-health', 'OK');
     for (let i = 0; i < 10; i++) {
       await post(rt, [ecrPushEntry('svc-0', `2.0.${i}`)]);
-      await until(async () => (await store.listStages({ service: 'svc-0', environment: 'prod', limit: 1 }))[0]?.state === 'BAKING');
+      await until(
+        async () => (await store.listStages({ service: 'svc-0', environment: 'prod', limit: 1 }))[0]?.state === 'BAKING',
+      );
       await until(async () => (await store.listBakeWatches('svc-0-health')).length > 0);
       const rolled = new Promise<void>((resolve) => (rollback = resolve));
       const t0 = performance.now();
@@ -91,7 +116,13 @@ async function alarmToRollback(): Promise<Figure> {
   } finally {
     await rt.stop();
   }
-  return { name: 'alarm -> rollback build starts (median of 10)', value: Math.round(median(samples) * 10) / 10, unit: 'ms', target: '< 250', better: 'lower' };
+  return {
+    name: 'alarm -> rollback build starts (median of 10)',
+    value: Math.round(median(samples) * 10) / 10,
+    unit: 'ms',
+    target: '< 250',
+    better: 'lower',
+  };
 }
 
 async function hundredAtOnce(): Promise<Figure[]> {
@@ -107,8 +138,20 @@ async function hundredAtOnce(): Promise<Figure[]> {
     const succeeded = executions.filter((e) => e.status === 'SUCCEEDED').length;
     return [
       { name: '100 deployments of 100 services at once: wall time', value: Math.round(wall), unit: 'ms', better: 'lower' },
-      { name: '100 deployments of 100 services at once: peak RSS', value: rss.stop(), unit: 'MB', target: '< 300', better: 'lower' },
-      { name: '100 deployments of 100 services at once: succeeded', value: succeeded, unit: 'of 100', target: '= 100', better: 'higher' },
+      {
+        name: '100 deployments of 100 services at once: peak RSS',
+        value: rss.stop(),
+        unit: 'MB',
+        target: '< 300',
+        better: 'lower',
+      },
+      {
+        name: '100 deployments of 100 services at once: succeeded',
+        value: succeeded,
+        unit: 'of 100',
+        target: '= 100',
+        better: 'higher',
+      },
     ];
   } finally {
     rss.stop();

@@ -27,13 +27,18 @@ for (const bench of BENCHES) {
       const better = figure.better === 'lower' ? change < 0 : change > 0;
       compare = `baseline ${before} (${change >= 0 ? '+' : ''}${change.toFixed(1)}%${Math.abs(change) >= 10 ? (better ? ', better' : ', WORSE') : ''})`;
     }
-    process.stdout.write(`${figure.name}: ${figure.value} ${figure.unit}${figure.target ? ` (target ${figure.target})` : ''} — ${compare}\n`);
+    process.stdout.write(
+      `${figure.name}: ${figure.value} ${figure.unit}${figure.target ? ` (target ${figure.target})` : ''} — ${compare}\n`,
+    );
   }
 }
 
 if (update) {
   const merged = { ...baseline, ...Object.fromEntries(results.map((f) => [f.name, f.value])) };
-  writeFileSync(baselineFile, `${JSON.stringify({ machine: '2 cores, 24 GiB', updated: new Date().toISOString().slice(0, 10), figures: merged }, null, 2)}\n`);
+  writeFileSync(
+    baselineFile,
+    `${JSON.stringify({ machine: '2 cores, 24 GiB', updated: new Date().toISOString().slice(0, 10), figures: merged }, null, 2)}\n`,
+  );
   process.stdout.write(`\nbaseline written to ${path.relative(process.cwd(), baselineFile)}\n`);
 }
 process.exit(0);

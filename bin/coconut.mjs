@@ -11,7 +11,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 if (!process.features.typescript) {
   const node22 = path.join(here, '..', 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(node22)) {
-    process.stderr.write(`coconut needs Node 22 or newer (this is ${process.version}); run \`npm ci\` first so the project's Node 22 is installed\n`);
+    process.stderr.write(
+      `coconut needs Node 22 or newer (this is ${process.version}); run \`npm ci\` first so the project's Node 22 is installed\n`,
+    );
     process.exit(1);
   }
   const result = spawnSync(node22, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });

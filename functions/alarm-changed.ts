@@ -35,7 +35,11 @@ export function createAlarmChangedHandler(ports: PortsProvider) {
     .handler(async (event) => {
       const p = await ports();
       const { alarmName, state } = event.detail;
-      p.log.info(`alarm ${alarmName} is ${state.value}`, { alarm: alarmName, state: state.value, previous: event.detail.previousState?.value });
+      p.log.info(`alarm ${alarmName} is ${state.value}`, {
+        alarm: alarmName,
+        state: state.value,
+        previous: event.detail.previousState?.value,
+      });
       return handleAlarmChange(p, { alarmName, state: state.value, ...(state.reason ? { reason: state.reason } : {}) });
     });
 }

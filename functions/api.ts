@@ -11,7 +11,7 @@ import { type Actor, decideApproval } from '../src/core/approvals.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
 import type { ApprovalRecord, ApprovalStatus } from '../src/core/ports.ts';
 import { serviceStatus } from '../src/core/status.ts';
-import { type HttpEvent, HttpError, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
+import { HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
 import { logErrors } from './commons/middleware.ts';
 import type { Ports, PortsProvider } from './commons/ports.ts';
 
@@ -30,7 +30,8 @@ function limitOf(event: HttpEvent): number {
   const raw = event.queryStringParameters?.limit;
   if (raw === undefined) return 50;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 500) throw new InvalidInputError(`limit must be an integer from 1 to 500, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 500)
+    throw new InvalidInputError(`limit must be an integer from 1 to 500, got "${raw}"`);
   return n;
 }
 
@@ -42,8 +43,9 @@ function param(event: HttpEvent, name: string): string {
 
 /** Who is calling: the JWT's subject on AWS, the local operator on the local server. */
 export function actorOf(event: HttpEvent): Actor {
-  const authorizer = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> }; lambda?: Record<string, unknown> } })
-    .authorizer;
+  const authorizer = (
+    event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> }; lambda?: Record<string, unknown> } }
+  ).authorizer;
   const claims = authorizer?.jwt?.claims;
   if (claims?.sub) {
     const slackId = claims['custom:slack_user_id'] ?? claims.slack_user_id;
@@ -84,7 +86,10 @@ const decide =
 
 export const API_ROUTES: Record<string, Route> = {
   'GET /api/status': async (p) => {
-    const [status, approvals] = await Promise.all([serviceStatus(p.config, p.store), p.store.listApprovals({ status: 'PENDING' })]);
+    const [status, approvals] = await Promise.all([
+      serviceStatus(p.config, p.store),
+      p.store.listApprovals({ status: 'PENDING' }),
+    ]);
     return json(200, { services: status, approvals: approvals.map(publicApproval) });
   },
   'GET /api/deployments': async (p, event) => {
@@ -100,7 +105,8 @@ export const API_ROUTES: Record<string, Route> = {
   },
   'GET /api/history/{service}': async (p, event) => {
     const service = param(event, 'service');
-    if (!p.config.services.some((s) => s.name === service)) throw new NotFoundError(`no service named ${service} in coconut.yaml`);
+    if (!p.config.services.some((s) => s.name === service))
+      throw new NotFoundError(`no service named ${service} in coconut.yaml`);
     const environment = event.queryStringParameters?.environment;
     const stages = await p.store.listStages({ service, ...(environment ? { environment } : {}), limit: limitOf(event) });
     return json(200, { service, stages });
@@ -110,7 +116,10 @@ export const API_ROUTES: Record<string, Route> = {
     if (status !== undefined && !APPROVAL_STATUSES.has(status as ApprovalStatus)) {
       throw new InvalidInputError(`status must be one of ${[...APPROVAL_STATUSES].join(', ')}, got "${status}"`);
     }
-    const approvals = await p.store.listApprovals({ ...(status ? { status: status as ApprovalStatus } : {}), limit: limitOf(event) });
+    const approvals = await p.store.listApprovals({
+      ...(status ? { status: status as ApprovalStatus } : {}),
+      limit: limitOf(event),
+    });
     return json(200, { approvals: approvals.map(publicApproval) });
   },
   'POST /api/approvals/{id}/approve': decide('approve'),

@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import { awsPorts } from '../src/aws/ports.ts';
 import { type EcrImageActionEvent, ecrImageActionSchema, normalizeEcrEvent } from '../src/core/events/ecr.ts';
 import { type ReleaseOutcome, startDeployments } from '../src/core/start-deployment.ts';
-import { logErrors, parseEvent, parsedAs } from './commons/middleware.ts';
+import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 import type { PortsProvider } from './commons/ports.ts';
 
 export type EcrPushResult = ReleaseOutcome | { ignored: string };

@@ -5,7 +5,7 @@
 import middy from '@middy/core';
 import { awsPorts } from '../src/aws/ports.ts';
 import { type PipelineStep, pipelineStepSchema, runPipelineStep } from '../src/core/pipeline-steps.ts';
-import { logErrors, parseEvent, parsedAs } from './commons/middleware.ts';
+import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 import type { PortsProvider } from './commons/ports.ts';
 
 export function createPipelineStepHandler(ports: PortsProvider) {

@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import { z } from 'zod';
 import { awsPorts } from '../src/aws/ports.ts';
 import { requestApproval } from '../src/core/approvals.ts';
-import { logErrors, parseEvent, parsedAs } from './commons/middleware.ts';
+import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 import type { PortsProvider } from './commons/ports.ts';
 
 export const approvalRequestSchema = z.object({

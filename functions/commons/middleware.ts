@@ -5,8 +5,8 @@
  */
 import type middy from '@middy/core';
 import type { z } from 'zod';
-import { InvalidInputError } from '../../src/core/errors.ts';
 import { formatPath } from '../../src/core/config/load.ts';
+import { InvalidInputError } from '../../src/core/errors.ts';
 import type { PortsProvider } from './ports.ts';
 
 /** Replaces `event` with its parsed form; a mismatch throws InvalidInputError naming the field. */

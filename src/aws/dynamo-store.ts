@@ -5,23 +5,23 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
   UpdateCommand,
-  DeleteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  allowedPredecessors,
   type DeploymentRecord,
   type DeploymentView,
   type EnvironmentState,
   type StageRecord,
   type StageUpdate,
-  type VersionRef,
-  allowedPredecessors,
   summarize,
+  type VersionRef,
 } from '../core/deployment.ts';
 import { InvalidTransitionError, NotFoundError } from '../core/errors.ts';
 import type { ApprovalRecord, ApprovalStatus, BakeWatch, LockRecord, Store } from '../core/ports.ts';
@@ -40,7 +40,9 @@ function strip<T>(item: Item | undefined): T | undefined {
 }
 
 function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+  return (
+    error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException'
+  );
 }
 
 export class DynamoStore implements Store {
@@ -128,15 +130,17 @@ export class DynamoStore implements Store {
         Limit: limit,
       }),
     );
-    const views = await Promise.all(
-      (res.Items ?? []).map((item) => this.getDeployment(String((item as Item).deploymentId))),
-    );
+    const views = await Promise.all((res.Items ?? []).map((item) => this.getDeployment(String((item as Item).deploymentId))));
     return views.filter((v): v is DeploymentView => v !== undefined);
   }
 
   async getStage(deploymentId: string, environment: string): Promise<StageRecord | undefined> {
     const res = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `DEP#${deploymentId}`, sk: `ENV#${environment}` }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `DEP#${deploymentId}`, sk: `ENV#${environment}` },
+        ConsistentRead: true,
+      }),
     );
     return strip<StageRecord>(res.Item);
   }
@@ -174,9 +178,7 @@ export class DynamoStore implements Store {
       if (!isConditionFailure(error)) throw this.named(error, `stage ${environment} of ${deploymentId}`);
       const stage = await this.getStage(deploymentId, environment);
       if (!stage) throw new NotFoundError(`deployment ${deploymentId} has no stage for environment ${environment}`);
-      throw new InvalidTransitionError(
-        `${deploymentId} on ${environment}: cannot move from ${stage.state} to ${update.state}`,
-      );
+      throw new InvalidTransitionError(`${deploymentId} on ${environment}: cannot move from ${stage.state} to ${update.state}`);
     }
   }
 
@@ -272,7 +274,9 @@ export class DynamoStore implements Store {
             [TTL_ATTRIBUTE]: (lock.expiresAt ?? Math.floor(Date.now() / 1000)) + 86400,
           },
           ConditionExpression: previous === 0 ? 'attribute_not_exists(pk)' : '#v = :v',
-          ...(previous === 0 ? {} : { ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': previous } }),
+          ...(previous === 0
+            ? {}
+            : { ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': previous } }),
         }),
       );
       return true;
@@ -404,7 +408,8 @@ export class DynamoStore implements Store {
   private named(error: unknown, what: string): Error {
     const e = error as Error;
     return Object.assign(new Error(`DynamoDB table ${this.table}, ${what}: ${e.name}: ${e.message}`, { cause: error }), {
-      name: e.name === 'ProvisionedThroughputExceededException' || e.name === 'ThrottlingException' ? 'Coconut.Retryable' : e.name,
+      name:
+        e.name === 'ProvisionedThroughputExceededException' || e.name === 'ThrottlingException' ? 'Coconut.Retryable' : e.name,
     });
   }
 }

@@ -5,9 +5,9 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { memoize, type Ports } from '../../functions/commons/ports.ts';
 import { loadConfigFile } from '../core/config/load.ts';
 import { silentNotifier, systemClock } from '../core/ports.ts';
-import { type Ports, memoize } from '../../functions/commons/ports.ts';
 import { documentClient, sdkConfig } from './clients.ts';
 import { CloudWatchAlarms } from './cloudwatch-alarms.ts';
 import { DynamoStore } from './dynamo-store.ts';

@@ -7,7 +7,7 @@ import {
   InvalidToken,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
-  SFNClient,
+  type SFNClient,
   StartExecutionCommand,
   TaskDoesNotExist,
   TaskTimedOut,
@@ -36,9 +36,12 @@ export class SfnOrchestrator implements Orchestrator {
       if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
         return { executionArn: arn, started: false };
       }
-      throw Object.assign(new Error(`starting execution ${name} of ${stateMachineArn}: ${(error as Error).message}`, { cause: error }), {
-        name: (error as Error).name,
-      });
+      throw Object.assign(
+        new Error(`starting execution ${name} of ${stateMachineArn}: ${(error as Error).message}`, { cause: error }),
+        {
+          name: (error as Error).name,
+        },
+      );
     }
   }
 

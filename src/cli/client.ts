@@ -15,7 +15,9 @@ export async function request<T>(method: string, path: string, body?: unknown): 
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch {
-    throw new CommandFailed(`cannot reach Coconut at ${serverUrl()}: is it running? Start it with \`npm start\` (or set COCONUT_URL)`);
+    throw new CommandFailed(
+      `cannot reach Coconut at ${serverUrl()}: is it running? Start it with \`npm start\` (or set COCONUT_URL)`,
+    );
   }
   const text = await res.text();
   let data: unknown;
@@ -24,6 +26,9 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   } catch {
     data = { error: text };
   }
-  if (!res.ok) throw new CommandFailed(`${(data as { error?: string }).error ?? `HTTP ${res.status}`} (HTTP ${res.status} from ${method} ${path})`);
+  if (!res.ok)
+    throw new CommandFailed(
+      `${(data as { error?: string }).error ?? `HTTP ${res.status}`} (HTTP ${res.status} from ${method} ${path})`,
+    );
   return data as T;
 }

@@ -21,6 +21,7 @@ export function colorState(state: string): string {
   return color ? styleText(color, state, { stream: process.stdout }) : state;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal color codes is the point.
 const ANSI = /\u001b\[[0-9;]*m/g;
 const width = (s: string) => s.replace(ANSI, '').length;
 

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../core/errors.ts';
 import { alarm, usage as alarmUsage } from './commands/alarm.ts';
-import { decide, usage as approveUsage } from './commands/approve.ts';
+import { usage as approveUsage, decide } from './commands/approve.ts';
 import { dev, usage as devUsage } from './commands/dev.ts';
 import { history, usage as historyUsage } from './commands/history.ts';
 import { push, usage as pushUsage } from './commands/push.ts';

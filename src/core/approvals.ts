@@ -59,10 +59,10 @@ export async function requestApproval(deps: ApprovalDeps, req: ApprovalRequest):
   await deps.store
     .updateStage(req.deploymentId, req.environment, { state: 'AWAITING_APPROVAL', approvalId }, now)
     .catch((error) => deps.log.warn('could not link the approval to its stage', { error: String(error) }));
-  deps.log.info(
-    `${req.service} ${req.version} waits for approval to deploy to ${req.environment}: approval ${approvalId}`,
-    { approvalId, deploymentId: req.deploymentId },
-  );
+  deps.log.info(`${req.service} ${req.version} waits for approval to deploy to ${req.environment}: approval ${approvalId}`, {
+    approvalId,
+    deploymentId: req.deploymentId,
+  });
   try {
     const message = await deps.notifier.approvalRequested(approval);
     if (message) {
@@ -102,7 +102,11 @@ export async function decideApproval(
   }
   const now = deps.clock.now();
   if (now.toISOString() > approval.expiresAt) {
-    await deps.store.decideApproval(approval.approvalId, { status: 'EXPIRED', decidedBy: 'timeout', decidedAt: now.toISOString() });
+    await deps.store.decideApproval(approval.approvalId, {
+      status: 'EXPIRED',
+      decidedBy: 'timeout',
+      decidedAt: now.toISOString(),
+    });
     throw new ConflictError(`approval ${approval.approvalId} expired at ${approval.expiresAt}`);
   }
   if (input.actor.source !== 'local') {
@@ -121,7 +125,9 @@ export async function decideApproval(
     ...(input.comment ? { comment: input.comment } : {}),
   });
   if (!decided) {
-    throw new ConflictError(`approval ${approval.approvalId} is already ${stored.status.toLowerCase()} by ${stored.decidedBy ?? 'someone'}`);
+    throw new ConflictError(
+      `approval ${approval.approvalId} is already ${stored.status.toLowerCase()} by ${stored.decidedBy ?? 'someone'}`,
+    );
   }
   try {
     if (input.decision === 'approve') {
@@ -136,13 +142,20 @@ export async function decideApproval(
     }
     throw error;
   }
-  deps.log.info(`approval ${stored.approvalId} ${stored.status.toLowerCase()} by ${decidedBy}`, { approvalId: stored.approvalId });
-  await deps.notifier.approvalDecided(stored).catch((error) => deps.log.warn('could not update the approval message', { error: String(error) }));
+  deps.log.info(`approval ${stored.approvalId} ${stored.status.toLowerCase()} by ${decidedBy}`, {
+    approvalId: stored.approvalId,
+  });
+  await deps.notifier
+    .approvalDecided(stored)
+    .catch((error) => deps.log.warn('could not update the approval message', { error: String(error) }));
   return stored;
 }
 
 /** The approval wait timed out in the state machine: mark the approval EXPIRED. */
-export async function expireApproval(deps: Pick<ApprovalDeps, 'store' | 'notifier' | 'clock'>, approvalId: string | undefined): Promise<void> {
+export async function expireApproval(
+  deps: Pick<ApprovalDeps, 'store' | 'notifier' | 'clock'>,
+  approvalId: string | undefined,
+): Promise<void> {
   if (!approvalId) return;
   const { decided, approval } = await deps.store.decideApproval(approvalId, {
     status: 'EXPIRED',

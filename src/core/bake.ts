@@ -3,9 +3,10 @@
  * a task token; this module registers the token against every watched alarm so that an alarm
  * change can fail exactly the bakes that watch it, within seconds, with no polling.
  */
+
+import { TaskTokenExpiredError } from './errors.ts';
 import { ERRORS, type StepFailure } from './failure.ts';
 import type { AlarmStatus, Alarms, Clock, Log, Orchestrator, Store } from './ports.ts';
-import { TaskTokenExpiredError } from './errors.ts';
 
 export interface AlarmCheck {
   breached: boolean;
@@ -23,7 +24,8 @@ export async function checkAlarms(alarms: Alarms, names: string[], log: Log): Pr
   const states = await alarms.getStates(names);
   for (const s of states) {
     if (s.state === 'UNKNOWN') log.warn(`alarm ${s.name} does not exist: it cannot protect this bake`, { alarm: s.name });
-    if (s.state === 'INSUFFICIENT_DATA') log.info(`alarm ${s.name} has insufficient data; not counted as a breach`, { alarm: s.name });
+    if (s.state === 'INSUFFICIENT_DATA')
+      log.info(`alarm ${s.name} has insufficient data; not counted as a breach`, { alarm: s.name });
   }
   const firing = states.find((s) => s.state === 'ALARM');
   return firing
@@ -48,7 +50,13 @@ export interface BakeRef {
 export async function startBake(deps: BakeDeps, ref: BakeRef & { taskToken: string; bakeSeconds: number }): Promise<void> {
   const expiresAt = Math.floor(deps.clock.now().getTime() / 1000) + ref.bakeSeconds + 3600;
   for (const alarm of ref.alarms) {
-    await deps.store.putBakeWatch({ alarm, deploymentId: ref.deploymentId, environment: ref.environment, taskToken: ref.taskToken, expiresAt });
+    await deps.store.putBakeWatch({
+      alarm,
+      deploymentId: ref.deploymentId,
+      environment: ref.environment,
+      taskToken: ref.taskToken,
+      expiresAt,
+    });
   }
   // An alarm that went to ALARM between the pre-bake check and now sent its event before the
   // watch existed: check once more now that it does, and fail the bake ourselves if so.

@@ -1,5 +1,7 @@
 /** Durations in coconut.yaml: "90s", "5m", "1h30m", "2d" or a plain number of seconds. */
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+const MINUTE = 60;
+const HOUR = 3600;
+const DAY = 86400;
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 
 export function parseDuration(value: string | number): number | undefined {
@@ -7,12 +9,7 @@ export function parseDuration(value: string | number): number | undefined {
   const match = DURATION.exec(value.trim());
   if (!match || value.trim() === '') return undefined;
   const [, d, h, m, s] = match;
-  return (
-    Number(d ?? 0) * UNIT_SECONDS.d! +
-    Number(h ?? 0) * UNIT_SECONDS.h! +
-    Number(m ?? 0) * UNIT_SECONDS.m! +
-    Number(s ?? 0)
-  );
+  return Number(d ?? 0) * DAY + Number(h ?? 0) * HOUR + Number(m ?? 0) * MINUTE + Number(s ?? 0);
 }
 
 export function formatDuration(seconds: number): string {

@@ -15,7 +15,10 @@ export interface ExecutionEnd {
   cause?: string;
 }
 
-export async function repairAfterExecution(deps: { store: Store; clock: Clock; log: Log }, end: ExecutionEnd): Promise<{ repaired: string[] }> {
+export async function repairAfterExecution(
+  deps: { store: Store; clock: Clock; log: Log },
+  end: ExecutionEnd,
+): Promise<{ repaired: string[] }> {
   const deployment = await deps.store.getDeployment(end.deploymentId);
   if (!deployment) return { repaired: [] };
   const repaired: string[] = [];
@@ -35,6 +38,7 @@ export async function repairAfterExecution(deps: { store: Store; clock: Clock; l
       repaired.push(`${stage.environment}: lock released`);
     }
   }
-  if (repaired.length) deps.log.warn(`deployment ${end.deploymentId} ended (${why}) with loose ends, repaired: ${repaired.join('; ')}`);
+  if (repaired.length)
+    deps.log.warn(`deployment ${end.deploymentId} ended (${why}) with loose ends, repaired: ${repaired.join('; ')}`);
   return { repaired };
 }

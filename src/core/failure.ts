@@ -36,7 +36,8 @@ export function describeFailure(failure: StepFailure | undefined, step: string):
       return { reason: `${step} timed out` };
     default: {
       const build = parseBuildCause(cause);
-      if (build) return { reason: `${step} build ${build.id} ${build.status.toLowerCase()}${build.detail ? `: ${build.detail}` : ''}` };
+      if (build)
+        return { reason: `${step} build ${build.id} ${build.status.toLowerCase()}${build.detail ? `: ${build.detail}` : ''}` };
       return { reason: `${step} failed: ${failure.Error}${cause ? ` — ${cause.slice(0, 300)}` : ''}` };
     }
   }
@@ -50,7 +51,9 @@ function parseBuildCause(cause: string): { id: string; status: string; detail?: 
     const build = parsed.Build ?? parsed;
     if (!build.Id && !build.BuildStatus) return undefined;
     const failedPhase = build.Phases?.find((p) => p.PhaseStatus && p.PhaseStatus !== 'SUCCEEDED');
-    const message = failedPhase?.Contexts?.map((c) => c.Message).filter(Boolean).join('; ');
+    const message = failedPhase?.Contexts?.map((c) => c.Message)
+      .filter(Boolean)
+      .join('; ');
     return {
       id: build.Id ?? 'unknown',
       status: build.BuildStatus ?? 'FAILED',

@@ -40,7 +40,9 @@ export async function acquireLock(store: Store, req: AcquireRequest): Promise<Ac
 
 function decide(lock: LockRecord, req: AcquireRequest): { result: AcquireResult; write?: LockRecord } {
   const waiters = Object.fromEntries(
-    Object.entries(lock.waiters).filter(([id, w]) => id !== req.deploymentId && w.seenAt >= req.nowSeconds - WAITER_STALE_SECONDS),
+    Object.entries(lock.waiters).filter(
+      ([id, w]) => id !== req.deploymentId && w.seenAt >= req.nowSeconds - WAITER_STALE_SECONDS,
+    ),
   );
   const expiresAt = req.nowSeconds + req.holdSeconds;
   if (lock.owner === req.deploymentId) {

@@ -3,13 +3,12 @@
  * schema. The state machine passes `ref` (which deployment, which environment) to all of them.
  */
 import { z } from 'zod';
-import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { expireApproval } from './approvals.ts';
+import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { NotFoundError } from './errors.ts';
 import { acquireLock, lockKey, releaseLock } from './locks.ts';
 import type { Notifier } from './ports.ts';
 import {
-  type StageDeps,
   prepareRollback,
   recordAwaitingApproval,
   recordBaking,
@@ -19,6 +18,7 @@ import {
   recordRollbackFailed,
   recordRolledBack,
   recordSucceeded,
+  type StageDeps,
 } from './stage-steps.ts';
 
 const ref = z.object({
@@ -43,7 +43,16 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('recordStage'),
     ref,
-    state: z.enum(['AWAITING_APPROVAL', 'DEPLOYING', 'BAKING', 'SUCCEEDED', 'REJECTED', 'ROLLED_BACK', 'ROLLBACK_FAILED', 'FAILED']),
+    state: z.enum([
+      'AWAITING_APPROVAL',
+      'DEPLOYING',
+      'BAKING',
+      'SUCCEEDED',
+      'REJECTED',
+      'ROLLED_BACK',
+      'ROLLBACK_FAILED',
+      'FAILED',
+    ]),
     failure,
     build,
     step: z.string().default('deploy'),

@@ -39,7 +39,10 @@ export interface DeploymentPlan {
 export type MatchResult = { service: ServiceConfig } | { skipped: string };
 
 /** Services whose image is this release, each with a reason when the tag does not qualify. */
-export function matchServices(config: CoconutConfig, release: Pick<ReleaseEvent, 'registry' | 'repository' | 'tag'>): MatchResult[] {
+export function matchServices(
+  config: CoconutConfig,
+  release: Pick<ReleaseEvent, 'registry' | 'repository' | 'tag'>,
+): MatchResult[] {
   return config.services
     .filter((s) => s.image.registry === release.registry && s.image.repository === release.repository)
     .map((service) =>
@@ -51,9 +54,7 @@ export function matchServices(config: CoconutConfig, release: Pick<ReleaseEvent,
 
 /** Why nothing matched, for the log line of an ignored push. */
 export function explainNoMatch(config: CoconutConfig, release: Pick<ReleaseEvent, 'registry' | 'repository'>): string {
-  const known = config.services
-    .filter((s) => s.image.registry === release.registry)
-    .map((s) => s.image.repository);
+  const known = config.services.filter((s) => s.image.registry === release.registry).map((s) => s.image.repository);
   return `no service in coconut.yaml uses ${release.registry} repository "${release.repository}"${
     known.length ? ` (configured: ${[...new Set(known)].join(', ')})` : ''
   }`;
@@ -104,7 +105,12 @@ export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): D
   };
 }
 
-export function deploymentRecord(plan: DeploymentPlan, trigger: Trigger, kind: DeploymentRecord['kind'], now: Date): DeploymentRecord {
+export function deploymentRecord(
+  plan: DeploymentPlan,
+  trigger: Trigger,
+  kind: DeploymentRecord['kind'],
+  now: Date,
+): DeploymentRecord {
   return {
     deploymentId: plan.deploymentId,
     service: plan.service,

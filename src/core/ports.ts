@@ -2,14 +2,7 @@
  * The ports through which the domain talks to the world. AWS adapters live in src/aws,
  * local stand-ins in src/local; the domain never imports either.
  */
-import type {
-  DeploymentRecord,
-  DeploymentView,
-  EnvironmentState,
-  StageRecord,
-  StageUpdate,
-  VersionRef,
-} from './deployment.ts';
+import type { DeploymentRecord, DeploymentView, EnvironmentState, StageRecord, StageUpdate, VersionRef } from './deployment.ts';
 
 export type StateMachineName = 'deploy' | 'release';
 

@@ -4,7 +4,7 @@
  * the state a stage is already in changes nothing.
  */
 import type { StageRecord, StageState } from './deployment.ts';
-import { ERRORS, type StepFailure, describeFailure } from './failure.ts';
+import { describeFailure, ERRORS, type StepFailure } from './failure.ts';
 import type { BuildEnvVar } from './plan.ts';
 import { rollbackEnvironment } from './plan.ts';
 import type { Clock, Log, Notifier, Store } from './ports.ts';
@@ -29,7 +29,12 @@ export interface BuildResult {
   ExportedEnvironmentVariables?: { Name: string; Value: string }[];
 }
 
-async function move(deps: StageDeps, ref: StageRef, state: StageState, extra: Omit<Parameters<Store['updateStage']>[2], 'state'> = {}): Promise<StageRecord> {
+async function move(
+  deps: StageDeps,
+  ref: StageRef,
+  state: StageState,
+  extra: Omit<Parameters<Store['updateStage']>[2], 'state'> = {},
+): Promise<StageRecord> {
   const now = deps.clock.now();
   const stage = await deps.store.updateStage(ref.deploymentId, ref.environment, { state, ...extra }, now);
   deps.log.info(`${ref.service} ${ref.version} on ${ref.environment}: ${state}${stage.reason ? ` — ${stage.reason}` : ''}`, {
@@ -66,7 +71,11 @@ export async function recordDeploying(deps: StageDeps, ref: StageRef): Promise<{
 }
 
 /** The deploy build succeeded: the new version runs now (unless it was only rehearsed). */
-export async function recordBaking(deps: StageDeps, ref: StageRef & { digest?: string }, build: BuildResult | undefined): Promise<{ rehearsal: boolean }> {
+export async function recordBaking(
+  deps: StageDeps,
+  ref: StageRef & { digest?: string },
+  build: BuildResult | undefined,
+): Promise<{ rehearsal: boolean }> {
   const rehearsal = rehearsalOf(build);
   await move(deps, ref, 'BAKING', {
     ...(build?.Id ? { buildId: build.Id } : {}),
@@ -111,7 +120,12 @@ async function skipLaterStages(deps: StageDeps, ref: StageRef, state: StageState
   for (const later of deployment?.stages ?? []) {
     if (failed && later.order > failed.order && later.state === 'PENDING') {
       await deps.store
-        .updateStage(later.deploymentId, later.environment, { state: 'SKIPPED', reason: `not reached: ${ref.environment} ${state}` }, deps.clock.now())
+        .updateStage(
+          later.deploymentId,
+          later.environment,
+          { state: 'SKIPPED', reason: `not reached: ${ref.environment} ${state}` },
+          deps.clock.now(),
+        )
         .catch((e) => deps.log.warn(`could not mark ${later.environment} as skipped`, { error: String(e) }));
     }
   }
@@ -195,7 +209,11 @@ export async function recordRolledBack(deps: StageDeps, ref: StageRef, build: Bu
       await deps.store.setEnvironmentVersions(ref.service, ref.environment, { current: env.lastKnownGood }, deps.clock.now());
     }
   }
-  return outcome(ref, ERRORS.rolledBack, `rolled back to ${to ?? 'the last known-good version'}: ${updated.reason ?? 'deployment failed'}`);
+  return outcome(
+    ref,
+    ERRORS.rolledBack,
+    `rolled back to ${to ?? 'the last known-good version'}: ${updated.reason ?? 'deployment failed'}`,
+  );
 }
 
 export async function recordRollbackFailed(deps: StageDeps, ref: StageRef, failure: StepFailure | undefined): Promise<Outcome> {
@@ -207,7 +225,12 @@ export async function recordRollbackFailed(deps: StageDeps, ref: StageRef, failu
   return outcome(ref, ERRORS.rollbackFailed, reason);
 }
 
-export async function recordFailed(deps: StageDeps, ref: StageRef, failure: StepFailure | undefined, step: string): Promise<Outcome> {
+export async function recordFailed(
+  deps: StageDeps,
+  ref: StageRef,
+  failure: StepFailure | undefined,
+  step: string,
+): Promise<Outcome> {
   const described = describeFailure(failure, step);
   await skipLaterStages(deps, ref, 'FAILED');
   await move(deps, ref, 'FAILED', {
@@ -228,6 +251,9 @@ function rehearsalOf(build: BuildResult | undefined): StageRecord['rehearsal'] |
   };
 }
 
-function mergeRehearsal(a: StageRecord['rehearsal'], b: NonNullable<StageRecord['rehearsal']>): NonNullable<StageRecord['rehearsal']> {
+function mergeRehearsal(
+  a: StageRecord['rehearsal'],
+  b: NonNullable<StageRecord['rehearsal']>,
+): NonNullable<StageRecord['rehearsal']> {
   return { tools: [...new Set([...(a?.tools ?? []), ...b.tools])], steps: [...(a?.steps ?? []), ...b.steps] };
 }

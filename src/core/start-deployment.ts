@@ -3,8 +3,17 @@
  * the execution. The record comes first so that no execution ever runs without one; the
  * execution name is the idempotency key, so a duplicate push starts nothing.
  */
-import { type DeploymentPlan, buildPlan, deploymentRecord, explainNoMatch, imageOf, initialStages, matchServices } from './plan.ts';
+
 import type { CoconutConfig } from './config/schema.ts';
+import {
+  buildPlan,
+  type DeploymentPlan,
+  deploymentRecord,
+  explainNoMatch,
+  imageOf,
+  initialStages,
+  matchServices,
+} from './plan.ts';
 import type { Clock, Log, Notifier, Orchestrator, Store } from './ports.ts';
 import type { ReleaseEvent } from './release.ts';
 
@@ -32,7 +41,10 @@ export async function startDeployments(release: ReleaseEvent, deps: StartDeps, s
   const matches = matchServices(deps.config, release);
   if (matches.length === 0) {
     const reason = explainNoMatch(deps.config, release);
-    deps.log.info(`ignored push ${release.repository}:${release.tag}: ${reason}`, { repository: release.repository, tag: release.tag });
+    deps.log.info(`ignored push ${release.repository}:${release.tag}: ${reason}`, {
+      repository: release.repository,
+      tag: release.tag,
+    });
     return { outcomes: [], ignored: reason };
   }
   const outcomes: StartOutcome[] = [];
@@ -48,7 +60,11 @@ export async function startDeployments(release: ReleaseEvent, deps: StartDeps, s
   return { outcomes };
 }
 
-export async function startPlan(plan: DeploymentPlan, release: Pick<ReleaseEvent, 'trigger'>, deps: StartDeps): Promise<StartOutcome> {
+export async function startPlan(
+  plan: DeploymentPlan,
+  release: Pick<ReleaseEvent, 'trigger'>,
+  deps: StartDeps,
+): Promise<StartOutcome> {
   const now = deps.clock.now();
   const created = await deps.store.createDeployment(
     deploymentRecord(plan, release.trigger, 'deploy', now),
@@ -59,7 +75,10 @@ export async function startPlan(plan: DeploymentPlan, release: Pick<ReleaseEvent
   const result = await deps.orchestrator.startExecution('deploy', plan.deploymentId, plan);
   const extra = { service: plan.service, version: plan.version, deploymentId: plan.deploymentId };
   if (!result.started) {
-    deps.log.info(`duplicate push: ${plan.service} ${plan.version} is already deploying or deployed (${plan.deploymentId})`, extra);
+    deps.log.info(
+      `duplicate push: ${plan.service} ${plan.version} is already deploying or deployed (${plan.deploymentId})`,
+      extra,
+    );
     return { status: 'duplicate', service: plan.service, deploymentId: plan.deploymentId };
   }
   deps.log.info(`started deployment of ${plan.service} ${plan.version}${created ? '' : ' (record existed)'}`, extra);

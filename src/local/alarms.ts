@@ -5,11 +5,12 @@
  * can be set by hand (`coconut alarm set NAME ALARM|OK`, or `auto` to hand it back to its
  * probe). Every change is published as the same "CloudWatch Alarm State Change" event AWS sends.
  */
+
+import { randomUUID } from 'node:crypto';
 import type { CoconutConfig, LocalAlarmConfig } from '../core/config/schema.ts';
 import type { AlarmStateValue, AlarmStatus, Alarms, Log } from '../core/ports.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './asl.ts';
 import type { BusEvent } from './bus.ts';
-import { randomUUID } from 'node:crypto';
 
 interface AlarmEntry {
   name: string;
@@ -39,7 +40,11 @@ export class LocalAlarms implements Alarms {
       this.alarms.set(name, {
         name,
         ...(local?.probe
-          ? { state: 'INSUFFICIENT_DATA' as const, reason: `waiting for the first probe of ${local.probe}`, probe: { ...local, probe: local.probe } }
+          ? {
+              state: 'INSUFFICIENT_DATA' as const,
+              reason: `waiting for the first probe of ${local.probe}`,
+              probe: { ...local, probe: local.probe },
+            }
           : { state: 'OK' as const, reason: 'no local probe; set it with `coconut alarm set`' }),
         updatedAt: now,
         failures: 0,
@@ -84,7 +89,9 @@ export class LocalAlarms implements Alarms {
   async set(name: string, state: AlarmStateValue | 'auto', reason?: string): Promise<AlarmStatus> {
     const alarm = this.alarms.get(name);
     if (!alarm) {
-      throw Object.assign(new Error(`no alarm named ${name} (known: ${[...this.alarms.keys()].join(', ') || 'none'})`), { name: 'NotFoundError' });
+      throw Object.assign(new Error(`no alarm named ${name} (known: ${[...this.alarms.keys()].join(', ') || 'none'})`), {
+        name: 'NotFoundError',
+      });
     }
     if (state === 'auto') {
       alarm.manual = false;
@@ -154,7 +161,10 @@ export class LocalAlarms implements Alarms {
         alarmName: alarm.name,
         state: { value: state, reason, timestamp: alarm.updatedAt },
         previousState: previous,
-        configuration: { description: alarm.probe ? `local probe of ${alarm.probe.probe}` : 'local alarm set by hand', metrics: [] },
+        configuration: {
+          description: alarm.probe ? `local probe of ${alarm.probe.probe}` : 'local alarm set by hand',
+          metrics: [],
+        },
       },
     };
     await this.publish(event).catch((error) => this.log.error(`could not publish the change of ${alarm.name}: ${String(error)}`));

@@ -36,7 +36,11 @@ export function placeholdersIn(text: string): string[] {
   return [...new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1] as string))];
 }
 
-export async function loadStateMachine(root: string, name: StateMachineName, values = localSubstitutions()): Promise<StateDefinition> {
+export async function loadStateMachine(
+  root: string,
+  name: StateMachineName,
+  values = localSubstitutions(),
+): Promise<StateDefinition> {
   const file = path.join(root, 'stepfunctions', `${name}.asl.json`);
   return JSON.parse(substitute(await readFile(file, 'utf8'), values, file)) as StateDefinition;
 }

@@ -9,7 +9,7 @@
  * so (COCONUT_REHEARSAL) so that every view labels the step PLANNED. With `strict`, a missing
  * tool fails the build with Coconut.MissingTool naming the tool.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -70,7 +70,8 @@ export class BuildRunner implements BuildRunnerPort {
 
   buildspecFor(projectName: string): string {
     const prefix = `${this.opts.projectPrefix}-`;
-    if (!projectName.startsWith(prefix)) throw buildError(`unknown CodeBuild project ${projectName}: expected ${prefix}<buildspec>`);
+    if (!projectName.startsWith(prefix))
+      throw buildError(`unknown CodeBuild project ${projectName}: expected ${prefix}<buildspec>`);
     const name = projectName.slice(prefix.length);
     if (!/^[a-z0-9-]+$/.test(name)) throw buildError(`invalid CodeBuild project name ${projectName}`);
     return path.join(this.opts.sourceDir, 'templates', 'buildspec', `${name}.yml`);
@@ -79,14 +80,18 @@ export class BuildRunner implements BuildRunnerPort {
   async run(params: Record<string, unknown>, meta: { execution: string; state: string }): Promise<{ Build: LocalBuild }> {
     const projectName = String(params.ProjectName ?? '');
     const file = this.buildspecFor(projectName);
-    if (!existsSync(file)) throw buildError(`CodeBuild project ${projectName} has no buildspec at ${path.relative(this.opts.sourceDir, file)}`);
+    if (!existsSync(file))
+      throw buildError(`CodeBuild project ${projectName} has no buildspec at ${path.relative(this.opts.sourceDir, file)}`);
     const spec = parse(readFileSync(file, 'utf8')) as Buildspec;
     const id = `${projectName}:${randomUUID()}`;
     const workDir = path.join(this.opts.dataDir, 'builds', id.replace(':', '-'));
     mkdirSync(workDir, { recursive: true });
     const logFile = path.join(workDir, 'build.log');
     const overrides = Object.fromEntries(
-      ((params.EnvironmentVariablesOverride as { Name: string; Value: string }[] | undefined) ?? []).map((v) => [v.Name, String(v.Value)]),
+      ((params.EnvironmentVariablesOverride as { Name: string; Value: string }[] | undefined) ?? []).map((v) => [
+        v.Name,
+        String(v.Value),
+      ]),
     );
     const specVars = Object.fromEntries(Object.entries(spec.env?.variables ?? {}).map(([k, v]) => [k, String(v)]));
     const env: Record<string, string> = {
@@ -106,15 +111,34 @@ export class BuildRunner implements BuildRunnerPort {
     if (missing.length > 0) {
       const where = path.relative(this.opts.sourceDir, file);
       if (this.opts.strict) {
-        throw Object.assign(new Error(`${missing.join(', ')} not found on PATH (needed by ${where}); install it, or run without --strict to rehearse`), {
-          name: 'Coconut.MissingTool',
-        });
+        throw Object.assign(
+          new Error(
+            `${missing.join(', ')} not found on PATH (needed by ${where}); install it, or run without --strict to rehearse`,
+          ),
+          {
+            name: 'Coconut.MissingTool',
+          },
+        );
       }
-      return { Build: this.rehearse(spec, { id, projectName, label, missing, start, logFile, where, action: overrides.COCONUT_ACTION ?? 'deploy' }) };
+      return {
+        Build: this.rehearse(spec, {
+          id,
+          projectName,
+          label,
+          missing,
+          start,
+          logFile,
+          where,
+          action: overrides.COCONUT_ACTION ?? 'deploy',
+        }),
+      };
     }
 
     const out = createWriteStream(logFile);
-    this.opts.log.info(`build ${label}: started (${path.relative(this.opts.sourceDir, file)}, log ${logFile})`, { build: id, execution: meta.execution });
+    this.opts.log.info(`build ${label}: started (${path.relative(this.opts.sourceDir, file)}, log ${logFile})`, {
+      build: id,
+      execution: meta.execution,
+    });
     const phases: PhaseResult[] = [];
     let failed = false;
     for (const phase of PHASES) {
@@ -158,7 +182,10 @@ export class BuildRunner implements BuildRunnerPort {
     };
     if (failed) {
       const failure = phases.find((p) => p.PhaseStatus === 'FAILED');
-      this.opts.log.warn(`build ${label}: FAILED in ${failure?.PhaseType}: ${failure?.Contexts?.[0]?.Message ?? ''} (log ${logFile})`, { build: id });
+      this.opts.log.warn(
+        `build ${label}: FAILED in ${failure?.PhaseType}: ${failure?.Contexts?.[0]?.Message ?? ''} (log ${logFile})`,
+        { build: id },
+      );
       // CodeBuild's .sync integration fails the task with the Build as JSON in the cause.
       throw Object.assign(new Error(JSON.stringify({ Build: build })), { name: 'States.TaskFailed' });
     }
@@ -168,11 +195,22 @@ export class BuildRunner implements BuildRunnerPort {
 
   private rehearse(
     spec: Buildspec,
-    b: { id: string; projectName: string; label: string; missing: string[]; start: Date; logFile: string; where: string; action: string },
+    b: {
+      id: string;
+      projectName: string;
+      label: string;
+      missing: string[];
+      start: Date;
+      logFile: string;
+      where: string;
+      action: string;
+    },
   ): LocalBuild {
     const lines = [
       `REHEARSAL (PLANNED, nothing ran): ${b.missing.join(', ')} not found on PATH. These commands of ${b.where} would run:`,
-      ...PHASES.flatMap((phase) => (spec.phases?.[phase]?.commands ?? []).map((c) => `  [${phase}] ${c.split('\n').join('\n           ')}`)),
+      ...PHASES.flatMap((phase) =>
+        (spec.phases?.[phase]?.commands ?? []).map((c) => `  [${phase}] ${c.split('\n').join('\n           ')}`),
+      ),
     ];
     this.opts.log.warn(`build ${b.label}: ${lines.join('\n')}`, { build: b.id, rehearsal: true });
     mkdirSync(path.dirname(b.logFile), { recursive: true });
@@ -198,7 +236,13 @@ export class BuildRunner implements BuildRunnerPort {
    * One command in bash with errexit and pipefail, like CodeBuild. Commands come from the
    * buildspec file (trusted); values from events are only ever in `env`.
    */
-  private async exec(command: string, env: Record<string, string>, out: NodeJS.WritableStream, label: string, dump: string): Promise<number> {
+  private async exec(
+    command: string,
+    env: Record<string, string>,
+    out: NodeJS.WritableStream,
+    label: string,
+    dump: string,
+  ): Promise<number> {
     // Exported variables carry over to the next command, as in CodeBuild: the shell dumps its
     // environment on exit and the next command starts from it.
     const script = `trap 'env -0 > "$__COCONUT_ENV_DUMP"' EXIT\n${command}`;

@@ -111,8 +111,13 @@ export class LocalEventBus {
       }
     }
     const message = `${lastError?.name}: ${lastError?.message}`;
-    this.log.error(`event ${event.id} (${event['detail-type']}) could not be delivered to ${rule.name}: ${message}; kept in ${this.deadLetter}`);
-    appendFileSync(this.deadLetter, `${JSON.stringify({ rule: rule.name, error: message, event, at: new Date().toISOString() })}\n`);
+    this.log.error(
+      `event ${event.id} (${event['detail-type']}) could not be delivered to ${rule.name}: ${message}; kept in ${this.deadLetter}`,
+    );
+    appendFileSync(
+      this.deadLetter,
+      `${JSON.stringify({ rule: rule.name, error: message, event, at: new Date().toISOString() })}\n`,
+    );
     return { rule: rule.name, error: message };
   }
 

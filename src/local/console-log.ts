@@ -19,7 +19,14 @@ export function consoleLog(dataDir: string | undefined, level = (process.env.COC
     if (file) appendFileSync(file, `${JSON.stringify({ level: lvl, timestamp: at.toISOString(), message, ...extra })}\n`);
     if (LEVELS[lvl] < min) return;
     const time = at.toISOString().slice(11, 23);
-    const tag = lvl === 'ERROR' ? styleText('red', 'ERROR') : lvl === 'WARN' ? styleText('yellow', 'WARN ') : lvl === 'DEBUG' ? styleText('gray', 'DEBUG') : 'INFO ';
+    const tag =
+      lvl === 'ERROR'
+        ? styleText('red', 'ERROR')
+        : lvl === 'WARN'
+          ? styleText('yellow', 'WARN ')
+          : lvl === 'DEBUG'
+            ? styleText('gray', 'DEBUG')
+            : 'INFO ';
     process.stderr.write(`${styleText('gray', time)} ${tag} ${message}\n`);
   };
   return {

@@ -9,11 +9,11 @@
  * (the idempotency key) and a run that was cut short by a crash is found and reported.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { TaskTokenExpiredError } from '../core/errors.ts';
 import type { Log, Orchestrator, StartResult, StateMachineName } from '../core/ports.ts';
 import { adaptTimeoutPaths, LOCAL_ACCOUNT, LOCAL_REGION, type StateDefinition, taskStates } from './asl.ts';
@@ -131,7 +131,14 @@ export class LocalEngine implements Orchestrator {
       this.opts.log.debug(`execution ${name} exists (${existing.status}${same ? ', same input' : ''}): not started again`);
       return { executionArn: existing.executionArn, started: false };
     }
-    const record: ExecutionRecord = { name, machine, executionArn, status: 'RUNNING', input, startedAt: new Date().toISOString() };
+    const record: ExecutionRecord = {
+      name,
+      machine,
+      executionArn,
+      status: 'RUNNING',
+      input,
+      startedAt: new Date().toISOString(),
+    };
     this.records.set(name, record);
     this.persist(record);
     this.run(record, definition);
@@ -205,21 +212,33 @@ export class LocalEngine implements Orchestrator {
   }
 
   private run(record: ExecutionRecord, definition: StateDefinition): void {
-    const machine = new StateMachine(definition as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } });
+    const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+      validationOptions: { noValidate: true },
+    });
     const life: Life = { ended: false, inFlight: new Set() };
     const overrides = this.overridesFor(record.name, definition, life);
     const execution = machine.run(record.input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never, waitTimeOverrides: this.opts.waitOverrides ?? {} },
       context: {
         Execution: { Id: record.executionArn, Name: record.name, Input: record.input as never, StartTime: record.startedAt },
-        StateMachine: { Id: record.executionArn.replace(/:execution:([^:]+):.*/, ':stateMachine:$1'), Name: `coconut-${record.machine}` },
+        StateMachine: {
+          Id: record.executionArn.replace(/:execution:([^:]+):.*/, ':stateMachine:$1'),
+          Name: `coconut-${record.machine}`,
+        },
         Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
     let stopped = false;
     const consumeEvents = (async () => {
       for await (const event of execution.eventLogs) {
-        const e = event as unknown as { type: string; timestamp: number; state?: { name: string }; index?: number; Error?: string; Cause?: unknown };
+        const e = event as unknown as {
+          type: string;
+          timestamp: number;
+          state?: { name: string };
+          index?: number;
+          Error?: string;
+          Cause?: unknown;
+        };
         const view: ExecutionEvent = {
           type: e.type,
           timestamp: e.timestamp,
@@ -260,9 +279,9 @@ export class LocalEngine implements Orchestrator {
         while (life.inFlight.size > 0) await Promise.allSettled([...life.inFlight]);
         if (record.status !== 'RUNNING') {
           this.persist(record);
-          await this.opts.onExecutionEnd?.(record).catch((error) =>
-            this.opts.log.error(`cleanup after ${record.name} failed: ${(error as Error).message}`),
-          );
+          await this.opts
+            .onExecutionEnd?.(record)
+            .catch((error) => this.opts.log.error(`cleanup after ${record.name} failed: ${(error as Error).message}`));
         }
         this.running.delete(record.name);
         const level = record.status === 'SUCCEEDED' ? 'info' : 'warn';
@@ -320,10 +339,15 @@ export class LocalEngine implements Orchestrator {
   }
 
   private async invoke(params: Record<string, unknown>, stateName: string): Promise<unknown> {
-    const functionName = String(params.FunctionName ?? '').split(':').pop() ?? '';
+    const functionName =
+      String(params.FunctionName ?? '')
+        .split(':')
+        .pop() ?? '';
     const fn = this.opts.functions[functionName];
     if (!fn) {
-      throw Object.assign(new Error(`${stateName}: no local function named ${functionName}`), { name: 'Lambda.ResourceNotFoundException' });
+      throw Object.assign(new Error(`${stateName}: no local function named ${functionName}`), {
+        name: 'Lambda.ResourceNotFoundException',
+      });
     }
     return fn(params.Payload ?? {}, lambdaContext(functionName));
   }

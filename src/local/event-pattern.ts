@@ -42,7 +42,17 @@ function matchOne(rule: unknown, value: unknown): boolean {
       const op = ops[i];
       const n = Number(ops[i + 1]);
       const ok =
-        op === '=' ? value === n : op === '<' ? value < n : op === '<=' ? value <= n : op === '>' ? value > n : op === '>=' ? value >= n : false;
+        op === '='
+          ? value === n
+          : op === '<'
+            ? value < n
+            : op === '<='
+              ? value <= n
+              : op === '>'
+                ? value > n
+                : op === '>='
+                  ? value >= n
+                  : false;
       if (!ok) return false;
     }
     return true;

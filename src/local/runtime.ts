@@ -8,9 +8,9 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { createAlarmChangedHandler } from '../../functions/alarm-changed.ts';
 import { createApiHandler } from '../../functions/api.ts';
+import type { Ports } from '../../functions/commons/ports.ts';
 import { createEcrPushHandler } from '../../functions/ecr-push.ts';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
-import type { Ports } from '../../functions/commons/ports.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
 import { documentClient } from '../aws/clients.ts';
 import { DynamoStore } from '../aws/dynamo-store.ts';
@@ -26,7 +26,7 @@ import { loadStateMachine } from './asl.ts';
 import { BuildRunner } from './build-runner.ts';
 import { LocalEventBus } from './bus.ts';
 import { consoleLog } from './console-log.ts';
-import { type LocalFunction, LocalEngine } from './engine.ts';
+import { LocalEngine, type LocalFunction } from './engine.ts';
 import { inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
 import { startServer } from './server.ts';
@@ -196,7 +196,11 @@ async function recoverInterrupted(engine: LocalEngine, ports: Ports): Promise<vo
       const update =
         stage.state === 'PENDING'
           ? { state: 'SKIPPED' as const, reason: 'not reached: the local runtime stopped' }
-          : { state: 'INTERRUPTED' as const, reason: `the local runtime stopped during ${stage.state}`, finishedAt: new Date().toISOString() };
+          : {
+              state: 'INTERRUPTED' as const,
+              reason: `the local runtime stopped during ${stage.state}`,
+              finishedAt: new Date().toISOString(),
+            };
       await ports.store.updateStage(stage.deploymentId, stage.environment, update, new Date());
       await releaseLock(ports.store, lockKey(stage.service, stage.environment), stage.deploymentId);
     }

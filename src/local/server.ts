@@ -9,8 +9,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { HTTP_ROUTES } from '../../functions/http-routes.ts';
 import type { Log } from '../core/ports.ts';
 import type { LocalAlarms } from './alarms.ts';
-import { type BusEvent, type LocalEventBus, LocalEventBus as Bus, type PutEventsEntry } from './bus.ts';
-import { type LocalFunction, lambdaContext, type LocalEngine } from './engine.ts';
+import { LocalEventBus as Bus, type BusEvent, type LocalEventBus, type PutEventsEntry } from './bus.ts';
+import { type LocalEngine, type LocalFunction, lambdaContext } from './engine.ts';
 import { BodyTooLargeError, readBody, routeMatcher, send, sendJson, toHttpEvent } from './http-event.ts';
 import { statusPage } from './status-page.ts';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.ts';
 import { startRuntime } from '../../src/local/runtime.ts';
-import { type TestRuntime, startTestRuntime, startedId } from '../support/runtime.ts';
+import { startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 const emptyPath = () => mkdtempSync(path.join(tmpdir(), 'coconut-nopath-'));
 
@@ -24,7 +24,9 @@ describe('Backbone edges (local runtime)', () => {
     const first = startedId(await rt.push('2.0.0'));
     const second = startedId(await rt.push('2.1.0'));
     for (const id of [first, second]) {
-      expect((await rt.waitForStage(id, 'prod', ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'SKIPPED'], 120_000)).state).toBe('SUCCEEDED');
+      expect((await rt.waitForStage(id, 'prod', ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'SKIPPED'], 120_000)).state).toBe(
+        'SUCCEEDED',
+      );
     }
     for (const env of ['staging', 'prod']) {
       const a = await rt.ports.store.getStage(first, env);
@@ -38,14 +40,24 @@ describe('Backbone edges (local runtime)', () => {
   }, 180_000);
 
   it('rehearses the deploy when ansible-playbook is missing, labelled PLANNED, changing nothing', async () => {
-    rt = await startTestRuntime({ prodApproval: false, stagingBake: '1s', prodBake: '1s', buildPath: emptyPath(), probes: false });
+    rt = await startTestRuntime({
+      prodApproval: false,
+      stagingBake: '1s',
+      prodBake: '1s',
+      buildPath: emptyPath(),
+      probes: false,
+    });
     const id = startedId(await rt.push('3.0.0'));
     const stage = await rt.waitForStage(id, 'prod', ['SUCCEEDED', 'FAILED']);
     expect(stage.rehearsal).toEqual({ tools: ['ansible-playbook'], steps: ['deploy'] });
-    expect(rt.log.lines.some((l) => l.message.includes('REHEARSAL (PLANNED, nothing ran): ansible-playbook not found on PATH'))).toBe(true);
+    expect(
+      rt.log.lines.some((l) => l.message.includes('REHEARSAL (PLANNED, nothing ran): ansible-playbook not found on PATH')),
+    ).toBe(true);
     // Nothing really runs, so nothing counts as running or known-good.
     expect(await rt.ports.store.getEnvironmentState('demo-api', 'prod')).toBeUndefined();
-    const status = (await (await fetch(`${rt.url}/api/status`)).json()) as { services: { environments: { latest: { rehearsal?: unknown } }[] }[] };
+    const status = (await (await fetch(`${rt.url}/api/status`)).json()) as {
+      services: { environments: { latest: { rehearsal?: unknown } }[] }[];
+    };
     expect(status.services[0]?.environments[0]?.latest.rehearsal).toEqual({ tools: ['ansible-playbook'], steps: ['deploy'] });
   });
 
@@ -63,9 +75,14 @@ describe('Backbone edges (local runtime)', () => {
   it('refuses to start on a bad coconut.yaml, naming file, path and expectation', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'coconut-bad-'));
     const file = path.join(dir, 'coconut.yaml');
-    writeFileSync(file, 'services:\n  - name: api\n    image: { registry: ecr, repository: api }\n    target: { kind: ansible, inventory: i.yml }\n    environments:\n      - name: prod\n        bake: forever\n');
+    writeFileSync(
+      file,
+      'services:\n  - name: api\n    image: { registry: ecr, repository: api }\n    target: { kind: ansible, inventory: i.yml }\n    environments:\n      - name: prod\n        bake: forever\n',
+    );
     const error = await startRuntime({ configPath: file, port: 0, dataDir: dir }).catch((e) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toBe(`${file}:7:15: services[0].environments[0].bake: expected a duration like "30s", "5m", "1h" or a number of seconds, got "forever"`);
+    expect(error.message).toBe(
+      `${file}:7:15: services[0].environments[0].bake: expected a duration like "30s", "5m", "1h" or a number of seconds, got "forever"`,
+    );
   });
 });

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { which } from '../../src/local/tools.ts';
-import { type TestRuntime, startTestRuntime, startedId } from '../support/runtime.ts';
+import { startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
   let rt: TestRuntime;
@@ -33,7 +33,9 @@ describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
     expect(await rt.appVersion('prod')).toBe('1.0.0');
     expect((await rt.engine.waitFor(id))?.status).toBe('SUCCEEDED');
 
-    const history = (await (await fetch(`${rt.url}/api/history/demo-api`)).json()) as { stages: { environment: string; state: string }[] };
+    const history = (await (await fetch(`${rt.url}/api/history/demo-api`)).json()) as {
+      stages: { environment: string; state: string }[];
+    };
     expect(history.stages.map((s) => `${s.environment}:${s.state}`)).toEqual(['prod:SUCCEEDED', 'staging:SUCCEEDED']);
     expect(await rt.ports.store.getEnvironmentState('demo-api', 'prod')).toMatchObject({ lastKnownGood: { version: '1.0.0' } });
   });
@@ -41,7 +43,12 @@ describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
   it('rolls back a bad version when its health alarm fires during bake; prod is untouched', async () => {
     const id = startedId(await rt.push('1.1.0-bad'));
     const staging = await rt.waitForStage(id, 'staging', ['ROLLED_BACK', 'SUCCEEDED', 'FAILED', 'ROLLBACK_FAILED']);
-    expect(staging).toMatchObject({ state: 'ROLLED_BACK', alarm: 'demo-api-staging-health', rolledBackTo: '1.0.0', previousVersion: '1.0.0' });
+    expect(staging).toMatchObject({
+      state: 'ROLLED_BACK',
+      alarm: 'demo-api-staging-health',
+      rolledBackTo: '1.0.0',
+      previousVersion: '1.0.0',
+    });
     expect(staging.reason).toBe('alarm demo-api-staging-health fired during bake');
     expect(await rt.appVersion('staging')).toBe('1.0.0');
     expect((await rt.ports.store.getStage(id, 'prod'))?.state).toBe('SKIPPED');
@@ -59,12 +66,17 @@ describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
     const first = await rt.push('1.2.0');
     const second = await rt.push('1.2.0');
     const id = startedId(first);
-    expect(second.Entries[0]?.Deliveries[0]?.result?.outcomes).toEqual([{ status: 'duplicate', service: 'demo-api', deploymentId: id }]);
+    expect(second.Entries[0]?.Deliveries[0]?.result?.outcomes).toEqual([
+      { status: 'duplicate', service: 'demo-api', deploymentId: id },
+    ]);
     expect(rt.engine.list().filter((e) => e.name === id)).toHaveLength(1);
     await rt.waitForStage(id, 'prod', ['AWAITING_APPROVAL']);
-    await fetch(`${rt.url}/api/approvals/${await rt.waitForApproval(id)}/reject`, { method: 'POST', body: JSON.stringify({ comment: 'not today' }) });
+    await fetch(`${rt.url}/api/approvals/${await rt.waitForApproval(id)}/reject`, {
+      method: 'POST',
+      body: JSON.stringify({ comment: 'not today' }),
+    });
     const prod = await rt.waitForStage(id, 'prod', ['REJECTED']);
-    expect(prod.reason).toBe('rejected by ' + (process.env.USER ?? 'local') + ': not today');
+    expect(prod.reason).toBe(`rejected by ${process.env.USER ?? 'local'}: not today`);
     expect(await rt.appVersion('prod')).toBe('1.0.0');
   });
 
@@ -73,11 +85,23 @@ describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
     const result = await rt.push('1.0.0', 'not-configured');
     expect(result.Entries[0]?.Deliveries).toEqual([]); // no rule matches its repository
     const direct = await rt.functions['ecr-push']!(
-      { id: 'x', source: 'aws.ecr', 'detail-type': 'ECR Image Action', detail: { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': 'not-configured', 'image-tag': '1.0.0' } },
+      {
+        id: 'x',
+        source: 'aws.ecr',
+        'detail-type': 'ECR Image Action',
+        detail: { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': 'not-configured', 'image-tag': '1.0.0' },
+      },
       {} as never,
     );
-    expect(direct).toEqual({ outcomes: [], ignored: 'no service in coconut.yaml uses ecr repository "not-configured" (configured: demo-api)' });
-    expect(rt.log.lines.some((l) => l.message.includes('ignored push not-configured:1.0.0: no service in coconut.yaml uses ecr repository'))).toBe(true);
+    expect(direct).toEqual({
+      outcomes: [],
+      ignored: 'no service in coconut.yaml uses ecr repository "not-configured" (configured: demo-api)',
+    });
+    expect(
+      rt.log.lines.some((l) =>
+        l.message.includes('ignored push not-configured:1.0.0: no service in coconut.yaml uses ecr repository'),
+      ),
+    ).toBe(true);
     expect(rt.engine.list()).toHaveLength(before);
   });
 });

@@ -71,7 +71,10 @@ describe('DynamoStore (dynalite)', () => {
     await store.createDeployment(r2, s2);
     expect((await store.listDeployments({})).map((d) => d.deploymentId).slice(0, 2)).toEqual(['dep-2', 'dep-1']);
     expect((await store.listDeployments({ service: 'api', limit: 1 })).map((d) => d.deploymentId)).toEqual(['dep-2']);
-    expect((await store.listStages({ service: 'api', environment: 'prod' })).map((s) => s.deploymentId)).toEqual(['dep-2', 'dep-1']);
+    expect((await store.listStages({ service: 'api', environment: 'prod' })).map((s) => s.deploymentId)).toEqual([
+      'dep-2',
+      'dep-1',
+    ]);
     expect(await store.listStages({ service: 'api' })).toHaveLength(4);
   });
 
@@ -87,11 +90,21 @@ describe('DynamoStore (dynalite)', () => {
   it('serves the environment lock to one deployment at a time, oldest waiter first', async () => {
     const key = 'api#prod';
     const now = 1_000_000;
-    const req = (id: string, createdAt: string, t = now) => ({ key, deploymentId: id, createdAt, holdSeconds: 600, nowSeconds: t });
+    const req = (id: string, createdAt: string, t = now) => ({
+      key,
+      deploymentId: id,
+      createdAt,
+      holdSeconds: 600,
+      nowSeconds: t,
+    });
     expect(await acquireLock(store, req('a', '2026-01-01T00:00:00Z'))).toEqual({ acquired: true });
     expect(await acquireLock(store, req('a', '2026-01-01T00:00:00Z'))).toEqual({ acquired: true }); // retried step
     // c (newer) asks before b (older): both wait; b is first in line.
-    expect(await acquireLock(store, req('c', '2026-01-01T00:00:02Z'))).toMatchObject({ acquired: false, holder: 'a', position: 1 });
+    expect(await acquireLock(store, req('c', '2026-01-01T00:00:02Z'))).toMatchObject({
+      acquired: false,
+      holder: 'a',
+      position: 1,
+    });
     expect(await acquireLock(store, req('b', '2026-01-01T00:00:01Z'))).toMatchObject({ acquired: false, position: 1 });
     expect(await releaseLock(store, key, 'a')).toBe(true);
     expect(await acquireLock(store, req('c', '2026-01-01T00:00:02Z'))).toMatchObject({ acquired: false, position: 2 });
@@ -107,14 +120,28 @@ describe('DynamoStore (dynalite)', () => {
     await acquireLock(store, { key, deploymentId: 'dead', createdAt: '2026-01-01T00:00:01Z', holdSeconds: 10, nowSeconds: t });
     // Much later: the owner's lock expired and the waiter "dead" never came back.
     const later = t + WAITER_STALE_SECONDS + 11;
-    expect(await acquireLock(store, { key, deploymentId: 'new', createdAt: '2026-01-01T00:00:05Z', holdSeconds: 10, nowSeconds: later })).toEqual({ acquired: true });
+    expect(
+      await acquireLock(store, {
+        key,
+        deploymentId: 'new',
+        createdAt: '2026-01-01T00:00:05Z',
+        holdSeconds: 10,
+        nowSeconds: later,
+      }),
+    ).toEqual({ acquired: true });
   });
 
   it('grants a free lock to exactly one of many concurrent requests', async () => {
     const key = 'api#race';
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        acquireLock(store, { key, deploymentId: `r${i}`, createdAt: '2026-01-01T00:00:00Z', holdSeconds: 60, nowSeconds: 3_000_000 }),
+        acquireLock(store, {
+          key,
+          deploymentId: `r${i}`,
+          createdAt: '2026-01-01T00:00:00Z',
+          holdSeconds: 60,
+          nowSeconds: 3_000_000,
+        }),
       ),
     );
     expect(results.filter((r) => r.acquired)).toHaveLength(1);
@@ -141,7 +168,9 @@ describe('DynamoStore (dynalite)', () => {
     expect([first.decided, second.decided].sort()).toEqual([false, true]);
     expect(first.approval.status).toBe(second.approval.status);
     expect((await store.listApprovals({ status: 'PENDING' })).map((a) => a.approvalId)).not.toContain('apr-1');
-    await expect(store.decideApproval('apr-none', { status: 'APPROVED', decidedBy: 'x', decidedAt: 'now' })).rejects.toThrow(NotFoundError);
+    await expect(store.decideApproval('apr-none', { status: 'APPROVED', decidedBy: 'x', decidedAt: 'now' })).rejects.toThrow(
+      NotFoundError,
+    );
   });
 
   it('keeps bake watches per alarm and drops expired ones', async () => {

@@ -40,13 +40,25 @@ export interface TestRuntime extends Runtime {
   ports: Runtime['ports'];
   appPorts: { staging: number; prod: number };
   push(tag: string, repository?: string): Promise<PushResult>;
-  waitForStage(deploymentId: string, environment: string, states: StageRecord['state'][], timeoutMs?: number): Promise<StageRecord>;
+  waitForStage(
+    deploymentId: string,
+    environment: string,
+    states: StageRecord['state'][],
+    timeoutMs?: number,
+  ): Promise<StageRecord>;
   waitForApproval(deploymentId: string, timeoutMs?: number): Promise<string>;
   appVersion(env: 'staging' | 'prod'): Promise<string | undefined>;
 }
 
 export interface PushResult {
-  Entries: { EventId: string; Deliveries: { rule: string; result?: { outcomes?: { status: string; deploymentId?: string }[]; ignored?: string }; error?: string }[] }[];
+  Entries: {
+    EventId: string;
+    Deliveries: {
+      rule: string;
+      result?: { outcomes?: { status: string; deploymentId?: string }[]; ignored?: string };
+      error?: string;
+    }[];
+  }[];
 }
 
 export interface TestConfigOptions {
@@ -65,7 +77,10 @@ export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfi
     .replace('app_deploy_port: 4601', `app_deploy_port: ${appPorts.staging}`)
     .replace('app_deploy_port: 4602', `app_deploy_port: ${appPorts.prod}`);
   writeFileSync(path.join(dir, 'inventory.yml'), inventory);
-  const approval = opts.prodApproval === false ? '' : `
+  const approval =
+    opts.prodApproval === false
+      ? ''
+      : `
         approval: { approvers: [U0APPROVER], timeout: ${opts.approvalTimeout ?? '1h'} }`;
   writeFileSync(
     path.join(dir, 'coconut.yaml'),
@@ -103,7 +118,10 @@ local:
       const value = await probe();
       if (value !== undefined) return value;
       if (Date.now() > deadline) {
-        const tail = log.lines.slice(-15).map((l) => `  ${l.level} ${l.message}`).join('\n');
+        const tail = log.lines
+          .slice(-15)
+          .map((l) => `  ${l.level} ${l.message}`)
+          .join('\n');
         throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last log lines:\n${tail}`);
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -123,7 +141,12 @@ local:
             {
               Source: 'aws.ecr',
               DetailType: 'ECR Image Action',
-              Detail: JSON.stringify({ 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': repository, 'image-tag': tag }),
+              Detail: JSON.stringify({
+                'action-type': 'PUSH',
+                result: 'SUCCESS',
+                'repository-name': repository,
+                'image-tag': tag,
+              }),
             },
           ],
         }),

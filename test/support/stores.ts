@@ -8,6 +8,9 @@ export async function dynaliteStore(): Promise<{ store: DynamoStore; dynamo: Loc
   const dynamo = await startLocalDynamo(undefined);
   const table = `t-${randomUUID().slice(0, 8)}`;
   await ensureTable(dynamo.endpoint, table);
-  const store = new DynamoStore(documentClient({ endpoint: dynamo.endpoint, credentials: EMULATOR_CREDENTIALS, region: 'us-east-1' }), table);
+  const store = new DynamoStore(
+    documentClient({ endpoint: dynamo.endpoint, credentials: EMULATOR_CREDENTIALS, region: 'us-east-1' }),
+    table,
+  );
   return { store, dynamo };
 }

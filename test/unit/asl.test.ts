@@ -22,12 +22,14 @@ describe('State machine definitions', () => {
 
   it('has a local value for every placeholder', () => {
     for (const file of files) {
-      for (const name of placeholdersIn(readFileSync(`stepfunctions/${file}`, 'utf8'))) expect(localSubstitutions()).toHaveProperty(name);
+      for (const name of placeholdersIn(readFileSync(`stepfunctions/${file}`, 'utf8')))
+        expect(localSubstitutions()).toHaveProperty(name);
     }
   });
 
   it('refuses to leave a placeholder without a value', () => {
-    expect(() => substitute('{"a": "${Nope}"}', {}, 'x.json')).toThrow('x.json: no value for placeholder ${Nope}');
+    const placeholder = ['$', '{Nope}'].join('');
+    expect(() => substitute(`{"a": "${placeholder}"}`, {}, 'x.json')).toThrow(`x.json: no value for placeholder ${placeholder}`);
   });
 
   it('gives every callback task a timeout, as a token wait has none by default', () => {
@@ -45,14 +47,22 @@ describe('State machine definitions', () => {
 
   it('never lets an environment fail without releasing its lock', () => {
     const def = JSON.parse(readFileSync('stepfunctions/deploy.asl.json', 'utf8'));
-    const states = def.States.Environments.ItemProcessor.States as Record<string, { Type: string; Next?: string; Catch?: { Next: string }[]; Default?: string; Choices?: { Next: string }[] }>;
+    const states = def.States.Environments.ItemProcessor.States as Record<
+      string,
+      { Type: string; Next?: string; Catch?: { Next: string }[]; Default?: string; Choices?: { Next: string }[] }
+    >;
     // Every path into the Fail state goes through ReleaseLockAfterFailure.
-    const into = Object.entries(states).filter(([, s]) => s.Next === 'EnvironmentFailed' || s.Catch?.some((c) => c.Next === 'EnvironmentFailed'));
+    const into = Object.entries(states).filter(
+      ([, s]) => s.Next === 'EnvironmentFailed' || s.Catch?.some((c) => c.Next === 'EnvironmentFailed'),
+    );
     expect(into.map(([n]) => n)).toEqual(['ReleaseLockAfterFailure']);
     // Every Task either catches everything or is the lock release itself.
     for (const [name, s] of Object.entries(states)) {
       if (s.Type !== 'Task' || name === 'ReleaseLock') continue;
-      expect(s.Catch?.some((c) => (c as unknown as { ErrorEquals: string[] }).ErrorEquals.includes('States.ALL')), name).toBe(true);
+      expect(
+        s.Catch?.some((c) => (c as unknown as { ErrorEquals: string[] }).ErrorEquals.includes('States.ALL')),
+        name,
+      ).toBe(true);
     }
   });
 });

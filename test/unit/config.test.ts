@@ -56,7 +56,10 @@ describe('Config: coconut.yaml', () => {
   });
 
   it('rejects duplicate service and environment names', () => {
-    const twice = valid.replace('services:\n', 'services:\n  - name: api\n    image: { registry: ecr, repository: x }\n    target: { kind: copilot, app: a }\n    environments: [{ name: e }]\n');
+    const twice = valid.replace(
+      'services:\n',
+      'services:\n  - name: api\n    image: { registry: ecr, repository: x }\n    target: { kind: copilot, app: a }\n    environments: [{ name: e }]\n',
+    );
     expect(errorOf(twice).message).toContain('duplicate service name "api"');
     expect(errorOf(valid.replace('name: prod', 'name: staging')).message).toContain('duplicate environment "staging"');
   });
@@ -69,11 +72,15 @@ describe('Config: coconut.yaml', () => {
 
   it('rejects an empty approver list and a bad registry', () => {
     expect(errorOf(valid.replace('approvers: [U1]', 'approvers: []')).message).toContain('expected at least one approver');
-    expect(errorOf(valid.replace('registry: ecr', 'registry: quay')).message).toContain('expected one of "ecr", "ghcr", "dockerhub"');
+    expect(errorOf(valid.replace('registry: ecr', 'registry: quay')).message).toContain(
+      'expected one of "ecr", "ghcr", "dockerhub"',
+    );
   });
 
   it('says when the file does not exist', async () => {
-    await expect(loadConfigFile('/nonexistent/coconut.yaml')).rejects.toThrow('/nonexistent/coconut.yaml: (document): cannot read the configuration: file not found');
+    await expect(loadConfigFile('/nonexistent/coconut.yaml')).rejects.toThrow(
+      '/nonexistent/coconut.yaml: (document): cannot read the configuration: file not found',
+    );
   });
 
   it('loads the demo configuration', async () => {

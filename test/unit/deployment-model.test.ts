@@ -13,7 +13,16 @@ const stage = (environment: string, order: number, state: StageRecord['state']):
   createdAt: 't',
   updatedAt: 't',
 });
-const record = { deploymentId: 'd', service: 's', version: '1', image: { registry: 'ecr' as const, repository: 's', tag: '1' }, trigger: { kind: 'manual' as const, id: 'x', at: 't' }, environments: ['a', 'b'], createdAt: 't', kind: 'deploy' as const };
+const record = {
+  deploymentId: 'd',
+  service: 's',
+  version: '1',
+  image: { registry: 'ecr' as const, repository: 's', tag: '1' },
+  trigger: { kind: 'manual' as const, id: 'x', at: 't' },
+  environments: ['a', 'b'],
+  createdAt: 't',
+  kind: 'deploy' as const,
+};
 
 describe('Deployment model', () => {
   it('allows the forward path and rollback, and nothing out of a terminal state', () => {
@@ -36,7 +45,10 @@ describe('Deployment model', () => {
     expect(summarize(record, [stage('b', 1, 'SKIPPED'), stage('a', 0, 'ROLLED_BACK')]).state).toBe('ROLLED_BACK');
     expect(summarize(record, [stage('a', 0, 'SUCCEEDED'), stage('b', 1, 'PENDING')]).state).toBe('PENDING');
     expect(summarize(record, [stage('a', 0, 'SUCCEEDED'), stage('b', 1, 'SUCCEEDED')]).state).toBe('SUCCEEDED');
-    expect(summarize(record, [stage('b', 1, 'PENDING'), stage('a', 0, 'SUCCEEDED')]).stages.map((s) => s.environment)).toEqual(['a', 'b']);
+    expect(summarize(record, [stage('b', 1, 'PENDING'), stage('a', 0, 'SUCCEEDED')]).stages.map((s) => s.environment)).toEqual([
+      'a',
+      'b',
+    ]);
   });
 });
 
@@ -50,13 +62,22 @@ describe('Failure descriptions', () => {
 
   it('reads the CodeBuild build from the cause', () => {
     const cause = JSON.stringify({
-      Build: { Id: 'p:1', BuildStatus: 'FAILED', Phases: [{ PhaseType: 'BUILD', PhaseStatus: 'FAILED', Contexts: [{ Message: 'exit status 2' }] }] },
+      Build: {
+        Id: 'p:1',
+        BuildStatus: 'FAILED',
+        Phases: [{ PhaseType: 'BUILD', PhaseStatus: 'FAILED', Contexts: [{ Message: 'exit status 2' }] }],
+      },
     });
-    expect(describeFailure({ Error: 'States.TaskFailed', Cause: cause }, 'deploy').reason).toBe('deploy build p:1 failed: phase BUILD — exit status 2');
+    expect(describeFailure({ Error: 'States.TaskFailed', Cause: cause }, 'deploy').reason).toBe(
+      'deploy build p:1 failed: phase BUILD — exit status 2',
+    );
   });
 
   it('marks a missing tool as nothing changed, and says so for timeouts and the rest', () => {
-    expect(describeFailure({ Error: 'Coconut.MissingTool', Cause: 'helm not found' }, 'deploy')).toEqual({ reason: 'helm not found', nothingChanged: true });
+    expect(describeFailure({ Error: 'Coconut.MissingTool', Cause: 'helm not found' }, 'deploy')).toEqual({
+      reason: 'helm not found',
+      nothingChanged: true,
+    });
     expect(describeFailure({ Error: 'States.Timeout' }, 'deploy').reason).toBe('deploy timed out');
     expect(describeFailure({ Error: 'Boom', Cause: 'bad' }, 'rollback').reason).toBe('rollback failed: Boom — bad');
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { eventRules } from '../../src/core/event-rules.ts';
 import { matches } from '../../src/local/event-pattern.ts';
-import { ecrPush } from './ecr-event.test.ts';
+import { ecrPush } from '../support/fixtures.ts';
 
 describe('EventBridge patterns (local bus)', () => {
   it('matches exact values, nested objects and arrays in the event', () => {
@@ -34,7 +34,11 @@ services:
     expect(matches(ecr!.pattern, ecrPush())).toBe(true);
     expect(matches(ecr!.pattern, ecrPush({ 'repository-name': 'other' }))).toBe(false);
     expect(matches(ecr!.pattern, ecrPush({ 'action-type': 'DELETE' }))).toBe(false);
-    const alarmEvent = (value: string) => ({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'api-health', state: { value } } });
+    const alarmEvent = (value: string) => ({
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      detail: { alarmName: 'api-health', state: { value } },
+    });
     expect(matches(alarm!.pattern, alarmEvent('ALARM'))).toBe(true);
     expect(matches(alarm!.pattern, alarmEvent('OK'))).toBe(false);
   });

@@ -69,11 +69,18 @@ describe('Planning', () => {
   it('turns deploy variables into rollback variables', () => {
     const env = buildPlan(config.services[0]!, image).environments[0]!.buildEnv;
     const back = Object.fromEntries(rollbackEnvironment(env, { version: '1.2.2' }).map((v) => [v.Name, v.Value]));
-    expect(back).toMatchObject({ COCONUT_ACTION: 'rollback', COCONUT_VERSION: '1.2.2', COCONUT_IMAGE_TAG: '1.2.2', COCONUT_IMAGE_DIGEST: '' });
+    expect(back).toMatchObject({
+      COCONUT_ACTION: 'rollback',
+      COCONUT_VERSION: '1.2.2',
+      COCONUT_IMAGE_TAG: '1.2.2',
+      COCONUT_IMAGE_DIGEST: '',
+    });
   });
 
   it('gives helm targets their release and namespace', () => {
-    const vars = Object.fromEntries(buildPlan(config.services[1]!, image).environments[0]!.buildEnv.map((v) => [v.Name, v.Value]));
+    const vars = Object.fromEntries(
+      buildPlan(config.services[1]!, image).environments[0]!.buildEnv.map((v) => [v.Name, v.Value]),
+    );
     expect(vars).toMatchObject({ COCONUT_HELM_RELEASE: 'worker', COCONUT_HELM_NAMESPACE: 'jobs', COCONUT_HELM_TIMEOUT: '300s' });
   });
 });

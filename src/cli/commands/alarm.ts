@@ -19,12 +19,22 @@ export async function alarm(args: string[]): Promise<number> {
     const data = await request<{ alarms: (AlarmStatus & { probe?: string; manual: boolean })[] }>('GET', '/api/alarms');
     if (values.json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
     else {
-      const rows = data.alarms.map((a) => [a.name, colorState(a.state === 'OK' ? 'SUCCEEDED' : a.state === 'ALARM' ? 'FAILED' : 'PENDING').replace(/SUCCEEDED|FAILED|PENDING/, a.state), a.manual ? 'manual' : (a.probe ?? '—'), a.reason ?? '', ago(a.updatedAt)]);
+      const rows = data.alarms.map((a) => [
+        a.name,
+        colorState(a.state === 'OK' ? 'SUCCEEDED' : a.state === 'ALARM' ? 'FAILED' : 'PENDING').replace(
+          /SUCCEEDED|FAILED|PENDING/,
+          a.state,
+        ),
+        a.manual ? 'manual' : (a.probe ?? '—'),
+        a.reason ?? '',
+        ago(a.updatedAt),
+      ]);
       process.stdout.write(`${table(['ALARM', 'STATE', 'SOURCE', 'REASON', 'SINCE'], rows)}\n`);
     }
     return 0;
   }
-  if (verb !== 'set' || !name || !state || positionals.length !== 3) throw new UsageError('expected `alarm set NAME STATE` or `alarm list`');
+  if (verb !== 'set' || !name || !state || positionals.length !== 3)
+    throw new UsageError('expected `alarm set NAME STATE` or `alarm list`');
   const wanted = state === 'auto' ? 'auto' : state.toUpperCase();
   if (!['ALARM', 'OK', 'INSUFFICIENT_DATA', 'auto'].includes(wanted)) {
     throw new UsageError(`state must be ALARM, OK, INSUFFICIENT_DATA or auto, got "${state}"`);
@@ -34,6 +44,7 @@ export async function alarm(args: string[]): Promise<number> {
     ...(values.reason ? { reason: values.reason } : {}),
   });
   if (values.json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
-  else process.stdout.write(`alarm ${data.alarm.name} is ${data.alarm.state}${wanted === 'auto' ? ' (back to its probe)' : ''}\n`);
+  else
+    process.stdout.write(`alarm ${data.alarm.name} is ${data.alarm.state}${wanted === 'auto' ? ' (back to its probe)' : ''}\n`);
   return 0;
 }

@@ -1,7 +1,7 @@
 /** `coconut dev`: runs the local runtime until Ctrl-C. What `npm start` runs. */
 import { parseArgs } from 'node:util';
-import { which } from '../../local/tools.ts';
 import { startRuntime } from '../../local/runtime.ts';
+import { which } from '../../local/tools.ts';
 import { UsageError } from '../errors.ts';
 
 export const usage = 'coconut dev [--config FILE] [--port N] [--data-dir DIR] [--strict] [--no-probes]';
@@ -19,7 +19,8 @@ export async function dev(args: string[]): Promise<number> {
     strict: true,
   });
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be a port number, got "${values.port}"`);
   const runtime = await startRuntime({
     configPath: values.config,
     port,
@@ -38,7 +39,9 @@ export async function dev(args: string[]): Promise<number> {
         : 'ansible-playbook is missing: Ansible deploy steps will be REHEARSALS (PLANNED, nothing runs). Install ansible-core to deploy for real.',
     );
   }
-  log.info(`try: npx coconut push ${runtime.config.services[0]?.image.repository ?? 'demo-api'}:1.0.0   then: npx coconut status`);
+  log.info(
+    `try: npx coconut push ${runtime.config.services[0]?.image.repository ?? 'demo-api'}:1.0.0   then: npx coconut status`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

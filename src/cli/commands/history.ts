@@ -18,7 +18,8 @@ export async function history(args: string[]): Promise<number> {
   const service = positionals[0];
   if (!service || positionals.length > 1) throw new UsageError('expected one service name');
   const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError(`--limit must be 1 to 500, got "${values.limit}"`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+    throw new UsageError(`--limit must be 1 to 500, got "${values.limit}"`);
   const query = new URLSearchParams({ limit: String(limit), ...(values.env ? { environment: values.env } : {}) });
   const data = await request<{ stages: StageRecord[] }>('GET', `/api/history/${encodeURIComponent(service)}?${query}`);
   if (values.json) {

@@ -25,16 +25,28 @@ export async function push(args: string[]): Promise<number> {
   if (colon <= 0) throw new UsageError(`"${ref}" has no tag: expected REPOSITORY:TAG, like demo-api:1.0.0`);
   const repository = ref.slice(0, colon);
   const tag = ref.slice(colon + 1);
-  if (!isValidRepository(repository)) throw new UsageError(`"${repository}" is not a valid repository name (lowercase letters, digits, . _ - /)`);
-  if (!isValidTag(tag)) throw new UsageError(`"${tag}" is not a valid tag (letters, digits, . _ -, at most 128, not starting with . or -)`);
+  if (!isValidRepository(repository))
+    throw new UsageError(`"${repository}" is not a valid repository name (lowercase letters, digits, . _ - /)`);
+  if (!isValidTag(tag))
+    throw new UsageError(`"${tag}" is not a valid tag (letters, digits, . _ -, at most 128, not starting with . or -)`);
   // Without a registry there is no real digest; derive a stable one from the name so that the
   // same push twice is the same image (and so one deployment).
   const digest = values.digest ?? `sha256:${createHash('sha256').update(`${repository}:${tag}`).digest('hex')}`;
   if (!isValidDigest(digest)) throw new UsageError(`--digest must look like sha256:<64 hex>, got "${digest}"`);
-  const detail = { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': repository, 'image-tag': tag, 'image-digest': digest };
-  const res = await request<{ Entries: { EventId?: string; Deliveries?: Delivery[]; ErrorMessage?: string }[] }>('POST', '/events', {
-    Entries: [{ Source: 'aws.ecr', DetailType: 'ECR Image Action', Detail: JSON.stringify(detail) }],
-  });
+  const detail = {
+    'action-type': 'PUSH',
+    result: 'SUCCESS',
+    'repository-name': repository,
+    'image-tag': tag,
+    'image-digest': digest,
+  };
+  const res = await request<{ Entries: { EventId?: string; Deliveries?: Delivery[]; ErrorMessage?: string }[] }>(
+    'POST',
+    '/events',
+    {
+      Entries: [{ Source: 'aws.ecr', DetailType: 'ECR Image Action', Detail: JSON.stringify(detail) }],
+    },
+  );
   if (values.json) {
     process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
     return 0;
@@ -43,7 +55,9 @@ export async function push(args: string[]): Promise<number> {
   if (entry?.ErrorMessage) throw new CommandFailed(entry.ErrorMessage);
   const deliveries = entry?.Deliveries ?? [];
   if (deliveries.length === 0) {
-    process.stdout.write(`pushed ${ref}: no rule matched — no service in coconut.yaml uses ECR repository "${repository}"; nothing started\n`);
+    process.stdout.write(
+      `pushed ${ref}: no rule matched — no service in coconut.yaml uses ECR repository "${repository}"; nothing started\n`,
+    );
     return 0;
   }
   for (const d of deliveries) {
@@ -51,7 +65,10 @@ export async function push(args: string[]): Promise<number> {
     if (d.result?.ignored) process.stdout.write(`pushed ${ref}: ignored — ${d.result.ignored}\n`);
     for (const o of d.result?.outcomes ?? []) {
       if (o.status === 'started') process.stdout.write(`pushed ${ref}: deploying ${o.service} (deployment ${o.deploymentId})\n`);
-      else if (o.status === 'duplicate') process.stdout.write(`pushed ${ref}: ${o.service} already has this version (deployment ${o.deploymentId}); nothing new started\n`);
+      else if (o.status === 'duplicate')
+        process.stdout.write(
+          `pushed ${ref}: ${o.service} already has this version (deployment ${o.deploymentId}); nothing new started\n`,
+        );
       else process.stdout.write(`pushed ${ref}: skipped — ${o.reason}\n`);
     }
   }

@@ -1,7 +1,7 @@
 /** `coconut status`: what runs where, what is in progress, what waits for approval. */
 import { parseArgs } from 'node:util';
-import type { ServiceStatus } from '../../core/status.ts';
 import type { PublicApproval } from '../../../functions/api.ts';
+import type { ServiceStatus } from '../../core/status.ts';
 import { request } from '../client.ts';
 import { ago, colorState, table } from '../format.ts';
 
@@ -35,7 +35,13 @@ export async function status(args: string[]): Promise<number> {
     process.stdout.write(
       `${table(
         ['APPROVAL', 'SERVICE', 'ENV', 'CHANGE', 'EXPIRES'],
-        data.approvals.map((a) => [a.approvalId, a.service, a.environment, `${a.fromVersion ?? '—'} -> ${a.version}`, a.expiresAt]),
+        data.approvals.map((a) => [
+          a.approvalId,
+          a.service,
+          a.environment,
+          `${a.fromVersion ?? '—'} -> ${a.version}`,
+          a.expiresAt,
+        ]),
       )}\n`,
     );
     process.stdout.write(`approve with: npx coconut approve ${data.approvals[0]?.approvalId}\n`);

@@ -10,7 +10,10 @@ export const schemaUsage = 'coconut schema';
 export async function validate(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' }, json: { type: 'boolean', default: false } },
+    options: {
+      config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
+      json: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   const config = await loadConfigFile(values.config);
@@ -21,7 +24,10 @@ export async function validate(args: string[]): Promise<number> {
   process.stdout.write(`${values.config} is valid: ${config.services.length} service(s)\n`);
   for (const s of config.services) {
     const envs = s.environments
-      .map((e) => `${e.name}${e.approval ? ' (approval)' : ''} bake ${formatDuration(e.bake)}${e.alarms.length ? `, alarms ${e.alarms.join(', ')}` : ''}`)
+      .map(
+        (e) =>
+          `${e.name}${e.approval ? ' (approval)' : ''} bake ${formatDuration(e.bake)}${e.alarms.length ? `, alarms ${e.alarms.join(', ')}` : ''}`,
+      )
       .join(' -> ');
     process.stdout.write(`  ${s.name}: ${s.image.registry} ${s.image.repository} -> ${s.target.kind}: ${envs}\n`);
   }

@@ -3,7 +3,7 @@
  * inside it, the line and column, and what was expected.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { type CoconutConfig, configSchema } from './schema.ts';
@@ -57,9 +57,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
-    .join('');
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`)).join('');
 }
 
 /** The YAML node at a schema path, or the nearest existing parent, for line numbers. */
