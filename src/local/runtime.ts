@@ -68,6 +68,8 @@ export interface Runtime {
   builds: BuildRunner;
   functions: Record<string, LocalFunction>;
   server: Server;
+  /** The local DynamoDB server (fault tests stop it to see the store refuse writes). */
+  storeServer: { endpoint: string; stop(): Promise<void> };
   /** Resolves when no execution runs and no event is being delivered. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -158,6 +160,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     builds,
     functions,
     server,
+    storeServer: dynamo,
     idle: async () => {
       await bus.idle();
       await engine.idle();
