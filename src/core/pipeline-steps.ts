@@ -5,9 +5,11 @@
 import { z } from 'zod';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
+import { SEVERITIES } from './config/schema.ts';
 import { NotFoundError } from './errors.ts';
 import { acquireLock, lockKey, releaseLock } from './locks.ts';
-import type { Notifier } from './ports.ts';
+import type { Notifier, Scanner } from './ports.ts';
+import { runScanGate } from './scan-gate.ts';
 import {
   prepareRollback,
   recordAwaitingApproval,
@@ -60,6 +62,11 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('prepareRollback'), ref, failure, step: z.string().default('deploy'), buildEnv }),
   z.object({ action: z.literal('checkAlarms'), ref, alarms: z.array(z.string()), endBake: z.boolean().default(false) }),
   z.object({
+    action: z.literal('scanGate'),
+    ref,
+    scan: z.object({ maxSeverity: z.enum(SEVERITIES), ignore: z.array(z.string()).default([]) }),
+  }),
+  z.object({
     action: z.literal('startBake'),
     ref,
     alarms: z.array(z.string()),
@@ -70,7 +77,7 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
 
 export type PipelineStep = z.input<typeof pipelineStepSchema>;
 
-export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier };
+export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier; scanner?: Scanner | undefined };
 
 export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>, deps: PipelineDeps): Promise<unknown> {
   const key = lockKey(input.ref.service, input.ref.environment);
@@ -101,6 +108,8 @@ export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>
       const check = input.endBake ? await endBake(deps, bakeRef) : await checkAlarms(deps.alarms, input.alarms, deps.log);
       return { breached: check.breached, ...(check.failure ? { failure: check.failure } : {}) };
     }
+    case 'scanGate':
+      return runScanGate(deps, input.ref, input.scan);
     case 'startBake':
       await startBake(deps, {
         deploymentId: input.ref.deploymentId,
