@@ -44,7 +44,8 @@ export function alarms(args: AlarmsArgs) {
       namespace: 'AWS/SQS',
       metricName: 'ApproximateNumberOfMessagesVisible',
       statistic: 'Maximum',
-      dimensions: { QueueName: dlq.name },
+      // sst.aws.Queue has no name output: the queue name is the last part of its ARN.
+      dimensions: { QueueName: dlq.arn.apply((arn) => arn.split(':').pop() ?? '') },
     });
   }
   for (const [name, fn] of Object.entries(args.functions)) {

@@ -75,6 +75,16 @@ function arnOf(r: Recorded): string {
   }
 }
 
+/** The properties SST's components really have (platform/src/components/aws/*.ts); others throw. */
+const SST_PROPERTIES: Record<string, string[]> = {
+  'sst.aws.Function': ['arn', 'name', 'url', 'nodes'],
+  'sst.aws.Dynamo': ['arn', 'name', 'nodes'],
+  'sst.aws.Queue': ['arn', 'url', 'nodes'],
+  'sst.aws.Bucket': ['arn', 'name', 'domain', 'nodes'],
+  'sst.aws.ApiGatewayV2': ['url', 'nodes', 'route', 'addAuthorizer'],
+  'sst.Secret': ['name', 'value'],
+};
+
 export interface Recording {
   resources: Recorded[];
   of(type: string): Recorded[];
@@ -96,6 +106,8 @@ export function installSstGlobals(stage = 'test'): { recording: Recording; resto
           get(_target, prop) {
             if (typeof prop !== 'string') return undefined;
             if (prop === 'then') return undefined;
+            const known = SST_PROPERTIES[type];
+            if (known && !known.includes(prop)) throw new Error(`${type} ${name} has no property ${prop}`);
             if (prop === 'route') {
               return (route: string, handler: unknown, routeArgs: Record<string, unknown> = {}) => {
                 record.routes.push({ route, handler, args: routeArgs });
