@@ -9,7 +9,6 @@ export default $config({
       home: 'aws',
       // Production keeps its table and logs when the app is removed; other stages clean up.
       removal: input?.stage === 'prod' ? 'retain' : 'remove',
-      protect: input?.stage === 'prod',
     };
   },
   async run() {
