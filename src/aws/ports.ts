@@ -4,6 +4,7 @@
  * the function (COCONUT_CONFIG). Built once per container, on first use.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { memoize, type Ports } from '../../functions/commons/ports.ts';
 import { loadConfigFile } from '../core/config/load.ts';
@@ -11,6 +12,7 @@ import { silentNotifier, systemClock } from '../core/ports.ts';
 import { documentClient, sdkConfig } from './clients.ts';
 import { CloudWatchAlarms } from './cloudwatch-alarms.ts';
 import { DynamoStore } from './dynamo-store.ts';
+import { EcrRegistry } from './ecr-registry.ts';
 import { jsonLog } from './json-log.ts';
 import { SfnOrchestrator } from './sfn-orchestrator.ts';
 
@@ -33,5 +35,6 @@ export const awsPorts = memoize(async (): Promise<Ports> => {
     notifier: silentNotifier,
     clock: systemClock,
     log: jsonLog('coconut'),
+    scanner: new EcrRegistry(new ECRClient(sdkConfig())),
   };
 });

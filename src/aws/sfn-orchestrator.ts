@@ -1,10 +1,15 @@
 /**
- * The Orchestrator port on Step Functions. The execution name is the idempotency key:
- * ExecutionAlreadyExists means a duplicate, which is success with nothing started.
+ * The Orchestrator port on Step Functions. The execution name is the idempotency key: an
+ * execution of that name that already exists (running or not) means a duplicate, which is
+ * success with nothing started.
  */
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  type ExecutionStatus,
   InvalidToken,
+  ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   type SFNClient,
@@ -14,6 +19,20 @@ import {
 } from '@aws-sdk/client-sfn';
 import { TaskTokenExpiredError } from '../core/errors.ts';
 import type { Orchestrator, StartResult, StateMachineName } from '../core/ports.ts';
+import { errorName, namedAwsError } from './errors.ts';
+
+export interface ExecutionInfo {
+  name: string;
+  executionArn: string;
+  status: ExecutionStatus | string;
+  startDate?: string;
+  stopDate?: string;
+  /** Only from describeExecution: why it failed. */
+  error?: string;
+  cause?: string;
+}
+
+const EXPIRED = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
 export class SfnOrchestrator implements Orchestrator {
   private readonly sfn: SFNClient;
@@ -25,50 +44,118 @@ export class SfnOrchestrator implements Orchestrator {
   }
 
   async startExecution(machine: StateMachineName, name: string, input: unknown): Promise<StartResult> {
-    const stateMachineArn = this.machines[machine];
-    if (!stateMachineArn) throw new Error(`no ARN configured for the ${machine} state machine`);
-    const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const stateMachineArn = this.arnOf(machine);
+    const executionArn = executionArnOf(stateMachineArn, name);
+    // Step Functions answers a second start with the same name and input *successfully* while
+    // the first runs (and with ExecutionAlreadyExists otherwise): look first, so that a
+    // duplicate push is reported as one. Two starts racing within milliseconds may both say
+    // "started"; Step Functions still runs only one.
+    if (await this.describeExecution(machine, name)) return { executionArn, started: false };
     try {
       const res = await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-      // Same name and same input while the first still runs: AWS answers success without a new run.
-      return { executionArn: res.executionArn ?? arn, started: true };
+      return { executionArn: res.executionArn ?? executionArn, started: true };
     } catch (error) {
-      if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
-        return { executionArn: arn, started: false };
+      if (error instanceof ExecutionAlreadyExists || errorName(error) === 'ExecutionAlreadyExists') {
+        return { executionArn, started: false };
       }
-      throw Object.assign(
-        new Error(`starting execution ${name} of ${stateMachineArn}: ${(error as Error).message}`, { cause: error }),
-        {
-          name: (error as Error).name,
-        },
-      );
+      throw namedAwsError(`starting execution ${name} of state machine ${stateMachineArn}`, error);
     }
   }
 
   async sendTaskSuccess(token: string, output: unknown): Promise<void> {
-    await this.task(() => this.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output ?? {}) })));
+    await this.task('SendTaskSuccess', () =>
+      this.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output ?? {}) })),
+    );
   }
 
   async sendTaskFailure(token: string, error: string, cause: string): Promise<void> {
     // Step Functions limits: error 256 characters, cause 32,768.
-    await this.task(() =>
+    await this.task('SendTaskFailure', () =>
       this.sfn.send(new SendTaskFailureCommand({ taskToken: token, error: error.slice(0, 256), cause: cause.slice(0, 32768) })),
     );
   }
 
-  private async task(call: () => Promise<unknown>): Promise<void> {
+  /** One execution by name, or undefined when none of that name exists. */
+  async describeExecution(machine: StateMachineName, name: string): Promise<ExecutionInfo | undefined> {
+    const executionArn = executionArnOf(this.arnOf(machine), name);
+    try {
+      const res = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return {
+        name: res.name ?? name,
+        executionArn: res.executionArn ?? executionArn,
+        status: res.status ?? 'UNKNOWN',
+        ...(res.startDate ? { startDate: res.startDate.toISOString() } : {}),
+        ...(res.stopDate ? { stopDate: res.stopDate.toISOString() } : {}),
+        ...(res.error ? { error: res.error } : {}),
+        ...(res.cause ? { cause: res.cause } : {}),
+      };
+    } catch (error) {
+      if (error instanceof ExecutionDoesNotExist || errorName(error) === 'ExecutionDoesNotExist') return undefined;
+      throw namedAwsError(`describing execution ${executionArn}`, error);
+    }
+  }
+
+  /** Executions of a machine, newest first (as Step Functions lists them), optionally by status. */
+  async listExecutions(
+    machine: StateMachineName,
+    query: { status?: ExecutionStatus; limit?: number } = {},
+  ): Promise<ExecutionInfo[]> {
+    const stateMachineArn = this.arnOf(machine);
+    const limit = Math.min(query.limit ?? 100, 1000);
+    const found: ExecutionInfo[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        const res = await this.sfn.send(
+          new ListExecutionsCommand({
+            stateMachineArn,
+            ...(query.status ? { statusFilter: query.status } : {}),
+            maxResults: Math.min(limit - found.length, 1000),
+            nextToken,
+          }),
+        );
+        for (const e of res.executions ?? []) {
+          found.push({
+            name: e.name ?? '',
+            executionArn: e.executionArn ?? '',
+            status: e.status ?? 'UNKNOWN',
+            ...(e.startDate ? { startDate: e.startDate.toISOString() } : {}),
+            ...(e.stopDate ? { stopDate: e.stopDate.toISOString() } : {}),
+          });
+        }
+        nextToken = res.nextToken;
+      } while (nextToken && found.length < limit);
+    } catch (error) {
+      throw namedAwsError(`listing executions of state machine ${stateMachineArn}`, error);
+    }
+    return found;
+  }
+
+  private arnOf(machine: StateMachineName): string {
+    const arn = this.machines[machine];
+    if (!arn) {
+      throw new Error(
+        `no ARN configured for the ${machine} state machine (COCONUT_${machine.toUpperCase()}_STATE_MACHINE, set by infra/)`,
+      );
+    }
+    return arn;
+  }
+
+  private async task(action: string, call: () => Promise<unknown>): Promise<void> {
     try {
       await call();
     } catch (error) {
-      if (
-        error instanceof TaskTimedOut ||
-        error instanceof TaskDoesNotExist ||
-        error instanceof InvalidToken ||
-        ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes((error as Error).name)
-      ) {
-        throw new TaskTokenExpiredError(`the task no longer waits (${(error as Error).name})`);
+      if (error instanceof TaskTimedOut || error instanceof TaskDoesNotExist || error instanceof InvalidToken) {
+        throw new TaskTokenExpiredError(`the task no longer waits (${errorName(error)})`);
       }
-      throw error;
+      if (EXPIRED.has(errorName(error))) throw new TaskTokenExpiredError(`the task no longer waits (${errorName(error)})`);
+      // Never put the token into the message: it is a bearer credential for the execution.
+      throw namedAwsError(`${action} to Step Functions`, error);
     }
   }
+}
+
+/** arn:aws:states:R:A:stateMachine:M -> arn:aws:states:R:A:execution:M:NAME */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }

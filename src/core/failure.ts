@@ -15,6 +15,8 @@ export const ERRORS = {
   rollbackFailed: 'Coconut.RollbackFailed',
   deployFailed: 'Coconut.DeployFailed',
   approvalExpired: 'Coconut.ApprovalExpired',
+  scanBlocked: 'Coconut.ScanBlocked',
+  scanPending: 'Coconut.ScanPending',
 } as const;
 
 export interface DescribedFailure {
@@ -30,6 +32,8 @@ export function describeFailure(failure: StepFailure | undefined, step: string):
   switch (failure.Error) {
     case ERRORS.alarmFired:
       return { reason: `alarm ${cause} fired during bake`, alarm: cause };
+    case ERRORS.scanBlocked:
+      return { reason: cause || 'the image scan found vulnerabilities above the allowed severity', nothingChanged: true };
     case ERRORS.missingTool:
       return { reason: cause || 'a required tool is missing', nothingChanged: true };
     case 'States.Timeout':

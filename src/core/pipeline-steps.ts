@@ -5,9 +5,11 @@
 import { z } from 'zod';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
+import { SEVERITIES } from './config/schema.ts';
 import { NotFoundError } from './errors.ts';
 import { acquireLock, lockKey, releaseLock } from './locks.ts';
-import type { Notifier } from './ports.ts';
+import type { Notifier, Scanner } from './ports.ts';
+import { runScanGate } from './scan-gate.ts';
 import {
   prepareRollback,
   recordAwaitingApproval,
@@ -67,6 +69,11 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     bakeSeconds: z.number().int().nonnegative().optional(),
   }),
   z.object({
+    action: z.literal('scanGate'),
+    ref,
+    scan: z.object({ maxSeverity: z.enum(SEVERITIES), ignore: z.array(z.string()).default([]) }),
+  }),
+  z.object({
     action: z.literal('startBake'),
     ref,
     alarms: z.array(z.string()),
@@ -77,7 +84,7 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
 
 export type PipelineStep = z.input<typeof pipelineStepSchema>;
 
-export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier };
+export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier; scanner?: Scanner | undefined };
 
 export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>, deps: PipelineDeps): Promise<unknown> {
   const key = lockKey(input.ref.service, input.ref.environment);
@@ -112,6 +119,8 @@ export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>
         : await checkAlarms(deps.alarms, input.alarms, deps.log, tolerate);
       return { breached: check.breached, ...(check.failure ? { failure: check.failure } : {}) };
     }
+    case 'scanGate':
+      return runScanGate(deps, input.ref, input.scan);
     case 'startBake':
       await startBake(deps, {
         deploymentId: input.ref.deploymentId,

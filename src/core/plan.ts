@@ -24,6 +24,8 @@ export interface PlanEnvironment {
   lockSeconds: number;
   /** Environment variables of the deploy build; the only way event values reach commands. */
   buildEnv: BuildEnvVar[];
+  /** The scan gate's policy, when the environment has one. */
+  scan?: { maxSeverity: string; ignore: string[] };
 }
 
 /** The execution input of deploy.asl.json. Deterministic for a given push: no timestamps. */
@@ -101,6 +103,7 @@ export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): D
       alarms: env.alarms,
       lockSeconds: (env.approval?.timeout ?? 0) + env.bake + BUILD_HOURS * 3600,
       buildEnv: buildEnvironment(service, env.name, deploymentId, image, 'deploy'),
+      ...(env.scan ? { scan: { maxSeverity: env.scan.maxSeverity, ignore: env.scan.ignore } } : {}),
     })),
   };
 }

@@ -2,7 +2,15 @@
  * The ports through which the domain talks to the world. AWS adapters live in src/aws,
  * local stand-ins in src/local; the domain never imports either.
  */
-import type { DeploymentRecord, DeploymentView, EnvironmentState, StageRecord, StageUpdate, VersionRef } from './deployment.ts';
+import type {
+  DeploymentRecord,
+  DeploymentView,
+  EnvironmentState,
+  ImageRef,
+  StageRecord,
+  StageUpdate,
+  VersionRef,
+} from './deployment.ts';
 
 export type StateMachineName = 'deploy' | 'release';
 
@@ -31,6 +39,36 @@ export interface AlarmStatus {
 
 export interface Alarms {
   getStates(names: string[]): Promise<AlarmStatus[]>;
+}
+
+/** One vulnerability an image scan found. */
+export interface ScanFinding {
+  /** CVE-… or GHSA-… id. */
+  id: string;
+  /** As the scanner reports it: CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED, UNKNOWN. */
+  severity: string;
+  package?: string;
+  version?: string;
+}
+
+export interface ScanReport {
+  /** False when no scan ran (no scanner available): the gate records it as not performed. */
+  performed: boolean;
+  /** Which scanner answered: "ecr", "trivy", or "none". */
+  scanner: string;
+  findings: ScanFinding[];
+  /** Why the scan was not performed, or what the scanner said. */
+  note?: string;
+  /** Tools that were missing when the scan was not performed. */
+  missingTools?: string[];
+}
+
+/**
+ * Image scanning for the scan gate: ECR scan findings on AWS, trivy locally. Throws an error
+ * named Coconut.ScanPending while a scan is still running (the state machine retries).
+ */
+export interface Scanner {
+  scanImage(image: ImageRef): Promise<ScanReport>;
 }
 
 export interface Clock {

@@ -86,9 +86,11 @@ export async function recordBaking(
   build: BuildResult | undefined,
 ): Promise<{ rehearsal: boolean }> {
   const rehearsal = rehearsalOf(build);
+  // Keep what was rehearsed before (the scan gate may have been), add the deploy.
+  const earlier = rehearsal ? (await deps.store.getStage(ref.deploymentId, ref.environment))?.rehearsal : undefined;
   await move(deps, ref, 'BAKING', {
     ...(build?.Id ? { buildId: build.Id } : {}),
-    ...(rehearsal ? { rehearsal } : {}),
+    ...(rehearsal ? { rehearsal: mergeRehearsal(earlier, rehearsal) } : {}),
   });
   if (!rehearsal) {
     await deps.store.setEnvironmentVersions(
@@ -103,7 +105,7 @@ export async function recordBaking(
 
 export async function recordSucceeded(deps: StageDeps, ref: StageRef & { digest?: string }): Promise<void> {
   const stage = await move(deps, ref, 'SUCCEEDED', { finishedAt: deps.clock.now().toISOString() });
-  if (!stage.rehearsal) {
+  if (!changedNothing(stage.rehearsal)) {
     await deps.store.setEnvironmentVersions(
       ref.service,
       ref.environment,
@@ -247,7 +249,7 @@ export async function recordFailed(
     finishedAt: deps.clock.now().toISOString(),
     ...(described.alarm ? { alarm: described.alarm } : {}),
   });
-  return outcome(ref, ERRORS.deployFailed, described.reason);
+  return outcome(ref, failure?.Error === ERRORS.scanBlocked ? ERRORS.scanBlocked : ERRORS.deployFailed, described.reason);
 }
 
 /** The local build runner exports COCONUT_REHEARSAL when a tool was missing and nothing ran. */
@@ -260,7 +262,15 @@ function rehearsalOf(build: BuildResult | undefined): StageRecord['rehearsal'] |
   };
 }
 
-function mergeRehearsal(
+/**
+ * Whether the rehearsed steps mean the target was not changed. A scan that was not performed
+ * is labelled too, but the deploy after it ran for real.
+ */
+function changedNothing(rehearsal: StageRecord['rehearsal']): boolean {
+  return Boolean(rehearsal?.steps.some((step) => step !== 'scan'));
+}
+
+export function mergeRehearsal(
   a: StageRecord['rehearsal'],
   b: NonNullable<StageRecord['rehearsal']>,
 ): NonNullable<StageRecord['rehearsal']> {

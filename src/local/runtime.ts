@@ -31,6 +31,7 @@ import { inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
 import { startServer } from './server.ts';
 import { stopLocalTargets } from './targets.ts';
+import { TrivyScanner } from './trivy-scanner.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -127,7 +128,16 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     approvalDecided: (a) => (notifier as Notifier).approvalDecided(a),
     stageChanged: (s, d) => (notifier as Notifier).stageChanged(s, d),
   };
-  const ports: Ports = { config, store, orchestrator: engine, alarms, notifier: lazyNotifier, clock: systemClock, log };
+  const ports: Ports = {
+    config,
+    store,
+    orchestrator: engine,
+    alarms,
+    notifier: lazyNotifier,
+    clock: systemClock,
+    log,
+    scanner: new TrivyScanner({ envPath: opts.buildPath ?? process.env.PATH ?? '' }),
+  };
   const provider = async () => ports;
   Object.assign(functions, {
     'ecr-push': asLocal(createEcrPushHandler(provider)),

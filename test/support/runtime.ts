@@ -66,6 +66,8 @@ export interface TestConfigOptions {
   prodBake?: string;
   prodApproval?: boolean;
   approvalTimeout?: string;
+  /** A scan policy for staging, e.g. "{ maxSeverity: HIGH }". */
+  stagingScan?: string;
   /** Replace the whole services block (for other targets). */
   extraYaml?: string;
 }
@@ -91,7 +93,12 @@ export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfi
     environments:
       - name: staging
         bake: ${opts.stagingBake ?? '3s'}
-        alarms: [demo-api-staging-health]
+        alarms: [demo-api-staging-health]${
+          opts.stagingScan
+            ? `
+        scan: ${opts.stagingScan}`
+            : ''
+        }
       - name: prod${approval}
         bake: ${opts.prodBake ?? '2s'}
         alarms: [demo-api-prod-health]

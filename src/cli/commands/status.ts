@@ -7,8 +7,9 @@ import { ago, colorState, table } from '../format.ts';
 
 export const usage = 'coconut status [--json]';
 
-export function stageLabel(stage: { state: string; rehearsal?: unknown }): string {
-  return `${colorState(stage.state)}${stage.rehearsal ? ' (rehearsal: PLANNED, nothing ran)' : ''}`;
+export function stageLabel(stage: { state: string; rehearsal?: { steps?: string[] } }): string {
+  const steps = stage.rehearsal?.steps?.join(', ');
+  return `${colorState(stage.state)}${stage.rehearsal ? ` (rehearsal: ${steps ? `${steps} ` : ''}PLANNED, nothing ran)` : ''}`;
 }
 
 export async function status(args: string[]): Promise<number> {

@@ -1,0 +1,90 @@
+/**
+ * What each Lambda in functions/ may do. infra/functions.ts deploys every functions/*.ts
+ * (except commons/ and http-routes.ts) and refuses one without an entry here, so a new
+ * handler needs exactly one entry: its capabilities (-> IAM permissions, infra/permissions.ts)
+ * and the secrets it reads. The contract test (test/unit/infra-contract.test.ts) derives what
+ * each handler's code really calls and fails when an entry grants too little.
+ *
+ * Secrets: read them with `secret('Name')` from src/aws/secrets.ts (or `Resource.Name` from
+ * "sst"), and list them here; the contract test checks that every secret a handler reads is
+ * linked to it.
+ */
+export const SECRET_NAMES = ['SlackBotToken', 'SlackSigningSecret', 'GithubWebhookSecret', 'DockerhubToken'] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+export type Capability =
+  /** DynamoStore: Coconut's table and its indexes. */
+  | 'store'
+  /** SfnOrchestrator.startExecution: start Coconut's state machines (and look for a duplicate first). */
+  | 'startExecution'
+  /** SfnOrchestrator.sendTaskSuccess / sendTaskFailure: resume a waiting approval or bake. */
+  | 'taskCallback'
+  /** SfnOrchestrator.describeExecution / listExecutions. */
+  | 'executions'
+  /** CloudWatchAlarms.getStates. */
+  | 'alarms'
+  /** EcrRegistry.scanImage: scan findings of the configured ECR repositories (the scan gate). */
+  | 'scanner'
+  /** EcrRegistry.resolveDigest. */
+  | 'registry'
+  /** EcsReader: service state and task definitions. */
+  | 'ecsRead'
+  /** CodeBuildBuilds.getBuild: status and log link of Coconut's builds. */
+  | 'builds';
+
+export interface FunctionSpec {
+  description: string;
+  capabilities: Capability[];
+  secrets?: SecretName[];
+  /** Invoked asynchronously (by EventBridge): events that still fail after retries land in a dead-letter queue. */
+  async?: boolean;
+  timeout?: `${number} seconds` | `${number} minutes`;
+  memory?: `${number} MB`;
+}
+
+export const FUNCTIONS: Record<string, FunctionSpec> = {
+  'ecr-push': {
+    description: 'ECR push (EventBridge) -> deployments',
+    capabilities: ['store', 'startExecution'],
+    async: true,
+  },
+  'alarm-changed': {
+    description: 'CloudWatch alarm state change (EventBridge) -> fail the bakes watching it',
+    capabilities: ['store', 'alarms', 'taskCallback'],
+    async: true,
+  },
+  'execution-ended': {
+    description: 'Step Functions execution failed/timed out/aborted (EventBridge) -> repair stages and locks',
+    capabilities: ['store'],
+    async: true,
+  },
+  'pipeline-step': {
+    description: 'Bookkeeping steps of the deploy state machine (locks, stages, scan gate, alarms, bake)',
+    capabilities: ['store', 'alarms', 'scanner', 'taskCallback'],
+    timeout: '60 seconds',
+  },
+  'request-approval': {
+    description: 'Stores an approval request (waitForTaskToken) and tells the approvers',
+    capabilities: ['store', 'taskCallback'],
+  },
+  api: {
+    description: 'Read API and approvals for the dashboard and CLI',
+    capabilities: ['store', 'taskCallback'],
+  },
+  // Handlers that parallel work adds; their entries are ready so that the file is all they need.
+  'github-webhook': {
+    description: 'GitHub webhooks (GHCR package published, git tag) -> deployments and releases',
+    capabilities: ['store', 'startExecution'],
+    secrets: ['GithubWebhookSecret'],
+  },
+  'registry-webhook': {
+    description: 'Docker Hub webhook (path token) -> deployments',
+    capabilities: ['store', 'startExecution'],
+    secrets: ['DockerhubToken'],
+  },
+  'slack-interactions': {
+    description: 'Slack Approve/Reject buttons -> approval decisions',
+    capabilities: ['store', 'taskCallback'],
+    secrets: ['SlackSigningSecret', 'SlackBotToken'],
+  },
+};

@@ -1,0 +1,136 @@
+/**
+ * Capabilities -> IAM statements. Each capability is what one adapter (or some of its methods)
+ * calls, with the exact actions of the SDK commands it sends — no `*` action anywhere. The
+ * contract test checks this table against the Command classes each adapter imports.
+ * A `*` resource appears only where AWS offers no resource-level permission for the action.
+ */
+import type { Capability } from './function-manifest.ts';
+
+export interface CapabilitySpec {
+  /** The adapter file in src/aws whose SDK calls this capability covers. */
+  adapter: string;
+  /** The adapter methods this capability covers ('all': every method of the adapter). */
+  methods: string[] | 'all';
+  actions: string[];
+}
+
+export const CAPABILITIES: Record<Capability, CapabilitySpec> = {
+  store: {
+    adapter: 'src/aws/dynamo-store.ts',
+    methods: 'all',
+    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+  },
+  startExecution: {
+    adapter: 'src/aws/sfn-orchestrator.ts',
+    methods: ['startExecution'],
+    actions: ['states:StartExecution', 'states:DescribeExecution'],
+  },
+  taskCallback: {
+    adapter: 'src/aws/sfn-orchestrator.ts',
+    methods: ['sendTaskSuccess', 'sendTaskFailure'],
+    actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+  },
+  executions: {
+    adapter: 'src/aws/sfn-orchestrator.ts',
+    methods: ['describeExecution', 'listExecutions'],
+    actions: ['states:DescribeExecution', 'states:ListExecutions'],
+  },
+  alarms: { adapter: 'src/aws/cloudwatch-alarms.ts', methods: 'all', actions: ['cloudwatch:DescribeAlarms'] },
+  scanner: {
+    adapter: 'src/aws/ecr-registry.ts',
+    methods: ['scanImage'],
+    actions: ['ecr:DescribeImageScanFindings', 'ecr:StartImageScan'],
+  },
+  registry: { adapter: 'src/aws/ecr-registry.ts', methods: ['resolveDigest'], actions: ['ecr:DescribeImages'] },
+  ecsRead: {
+    adapter: 'src/aws/ecs-reader.ts',
+    methods: 'all',
+    actions: ['ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'],
+  },
+  builds: { adapter: 'src/aws/codebuild-builds.ts', methods: 'all', actions: ['codebuild:BatchGetBuilds'] },
+};
+
+/** Actions for which AWS has no resource-level permission (or needs `*` for part of the answer). */
+export const RESOURCE_STAR_ACTIONS = new Set([
+  'states:SendTaskSuccess',
+  'states:SendTaskFailure',
+  'states:SendTaskHeartbeat',
+  // Composite alarms are only returned when DescribeAlarms is allowed on "*".
+  'cloudwatch:DescribeAlarms',
+  'ecs:DescribeTaskDefinition',
+  'ecs:ListTaskDefinitions',
+  'ecr:GetAuthorizationToken',
+  // Vended log delivery for Step Functions logging requires "*" (AWS docs, "Logging using CloudWatch Logs").
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+export interface Statement {
+  actions: string[];
+  resources: Input<string>[];
+}
+
+/** Where the resources live: everything the statements point at. */
+export interface ResourceRefs {
+  region: Output<string>;
+  account: Output<string>;
+  tableArn: Output<string>;
+  /** ARNs of Coconut's state machines by name (deploy, release...), and their names. */
+  machines: Record<string, { arn: Output<string>; name: string }>;
+  /** ECR repositories named in coconut.yaml. */
+  ecrRepositories: string[];
+  /** Name prefix of Coconut's CodeBuild projects. */
+  buildProjectPrefix: string;
+}
+
+export function statementsFor(capabilities: Capability[], refs: ResourceRefs): Statement[] {
+  const statements: Statement[] = [];
+  const machines = Object.values(refs.machines);
+  const executions = machines.map((m) => $interpolate`arn:aws:states:${refs.region}:${refs.account}:execution:${m.name}:*`);
+  const repositories = refs.ecrRepositories.map((r) => $interpolate`arn:aws:ecr:${refs.region}:${refs.account}:repository/${r}`);
+  for (const capability of new Set(capabilities)) {
+    const { actions } = CAPABILITIES[capability];
+    switch (capability) {
+      case 'store':
+        statements.push({ actions, resources: [refs.tableArn, $interpolate`${refs.tableArn}/index/*`] });
+        break;
+      case 'startExecution':
+        statements.push({ actions: ['states:StartExecution'], resources: machines.map((m) => m.arn) });
+        statements.push({ actions: ['states:DescribeExecution'], resources: executions });
+        break;
+      case 'executions':
+        statements.push({ actions: ['states:ListExecutions'], resources: machines.map((m) => m.arn) });
+        statements.push({ actions: ['states:DescribeExecution'], resources: executions });
+        break;
+      case 'taskCallback':
+      case 'alarms':
+        statements.push({ actions, resources: ['*'] });
+        break;
+      case 'scanner':
+      case 'registry':
+        // No ECR repository in coconut.yaml: nothing to scan or resolve, nothing granted.
+        if (repositories.length > 0) statements.push({ actions, resources: repositories });
+        break;
+      case 'ecsRead':
+        statements.push({
+          actions: ['ecs:DescribeServices'],
+          resources: [$interpolate`arn:aws:ecs:${refs.region}:${refs.account}:service/*`],
+        });
+        statements.push({ actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'], resources: ['*'] });
+        break;
+      case 'builds':
+        statements.push({
+          actions,
+          resources: [$interpolate`arn:aws:codebuild:${refs.region}:${refs.account}:project/${refs.buildProjectPrefix}-*`],
+        });
+        break;
+    }
+  }
+  return statements;
+}

@@ -1,0 +1,31 @@
+/**
+ * AWS errors that say which resource they concern. The SDK's own message names the API error
+ * ("ResourceNotFoundException: ...") but rarely the table, machine or repository: these do.
+ * Throttling keeps a recognisable name so that the state machine's Retry (Coconut.Retryable)
+ * backs off once more after the SDK's own adaptive retries gave up.
+ */
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+]);
+
+export function isThrottling(error: unknown): boolean {
+  return THROTTLING.has((error as { name?: string })?.name ?? '');
+}
+
+/** `what` names the resource, e.g. "Step Functions state machine arn:...". */
+export function namedAwsError(what: string, error: unknown): Error {
+  const e = error as Error;
+  return Object.assign(new Error(`${what}: ${e.name}: ${e.message}`, { cause: error }), {
+    name: isThrottling(error) ? 'Coconut.Retryable' : e.name,
+  });
+}
+
+/** The SDK's error name, also for errors that crossed a serialization boundary. */
+export function errorName(error: unknown): string {
+  return (error as { name?: string })?.name ?? '';
+}
