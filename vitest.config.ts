@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // e2e tests start real processes (ansible-playbook, demo apps): give them room, and
     // keep file-level parallelism modest for a 2-core machine.
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 60_000,
     maxWorkers: 2,
     env: { POWERTOOLS_DEV: 'false', COCONUT_LOG_LEVEL: 'ERROR' },

@@ -160,7 +160,7 @@ local:
       });
       return (await res.json()) as PushResult;
     },
-    waitForStage: (deploymentId, environment, states, timeoutMs = 60_000) =>
+    waitForStage: (deploymentId, environment, states, timeoutMs = 120_000) =>
       until(
         `${deploymentId} on ${environment} to be ${states.join('|')}`,
         async () => {
@@ -169,7 +169,7 @@ local:
         },
         timeoutMs,
       ),
-    waitForApproval: (deploymentId, timeoutMs = 60_000) =>
+    waitForApproval: (deploymentId, timeoutMs = 120_000) =>
       until(
         `an approval for ${deploymentId}`,
         async () => (await store.listApprovals({ status: 'PENDING' })).find((a) => a.deploymentId === deploymentId)?.approvalId,
