@@ -3,7 +3,7 @@
  * the local runtime builds them from its stand-ins. Handlers never know which.
  */
 import type { CoconutConfig } from '../../src/core/config/schema.ts';
-import type { Alarms, Clock, Log, Notifier, Orchestrator, Store } from '../../src/core/ports.ts';
+import type { Alarms, Clock, EcsTarget, Log, Notifier, Orchestrator, Store } from '../../src/core/ports.ts';
 
 export interface Ports {
   config: CoconutConfig;
@@ -13,6 +13,8 @@ export interface Ports {
   notifier: Notifier;
   clock: Clock;
   log: Log;
+  /** The native ECS target (deploy/rollback steps of `kind: ecs` services). */
+  ecs?: EcsTarget;
 }
 
 /** Ports are built on first use (not at import), so importing a handler has no side effects. */

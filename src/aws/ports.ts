@@ -11,6 +11,7 @@ import { silentNotifier, systemClock } from '../core/ports.ts';
 import { documentClient, sdkConfig } from './clients.ts';
 import { CloudWatchAlarms } from './cloudwatch-alarms.ts';
 import { DynamoStore } from './dynamo-store.ts';
+import { EcsTargetAdapter } from './ecs-target.ts';
 import { jsonLog } from './json-log.ts';
 import { SfnOrchestrator } from './sfn-orchestrator.ts';
 
@@ -33,5 +34,6 @@ export const awsPorts = memoize(async (): Promise<Ports> => {
     notifier: silentNotifier,
     clock: systemClock,
     log: jsonLog('coconut'),
+    ecs: new EcsTargetAdapter(),
   };
 });

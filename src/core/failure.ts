@@ -15,6 +15,8 @@ export const ERRORS = {
   rollbackFailed: 'Coconut.RollbackFailed',
   deployFailed: 'Coconut.DeployFailed',
   approvalExpired: 'Coconut.ApprovalExpired',
+  /** The target cannot take this deployment as configured (checked before anything changed). */
+  targetInvalid: 'Coconut.TargetInvalid',
 } as const;
 
 export interface DescribedFailure {
@@ -32,6 +34,8 @@ export function describeFailure(failure: StepFailure | undefined, step: string):
       return { reason: `alarm ${cause} fired during bake`, alarm: cause };
     case ERRORS.missingTool:
       return { reason: cause || 'a required tool is missing', nothingChanged: true };
+    case ERRORS.targetInvalid:
+      return { reason: `${step} refused: ${cause || 'the target is not set up for this deployment'}`, nothingChanged: true };
     case 'States.Timeout':
       return { reason: `${step} timed out` };
     default: {

@@ -5,9 +5,10 @@
 import { z } from 'zod';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
+import { runEcsStep } from './ecs-step.ts';
 import { NotFoundError } from './errors.ts';
 import { acquireLock, lockKey, releaseLock } from './locks.ts';
-import type { Notifier } from './ports.ts';
+import type { EcsTarget, Notifier } from './ports.ts';
 import {
   prepareRollback,
   recordAwaitingApproval,
@@ -66,13 +67,27 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     bakeSeconds: z.number().int().nonnegative(),
     taskToken: z.string().min(1),
   }),
+  // The native ECS target: deploy / roll back without CodeBuild; the result mimics a build.
+  z.object({ action: z.literal('ecsDeploy'), ref, buildEnv }),
+  z.object({ action: z.literal('ecsRollback'), ref, buildEnv }),
 ]);
 
 export type PipelineStep = z.input<typeof pipelineStepSchema>;
 
-export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier };
+export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier; ecs?: EcsTarget };
 
-export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>, deps: PipelineDeps): Promise<unknown> {
+/** What the invocation has left (the Lambda context's getRemainingTimeInMillis). */
+export interface StepContext {
+  remainingMs(): number;
+}
+
+const NO_DEADLINE: StepContext = { remainingMs: () => 15 * 60_000 };
+
+export async function runPipelineStep(
+  input: z.output<typeof pipelineStepSchema>,
+  deps: PipelineDeps,
+  context: StepContext = NO_DEADLINE,
+): Promise<unknown> {
   const key = lockKey(input.ref.service, input.ref.environment);
   switch (input.action) {
     case 'acquireLock': {
@@ -110,6 +125,10 @@ export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>
         taskToken: input.taskToken,
       });
       return {};
+    case 'ecsDeploy':
+      return runEcsStep('deploy', input.ref, input.buildEnv, deps, context.remainingMs());
+    case 'ecsRollback':
+      return runEcsStep('rollback', input.ref, input.buildEnv, deps, context.remainingMs());
   }
 }
 
