@@ -166,6 +166,7 @@ export function buildEnvironment(
 
 function targetVariables(service: ServiceConfig, environment: string): Record<string, string> {
   const target = service.target;
+  const perEnv = (value: string) => value.replaceAll('{environment}', environment);
   switch (target.kind) {
     case 'ansible':
       return {
@@ -175,13 +176,13 @@ function targetVariables(service: ServiceConfig, environment: string): Record<st
       };
     case 'helm':
       return {
-        COCONUT_HELM_RELEASE: target.release ?? service.name,
+        COCONUT_HELM_RELEASE: perEnv(target.release ?? service.name),
         COCONUT_HELM_CHART: target.chart,
-        COCONUT_HELM_NAMESPACE: target.namespace,
+        COCONUT_HELM_NAMESPACE: perEnv(target.namespace),
         COCONUT_HELM_TIMEOUT: `${target.timeout}s`,
-        COCONUT_EKS_CLUSTER: target.cluster ?? '',
+        COCONUT_EKS_CLUSTER: perEnv(target.cluster ?? ''),
         // Comma-joined: the schema forbids commas in paths and secret names.
-        COCONUT_HELM_VALUES_FILES: target.valuesFiles.map((f) => f.replaceAll('{environment}', environment)).join(','),
+        COCONUT_HELM_VALUES_FILES: target.valuesFiles.map(perEnv).join(','),
         COCONUT_HELM_IMAGE_PULL_SECRETS: target.imagePullSecrets.join(','),
         COCONUT_IMAGE_NAME: imageName(service, target.imageRepository),
       };
@@ -194,8 +195,8 @@ function targetVariables(service: ServiceConfig, environment: string): Record<st
       };
     case 'ecs':
       return {
-        COCONUT_ECS_CLUSTER: target.cluster,
-        COCONUT_ECS_SERVICE: target.service ?? service.name,
+        COCONUT_ECS_CLUSTER: perEnv(target.cluster),
+        COCONUT_ECS_SERVICE: perEnv(target.service ?? service.name),
         COCONUT_ECS_CONTAINER: target.container ?? '',
         COCONUT_ECS_REGION: target.region ?? '',
         // ECS deployment alarms: the environment's bake alarms (alarm names cannot contain commas).

@@ -87,17 +87,26 @@ const imageRepository = z
     'Full image name without tag or digest. Default: from image.registry — ghcr.io/<repository>, docker.io/<repository>, or for ECR the registry of the build account and region.',
   );
 
+/**
+ * A name that may differ per environment: "{environment}" is replaced by the environment's name
+ * when a deployment is planned (e.g. namespace "web-{environment}", cluster "main-{environment}").
+ */
+const perEnvironment = (pattern: RegExp, message: string) =>
+  z.string().refine((value) => pattern.test(value.replaceAll('{environment}', 'env')), {
+    message: `${message} ("{environment}" is replaced by the environment name)`,
+  });
+
 const relativePath = (what: string) =>
   z.string().regex(RELATIVE_PATH, `expected ${what} relative to the repository root (letters, digits, . _ - / only; no "..")`);
 
 const helmTarget = z.strictObject({
   kind: z.literal('helm'),
-  release: name('Helm release').optional().describe('Helm release name. Default: the service name.'),
+  release: perEnvironment(/^[a-z0-9]([a-z0-9-]{0,51}[a-z0-9])?$/, 'expected a Helm release name (at most 53 characters)')
+    .optional()
+    .describe('Helm release name. Default: the service name.'),
   chart: relativePath('a chart folder').default('templates/helm/coconut-service'),
-  namespace: name('Kubernetes namespace').default('default'),
-  cluster: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name')
+  namespace: perEnvironment(NAME, 'expected a Kubernetes namespace name').default('default'),
+  cluster: perEnvironment(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name')
     .optional()
     .describe('EKS cluster name used to build the kubeconfig. Without it the build uses the kubeconfig it already has.'),
   timeout: duration(10, 3600).default(300),
