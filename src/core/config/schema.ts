@@ -137,15 +137,11 @@ const copilotTarget = z.strictObject({
 
 const ecsTarget = z.strictObject({
   kind: z.literal('ecs'),
-  cluster: z
-    .string()
-    .regex(
-      /^(?:[A-Za-z0-9_-]{1,255}|arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255})$/,
-      'expected an ECS cluster name or ARN',
-    ),
-  service: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'expected an ECS service name')
+  cluster: perEnvironment(
+    /^(?:[A-Za-z0-9_-]{1,255}|arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255})$/,
+    'expected an ECS cluster name or ARN',
+  ),
+  service: perEnvironment(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'expected an ECS service name')
     .optional()
     .describe('ECS service name. Default: the service name.'),
   container: z
