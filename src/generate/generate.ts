@@ -99,7 +99,9 @@ function generateHelm(service: ServiceConfig, source: TemplateSource, out: strin
     files,
     next: [
       `helm lint ${join(out, chartDir)} && helm template ${service.name} ${join(out, chartDir)}`,
-      `in coconut.yaml, give ${service.name} target: { kind: helm, chart: ${chartDir}, namespace: ${service.name}-{environment} } (environments: ${envs.join(', ')})`,
+      target
+        ? `in coconut.yaml, set ${service.name}'s target.chart to ${chartDir} (relative to the repository root) to deploy this copy`
+        : `in coconut.yaml, give ${service.name} target: { kind: helm, chart: ${chartDir}, namespace: ${service.name}-{environment} } (environments: ${envs.join(', ')})`,
       `npx coconut validate, then push an image: Coconut runs templates/buildspec/helm-deploy.yml with the image digest`,
     ],
     notes: repository
@@ -232,7 +234,9 @@ function generateEcs(service: ServiceConfig, _source: TemplateSource, out: strin
       ...service.environments.map(
         (e) => `aws ecs create-service --cli-input-json file://${join(out, dir)}/service-${e.name}.json`,
       ),
-      `in coconut.yaml, give ${service.name} target: { kind: ecs, cluster: ${t?.cluster ?? `${service.name}-{environment}`}, container: ${container} } — Coconut then deploys each push by digest, without CodeBuild`,
+      t
+        ? `push an image: Coconut deploys it to these services by digest, without CodeBuild`
+        : `in coconut.yaml, give ${service.name} target: { kind: ecs, cluster: ${service.name}-{environment}, container: ${container} } — Coconut then deploys each push by digest, without CodeBuild`,
     ],
     notes: [
       'The task definition runs as uid 10001 with a read-only root filesystem, no capabilities and /tmp on a volume; the services have the deployment circuit breaker and the environment alarms on, both with rollback.',
@@ -268,7 +272,9 @@ function generateAnsible(service: ServiceConfig, _source: TemplateSource, out: s
     next: [
       `replace the example hosts in ${join(out, dir)}/inventory.yml`,
       `ansible-playbook -i ${join(out, dir)}/inventory.yml --check --diff templates/ansible/harden.yml   (look first), then without --check`,
-      `in coconut.yaml, give ${service.name} target: { kind: ansible, inventory: ${dir}/inventory.yml }`,
+      service.target.kind === 'ansible'
+        ? `point ${service.name}'s target.inventory in coconut.yaml at ${dir}/inventory.yml`
+        : `in coconut.yaml, give ${service.name} target: { kind: ansible, inventory: ${dir}/inventory.yml }`,
     ],
     notes: [],
   };

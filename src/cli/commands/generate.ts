@@ -24,7 +24,7 @@ const COCONUT_ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 export function fileSource(root = COCONUT_ROOT): TemplateSource {
   const list = (dir: string, prefix = ''): string[] =>
     readdirSync(path.join(root, dir, prefix), { withFileTypes: true })
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .flatMap((entry) =>
         entry.isDirectory() ? list(dir, path.posix.join(prefix, entry.name)) : [path.posix.join(prefix, entry.name)],
       );
