@@ -73,7 +73,7 @@ describe('Config and plan: helm target', () => {
     ['{ kind: helm, valuesFiles: ["-f.yaml"] }', 'services[0].target.valuesFiles[0]', 'relative to the repository root'],
     ['{ kind: helm, imagePullSecrets: ["a,b"] }', 'services[0].target.imagePullSecrets[0]', 'expected a Kubernetes secret name'],
     ['{ kind: helm, imageRepository: "ghcr.io/acme/web:latest" }', 'services[0].target.imageRepository', 'without tag'],
-    ['{ kind: helm, release: "r-{environment}-' + 'x'.repeat(50) + '" }', 'services[0].target.release', 'at most 53'],
+    [`{ kind: helm, release: "r-{environment}-${'x'.repeat(50)}" }`, 'services[0].target.release', 'at most 53'],
   ])('rejects %s at %s', (target, where, message) => {
     const error = errorOf(yaml(target));
     expect(error.issues[0]?.path).toBe(where);

@@ -80,6 +80,6 @@ export async function generateCommand(
   }
   for (const note of generation.notes) out(`note: ${note}\n`);
   out('next:\n');
-  generation.next.forEach((step, i) => out(`  ${i + 1}. ${step}\n`));
+  for (const [i, step] of generation.next.entries()) out(`  ${i + 1}. ${step}\n`);
   return 0;
 }
