@@ -21,6 +21,7 @@ export default $config({
     const { triggers } = await import('./infra/triggers.ts');
     const { alarms } = await import('./infra/alarms.ts');
     const { prefix, whereOf } = await import('./infra/naming.ts');
+    const { ecsServices } = await import('./infra/ecs.ts');
 
     const deploy = await deployConfig();
     const names = prefix();
@@ -42,6 +43,7 @@ export default $config({
         ...new Set(deploy.config.services.filter((s) => s.image.registry === 'ecr').map((s) => s.image.repository)),
       ],
       buildProjectPrefix: names,
+      ecsServices: ecsServices(deploy.config),
     };
     const fns = functions({ configFile: deploy.file, table, secrets: secrets(), refs });
     const built = pipeline({

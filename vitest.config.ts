@@ -11,6 +11,9 @@ export default defineConfig({
     env: { POWERTOOLS_DEV: 'false', COCONUT_LOG_LEVEL: 'ERROR' },
     // The JSON results feed the summary line of .ci/run.
     reporters: ['default', 'json'],
+    // @actions/workflow-parser imports its JSON schema without an import attribute, which Node refuses;
+    // transformed by Vite instead, the import works.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
     outputFile: { json: 'test-output/results.json' },
   },
 });

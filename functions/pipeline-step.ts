@@ -1,5 +1,6 @@
 /**
- * The bookkeeping steps of deploy.asl.json (locks, stage records, alarm checks, bake watches),
+ * The bookkeeping steps of deploy.asl.json (locks, stage records, alarm checks, bake watches,
+ * and the native ECS deploy/rollback),
  * invoked by the state machine with `{ action, ref, ... }`.
  */
 import middy from '@middy/core';
@@ -12,7 +13,11 @@ export function createPipelineStepHandler(ports: PortsProvider) {
   return middy<PipelineStep, unknown>()
     .use(logErrors(ports, 'pipeline-step'))
     .use(parseEvent(pipelineStepSchema, 'pipeline step'))
-    .handler(async (event) => runPipelineStep(parsedAs(pipelineStepSchema, event), await ports()));
+    .handler(async (event, context) =>
+      runPipelineStep(parsedAs(pipelineStepSchema, event), await ports(), {
+        remainingMs: () => context.getRemainingTimeInMillis?.() ?? 15 * 60_000,
+      }),
+    );
 }
 
 export const handler = createPipelineStepHandler(awsPorts);

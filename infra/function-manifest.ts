@@ -30,7 +30,9 @@ export type Capability =
   /** EcsReader: service state and task definitions. */
   | 'ecsRead'
   /** CodeBuildBuilds.getBuild: status and log link of Coconut's builds. */
-  | 'builds';
+  | 'builds'
+  /** EcsTargetAdapter: deploy/rollback of `kind: ecs` services (new task definition revision, UpdateService). */
+  | 'ecsTarget';
 
 export interface FunctionSpec {
   description: string;
@@ -60,8 +62,10 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   },
   'pipeline-step': {
     description: 'Bookkeeping steps of the deploy state machine (locks, stages, scan gate, alarms, bake)',
-    capabilities: ['store', 'alarms', 'scanner', 'taskCallback'],
-    timeout: '60 seconds',
+    capabilities: ['store', 'alarms', 'scanner', 'taskCallback', 'ecsTarget'],
+    // The ECS deploy step waits for the service to settle (up to ~13 minutes per call, then the
+    // state machine retries); the other actions take milliseconds.
+    timeout: '15 minutes',
   },
   'request-approval': {
     description: 'Stores an approval request (waitForTaskToken) and tells the approvers',

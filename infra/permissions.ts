@@ -48,6 +48,19 @@ export const CAPABILITIES: Record<Capability, CapabilitySpec> = {
     actions: ['ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'],
   },
   builds: { adapter: 'src/aws/codebuild-builds.ts', methods: 'all', actions: ['codebuild:BatchGetBuilds'] },
+  ecsTarget: {
+    adapter: 'src/aws/ecs-target.ts',
+    methods: 'all',
+    actions: [
+      'ecs:DescribeServices',
+      'ecs:UpdateService',
+      'ecs:DescribeTaskDefinition',
+      'ecs:RegisterTaskDefinition',
+      // RegisterTaskDefinition with tags, and handing the task's roles to ECS.
+      'ecs:TagResource',
+      'iam:PassRole',
+    ],
+  },
 };
 
 /** Actions for which AWS has no resource-level permission (or needs `*` for part of the answer). */
@@ -59,6 +72,7 @@ export const RESOURCE_STAR_ACTIONS = new Set([
   'cloudwatch:DescribeAlarms',
   'ecs:DescribeTaskDefinition',
   'ecs:ListTaskDefinitions',
+  'ecs:RegisterTaskDefinition',
   'ecr:GetAuthorizationToken',
   // Vended log delivery for Step Functions logging requires "*" (AWS docs, "Logging using CloudWatch Logs").
   'logs:CreateLogDelivery',
@@ -87,6 +101,8 @@ export interface ResourceRefs {
   ecrRepositories: string[];
   /** Name prefix of Coconut's CodeBuild projects. */
   buildProjectPrefix: string;
+  /** "cluster/service" of every ECS target environment in coconut.yaml. */
+  ecsServices?: string[];
 }
 
 export function statementsFor(capabilities: Capability[], refs: ResourceRefs): Statement[] {
@@ -124,6 +140,23 @@ export function statementsFor(capabilities: Capability[], refs: ResourceRefs): S
         });
         statements.push({ actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'], resources: ['*'] });
         break;
+      case 'ecsTarget': {
+        const services = refs.ecsServices ?? [];
+        // No ECS target in coconut.yaml: nothing to deploy, nothing granted.
+        if (services.length === 0) break;
+        statements.push({
+          actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
+          resources: services.map((s) => $interpolate`arn:aws:ecs:${refs.region}:${refs.account}:service/${s}`),
+        });
+        statements.push({ actions: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], resources: ['*'] });
+        statements.push({
+          actions: ['ecs:TagResource'],
+          resources: [$interpolate`arn:aws:ecs:${refs.region}:${refs.account}:task-definition/*`],
+        });
+        // The task and execution roles of the services' task definitions (names are not known here).
+        statements.push({ actions: ['iam:PassRole'], resources: [$interpolate`arn:aws:iam::${refs.account}:role/*`] });
+        break;
+      }
       case 'builds':
         statements.push({
           actions,

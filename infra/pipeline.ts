@@ -226,7 +226,10 @@ function targetStatements(kind: string, args: PipelineArgs): { Action: string[];
 
 export function pipeline(args: PipelineArgs) {
   const specs = buildspecs();
+  // `ecs` targets deploy through the ECS API from the pipeline-step function: no CodeBuild project.
+  const NATIVE_KINDS = new Set(['ecs']);
   for (const kind of new Set(args.config.services.map((s) => s.target.kind))) {
+    if (NATIVE_KINDS.has(kind)) continue;
     for (const step of ['deploy', 'rollback']) {
       if (!specs.some((s) => s.name === `${kind}-${step}`)) {
         throw new Error(`coconut.yaml uses target kind ${kind}, but templates/buildspec/${kind}-${step}.yml does not exist`);

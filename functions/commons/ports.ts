@@ -3,7 +3,8 @@
  * the local runtime builds them from its stand-ins. Handlers never know which.
  */
 import type { CoconutConfig } from '../../src/core/config/schema.ts';
-import type { Alarms, Clock, Log, Notifier, Orchestrator, Scanner, Store } from '../../src/core/ports.ts';
+
+import type { Alarms, Clock, EcsTarget, Log, Notifier, Orchestrator, Scanner, Store } from '../../src/core/ports.ts';
 
 export interface Ports {
   config: CoconutConfig;
@@ -15,6 +16,8 @@ export interface Ports {
   log: Log;
   /** Image scanner for the scan gate; without one the gate records the scan as not performed. */
   scanner?: Scanner;
+  /** The native ECS target (deploy/rollback steps of `kind: ecs` services). */
+  ecs?: EcsTarget;
 }
 
 /** Ports are built on first use (not at import), so importing a handler has no side effects. */

@@ -13,6 +13,7 @@ import { documentClient, sdkConfig } from './clients.ts';
 import { CloudWatchAlarms } from './cloudwatch-alarms.ts';
 import { DynamoStore } from './dynamo-store.ts';
 import { EcrRegistry } from './ecr-registry.ts';
+import { EcsTargetAdapter } from './ecs-target.ts';
 import { jsonLog } from './json-log.ts';
 import { SfnOrchestrator } from './sfn-orchestrator.ts';
 
@@ -36,5 +37,6 @@ export const awsPorts = memoize(async (): Promise<Ports> => {
     clock: systemClock,
     log: jsonLog('coconut'),
     scanner: new EcrRegistry(new ECRClient(sdkConfig())),
+    ecs: new EcsTargetAdapter(),
   };
 });

@@ -6,6 +6,7 @@ import { ConfigError } from '../core/errors.ts';
 import { alarm, usage as alarmUsage } from './commands/alarm.ts';
 import { usage as approveUsage, decide } from './commands/approve.ts';
 import { dev, usage as devUsage } from './commands/dev.ts';
+import { generateCommand, usage as generateUsage } from './commands/generate.ts';
 import { history, usage as historyUsage } from './commands/history.ts';
 import { push, usage as pushUsage } from './commands/push.ts';
 import { status, usage as statusUsage } from './commands/status.ts';
@@ -24,6 +25,11 @@ export const COMMANDS: Record<string, Command> = {
   alarm: { run: alarm, usage: alarmUsage, summary: 'set or list the local alarms' },
   validate: { run: validate, usage: validateUsage, summary: 'check coconut.yaml' },
   schema: { run: schema, usage: schemaUsage, summary: 'print the JSON Schema of coconut.yaml' },
+  generate: {
+    run: (a) => generateCommand(a),
+    usage: generateUsage,
+    summary: 'scaffold Helm, Copilot, ECS, Ansible, CI or Dockerfile files for a service',
+  },
 };
 
 export function usageText(): string {

@@ -141,6 +141,11 @@ export interface VersionRef {
   version: string;
   digest?: string;
   deploymentId: string;
+  /**
+   * What the target recorded for this version, so a rollback returns to exactly it: a Helm
+   * release revision, an ECS task definition ARN. Absent for targets that redeploy by digest.
+   */
+  revision?: string;
 }
 
 export interface DeploymentView extends DeploymentRecord {

@@ -17,6 +17,8 @@ export const ERRORS = {
   approvalExpired: 'Coconut.ApprovalExpired',
   scanBlocked: 'Coconut.ScanBlocked',
   scanPending: 'Coconut.ScanPending',
+  /** The target cannot take this deployment as configured (checked before anything changed). */
+  targetInvalid: 'Coconut.TargetInvalid',
 } as const;
 
 export interface DescribedFailure {
@@ -36,6 +38,8 @@ export function describeFailure(failure: StepFailure | undefined, step: string):
       return { reason: cause || 'the image scan found vulnerabilities above the allowed severity', nothingChanged: true };
     case ERRORS.missingTool:
       return { reason: cause || 'a required tool is missing', nothingChanged: true };
+    case ERRORS.targetInvalid:
+      return { reason: `${step} refused: ${cause || 'the target is not set up for this deployment'}`, nothingChanged: true };
     case 'States.Timeout':
       return { reason: `${step} timed out` };
     default: {

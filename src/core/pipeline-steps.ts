@@ -6,9 +6,10 @@ import { z } from 'zod';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { SEVERITIES } from './config/schema.ts';
+import { runEcsStep } from './ecs-step.ts';
 import { NotFoundError } from './errors.ts';
 import { acquireLock, lockKey, releaseLock } from './locks.ts';
-import type { Notifier, Scanner } from './ports.ts';
+import type { EcsTarget, Notifier, Scanner } from './ports.ts';
 import { runScanGate } from './scan-gate.ts';
 import {
   prepareRollback,
@@ -80,13 +81,27 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     bakeSeconds: z.number().int().nonnegative(),
     taskToken: z.string().min(1),
   }),
+  // The native ECS target: deploy / roll back without CodeBuild; the result mimics a build.
+  z.object({ action: z.literal('ecsDeploy'), ref, buildEnv }),
+  z.object({ action: z.literal('ecsRollback'), ref, buildEnv }),
 ]);
 
 export type PipelineStep = z.input<typeof pipelineStepSchema>;
 
-export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier; scanner?: Scanner | undefined };
+export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier; scanner?: Scanner | undefined; ecs?: EcsTarget };
 
-export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>, deps: PipelineDeps): Promise<unknown> {
+/** What the invocation has left (the Lambda context's getRemainingTimeInMillis). */
+export interface StepContext {
+  remainingMs(): number;
+}
+
+const NO_DEADLINE: StepContext = { remainingMs: () => 15 * 60_000 };
+
+export async function runPipelineStep(
+  input: z.output<typeof pipelineStepSchema>,
+  deps: PipelineDeps,
+  context: StepContext = NO_DEADLINE,
+): Promise<unknown> {
   const key = lockKey(input.ref.service, input.ref.environment);
   switch (input.action) {
     case 'acquireLock': {
@@ -131,6 +146,10 @@ export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>
         tolerate: await preexistingAlarms(deps, input.ref),
       });
       return {};
+    case 'ecsDeploy':
+      return runEcsStep('deploy', input.ref, input.buildEnv, deps, context.remainingMs());
+    case 'ecsRollback':
+      return runEcsStep('rollback', input.ref, input.buildEnv, deps, context.remainingMs());
   }
 }
 

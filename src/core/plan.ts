@@ -162,13 +162,14 @@ export function buildEnvironment(
     COCONUT_IMAGE_REPOSITORY: image.repository,
     COCONUT_IMAGE_TAG: image.tag,
     COCONUT_IMAGE_DIGEST: image.digest ?? '',
-    ...targetVariables(service),
+    ...targetVariables(service, environment),
   };
   return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' }));
 }
 
-function targetVariables(service: ServiceConfig): Record<string, string> {
+function targetVariables(service: ServiceConfig, environment: string): Record<string, string> {
   const target = service.target;
+  const perEnv = (value: string) => value.replaceAll('{environment}', environment);
   switch (target.kind) {
     case 'ansible':
       return {
@@ -178,24 +179,68 @@ function targetVariables(service: ServiceConfig): Record<string, string> {
       };
     case 'helm':
       return {
-        COCONUT_HELM_RELEASE: target.release ?? service.name,
+        COCONUT_HELM_RELEASE: perEnv(target.release ?? service.name),
         COCONUT_HELM_CHART: target.chart,
-        COCONUT_HELM_NAMESPACE: target.namespace,
+        COCONUT_HELM_NAMESPACE: perEnv(target.namespace),
         COCONUT_HELM_TIMEOUT: `${target.timeout}s`,
-        COCONUT_EKS_CLUSTER: target.cluster ?? '',
+        COCONUT_EKS_CLUSTER: perEnv(target.cluster ?? ''),
+        // Comma-joined: the schema forbids commas in paths and secret names.
+        COCONUT_HELM_VALUES_FILES: target.valuesFiles.map(perEnv).join(','),
+        COCONUT_HELM_IMAGE_PULL_SECRETS: target.imagePullSecrets.join(','),
+        COCONUT_IMAGE_NAME: imageName(service, target.imageRepository),
       };
     case 'copilot':
-      return { COCONUT_COPILOT_APP: target.app, COCONUT_COPILOT_SERVICE: target.name ?? service.name };
+      return {
+        COCONUT_COPILOT_APP: target.app,
+        COCONUT_COPILOT_SERVICE: target.name ?? service.name,
+        COCONUT_COPILOT_WORKSPACE: target.workspace,
+        COCONUT_IMAGE_NAME: imageName(service, target.imageRepository),
+      };
+    case 'ecs':
+      return {
+        COCONUT_ECS_CLUSTER: perEnv(target.cluster),
+        COCONUT_ECS_SERVICE: perEnv(target.service ?? service.name),
+        COCONUT_ECS_CONTAINER: target.container ?? '',
+        COCONUT_ECS_REGION: target.region ?? '',
+        // ECS deployment alarms: the environment's bake alarms (alarm names cannot contain commas).
+        COCONUT_ECS_ALARMS: (service.environments.find((e) => e.name === environment)?.alarms ?? []).join(','),
+      };
+  }
+}
+
+/**
+ * The image name (registry host and repository, no tag) a Helm or Copilot build deploys by
+ * digest. ECR's host depends on the account and region the build runs in, so it is left empty
+ * and the buildspec derives it there.
+ */
+export function imageName(service: ServiceConfig, override?: string): string {
+  if (override) return override;
+  const repository = service.image.repository;
+  switch (service.image.registry) {
+    case 'ghcr':
+      return `ghcr.io/${repository}`;
+    case 'dockerhub':
+      return `docker.io/${repository.includes('/') ? repository : `library/${repository}`}`;
+    case 'ecr':
+      return '';
   }
 }
 
 /** The deploy build's variables turned into a rollback to `to`. */
-export function rollbackEnvironment(deployEnv: BuildEnvVar[], to: { version: string; digest?: string }): BuildEnvVar[] {
+export function rollbackEnvironment(
+  deployEnv: BuildEnvVar[],
+  to: { version: string; digest?: string; revision?: string },
+): BuildEnvVar[] {
   const replace: Record<string, string> = {
     COCONUT_ACTION: 'rollback',
     COCONUT_VERSION: to.version,
     COCONUT_IMAGE_TAG: to.version,
     COCONUT_IMAGE_DIGEST: to.digest ?? '',
+    // What the target recorded when that version was deployed (a Helm revision, an ECS task
+    // definition ARN): the rollback returns to exactly that, not to a re-render of it.
+    COCONUT_ROLLBACK_REVISION: to.revision ?? '',
   };
-  return deployEnv.map((v) => (v.Name in replace ? { ...v, Value: replace[v.Name] as string } : v));
+  const rolled = deployEnv.map((v) => (v.Name in replace ? { ...v, Value: replace[v.Name] as string } : v));
+  const missing = Object.keys(replace).filter((name) => !deployEnv.some((v) => v.Name === name));
+  return [...rolled, ...missing.map((Name) => ({ Name, Value: replace[Name] as string, Type: 'PLAINTEXT' as const }))];
 }

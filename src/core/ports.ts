@@ -187,3 +187,41 @@ export const silentNotifier: Notifier = {
   approvalDecided: async () => {},
   stageChanged: async () => {},
 };
+
+/** Replace the image of one container of an ECS service, by digest, and wait for it to settle. */
+export interface EcsDeployRequest {
+  cluster: string;
+  service: string;
+  /** Container whose image changes; undefined: the only one, or the one named like the service. */
+  container?: string;
+  region?: string;
+  /** Repository path the container's image must belong to (coconut.yaml image.repository). */
+  repository: string;
+  digest: string;
+  /** CloudWatch alarms ECS watches during the deployment (rollback on alarm). */
+  alarms: string[];
+  /** Epoch milliseconds: stop waiting before this and report the deployment as still running. */
+  deadline: number;
+}
+
+export interface EcsRollbackRequest extends Omit<EcsDeployRequest, 'digest'> {
+  /** Task definition ARN recorded when the known-good version was deployed. */
+  taskDefinitionArn: string;
+}
+
+export interface EcsDeployOutcome {
+  /** COMPLETED: settled on the requested task definition; IN_PROGRESS: the deadline came first. */
+  state: 'COMPLETED' | 'IN_PROGRESS';
+  taskDefinitionArn: string;
+  /** Set when nothing ran because the runtime has no ECS endpoint (local rehearsal). */
+  rehearsal?: { missing: string[] };
+}
+
+/**
+ * The native ECS target: AWS through @aws-sdk/client-ecs (src/aws/ecs-target.ts); locally the
+ * same adapter against an emulator endpoint, or a labelled rehearsal without one.
+ */
+export interface EcsTarget {
+  deploy(request: EcsDeployRequest): Promise<EcsDeployOutcome>;
+  rollback(request: EcsRollbackRequest): Promise<EcsDeployOutcome>;
+}

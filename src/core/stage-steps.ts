@@ -93,10 +93,18 @@ export async function recordBaking(
     ...(rehearsal ? { rehearsal: mergeRehearsal(earlier, rehearsal) } : {}),
   });
   if (!rehearsal) {
+    const revision = targetRevisionOf(build);
     await deps.store.setEnvironmentVersions(
       ref.service,
       ref.environment,
-      { current: { version: ref.version, deploymentId: ref.deploymentId, ...(ref.digest ? { digest: ref.digest } : {}) } },
+      {
+        current: {
+          version: ref.version,
+          deploymentId: ref.deploymentId,
+          ...(ref.digest ? { digest: ref.digest } : {}),
+          ...(revision ? { revision } : {}),
+        },
+      },
       deps.clock.now(),
     );
   }
@@ -106,12 +114,13 @@ export async function recordBaking(
 export async function recordSucceeded(deps: StageDeps, ref: StageRef & { digest?: string }): Promise<void> {
   const stage = await move(deps, ref, 'SUCCEEDED', { finishedAt: deps.clock.now().toISOString() });
   if (!changedNothing(stage.rehearsal)) {
-    await deps.store.setEnvironmentVersions(
-      ref.service,
-      ref.environment,
-      { lastKnownGood: { version: ref.version, deploymentId: ref.deploymentId, ...(ref.digest ? { digest: ref.digest } : {}) } },
-      deps.clock.now(),
-    );
+    // What RecordBaking wrote for this deployment carries the target's revision; keep it.
+    const current = (await deps.store.getEnvironmentState(ref.service, ref.environment))?.current;
+    const good =
+      current?.deploymentId === ref.deploymentId
+        ? current
+        : { version: ref.version, deploymentId: ref.deploymentId, ...(ref.digest ? { digest: ref.digest } : {}) };
+    await deps.store.setEnvironmentVersions(ref.service, ref.environment, { lastKnownGood: good }, deps.clock.now());
   }
 }
 
@@ -217,7 +226,13 @@ export async function recordRolledBack(deps: StageDeps, ref: StageRef, build: Bu
   if (to && !rehearsal) {
     const env = await deps.store.getEnvironmentState(ref.service, ref.environment);
     if (env?.lastKnownGood) {
-      await deps.store.setEnvironmentVersions(ref.service, ref.environment, { current: env.lastKnownGood }, deps.clock.now());
+      const revision = targetRevisionOf(build);
+      await deps.store.setEnvironmentVersions(
+        ref.service,
+        ref.environment,
+        { current: { ...env.lastKnownGood, ...(revision ? { revision } : {}) } },
+        deps.clock.now(),
+      );
     }
   }
   return outcome(
@@ -250,6 +265,15 @@ export async function recordFailed(
     ...(described.alarm ? { alarm: described.alarm } : {}),
   });
   return outcome(ref, failure?.Error === ERRORS.scanBlocked ? ERRORS.scanBlocked : ERRORS.deployFailed, described.reason);
+}
+
+/**
+ * Builds (and the ECS step) export COCONUT_TARGET_REVISION: what the target now runs, e.g. a
+ * Helm revision or an ECS task definition ARN. Values are bounded: they end up in the store.
+ */
+function targetRevisionOf(build: BuildResult | undefined): string | undefined {
+  const value = build?.ExportedEnvironmentVariables?.find((v) => v.Name === 'COCONUT_TARGET_REVISION')?.Value;
+  return value && /^[A-Za-z0-9:/._-]{1,512}$/.test(value) ? value : undefined;
 }
 
 /** The local build runner exports COCONUT_REHEARSAL when a tool was missing and nothing ran. */

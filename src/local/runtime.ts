@@ -14,8 +14,10 @@ import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
 import { documentClient } from '../aws/clients.ts';
 import { DynamoStore } from '../aws/dynamo-store.ts';
+import { EcsTargetAdapter } from '../aws/ecs-target.ts';
 import { loadConfigFile } from '../core/config/load.ts';
 import type { CoconutConfig } from '../core/config/schema.ts';
+import { configWarnings } from '../core/config/warnings.ts';
 import { TERMINAL_STATES } from '../core/deployment.ts';
 import { eventRules } from '../core/event-rules.ts';
 import { repairAfterExecution } from '../core/execution-ended.ts';
@@ -26,6 +28,7 @@ import { loadStateMachine } from './asl.ts';
 import { BuildRunner } from './build-runner.ts';
 import { LocalEventBus } from './bus.ts';
 import { consoleLog } from './console-log.ts';
+import { RehearsalEcsTarget } from './ecs-rehearsal.ts';
 import { LocalEngine, type LocalFunction } from './engine.ts';
 import { inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
@@ -57,6 +60,13 @@ export interface RuntimeOptions {
   stopTargets?: boolean;
   /** Replaces the inbox notifier (Slack, tests). */
   notifier?: (log: Log, url: string) => Notifier;
+  /**
+   * AWS API endpoint for the native ECS target (an emulator such as moto_server); default
+   * COCONUT_AWS_ENDPOINT. Without one, ECS deploy steps are labelled rehearsals.
+   */
+  awsEndpoint?: string;
+  /** Milliseconds between ECS polls while a deployment settles (default 2000 locally). */
+  ecsPollMs?: number;
 }
 
 export interface Runtime {
@@ -128,6 +138,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     approvalDecided: (a) => (notifier as Notifier).approvalDecided(a),
     stageChanged: (s, d) => (notifier as Notifier).stageChanged(s, d),
   };
+  const awsEndpoint = opts.awsEndpoint ?? process.env.COCONUT_AWS_ENDPOINT;
+  const ecs = awsEndpoint
+    ? new EcsTargetAdapter({
+        client: { endpoint: awsEndpoint, credentials: EMULATOR_CREDENTIALS },
+        pollMs: opts.ecsPollMs ?? 2000,
+        log,
+      })
+    : new RehearsalEcsTarget({ log, strict: Boolean(opts.strict) });
   const ports: Ports = {
     config,
     store,
@@ -137,7 +155,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     clock: systemClock,
     log,
     scanner: new TrivyScanner({ envPath: opts.buildPath ?? process.env.PATH ?? '' }),
+    ecs,
   };
+  // Said once per start, not per deployment (Copilot's end of support, for example).
+  for (const warning of configWarnings(config)) log.warn(warning);
   const provider = async () => ports;
   Object.assign(functions, {
     'ecr-push': asLocal(createEcrPushHandler(provider)),

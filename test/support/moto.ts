@@ -16,12 +16,20 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-export async function startMoto(): Promise<Moto> {
+export interface MotoOptions {
+  /** Environment of the moto_server process, e.g. MOTO_ECS_SERVICE_RUNNING (tasks a new ECS service runs). */
+  env?: Record<string, string>;
+}
+
+export async function startMoto(opts: MotoOptions = {}): Promise<Moto> {
   const bin = which('moto_server');
   if (!bin) throw new Error('moto_server is not on PATH: the AWS adapter tests need it (pip install "moto[server]")');
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

@@ -39,7 +39,8 @@ export interface TestRuntime extends Runtime {
   log: ReturnType<typeof memoryLog>;
   ports: Runtime['ports'];
   appPorts: { staging: number; prod: number };
-  push(tag: string, repository?: string): Promise<PushResult>;
+  /** An ECR push event; `digest` as ECR sends it (targets that deploy by digest need one). */
+  push(tag: string, repository?: string, digest?: string): Promise<PushResult>;
   waitForStage(
     deploymentId: string,
     environment: string,
@@ -68,7 +69,7 @@ export interface TestConfigOptions {
   approvalTimeout?: string;
   /** A scan policy for staging, e.g. "{ maxSeverity: HIGH }". */
   stagingScan?: string;
-  /** Replace the whole services block (for other targets). */
+  /** More services, appended to the services list after demo-api (YAML list items indented by 2). */
   extraYaml?: string;
 }
 
@@ -139,7 +140,7 @@ local:
     dir,
     log,
     appPorts,
-    push: async (tag, repository = 'demo-api') => {
+    push: async (tag, repository = 'demo-api', digest) => {
       const res = await fetch(`${runtime.url}/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -153,6 +154,7 @@ local:
                 result: 'SUCCESS',
                 'repository-name': repository,
                 'image-tag': tag,
+                ...(digest ? { 'image-digest': digest } : {}),
               }),
             },
           ],

@@ -42,6 +42,19 @@ export async function dev(args: string[]): Promise<number> {
         : 'ansible-playbook is missing: Ansible deploy steps will be REHEARSALS (PLANNED, nothing runs). Install ansible-core to deploy for real.',
     );
   }
+  const kinds = new Set(runtime.config.services.map((s) => s.target.kind));
+  for (const tool of ['helm', 'copilot'] as const) {
+    if (kinds.has(tool) && !which(tool)) {
+      log.warn(`${tool} is missing: ${tool} deploy steps will be REHEARSALS (PLANNED, nothing runs)`);
+    }
+  }
+  if (kinds.has('ecs')) {
+    log.info(
+      process.env.COCONUT_AWS_ENDPOINT
+        ? `ecs targets deploy through the ECS API at ${process.env.COCONUT_AWS_ENDPOINT}`
+        : 'COCONUT_AWS_ENDPOINT is not set: ecs deploy steps will be REHEARSALS (PLANNED, nothing runs); point it at an ECS endpoint such as moto_server to deploy',
+    );
+  }
   log.info(
     `try: npx coconut push ${runtime.config.services[0]?.image.repository ?? 'demo-api'}:1.0.0   then: npx coconut status`,
   );

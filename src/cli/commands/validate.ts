@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../core/config/load.ts';
 import { configJsonSchema } from '../../core/config/schema.ts';
+import { configWarnings } from '../../core/config/warnings.ts';
 import { formatDuration } from '../../core/duration.ts';
 
 export const validateUsage = 'coconut validate [--config FILE] [--json]';
@@ -17,8 +18,9 @@ export async function validate(args: string[]): Promise<number> {
     strict: true,
   });
   const config = await loadConfigFile(values.config);
+  const warnings = configWarnings(config);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ valid: true, config }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ valid: true, config, warnings }, null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`${values.config} is valid: ${config.services.length} service(s)\n`);
@@ -31,6 +33,7 @@ export async function validate(args: string[]): Promise<number> {
       .join(' -> ');
     process.stdout.write(`  ${s.name}: ${s.image.registry} ${s.image.repository} -> ${s.target.kind}: ${envs}\n`);
   }
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   return 0;
 }
 

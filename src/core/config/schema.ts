@@ -71,23 +71,95 @@ const ansibleTarget = z.strictObject({
   inventory: z.string().min(1).describe('Inventory path relative to the source root; groups are environment names.'),
 });
 
+/** A full image name without tag or digest: registry host, optional port, repository path. */
+export const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)+$/;
+/** A path relative to the repository root: no "..", no leading "/" or "-", no commas (lists travel comma-joined). */
+const RELATIVE_PATH = /^(?!-)(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/{}-]+$/;
+
+const imageRepository = z
+  .string()
+  .regex(
+    IMAGE_NAME_PATTERN,
+    'expected a full image name without tag, like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo-api"',
+  )
+  .optional()
+  .describe(
+    'Full image name without tag or digest. Default: from image.registry — ghcr.io/<repository>, docker.io/<repository>, or for ECR the registry of the build account and region.',
+  );
+
+/**
+ * A name that may differ per environment: "{environment}" is replaced by the environment's name
+ * when a deployment is planned (e.g. namespace "web-{environment}", cluster "main-{environment}").
+ */
+const perEnvironment = (pattern: RegExp, message: string) =>
+  z.string().refine((value) => pattern.test(value.replaceAll('{environment}', 'env')), {
+    message: `${message} ("{environment}" is replaced by the environment name)`,
+  });
+
+const relativePath = (what: string) =>
+  z.string().regex(RELATIVE_PATH, `expected ${what} relative to the repository root (letters, digits, . _ - / only; no "..")`);
+
 const helmTarget = z.strictObject({
   kind: z.literal('helm'),
-  release: name('Helm release').optional(),
-  chart: z.string().min(1).default('templates/helm/coconut-service'),
-  namespace: name('Kubernetes namespace').default('default'),
-  cluster: z.string().min(1).optional().describe('EKS cluster name used to build the kubeconfig.'),
+  release: perEnvironment(/^[a-z0-9]([a-z0-9-]{0,51}[a-z0-9])?$/, 'expected a Helm release name (at most 53 characters)')
+    .optional()
+    .describe('Helm release name. Default: the service name.'),
+  chart: relativePath('a chart folder').default('templates/helm/coconut-service'),
+  namespace: perEnvironment(NAME, 'expected a Kubernetes namespace name').default('default'),
+  cluster: perEnvironment(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name')
+    .optional()
+    .describe('EKS cluster name used to build the kubeconfig. Without it the build uses the kubeconfig it already has.'),
   timeout: duration(10, 3600).default(300),
+  valuesFiles: z
+    .array(relativePath('a values file'))
+    .default([])
+    .describe('Values files applied in order after the chart defaults; "{environment}" is replaced by the environment name.'),
+  imagePullSecrets: z
+    .array(name('Kubernetes secret'))
+    .default([])
+    .describe('Names of existing image pull secrets (GHCR, Docker Hub) in the namespace.'),
+  imageRepository,
 });
+
+export const COPILOT_SERVICE_TYPES = ['Load Balanced Web Service', 'Backend Service'] as const;
 
 const copilotTarget = z.strictObject({
   kind: z.literal('copilot'),
   app: name('Copilot application'),
-  name: name('Copilot service').optional(),
+  name: name('Copilot service').optional().describe('Copilot service name. Default: the service name.'),
+  type: z
+    .enum(COPILOT_SERVICE_TYPES, { message: 'expected "Load Balanced Web Service" or "Backend Service"' })
+    .default('Load Balanced Web Service')
+    .describe('The Copilot manifest type `coconut generate copilot` writes.'),
+  workspace: relativePath('the folder holding copilot/').default('.'),
+  imageRepository,
 });
 
-export const targetSchema = z.discriminatedUnion('kind', [ansibleTarget, helmTarget, copilotTarget], {
-  message: 'expected target.kind to be one of "ansible", "helm", "copilot"',
+const ecsTarget = z.strictObject({
+  kind: z.literal('ecs'),
+  cluster: perEnvironment(
+    /^(?:[A-Za-z0-9_-]{1,255}|arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255})$/,
+    'expected an ECS cluster name or ARN',
+  ),
+  service: perEnvironment(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'expected an ECS service name')
+    .optional()
+    .describe('ECS service name. Default: the service name.'),
+  container: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'expected a container name')
+    .optional()
+    .describe('Container whose image is replaced. Default: the only container, or the one named like the service.'),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'expected an AWS region like "eu-west-1"')
+    .optional()
+    .describe("AWS region of the cluster. Default: the pipeline's region."),
+});
+
+export const TARGET_KINDS = ['ansible', 'helm', 'copilot', 'ecs'] as const;
+
+export const targetSchema = z.discriminatedUnion('kind', [ansibleTarget, helmTarget, copilotTarget, ecsTarget], {
+  message: 'expected target.kind to be one of "ansible", "helm", "copilot", "ecs"',
 });
 
 export const SEVERITIES = ['NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;

@@ -1,0 +1,54 @@
+/**
+ * The ECS target of a local runtime without an ECS endpoint (COCONUT_AWS_ENDPOINT): nothing
+ * runs, the step is a labelled rehearsal that says what would have happened — or, with
+ * --strict, a failure naming what is missing. With an endpoint (moto_server, LocalStack) the
+ * runtime wires the real adapter instead.
+ */
+import type { EcsDeployOutcome, EcsDeployRequest, EcsRollbackRequest, EcsTarget, Log } from '../core/ports.ts';
+
+export const ECS_ENDPOINT_HINT = 'ECS endpoint (COCONUT_AWS_ENDPOINT)';
+
+export class RehearsalEcsTarget implements EcsTarget {
+  private readonly log: Log;
+  private readonly strict: boolean;
+
+  constructor(opts: { log: Log; strict: boolean }) {
+    this.log = opts.log;
+    this.strict = opts.strict;
+  }
+
+  async deploy(request: EcsDeployRequest): Promise<EcsDeployOutcome> {
+    return this.rehearse(request, [
+      `DescribeServices ${request.cluster}/${request.service}; DescribeTaskDefinition of its task definition`,
+      `RegisterTaskDefinition: the same definition with container ${request.container ?? '(the only one)'} image -> <registry>/${request.repository}@${request.digest}`,
+      `UpdateService: deploymentCircuitBreaker {enable, rollback}; alarms ${request.alarms.length ? `[${request.alarms.join(', ')}] {enable, rollback}` : 'off (the environment has none)'}`,
+      'wait until the service settles on the new task definition',
+    ]);
+  }
+
+  async rollback(request: EcsRollbackRequest): Promise<EcsDeployOutcome> {
+    return this.rehearse(request, [
+      `UpdateService ${request.cluster}/${request.service} -> task definition ${request.taskDefinitionArn} (circuit breaker on)`,
+      'wait until the service settles on it',
+    ]);
+  }
+
+  private rehearse(request: { cluster: string; service: string }, steps: string[]): EcsDeployOutcome {
+    if (this.strict) {
+      throw Object.assign(
+        new Error(
+          `no ${ECS_ENDPOINT_HINT} for the ecs target ${request.cluster}/${request.service}; set it (e.g. to a moto_server), or run without --strict to rehearse`,
+        ),
+        { name: 'Coconut.MissingTool' },
+      );
+    }
+    this.log.warn(
+      [
+        `ECS ${request.cluster}/${request.service}: REHEARSAL (PLANNED, nothing ran): no ${ECS_ENDPOINT_HINT}. These calls would run:`,
+        ...steps.map((s) => `  ${s}`),
+      ].join('\n'),
+      { rehearsal: true },
+    );
+    return { state: 'COMPLETED', taskDefinitionArn: '(rehearsal)', rehearsal: { missing: [ECS_ENDPOINT_HINT] } };
+  }
+}

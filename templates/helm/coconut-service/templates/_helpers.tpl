@@ -1,0 +1,54 @@
+{{/* Names, labels and the image reference, shared by every template. */}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "coconut-service.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Resource names: fullnameOverride, else the release name (plus the chart name unless it contains it). */}}
+{{- define "coconut-service.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "coconut-service.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels: stable for the life of the release (a Deployment selector cannot change). */}}
+{{- define "coconut-service.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "coconut-service.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "coconut-service.labels" -}}
+helm.sh/chart: {{ include "coconut-service.chart" . }}
+{{ include "coconut-service.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "coconut-service.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "coconut-service.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name must name an existing ServiceAccount when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* repository@digest; repository:tag only when image.allowMutableTag is set (values.schema.json enforces it). */}}
+{{- define "coconut-service.image" -}}
+{{- if .Values.image.allowMutableTag }}
+{{- printf "%s:%s" .Values.image.repository (required "image.tag is required when image.allowMutableTag is true" .Values.image.tag) }}
+{{- else }}
+{{- printf "%s@%s" .Values.image.repository (required "image.digest is required: images are deployed by digest" .Values.image.digest) }}
+{{- end }}
+{{- end }}
