@@ -13,6 +13,18 @@ export interface Ports {
   notifier: Notifier;
   clock: Clock;
   log: Log;
+  /**
+   * Webhook secrets, read at the edge (environment / SST Resource on AWS, env or
+   * <dataDir>/secrets.json locally). Absent: the webhook answers 503, never accepts unsigned.
+   */
+  secrets?: WebhookSecrets;
+}
+
+export interface WebhookSecrets {
+  /** The secret configured on the GitHub webhook (X-Hub-Signature-256). */
+  githubWebhookSecret?: string;
+  /** The token in the Docker Hub webhook URL (/webhooks/dockerhub/{token}). */
+  dockerhubToken?: string;
 }
 
 /** Ports are built on first use (not at import), so importing a handler has no side effects. */

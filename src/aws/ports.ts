@@ -33,5 +33,9 @@ export const awsPorts = memoize(async (): Promise<Ports> => {
     notifier: silentNotifier,
     clock: systemClock,
     log: jsonLog('coconut'),
+    secrets: {
+      githubWebhookSecret: process.env.COCONUT_GITHUB_WEBHOOK_SECRET || undefined,
+      dockerhubToken: process.env.COCONUT_DOCKERHUB_TOKEN || undefined,
+    },
   };
 });

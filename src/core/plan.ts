@@ -159,6 +159,8 @@ export function buildEnvironment(
     COCONUT_IMAGE_REPOSITORY: image.repository,
     COCONUT_IMAGE_TAG: image.tag,
     COCONUT_IMAGE_DIGEST: image.digest ?? '',
+    // A secret's name (never its value): the target resolves it where it pulls the image.
+    ...(service.image.pullSecret ? { COCONUT_IMAGE_PULL_SECRET: service.image.pullSecret } : {}),
     ...targetVariables(service),
   };
   return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' }));

@@ -8,9 +8,11 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { createAlarmChangedHandler } from '../../functions/alarm-changed.ts';
 import { createApiHandler } from '../../functions/api.ts';
-import type { Ports } from '../../functions/commons/ports.ts';
+import type { Ports, WebhookSecrets } from '../../functions/commons/ports.ts';
 import { createEcrPushHandler } from '../../functions/ecr-push.ts';
+import { createGithubWebhookHandler } from '../../functions/github-webhook.ts';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
+import { createRegistryWebhookHandler } from '../../functions/registry-webhook.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
 import { documentClient } from '../aws/clients.ts';
 import { DynamoStore } from '../aws/dynamo-store.ts';
@@ -29,6 +31,8 @@ import { consoleLog } from './console-log.ts';
 import { LocalEngine, type LocalFunction } from './engine.ts';
 import { inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
+import { announceLocalPush } from './registry-stand-in.ts';
+import { localSecrets } from './secrets.ts';
 import { startServer } from './server.ts';
 import { stopLocalTargets } from './targets.ts';
 
@@ -56,6 +60,8 @@ export interface RuntimeOptions {
   stopTargets?: boolean;
   /** Replaces the inbox notifier (Slack, tests). */
   notifier?: (log: Log, url: string) => Notifier;
+  /** Webhook secrets (tests); default: env vars, else generated into <dataDir>/secrets.json. */
+  secrets?: WebhookSecrets;
 }
 
 export interface Runtime {
@@ -67,6 +73,8 @@ export interface Runtime {
   alarms: LocalAlarms;
   builds: BuildRunner;
   functions: Record<string, LocalFunction>;
+  /** Where the webhook secrets come from: <dataDir>/secrets.json unless set by env or options. */
+  secretsFile?: string;
   server: Server;
   /** Resolves when no execution runs and no event is being delivered. */
   idle(): Promise<void>;
@@ -97,10 +105,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     echo: opts.echoBuilds ?? process.env.COCONUT_BUILD_OUTPUT === '1',
   });
 
+  const local = opts.secrets ? undefined : localSecrets(dataDir);
+  const secrets = opts.secrets ?? (local as NonNullable<typeof local>).secrets;
+
   const functions: Record<string, LocalFunction> = {};
   const engine = new LocalEngine({
     definitions: {
       deploy: await loadStateMachine(PROJECT_ROOT, 'deploy'),
+      release: await loadStateMachine(PROJECT_ROOT, 'release'),
     },
     functions,
     builds,
@@ -108,6 +120,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     log,
     waitOverrides: { WaitForLock: opts.lockPollMs ?? 300 },
     onExecutionEnd: async (record) => {
+      if (record.machine === 'release') {
+        if (record.status === 'SUCCEEDED') await announceLocalPush(record.output, { bus, url: () => url, secrets, log });
+        else log.warn(`release ${record.name} ${record.status}: no image was pushed, so nothing deploys`);
+        return;
+      }
       await repairAfterExecution(ports, {
         deploymentId: record.name,
         status: record.status,
@@ -125,7 +142,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     approvalDecided: (a) => (notifier as Notifier).approvalDecided(a),
     stageChanged: (s, d) => (notifier as Notifier).stageChanged(s, d),
   };
-  const ports: Ports = { config, store, orchestrator: engine, alarms, notifier: lazyNotifier, clock: systemClock, log };
+  const ports: Ports = { config, store, orchestrator: engine, alarms, notifier: lazyNotifier, clock: systemClock, log, secrets };
   const provider = async () => ports;
   Object.assign(functions, {
     'ecr-push': asLocal(createEcrPushHandler(provider)),
@@ -133,6 +150,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     'pipeline-step': asLocal(createPipelineStepHandler(provider)),
     'request-approval': asLocal(createRequestApprovalHandler(provider)),
     api: asLocal(createApiHandler(provider)),
+    'github-webhook': asLocal(createGithubWebhookHandler(provider)),
+    'registry-webhook': asLocal(createRegistryWebhookHandler(provider)),
   });
 
   for (const rule of eventRules(config)) {
@@ -157,6 +176,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     alarms,
     builds,
     functions,
+    ...(local ? { secretsFile: local.file } : {}),
     server,
     idle: async () => {
       await bus.idle();

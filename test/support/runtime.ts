@@ -68,7 +68,12 @@ export interface TestConfigOptions {
   approvalTimeout?: string;
   /** Replace the whole services block (for other targets). */
   extraYaml?: string;
+  /** A `source:` block for demo-api, as flow YAML, e.g. "{ github: octo/demo-api, onTag: build }". */
+  source?: string;
 }
+
+/** The webhook secrets of every test runtime (unless a test passes its own). */
+export const TEST_SECRETS = { githubWebhookSecret: 'test-github-webhook-secret', dockerhubToken: 'test-dockerhub-token' };
 
 export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfigOptions = {}): Promise<TestRuntime> {
   const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'coconut-e2e-'));
@@ -87,7 +92,7 @@ export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfi
     `services:
   - name: demo-api
     image: { registry: ecr, repository: demo-api, tagPattern: '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$' }
-    target: { kind: ansible, inventory: ${path.join(dir, 'inventory.yml')} }
+${opts.source ? `    source: ${opts.source}\n` : ''}    target: { kind: ansible, inventory: ${path.join(dir, 'inventory.yml')} }
     environments:
       - name: staging
         bake: ${opts.stagingBake ?? '3s'}
@@ -109,6 +114,7 @@ local:
     dataDir: dir,
     log,
     lockPollMs: 100,
+    secrets: TEST_SECRETS,
     ...opts,
   });
   const store = runtime.ports.store;
