@@ -157,3 +157,14 @@ export async function webhookHarness(opts: { secrets?: WebhookSecrets; config?: 
     stop: () => dynamo.stop(),
   };
 }
+
+/** Sets package_version.container_metadata.tag of a `package` / `registry_package` fixture. */
+export function withContainerTag(
+  payload: Record<string, unknown>,
+  key: 'package' | 'registry_package',
+  tag: { name: string; digest: string },
+): Record<string, unknown> {
+  const pkg = payload[key] as { package_version: { container_metadata: { tag: unknown } } };
+  pkg.package_version.container_metadata.tag = tag;
+  return payload;
+}

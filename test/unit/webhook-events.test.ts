@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors.ts';
 import { normalizeDockerhubPush } from '../../src/core/events/dockerhub.ts';
 import { normalizeGithubEvent } from '../../src/core/events/github.ts';
-import { fixture } from '../support/webhooks.ts';
+import { fixture, withContainerTag } from '../support/webhooks.ts';
 
 const at = new Date('2026-01-02T03:04:05Z');
 const gh = (event: string, payload: unknown) => normalizeGithubEvent(event, payload, 'delivery-1', at);
@@ -82,9 +82,8 @@ describe('Function: normalizeGithubEvent', () => {
   });
 
   it('turns a tagged GHCR version into a registry push of owner/name (lowercase), with its digest', () => {
-    const event = fixture('github/registry-package-published') as { registry_package: { package_version: Record<string, any> } };
     const digest = `sha256:${'ab'.repeat(32)}`;
-    event.registry_package.package_version.container_metadata.tag = { name: '1.2.3', digest };
+    const event = withContainerTag(fixture('github/registry-package-published'), 'registry_package', { name: '1.2.3', digest });
     expect(gh('registry_package', event)).toEqual({
       kind: 'registry',
       release: {
@@ -96,10 +95,7 @@ describe('Function: normalizeGithubEvent', () => {
       },
     });
     // GitHub's own example digest is 40 hex digits: not a sha256 digest, so rejected.
-    event.registry_package.package_version.container_metadata.tag = {
-      name: '1.2.3',
-      digest: 'sha256:6c62fb45fe66bfb1ea9a66abc38f6a0cc974292b',
-    };
+    withContainerTag(event, 'registry_package', { name: '1.2.3', digest: 'sha256:6c62fb45fe66bfb1ea9a66abc38f6a0cc974292b' });
     expect(() => gh('registry_package', event)).toThrow(
       'registry_package.package_version.container_metadata.tag.digest "sha256:6c62fb45fe66bfb1ea9a66abc38f6a0cc974292b" is not a digest',
     );

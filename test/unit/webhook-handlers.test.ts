@@ -5,7 +5,7 @@
  */
 import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, githubHeaders, SECRET, TOKEN, webhookHarness } from '../support/webhooks.ts';
+import { fixture, githubHeaders, SECRET, TOKEN, webhookHarness, withContainerTag } from '../support/webhooks.ts';
 
 type Harness = Awaited<ReturnType<typeof webhookHarness>>;
 let n = 0;
@@ -156,9 +156,8 @@ describe('Handler: github-webhook', () => {
   });
 
   it('deploys a tagged GHCR image to the service using that repository; an onTag: deploy service ignores it', async () => {
-    const event = fixture('github/registry-package-published') as { registry_package: Record<string, any> };
     const digest = `sha256:${'cd'.repeat(32)}`;
-    event.registry_package.package_version.container_metadata.tag = { name: '2.0.0', digest };
+    const event = withContainerTag(fixture('github/registry-package-published'), 'registry_package', { name: '2.0.0', digest });
     const res = await h.github('registry_package', event, delivery());
     expect(res.status).toBe(202);
     expect(res.body.outcomes).toEqual([expect.objectContaining({ status: 'started', service: 'ghcr-api' })]);
@@ -170,12 +169,11 @@ describe('Handler: github-webhook', () => {
       digest,
     });
     // `package` and `registry_package` both arrive for one push: the second starts nothing.
-    const pkg = fixture('github/package-published') as { package: Record<string, any> };
-    pkg.package.package_version.container_metadata.tag = { name: '2.0.0', digest };
+    const pkg = withContainerTag(fixture('github/package-published'), 'package', { name: '2.0.0', digest });
     const dup = await h.github('package', pkg, delivery());
     expect(dup.body.outcomes).toEqual([expect.objectContaining({ status: 'duplicate', service: 'ghcr-api' })]);
 
-    event.registry_package.name = 'tagged-api';
+    (event.registry_package as { name: string }).name = 'tagged-api';
     const tagged = await h.github('registry_package', event, delivery());
     expect(tagged.body.reason).toBe(
       'tagged-api releases on git tags of codertocat/hello-world (source.onTag: deploy); registry pushes do not deploy it',
