@@ -36,6 +36,12 @@ function inventory(dir: string, name: string, port: number): string {
   return file;
 }
 
+interface Answer {
+  outcomes: { status: string; service?: string; deploymentId: string; releaseId: string }[];
+  reason?: string;
+  error?: string;
+}
+
 const service = (name: string, registry: string, repository: string, inventoryFile: string) => `
   - name: ${name}
     image: { registry: ${registry}, repository: ${repository} }
@@ -76,7 +82,7 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
     const res = await fetch(`${rt.url}${route}`, { method: 'POST', headers: request.headers, body: request.body });
     return {
       status: res.status,
-      body: (await res.json()) as Record<string, any>,
+      body: (await res.json()) as Answer,
       replayed: res.headers.get('x-coconut-delivery'),
     };
   };
@@ -105,7 +111,7 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
     expect(prod.state).toBe('SUCCEEDED');
     expect(await rt.appVersion('prod')).toBe('1.4.0');
     const status = (await (await fetch(`${rt.url}/api/status`)).json()) as {
-      services: { service: string; environments: any[] }[];
+      services: { service: string; environments: { current?: { version: string } }[] }[];
     };
     expect(status.services.find((s) => s.service === 'demo-api')?.environments.map((e) => e.current?.version)).toEqual([
       '1.4.0',
