@@ -93,7 +93,7 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
     const first = await post('/webhooks/github', request);
     expect(first.status).toBe(202);
     expect(first.body.outcomes).toEqual([expect.objectContaining({ status: 'release-started', service: 'demo-api' })]);
-    const releaseId = first.body.outcomes[0].releaseId as string;
+    const releaseId = first.body.outcomes[0]!.releaseId;
 
     const release = await rt.engine.waitFor(releaseId);
     expect(release).toMatchObject({ machine: 'release', status: 'SUCCEEDED' });
@@ -143,7 +143,7 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
       body: JSON.stringify(hub),
     });
     expect(fromHub.body.outcomes).toEqual([expect.objectContaining({ status: 'started', service: 'hub-api' })]);
-    for (const outcome of [fromGhcr.body.outcomes[0], fromHub.body.outcomes[0]]) {
+    for (const outcome of [fromGhcr.body.outcomes[0]!, fromHub.body.outcomes[0]!]) {
       expect((await rt.waitForStage(outcome.deploymentId, 'staging', ['SUCCEEDED', 'FAILED'], 120_000)).state).toBe('SUCCEEDED');
     }
     expect(await version(ports.ghcr)).toBe('2.1.0');
