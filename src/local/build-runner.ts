@@ -107,7 +107,7 @@ export class BuildRunner implements BuildRunnerPort {
       COCONUT_WORK_DIR: workDir,
     };
     const start = new Date();
-    const label = `${overrides.COCONUT_SERVICE ?? '?'}/${overrides.COCONUT_ENVIRONMENT ?? '?'} ${path.basename(file, '.yml')}`;
+    const label = `${overrides.COCONUT_SERVICE ?? '?'}/${overrides.COCONUT_ENVIRONMENT ?? overrides.COCONUT_VERSION ?? '?'} ${path.basename(file, '.yml')}`;
     const required = (specVars.COCONUT_REQUIRED_TOOLS ?? '').split(/[\s,]+/).filter(Boolean);
     const missing = required.filter((tool) => !which(tool, env.PATH));
     const probes = (specVars.COCONUT_REQUIRED_PROBES ?? '')
