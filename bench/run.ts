@@ -6,8 +6,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { engineBench } from './engine.bench.ts';
 import type { Bench, Figure } from './harness.ts';
+import { webhooksBench } from './webhooks.bench.ts';
 
-const BENCHES: Bench[] = [engineBench];
+const BENCHES: Bench[] = [engineBench, webhooksBench];
 const baselineFile = path.join(import.meta.dirname, 'baseline.json');
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
