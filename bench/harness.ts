@@ -2,9 +2,6 @@
  * Bench harness: each bench returns figures; the runner prints them beside bench/baseline.json
  * and the issue's target. Figures are measurements, never pass/fail assertions.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Log } from '../src/core/ports.ts';
 
 export interface Figure {
@@ -34,18 +31,7 @@ export function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
 }
 
-/** A source folder whose buildspecs do nothing: measures Coconut, not Ansible. */
-export function noopSource(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'coconut-bench-src-'));
-  mkdirSync(path.join(dir, 'templates', 'buildspec'), { recursive: true });
-  for (const name of ['ansible-deploy', 'ansible-rollback', 'helm-deploy', 'helm-rollback']) {
-    writeFileSync(
-      path.join(dir, 'templates', 'buildspec', `${name}.yml`),
-      'version: 0.2\nenv:\n  exported-variables: [COCONUT_DEPLOYED_VERSION]\nphases:\n  build:\n    commands:\n      - export COCONUT_DEPLOYED_VERSION="$COCONUT_VERSION"\n',
-    );
-  }
-  return dir;
-}
+export { noopSource } from '../test/support/fixture-source.ts';
 
 /** Samples this process's RSS until stopped; returns the peak in MB. */
 export function rssSampler(): { stop(): number } {

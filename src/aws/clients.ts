@@ -20,6 +20,9 @@ export function sdkConfig(options: ClientOptions = {}) {
     retryMode: 'adaptive' as const,
     maxAttempts: options.maxAttempts ?? 5,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    // Many concurrent executions in one local process share the client: allow more sockets
+    // than the default 50 so requests do not queue behind each other.
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } },
     ...(options.credentials ? { credentials: options.credentials } : {}),
   };
 }

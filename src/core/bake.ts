@@ -18,16 +18,24 @@ export interface AlarmCheck {
  * ALARM breaches. INSUFFICIENT_DATA does not: an alarm without data says nothing about the
  * release (the same choice as CloudWatch's treatMissingData=notBreaching); it is logged.
  * An alarm that does not exist is logged too: it protects nothing.
+ * `tolerate` lists alarms that were already firing before the deploy: during the bake they
+ * count only if they fire again; at the end of the bake (no `tolerate`) they must be OK.
  */
-export async function checkAlarms(alarms: Alarms, names: string[], log: Log): Promise<AlarmCheck> {
+export async function checkAlarms(alarms: Alarms, names: string[], log: Log, tolerate: string[] = []): Promise<AlarmCheck> {
   if (names.length === 0) return { breached: false, states: [] };
   const states = await alarms.getStates(names);
   for (const s of states) {
     if (s.state === 'UNKNOWN') log.warn(`alarm ${s.name} does not exist: it cannot protect this bake`, { alarm: s.name });
-    if (s.state === 'INSUFFICIENT_DATA')
+    if (s.state === 'INSUFFICIENT_DATA') {
       log.info(`alarm ${s.name} has insufficient data; not counted as a breach`, { alarm: s.name });
+    }
+    if (s.state === 'ALARM' && tolerate.includes(s.name)) {
+      log.info(`alarm ${s.name} was already in ALARM before this deploy; it must recover by the end of the bake`, {
+        alarm: s.name,
+      });
+    }
   }
-  const firing = states.find((s) => s.state === 'ALARM');
+  const firing = states.find((s) => s.state === 'ALARM' && !tolerate.includes(s.name));
   return firing
     ? { breached: true, failure: { Error: ERRORS.alarmFired, Cause: firing.name }, states }
     : { breached: false, states };
@@ -47,7 +55,10 @@ export interface BakeRef {
   alarms: string[];
 }
 
-export async function startBake(deps: BakeDeps, ref: BakeRef & { taskToken: string; bakeSeconds: number }): Promise<void> {
+export async function startBake(
+  deps: BakeDeps,
+  ref: BakeRef & { taskToken: string; bakeSeconds: number; tolerate?: string[] },
+): Promise<void> {
   const expiresAt = Math.floor(deps.clock.now().getTime() / 1000) + ref.bakeSeconds + 3600;
   for (const alarm of ref.alarms) {
     await deps.store.putBakeWatch({
@@ -60,7 +71,7 @@ export async function startBake(deps: BakeDeps, ref: BakeRef & { taskToken: stri
   }
   // An alarm that went to ALARM between the pre-bake check and now sent its event before the
   // watch existed: check once more now that it does, and fail the bake ourselves if so.
-  const check = await checkAlarms(deps.alarms, ref.alarms, deps.log);
+  const check = await checkAlarms(deps.alarms, ref.alarms, deps.log, ref.tolerate);
   if (check.breached && check.failure) {
     await endWatches(deps.store, ref);
     await deps.orchestrator.sendTaskFailure(ref.taskToken, check.failure.Error, check.failure.Cause ?? '').catch((error) => {

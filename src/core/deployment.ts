@@ -96,6 +96,11 @@ export interface StageRecord {
   rolledBackTo?: string;
   /** Alarm that caused a rollback. */
   alarm?: string;
+  /**
+   * Alarms already in ALARM when the deploy started. They do not roll the new version back the
+   * moment the bake starts (it may be the fix); they must recover by the end of the bake.
+   */
+  preexistingAlarms?: string[];
   approvalId?: string;
   /** Set when a step could not really run (a tool was missing) and was only rehearsed. */
   rehearsal?: { tools: string[]; steps: string[] };
@@ -109,7 +114,16 @@ export interface StageRecord {
 export type StageUpdate = Partial<
   Pick<
     StageRecord,
-    'reason' | 'previousVersion' | 'rolledBackTo' | 'alarm' | 'approvalId' | 'rehearsal' | 'buildId' | 'startedAt' | 'finishedAt'
+    | 'reason'
+    | 'previousVersion'
+    | 'rolledBackTo'
+    | 'alarm'
+    | 'preexistingAlarms'
+    | 'approvalId'
+    | 'rehearsal'
+    | 'buildId'
+    | 'startedAt'
+    | 'finishedAt'
   >
 > & { state: StageState };
 

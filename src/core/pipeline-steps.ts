@@ -56,9 +56,16 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     failure,
     build,
     step: z.string().default('deploy'),
+    alarms: z.array(z.string()).optional(),
   }),
   z.object({ action: z.literal('prepareRollback'), ref, failure, step: z.string().default('deploy'), buildEnv }),
-  z.object({ action: z.literal('checkAlarms'), ref, alarms: z.array(z.string()), endBake: z.boolean().default(false) }),
+  z.object({
+    action: z.literal('checkAlarms'),
+    ref,
+    alarms: z.array(z.string()),
+    endBake: z.boolean().default(false),
+    bakeSeconds: z.number().int().nonnegative().optional(),
+  }),
   z.object({
     action: z.literal('startBake'),
     ref,
@@ -98,7 +105,11 @@ export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>
       return prepareRollback(deps, input.ref, input.failure, input.step, input.buildEnv);
     case 'checkAlarms': {
       const bakeRef = { deploymentId: input.ref.deploymentId, environment: input.ref.environment, alarms: input.alarms };
-      const check = input.endBake ? await endBake(deps, bakeRef) : await checkAlarms(deps.alarms, input.alarms, deps.log);
+      // Before a bake, alarms that fired before the deploy get the bake to recover; with no bake, they count now.
+      const tolerate = input.bakeSeconds ? await preexistingAlarms(deps, input.ref) : [];
+      const check = input.endBake
+        ? await endBake(deps, bakeRef)
+        : await checkAlarms(deps.alarms, input.alarms, deps.log, tolerate);
       return { breached: check.breached, ...(check.failure ? { failure: check.failure } : {}) };
     }
     case 'startBake':
@@ -108,9 +119,14 @@ export async function runPipelineStep(input: z.output<typeof pipelineStepSchema>
         alarms: input.alarms,
         bakeSeconds: input.bakeSeconds,
         taskToken: input.taskToken,
+        tolerate: await preexistingAlarms(deps, input.ref),
       });
       return {};
   }
+}
+
+async function preexistingAlarms(deps: PipelineDeps, ref: { deploymentId: string; environment: string }): Promise<string[]> {
+  return (await deps.store.getStage(ref.deploymentId, ref.environment))?.preexistingAlarms ?? [];
 }
 
 async function recordStage(
@@ -122,7 +138,7 @@ async function recordStage(
     case 'AWAITING_APPROVAL':
       return recordAwaitingApproval(deps, r);
     case 'DEPLOYING':
-      return recordDeploying(deps, r);
+      return recordDeploying(deps, r, input.alarms);
     case 'BAKING': {
       const deployment = await deps.store.getDeployment(r.deploymentId);
       return recordBaking(deps, { ...r, ...(deployment?.image.digest ? { digest: deployment.image.digest } : {}) }, input.build);

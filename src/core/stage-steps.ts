@@ -7,7 +7,7 @@ import type { StageRecord, StageState } from './deployment.ts';
 import { describeFailure, ERRORS, type StepFailure } from './failure.ts';
 import type { BuildEnvVar } from './plan.ts';
 import { rollbackEnvironment } from './plan.ts';
-import type { Clock, Log, Notifier, Store } from './ports.ts';
+import type { Alarms, Clock, Log, Notifier, Store } from './ports.ts';
 
 export interface StageDeps {
   store: Store;
@@ -59,13 +59,22 @@ export async function recordAwaitingApproval(deps: StageDeps, ref: StageRef): Pr
   return current?.current ? { previousVersion: current.current.version } : {};
 }
 
-export async function recordDeploying(deps: StageDeps, ref: StageRef): Promise<{ previousVersion?: string }> {
+export async function recordDeploying(
+  deps: StageDeps & { alarms?: Alarms },
+  ref: StageRef,
+  alarmNames: string[] = [],
+): Promise<{ previousVersion?: string }> {
   const existing = await deps.store.getStage(ref.deploymentId, ref.environment);
   const current = await deps.store.getEnvironmentState(ref.service, ref.environment);
   const previousVersion = existing?.previousVersion ?? current?.current?.version;
+  const firing =
+    deps.alarms && alarmNames.length
+      ? (await deps.alarms.getStates(alarmNames)).filter((a) => a.state === 'ALARM').map((a) => a.name)
+      : [];
   await move(deps, ref, 'DEPLOYING', {
     startedAt: existing?.startedAt ?? deps.clock.now().toISOString(),
     ...(previousVersion ? { previousVersion } : {}),
+    ...(firing.length ? { preexistingAlarms: firing } : {}),
   });
   return previousVersion ? { previousVersion } : {};
 }

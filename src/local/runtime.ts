@@ -76,6 +76,8 @@ export interface Runtime {
   /** Where the webhook secrets come from: <dataDir>/secrets.json unless set by env or options. */
   secretsFile?: string;
   server: Server;
+  /** The local DynamoDB server (fault tests stop it to see the store refuse writes). */
+  storeServer: { endpoint: string; stop(): Promise<void> };
   /** Resolves when no execution runs and no event is being delivered. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -178,6 +180,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     functions,
     ...(local ? { secretsFile: local.file } : {}),
     server,
+    storeServer: dynamo,
     idle: async () => {
       await bus.idle();
       await engine.idle();

@@ -14,6 +14,11 @@ const VERSION = process.env.APP_VERSION || readVersionFile();
 // A "-bad" release starts and answers /version like any other, so the deploy itself succeeds; only /health
 // fails. That is exactly the failure mode the bake alarm (not the deploy step) has to catch.
 const HEALTHY = !VERSION.endsWith('-bad');
+// A "-crash" release dies at start: the deploy step itself fails, and Coconut rolls back.
+if (VERSION.endsWith('-crash')) {
+  console.error(`${SERVICE} ${VERSION}: simulated crash at start`);
+  process.exit(3);
+}
 
 function parsePort(raw) {
   if (raw === undefined || raw === '') return 8080;

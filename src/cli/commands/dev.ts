@@ -4,7 +4,7 @@ import { type Runtime, startRuntime } from '../../local/runtime.ts';
 import { which } from '../../local/tools.ts';
 import { UsageError } from '../errors.ts';
 
-export const usage = 'coconut dev [--config FILE] [--port N] [--data-dir DIR] [--strict] [--no-probes]';
+export const usage = 'coconut dev [--config FILE] [--port N] [--data-dir DIR] [--source-dir DIR] [--strict] [--no-probes]';
 
 export async function dev(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -13,6 +13,8 @@ export async function dev(args: string[]): Promise<number> {
       config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
       port: { type: 'string', default: process.env.COCONUT_PORT ?? '4500' },
       'data-dir': { type: 'string', default: process.env.COCONUT_DATA_DIR ?? '.coconut' },
+      // The repository whose templates/ the builds run (default: Coconut's own templates).
+      'source-dir': { type: 'string' },
       strict: { type: 'boolean', default: false },
       'no-probes': { type: 'boolean', default: false },
     },
@@ -27,6 +29,7 @@ export async function dev(args: string[]): Promise<number> {
     dataDir: values['data-dir'],
     strict: values.strict,
     probes: !values['no-probes'],
+    ...(values['source-dir'] ? { sourceDir: values['source-dir'] } : {}),
   });
   const log = runtime.ports.log;
   const tools = ['ansible-playbook', 'helm', 'copilot', 'docker', 'trivy'].map((t) => `${t}: ${which(t) ? 'found' : 'missing'}`);

@@ -132,7 +132,7 @@ export const environmentSchema = z.strictObject({
         .array(z.string().min(1))
         .min(1, 'expected at least one approver')
         .describe('Who may approve: Slack user ids (U…/W…) or user group ids (S…).'),
-      timeout: duration(60, 7 * 86400).default(3600),
+      timeout: duration(1, 7 * 86400).default(3600),
     })
     .optional()
     .describe('When present, a deployment waits here until an approver approves it.'),
