@@ -73,7 +73,7 @@ export interface Runtime {
   alarms: LocalAlarms;
   builds: BuildRunner;
   functions: Record<string, LocalFunction>;
-  /** Where the webhook secrets come from: <dataDir>/secrets.json unless set by env or options. */
+  /** Set when some webhook secret comes from <dataDir>/secrets.json (not from env or options). */
   secretsFile?: string;
   server: Server;
   /** The local DynamoDB server (fault tests stop it to see the store refuse writes). */
@@ -178,7 +178,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     alarms,
     builds,
     functions,
-    ...(local ? { secretsFile: local.file } : {}),
+    ...(local?.fromFile.length ? { secretsFile: local.file } : {}),
     server,
     storeServer: dynamo,
     idle: async () => {
