@@ -62,13 +62,13 @@ export async function dev(args: string[]): Promise<number> {
  */
 function printWebhooks(runtime: Runtime): void {
   const secrets = runtime.ports.secrets ?? {};
-  const from = runtime.secretsFile ? ` (kept in ${runtime.secretsFile})` : '';
   const lines = [
     'Webhooks (the local server listens on 127.0.0.1: reach it from GitHub/Docker Hub through a tunnel):',
     `  GitHub:     POST ${runtime.url}/webhooks/github   content type application/json, events push, create, package/registry_package`,
-    `              secret: ${secrets.githubWebhookSecret ?? '(not configured: set COCONUT_GITHUB_WEBHOOK_SECRET)'}${from}`,
+    `              secret: ${secrets.githubWebhookSecret ?? '(not configured: set COCONUT_GITHUB_WEBHOOK_SECRET)'}`,
     `  Docker Hub: POST ${runtime.url}/webhooks/dockerhub/${secrets.dockerhubToken ?? '<set COCONUT_DOCKERHUB_TOKEN>'}`,
   ];
+  if (runtime.secretsFile) lines.push(`  generated secrets are kept in ${runtime.secretsFile} (mode 0600)`);
   const repo = runtime.config.services.find((s) => s.source)?.source?.github;
   if (repo) lines.push(`  try a tag release: npx coconut webhook github-tag 1.3.0 --repo ${repo}`);
   process.stdout.write(`${lines.join('\n')}\n`);
