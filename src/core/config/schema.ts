@@ -76,7 +76,10 @@ export const imageSchema = z
 /** A path inside the repository: relative, no "..", not starting with "-" (it reaches a command line). */
 const repoPath = z
   .string()
-  .regex(/^(?!-)(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/-]{1,255}$/, 'expected a relative path inside the repository');
+  .regex(
+    /^(?!-)(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}$/,
+    'expected a relative path inside the repository (letters, digits, . _ / -; no "..", not starting with - or /)',
+  );
 
 export const sourceSchema = z
   .strictObject({
