@@ -7,8 +7,9 @@ import path from 'node:path';
 import { engineBench } from './engine.bench.ts';
 import type { Bench, Figure } from './harness.ts';
 import { loadBench } from './load.bench.ts';
+import { webhooksBench } from './webhooks.bench.ts';
 
-const BENCHES: Bench[] = [engineBench, loadBench];
+const BENCHES: Bench[] = [engineBench, loadBench, webhooksBench];
 const baselineFile = path.join(import.meta.dirname, 'baseline.json');
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));

@@ -19,4 +19,6 @@ export const HTTP_ROUTES: HttpRoute[] = [
   { route: 'GET /api/approvals', fn: 'api' },
   { route: 'POST /api/approvals/{id}/approve', fn: 'api' },
   { route: 'POST /api/approvals/{id}/reject', fn: 'api' },
+  { route: 'POST /webhooks/github', fn: 'github-webhook', public: true },
+  { route: 'POST /webhooks/dockerhub/{token}', fn: 'registry-webhook', public: true },
 ];

@@ -18,6 +18,18 @@ export interface Ports {
   scanner?: Scanner;
   /** The native ECS target (deploy/rollback steps of `kind: ecs` services). */
   ecs?: EcsTarget;
+  /**
+   * Webhook secrets, read at the edge (environment / SST Resource on AWS, env or
+   * <dataDir>/secrets.json locally). Absent: the webhook answers 503, never accepts unsigned.
+   */
+  secrets?: WebhookSecrets;
+}
+
+export interface WebhookSecrets {
+  /** The secret configured on the GitHub webhook (X-Hub-Signature-256). */
+  githubWebhookSecret?: string;
+  /** The token in the Docker Hub webhook URL (/webhooks/dockerhub/{token}). */
+  dockerhubToken?: string;
 }
 
 /** Ports are built on first use (not at import), so importing a handler has no side effects. */
@@ -32,4 +44,15 @@ export function memoize(build: () => Promise<Ports>): PortsProvider {
     });
     return ports;
   };
+}
+
+/**
+ * The provider with secrets added, read on first use. Entry points call this with the secrets
+ * their function is linked to (infra/function-manifest.ts), so each function reads only its own.
+ */
+export function withSecrets(provider: PortsProvider, read: () => WebhookSecrets): PortsProvider {
+  return memoize(async () => {
+    const ports = await provider();
+    return { ...ports, secrets: { ...ports.secrets, ...read() } };
+  });
 }

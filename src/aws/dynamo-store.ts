@@ -24,7 +24,7 @@ import {
   type VersionRef,
 } from '../core/deployment.ts';
 import { InvalidTransitionError, NotFoundError } from '../core/errors.ts';
-import type { ApprovalRecord, ApprovalStatus, BakeWatch, LockRecord, Store } from '../core/ports.ts';
+import type { ApprovalRecord, ApprovalStatus, BakeWatch, DeliveryRecord, LockRecord, Store } from '../core/ports.ts';
 import { TTL_ATTRIBUTE } from './table.ts';
 
 type Item = Record<string, unknown>;
@@ -390,6 +390,36 @@ export class DynamoStore implements Store {
       const approval = await this.getApproval(approvalId);
       if (!approval) throw new NotFoundError(`approval ${approvalId} does not exist`);
       return { decided: false, approval };
+    }
+  }
+
+  async getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `DELIVERY#${deliveryId}`, sk: 'META' }, ConsistentRead: true }),
+    );
+    return strip<DeliveryRecord>(res.Item);
+  }
+
+  async putDelivery(record: DeliveryRecord): Promise<{ stored: boolean; record: DeliveryRecord }> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `DELIVERY#${record.deliveryId}`,
+            sk: 'META',
+            type: 'delivery',
+            ...record,
+            [TTL_ATTRIBUTE]: record.expiresAt,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { stored: true, record };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.named(error, `delivery ${record.deliveryId}`);
+      // A concurrent copy of the same delivery answered first: its answer is the answer.
+      return { stored: false, record: (await this.getDelivery(record.deliveryId)) ?? record };
     }
   }
 

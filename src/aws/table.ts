@@ -9,6 +9,7 @@
  * environment lock            LOCK#<svc>#<env>   LOCK
  * bake watch                  ALARM#<name>       BAKE#<id>#<env>
  * approval                    APR#<id>           META                                               APPROVALS#<status> / <at>#<id>
+ * webhook delivery answer     DELIVERY#<id>      META                  (TTL: 7 days)
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 

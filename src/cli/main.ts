@@ -11,6 +11,7 @@ import { history, usage as historyUsage } from './commands/history.ts';
 import { push, usage as pushUsage } from './commands/push.ts';
 import { status, usage as statusUsage } from './commands/status.ts';
 import { schema, schemaUsage, validate, validateUsage } from './commands/validate.ts';
+import { webhook, usage as webhookUsage } from './commands/webhook.ts';
 import { CommandFailed, UsageError } from './errors.ts';
 
 type Command = { run: (args: string[]) => Promise<number>; usage: string; summary: string };
@@ -23,6 +24,11 @@ export const COMMANDS: Record<string, Command> = {
   approve: { run: (a) => decide('approve', a), usage: approveUsage, summary: 'approve a waiting deployment' },
   reject: { run: (a) => decide('reject', a), usage: approveUsage, summary: 'reject a waiting deployment' },
   alarm: { run: alarm, usage: alarmUsage, summary: 'set or list the local alarms' },
+  webhook: {
+    run: webhook,
+    usage: webhookUsage,
+    summary: 'send a signed GitHub tag push, GHCR or Docker Hub push to the local runtime',
+  },
   validate: { run: validate, usage: validateUsage, summary: 'check coconut.yaml' },
   schema: { run: schema, usage: schemaUsage, summary: 'print the JSON Schema of coconut.yaml' },
   generate: {

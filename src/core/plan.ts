@@ -162,6 +162,8 @@ export function buildEnvironment(
     COCONUT_IMAGE_REPOSITORY: image.repository,
     COCONUT_IMAGE_TAG: image.tag,
     COCONUT_IMAGE_DIGEST: image.digest ?? '',
+    // A secret's name (never its value): the target resolves it where it pulls the image.
+    ...(service.image.pullSecret ? { COCONUT_IMAGE_PULL_SECRET: service.image.pullSecret } : {}),
     ...targetVariables(service, environment),
   };
   return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' }));

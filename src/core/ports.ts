@@ -125,6 +125,20 @@ export interface ApprovalRecord {
   message?: { channel: string; ts: string };
 }
 
+/**
+ * The answer given to a verified webhook delivery, kept so that a redelivery of the same id
+ * gets the same answer and starts nothing.
+ */
+export interface DeliveryRecord {
+  /** Source-qualified id, e.g. "github:<X-GitHub-Delivery>". */
+  deliveryId: string;
+  statusCode: number;
+  body: unknown;
+  receivedAt: string;
+  /** Epoch seconds after which the record may be forgotten. */
+  expiresAt: number;
+}
+
 export interface Store {
   /** Writes the deployment and its stages; false when it already exists (nothing changed). */
   createDeployment(record: DeploymentRecord, stages: StageRecord[]): Promise<boolean>;
@@ -167,6 +181,10 @@ export interface Store {
     approvalId: string,
     decision: { status: Exclude<ApprovalStatus, 'PENDING'>; decidedBy: string; decidedAt: string; comment?: string },
   ): Promise<{ decided: boolean; approval: ApprovalRecord }>;
+
+  getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
+  /** Writes the answer unless one is already stored for that id; returns the stored one in that case. */
+  putDelivery(record: DeliveryRecord): Promise<{ stored: boolean; record: DeliveryRecord }>;
 }
 
 /**

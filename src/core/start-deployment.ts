@@ -37,6 +37,8 @@ export interface ReleaseOutcome {
   ignored?: string;
 }
 
+const REGISTRY_PUSHES: ReadonlySet<string> = new Set(['ecr-push', 'ghcr-push', 'dockerhub-push']);
+
 export async function startDeployments(release: ReleaseEvent, deps: StartDeps, salt = ''): Promise<ReleaseOutcome> {
   const matches = matchServices(deps.config, release);
   if (matches.length === 0) {
@@ -52,6 +54,13 @@ export async function startDeployments(release: ReleaseEvent, deps: StartDeps, s
     if ('skipped' in match) {
       deps.log.info(`ignored push ${release.repository}:${release.tag}: ${match.skipped}`);
       outcomes.push({ status: 'skipped', reason: match.skipped });
+      continue;
+    }
+    if (REGISTRY_PUSHES.has(release.trigger.kind) && match.service.source?.onTag === 'deploy') {
+      // Its git tag already deployed this image: the push of the same image must not deploy it twice.
+      const reason = `${match.service.name} releases on git tags of ${match.service.source.github} (source.onTag: deploy); registry pushes do not deploy it`;
+      deps.log.info(`ignored push ${release.repository}:${release.tag}: ${reason}`);
+      outcomes.push({ status: 'skipped', reason });
       continue;
     }
     const plan = buildPlan(match.service, imageOf(release), salt);

@@ -4,10 +4,12 @@
  * CODEBUILD_SRC_DIR, and a work folder per build for its log. Its result has the shape of
  * CodeBuild's startBuild.sync output, so the state machine cannot tell the difference.
  *
- * A buildspec names the tools it needs in env.variables.COCONUT_REQUIRED_TOOLS. When one is
- * missing the build is a rehearsal: commands are printed, nothing runs, and the result says
- * so (COCONUT_REHEARSAL) so that every view labels the step PLANNED. With `strict`, a missing
- * tool fails the build with Coconut.MissingTool naming the tool.
+ * A buildspec names the tools it needs in env.variables.COCONUT_REQUIRED_TOOLS, and may name
+ * readiness probes in COCONUT_REQUIRED_PROBES ("docker info"; several separated by ";"): a
+ * tool can be on PATH and still unable to work (a docker client without an engine). When a
+ * tool is missing or a probe fails the build is a rehearsal: commands are printed, nothing
+ * runs, and the result says so (COCONUT_REHEARSAL) so that every view labels the step PLANNED.
+ * With `strict`, it fails the build with Coconut.MissingTool naming the tool or probe.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -105,27 +107,34 @@ export class BuildRunner implements BuildRunnerPort {
       COCONUT_WORK_DIR: workDir,
     };
     const start = new Date();
-    const label = `${overrides.COCONUT_SERVICE ?? '?'}/${overrides.COCONUT_ENVIRONMENT ?? '?'} ${path.basename(file, '.yml')}`;
+    const label = `${overrides.COCONUT_SERVICE ?? '?'}/${overrides.COCONUT_ENVIRONMENT ?? overrides.COCONUT_VERSION ?? '?'} ${path.basename(file, '.yml')}`;
     const required = (specVars.COCONUT_REQUIRED_TOOLS ?? '').split(/[\s,]+/).filter(Boolean);
     const missing = required.filter((tool) => !which(tool, env.PATH));
-    if (missing.length > 0) {
+    const probes = (specVars.COCONUT_REQUIRED_PROBES ?? '')
+      .split(';')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const failedProbes = missing.length > 0 ? [] : await this.failingProbes(probes, env);
+    if (missing.length > 0 || failedProbes.length > 0) {
       const where = path.relative(this.opts.sourceDir, file);
+      const why =
+        missing.length > 0
+          ? `${missing.join(', ')} not found on PATH`
+          : `${failedProbes.map((p) => `\`${p}\``).join(', ')} failed (the tool is on PATH but cannot work here, e.g. no Docker engine)`;
       if (this.opts.strict) {
-        throw Object.assign(
-          new Error(
-            `${missing.join(', ')} not found on PATH (needed by ${where}); install it, or run without --strict to rehearse`,
-          ),
-          {
-            name: 'Coconut.MissingTool',
-          },
-        );
+        throw Object.assign(new Error(`${why} (needed by ${where}); fix that, or run without --strict to rehearse`), {
+          name: 'Coconut.MissingTool',
+        });
       }
       return {
         Build: this.rehearse(spec, {
           id,
           projectName,
           label,
-          missing,
+          why,
+          // The tool a failed probe belongs to is its first word ("docker info" -> docker).
+          missing: missing.length > 0 ? missing : [...new Set(failedProbes.map((p) => p.split(/\s+/)[0] as string))],
+          failedProbes,
           start,
           logFile,
           where,
@@ -199,7 +208,9 @@ export class BuildRunner implements BuildRunnerPort {
       id: string;
       projectName: string;
       label: string;
+      why: string;
       missing: string[];
+      failedProbes: string[];
       start: Date;
       logFile: string;
       where: string;
@@ -207,7 +218,7 @@ export class BuildRunner implements BuildRunnerPort {
     },
   ): LocalBuild {
     const lines = [
-      `REHEARSAL (PLANNED, nothing ran): ${b.missing.join(', ')} not found on PATH. These commands of ${b.where} would run:`,
+      `REHEARSAL (PLANNED, nothing ran): ${b.why}. These commands of ${b.where} would run:`,
       ...PHASES.flatMap((phase) =>
         (spec.phases?.[phase]?.commands ?? []).map((c) => `  [${phase}] ${c.split('\n').join('\n           ')}`),
       ),
@@ -227,9 +238,28 @@ export class BuildRunner implements BuildRunnerPort {
         { Name: 'COCONUT_REHEARSAL', Value: 'true' },
         { Name: 'COCONUT_MISSING_TOOLS', Value: b.missing.join(',') },
         { Name: 'COCONUT_REHEARSED_STEP', Value: b.action },
+        ...(b.failedProbes.length ? [{ Name: 'COCONUT_FAILED_PROBES', Value: b.failedProbes.join(';') }] : []),
       ],
       Logs: { DeepLink: `file://${b.logFile}` },
     };
+  }
+
+  /** Probes that exit non-zero (or hang past 15 s); they come from the buildspec, a trusted file. */
+  private async failingProbes(probes: string[], env: Record<string, string>): Promise<string[]> {
+    const failed: string[] = [];
+    for (const probe of probes) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const child = spawn('bash', ['-c', probe], { cwd: this.opts.sourceDir, env, stdio: 'ignore', timeout: 15_000 });
+        this.children.add(child);
+        child.on('error', () => resolve(false));
+        child.on('close', (code) => {
+          this.children.delete(child);
+          resolve(code === 0);
+        });
+      });
+      if (!ok) failed.push(probe);
+    }
+    return failed;
   }
 
   /**

@@ -8,9 +8,11 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { createAlarmChangedHandler } from '../../functions/alarm-changed.ts';
 import { createApiHandler } from '../../functions/api.ts';
-import type { Ports } from '../../functions/commons/ports.ts';
+import type { Ports, WebhookSecrets } from '../../functions/commons/ports.ts';
 import { createEcrPushHandler } from '../../functions/ecr-push.ts';
+import { createGithubWebhookHandler } from '../../functions/github-webhook.ts';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
+import { createRegistryWebhookHandler } from '../../functions/registry-webhook.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
 import { documentClient } from '../aws/clients.ts';
 import { DynamoStore } from '../aws/dynamo-store.ts';
@@ -32,6 +34,8 @@ import { RehearsalEcsTarget } from './ecs-rehearsal.ts';
 import { LocalEngine, type LocalFunction } from './engine.ts';
 import { inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
+import { announceLocalPush } from './registry-stand-in.ts';
+import { localSecrets } from './secrets.ts';
 import { startServer } from './server.ts';
 import { stopLocalTargets } from './targets.ts';
 import { TrivyScanner } from './trivy-scanner.ts';
@@ -67,6 +71,8 @@ export interface RuntimeOptions {
   awsEndpoint?: string;
   /** Milliseconds between ECS polls while a deployment settles (default 2000 locally). */
   ecsPollMs?: number;
+  /** Webhook secrets (tests); default: env vars, else generated into <dataDir>/secrets.json. */
+  secrets?: WebhookSecrets;
 }
 
 export interface Runtime {
@@ -78,6 +84,8 @@ export interface Runtime {
   alarms: LocalAlarms;
   builds: BuildRunner;
   functions: Record<string, LocalFunction>;
+  /** Set when some webhook secret comes from <dataDir>/secrets.json (not from env or options). */
+  secretsFile?: string;
   server: Server;
   /** The local DynamoDB server (fault tests stop it to see the store refuse writes). */
   storeServer: { endpoint: string; stop(): Promise<void> };
@@ -110,10 +118,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     echo: opts.echoBuilds ?? process.env.COCONUT_BUILD_OUTPUT === '1',
   });
 
+  const local = opts.secrets ? undefined : localSecrets(dataDir);
+  const secrets = opts.secrets ?? (local as NonNullable<typeof local>).secrets;
+
   const functions: Record<string, LocalFunction> = {};
   const engine = new LocalEngine({
     definitions: {
       deploy: await loadStateMachine(PROJECT_ROOT, 'deploy'),
+      release: await loadStateMachine(PROJECT_ROOT, 'release'),
     },
     functions,
     builds,
@@ -121,6 +133,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     log,
     waitOverrides: { WaitForLock: opts.lockPollMs ?? 300 },
     onExecutionEnd: async (record) => {
+      if (record.machine === 'release') {
+        if (record.status === 'SUCCEEDED') await announceLocalPush(record.output, { bus, url: () => url, secrets, log });
+        else log.warn(`release ${record.name} ${record.status}: no image was pushed, so nothing deploys`);
+        return;
+      }
       await repairAfterExecution(ports, {
         deploymentId: record.name,
         status: record.status,
@@ -156,6 +173,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     log,
     scanner: new TrivyScanner({ envPath: opts.buildPath ?? process.env.PATH ?? '' }),
     ecs,
+    secrets,
   };
   // Said once per start, not per deployment (Copilot's end of support, for example).
   for (const warning of configWarnings(config)) log.warn(warning);
@@ -166,6 +184,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     'pipeline-step': asLocal(createPipelineStepHandler(provider)),
     'request-approval': asLocal(createRequestApprovalHandler(provider)),
     api: asLocal(createApiHandler(provider)),
+    'github-webhook': asLocal(createGithubWebhookHandler(provider)),
+    'registry-webhook': asLocal(createRegistryWebhookHandler(provider)),
   });
 
   for (const rule of eventRules(config)) {
@@ -190,6 +210,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     alarms,
     builds,
     functions,
+    ...(local?.fromFile.length ? { secretsFile: local.file } : {}),
     server,
     storeServer: dynamo,
     idle: async () => {

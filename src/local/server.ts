@@ -51,7 +51,9 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
       sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (error) {
       if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
-      deps.log.error(`${req.method} ${url.pathname} failed: ${(error as Error).message}`);
+      // The Docker Hub webhook's path carries its secret token: never log it.
+      const where = url.pathname.replace(/^\/webhooks\/dockerhub\/.*/, '/webhooks/dockerhub/{token}');
+      deps.log.error(`${req.method} ${where} failed: ${(error as Error).message}`);
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     }
   });

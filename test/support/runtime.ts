@@ -71,7 +71,12 @@ export interface TestConfigOptions {
   stagingScan?: string;
   /** More services, appended to the services list after demo-api (YAML list items indented by 2). */
   extraYaml?: string;
+  /** A `source:` block for demo-api, as flow YAML, e.g. "{ github: octo/demo-api, onTag: build }". */
+  source?: string;
 }
+
+/** The webhook secrets of every test runtime (unless a test passes its own). */
+export const TEST_SECRETS = { githubWebhookSecret: 'test-github-webhook-secret', dockerhubToken: 'test-dockerhub-token' };
 
 export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfigOptions = {}): Promise<TestRuntime> {
   const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'coconut-e2e-'));
@@ -90,7 +95,7 @@ export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfi
     `services:
   - name: demo-api
     image: { registry: ecr, repository: demo-api, tagPattern: '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$' }
-    target: { kind: ansible, inventory: ${path.join(dir, 'inventory.yml')} }
+${opts.source ? `    source: ${opts.source}\n` : ''}    target: { kind: ansible, inventory: ${path.join(dir, 'inventory.yml')} }
     environments:
       - name: staging
         bake: ${opts.stagingBake ?? '3s'}
@@ -117,6 +122,7 @@ local:
     dataDir: dir,
     log,
     lockPollMs: 100,
+    secrets: TEST_SECRETS,
     ...opts,
   });
   const store = runtime.ports.store;

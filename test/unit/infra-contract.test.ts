@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 /**
  * sst.config.ts, loaded with a recording stand-in for the SST and Pulumi globals (nothing
  * reaches SST, Pulumi or AWS), against the code it deploys: handlers, state machines and
@@ -5,6 +6,7 @@
  * the SDK commands each adapter sends. The mutation tests prove each check can fail.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HTTP_ROUTES } from '../../functions/http-routes.ts';
 import { awsSubstitutions } from '../../infra/pipeline.ts';
 import { loadConfigFile } from '../../src/core/config/load.ts';
 import type { CoconutConfig } from '../../src/core/config/schema.ts';
@@ -57,20 +59,21 @@ describe('Contract: sst.config.ts', () => {
   });
 
   it('deploys every handler in functions/, each path existing and exporting handler, on nodejs22.x arm64', async () => {
-    expect(contract.functions.map((f) => f.handler).sort()).toEqual([
-      'functions/alarm-changed.handler',
-      'functions/api.handler',
-      'functions/ecr-push.handler',
-      'functions/execution-ended.handler',
-      'functions/pipeline-step.handler',
-      'functions/request-approval.handler',
-    ]);
+    const onDisk = readdirSync('functions')
+      .filter((f) => f.endsWith('.ts') && f !== 'http-routes.ts')
+      .map((f) => `functions/${f.replace(/\.ts$/, '')}.handler`)
+      .sort();
+    expect(onDisk.length).toBeGreaterThanOrEqual(6);
+    expect(contract.functions.map((f) => f.handler).sort()).toEqual(onDisk);
     expect(await checkHandlers(contract)).toEqual([]);
   });
 
   it('deploys every ASL file as JSONPath with every placeholder substituted, logging on', () => {
     expect(checkStateMachines(contract, 'coconut-prod')).toEqual([]);
-    expect(contract.machines.map((m) => m.name)).toEqual(['coconut-prod-deploy']);
+    const files = readdirSync('stepfunctions').filter((f) => f.endsWith('.asl.json'));
+    expect(contract.machines.map((m) => m.name).sort()).toEqual(
+      files.map((f) => `coconut-prod-${f.replace('.asl.json', '')}`).sort(),
+    );
     const definition = JSON.parse(contract.machines[0]?.definition ?? '{}');
     expect(JSON.stringify(definition)).toContain('coconut-prod-');
     expect(JSON.stringify(definition)).toContain(':function:coconut-test-PipelineStep');
@@ -105,8 +108,12 @@ describe('Contract: sst.config.ts', () => {
   it('puts every HTTP route on the API (non-public ones behind auth) and every rule on its function', () => {
     expect(checkRoutes(contract)).toEqual([]);
     expect(checkTriggers(contract, config)).toEqual([]);
-    // No `auth` section in the demo coconut.yaml: the API falls back to IAM auth, and says so.
-    expect(contract.routes.every((r) => JSON.stringify(r.auth) === '{"iam":true}')).toBe(true);
+    // No `auth` section in the demo coconut.yaml: the API falls back to IAM auth, and says so;
+    // only the public (self-verifying) webhook routes have none.
+    const publicRoutes = new Set(HTTP_ROUTES.filter((r) => r.public).map((r) => r.route));
+    for (const r of contract.routes) {
+      expect(JSON.stringify(r.auth), String(r.route)).toBe(publicRoutes.has(String(r.route)) ? 'false' : '{"iam":true}');
+    }
     expect(outputs.apiAuth).toMatch(/IAM/);
     expect((outputs.api as Out).value()).toBe('https://api.coconut.test');
   });

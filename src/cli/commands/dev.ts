@@ -1,6 +1,6 @@
 /** `coconut dev`: runs the local runtime until Ctrl-C. What `npm start` runs. */
 import { parseArgs } from 'node:util';
-import { startRuntime } from '../../local/runtime.ts';
+import { type Runtime, startRuntime } from '../../local/runtime.ts';
 import { which } from '../../local/tools.ts';
 import { UsageError } from '../errors.ts';
 
@@ -58,6 +58,7 @@ export async function dev(args: string[]): Promise<number> {
   log.info(
     `try: npx coconut push ${runtime.config.services[0]?.image.repository ?? 'demo-api'}:1.0.0   then: npx coconut status`,
   );
+  printWebhooks(runtime);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -66,4 +67,22 @@ export async function dev(args: string[]): Promise<number> {
   log.info('stopping…');
   await runtime.stop();
   return 0;
+}
+
+/**
+ * Where to point GitHub and Docker Hub, with the secrets to configure there. Written to the
+ * terminal only — never to the log, whose file keeps everything.
+ */
+function printWebhooks(runtime: Runtime): void {
+  const secrets = runtime.ports.secrets ?? {};
+  const lines = [
+    'Webhooks (the local server listens on 127.0.0.1: reach it from GitHub/Docker Hub through a tunnel):',
+    `  GitHub:     POST ${runtime.url}/webhooks/github   content type application/json, events push, create, package/registry_package`,
+    `              secret: ${secrets.githubWebhookSecret ?? '(not configured: set COCONUT_GITHUB_WEBHOOK_SECRET)'}`,
+    `  Docker Hub: POST ${runtime.url}/webhooks/dockerhub/${secrets.dockerhubToken ?? '<set COCONUT_DOCKERHUB_TOKEN>'}`,
+  ];
+  if (runtime.secretsFile) lines.push(`  generated secrets are kept in ${runtime.secretsFile} (mode 0600)`);
+  const repo = runtime.config.services.find((s) => s.source)?.source?.github;
+  if (repo) lines.push(`  try a tag release: npx coconut webhook github-tag 1.3.0 --repo ${repo}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -5,10 +5,18 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
+import { GITHUB_REPOSITORY_PATTERN } from '../events/github.ts';
 import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../oci.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ALARM_NAME = /^[A-Za-z0-9._\-/#:()+= ]{1,255}$/;
+
+/** Credentials are named, never written here: the name of a secret in AWS Secrets Manager. */
+const secretName = (what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'expected the NAME of a secret (in AWS Secrets Manager), never its value')
+    .describe(`Name of the secret (AWS Secrets Manager, JSON {"username","password"}) that ${what}. A name, never the value.`);
 
 const name = (what: string) =>
   z.string().regex(NAME, `expected a ${what} name of lowercase letters, digits and "-" (at most 63 characters)`);
@@ -61,8 +69,35 @@ export const imageSchema = z
     tagPattern: regex
       .default('^v?\\d+\\.\\d+\\.\\d+(?:-[0-9A-Za-z.-]+)?$')
       .describe('Regular expression a pushed tag must match to be deployed. Default: semantic versions.'),
+    pullSecret: secretName('pulls the image').optional(),
   })
   .describe('Where the service image comes from.');
+
+/** A path inside the repository: relative, no "..", not starting with "-" (it reaches a command line). */
+const repoPath = z
+  .string()
+  .regex(
+    /^(?!-)(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}$/,
+    'expected a relative path inside the repository (letters, digits, . _ / -; no "..", not starting with - or /)',
+  );
+
+export const sourceSchema = z
+  .strictObject({
+    github: z
+      .string()
+      .regex(GITHUB_REPOSITORY_PATTERN, 'expected a GitHub repository "owner/name", e.g. octo-org/demo-api')
+      .describe('The GitHub repository whose tags release this service.'),
+    onTag: z
+      .enum(['build', 'deploy'], { message: 'expected onTag to be "build" or "deploy"' })
+      .default('deploy')
+      .describe(
+        'deploy: a tag deploys the image <image.repository>:<tag>, built elsewhere (registry pushes of this service are then ignored, so one tag deploys once). build: a tag builds and pushes that image in CodeBuild; the registry push then deploys it.',
+      ),
+    context: repoPath.default('.').describe('Docker build context for onTag: build.'),
+    dockerfile: repoPath.default('Dockerfile').describe('Dockerfile for onTag: build, relative to the repository root.'),
+    pushSecret: secretName('pushes the built image (GHCR, Docker Hub; ECR uses the build role)').optional(),
+  })
+  .describe('Git tags that release this service (GitHub webhook `push`/`create` of a tag).');
 
 const ansibleTarget = z.strictObject({
   kind: z.literal('ansible'),
@@ -195,6 +230,7 @@ export const environmentSchema = z.strictObject({
 export const serviceSchema = z.strictObject({
   name: name('service'),
   image: imageSchema,
+  source: sourceSchema.optional(),
   target: targetSchema,
   environments: z
     .array(environmentSchema)
