@@ -19,4 +19,10 @@ export const HTTP_ROUTES: HttpRoute[] = [
   { route: 'GET /api/approvals', fn: 'api' },
   { route: 'POST /api/approvals/{id}/approve', fn: 'api' },
   { route: 'POST /api/approvals/{id}/reject', fn: 'api' },
+  // Dashboard and CLI (issue 8): live execution steps, manual deploys and rollbacks, DORA metrics.
+  { route: 'GET /api/deployments/{id}/events', fn: 'api' },
+  { route: 'POST /api/deployments', fn: 'api' },
+  { route: 'POST /api/rollbacks', fn: 'api' },
+  { route: 'GET /api/state-machines/{name}', fn: 'api' },
+  { route: 'GET /api/metrics/{service}', fn: 'api' },
 ];

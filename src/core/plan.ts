@@ -24,6 +24,11 @@ export interface PlanEnvironment {
   lockSeconds: number;
   /** Environment variables of the deploy build; the only way event values reach commands. */
   buildEnv: BuildEnvVar[];
+  /**
+   * Which of the target's buildspecs the Deploy state runs: `deploy` installs the version,
+   * `rollback` (a rollback execution) brings back a release that ran there before.
+   */
+  buildAction: 'deploy' | 'rollback';
 }
 
 /** The execution input of deploy.asl.json. Deterministic for a given push: no timestamps. */
@@ -101,6 +106,7 @@ export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): D
       alarms: env.alarms,
       lockSeconds: (env.approval?.timeout ?? 0) + env.bake + BUILD_HOURS * 3600,
       buildEnv: buildEnvironment(service, env.name, deploymentId, image, 'deploy'),
+      buildAction: 'deploy' as const,
     })),
   };
 }
@@ -123,9 +129,10 @@ export function deploymentRecord(
   };
 }
 
-export function initialStages(plan: DeploymentPlan, now: Date): StageRecord[] {
+export function initialStages(plan: DeploymentPlan, now: Date, kind: DeploymentRecord['kind'] = 'deploy'): StageRecord[] {
   const at = now.toISOString();
   return plan.environments.map((env) => ({
+    ...(kind === 'rollback' ? { kind } : {}),
     deploymentId: plan.deploymentId,
     service: plan.service,
     environment: env.name,

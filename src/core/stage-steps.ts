@@ -79,7 +79,7 @@ export async function recordBaking(
   const rehearsal = rehearsalOf(build);
   await move(deps, ref, 'BAKING', {
     ...(build?.Id ? { buildId: build.Id } : {}),
-    ...(rehearsal ? { rehearsal } : {}),
+    ...(rehearsal ? { rehearsal } : { deployedAt: deps.clock.now().toISOString() }),
   });
   if (!rehearsal) {
     await deps.store.setEnvironmentVersions(
