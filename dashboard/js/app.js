@@ -276,6 +276,14 @@ function select(index) {
   deployment(currentId);
 }
 
+/** The states one environment went through, in order, each once. */
+function pathList(events, iteration, states) {
+  const seen = [];
+  for (const e of events ?? [])
+    if (e.iteration === iteration && e.type === 'StateEntered' && seen.at(-1) !== e.state) seen.push(e.state);
+  return h('ol.path', { 'aria-label': 'steps taken' }, ...seen.map((name) => h(`li.${states.get(name) ?? 'idle'}`, {}, name)));
+}
+
 function stepList(events, iteration) {
   const rows = (events ?? []).filter((e) => e.iteration === iteration && e.state && e.type !== 'StateExited');
   return h(
@@ -343,6 +351,7 @@ async function deployment(id) {
             h(`span.key.${k}`, {}, { done: 'done', active: 'running', failed: 'failed', idle: 'not reached' }[k]),
           ),
         ),
+        pathList(execution?.events, selectedIteration, states),
         h('div.graph-scroll', {}, renderGraph(inner, { status: states, taken })),
         h('details', {}, h('summary', {}, 'Steps'), stepList(execution?.events, selectedIteration)),
       ),

@@ -110,12 +110,13 @@ export function statesOf(events, iteration, running) {
   return { status, taken };
 }
 
-const TYPE_MARK = { Choice: '◇', Wait: '⏱', Pass: '→', Fail: '✗', Succeed: '✓', Map: '⧉' };
+// Glyphs that common system fonts have (headless Chromium on Linux has no emoji font).
+const TYPE_MARK = { Choice: '◇', Wait: '◷', Pass: '→', Fail: '✗', Succeed: '✓', Map: '▤' };
 
 function mark(state) {
   if (state.type !== 'Task') return TYPE_MARK[state.type] ?? '';
   if (state.integration?.startsWith('codebuild')) return '⚙';
-  if (state.integration?.endsWith('waitForTaskToken')) return '⏸';
+  if (state.integration?.endsWith('waitForTaskToken')) return '✉';
   return 'λ';
 }
 

@@ -45,9 +45,13 @@ export async function serviceStatus(config: CoconutConfig, store: Store, alarms?
       environments: await Promise.all(
         service.environments.map(async (env) => {
           const state = states.get(`${service.name}#${env.name}`);
-          // A PENDING stage may never run (an earlier environment failed): prefer the latest that did.
+          // A PENDING stage may never run and a SKIPPED one never ran (an earlier environment
+          // failed): prefer the latest that did run, so a waiting approval is not hidden by a skip.
           const recent = await store.listStages({ service: service.name, environment: env.name, limit: 10 });
-          const latest = recent.find((s) => s.state !== 'PENDING') ?? recent[0];
+          const latest =
+            recent.find((s) => s.state !== 'PENDING' && s.state !== 'SKIPPED') ??
+            recent.find((s) => s.state !== 'PENDING') ??
+            recent[0];
           return {
             name: env.name,
             ...(state?.current ? { current: state.current } : {}),

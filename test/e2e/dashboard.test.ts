@@ -98,7 +98,7 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
 
     const approval = page.locator('article.approval');
     await approval.waitFor({ timeout: 120_000 });
-    expect(await approval.textContent()).toContain('demo-api— → 1.0.0 on prod');
+    expect(await approval.textContent()).toContain('demo-api — → 1.0.0 on prod');
     expect(await cell('staging').locator('.running').textContent()).toBe('1.0.0');
     expect(await rt.appVersion('prod')).toBeUndefined();
     await shot('overview-approval');
