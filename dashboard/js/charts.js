@@ -24,11 +24,12 @@ export function barChart({ bars, format = String, title, emptyText = 'nothing in
   const y = (v) => M.top + innerH - (v / max) * innerH;
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title });
   svg.append(s('title', {}, title));
-  for (const t of [0, max / 2, max]) {
+  const empty = !bars.some((b) => b.value > 0);
+  for (const t of empty ? [0] : [0, max / 2, max]) {
     svg.append(s('line', { x1: M.left, x2: W - M.right, y1: y(t), y2: y(t), class: 'grid' }));
     svg.append(s('text', { x: M.left - 6, y: y(t) + 4, class: 'axis', 'text-anchor': 'end' }, format(t)));
   }
-  if (!bars.some((b) => b.value > 0)) {
+  if (empty) {
     svg.append(s('text', { x: M.left + innerW / 2, y: M.top + innerH / 2, class: 'empty', 'text-anchor': 'middle' }, emptyText));
   }
   const labelEvery = Math.ceil(bars.length / 8);

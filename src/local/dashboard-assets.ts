@@ -18,16 +18,26 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-export const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-};
+/**
+ * The page's headers. `connectSrc` adds origins the page may call besides its own: on AWS the
+ * API's and the identity provider's (a static host must send the same policy with those).
+ */
+export function securityHeaders(connectSrc: string[] = []): Record<string, string> {
+  return {
+    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${["'self'", ...connectSrc].join(' ')}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+  };
+}
 
 /** Answers a GET for a dashboard file; false when there is no such file (the caller answers 404). */
-export async function serveDashboard(pathname: string, res: ServerResponse, dir = DASHBOARD_DIR): Promise<boolean> {
+export async function serveDashboard(
+  pathname: string,
+  res: ServerResponse,
+  opts: { dir?: string; connectSrc?: string[] } = {},
+): Promise<boolean> {
+  const dir = opts.dir ?? DASHBOARD_DIR;
   let relative: string;
   try {
     relative = decodeURIComponent(pathname === '/' ? '/index.html' : pathname);
@@ -42,7 +52,7 @@ export async function serveDashboard(pathname: string, res: ServerResponse, dir 
   try {
     if (!(await stat(file)).isFile()) return false;
     const body = await readFile(file);
-    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', ...SECURITY_HEADERS }).end(body);
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', ...securityHeaders(opts.connectSrc) }).end(body);
     return true;
   } catch {
     return false;
