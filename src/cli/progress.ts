@@ -106,8 +106,13 @@ export async function follow(deploymentId: string, opts: FollowOptions): Promise
     if (!tty || !active) return;
     clearSpinner();
     frame = (frame + 1) % SPINNER.length;
-    const text = `  ${styleText('cyan', SPINNER[frame] as string, { stream: out as NodeJS.WriteStream })} ${active.label} ${styleText('gray', seconds(Date.now() - active.since), { stream: out as NodeJS.WriteStream })}`;
-    out.write(text.slice(0, (out.columns ?? 120) + 40));
+    // Shortened as plain text, then colored: cutting a colored string could cut an escape code.
+    const room = Math.max(20, (out.columns || 100) - 16);
+    const label = active.label.length > room ? `${active.label.slice(0, room - 1)}…` : active.label;
+    const stream = out as NodeJS.WriteStream;
+    out.write(
+      `  ${styleText('cyan', SPINNER[frame] as string, { stream })} ${label} ${styleText('gray', seconds(Date.now() - active.since), { stream })}`,
+    );
     spinnerLine = true;
   };
   const ticker = tty ? setInterval(drawSpinner, 100) : undefined;
