@@ -12,9 +12,9 @@ let timer;
 let route = '';
 let graphCache;
 
-function schedule(fn) {
+function schedule(fn, ms = POLL_MS) {
   clearTimeout(timer);
-  timer = setTimeout(fn, POLL_MS);
+  timer = setTimeout(fn, ms);
 }
 
 function setLive(ok, text) {
@@ -35,7 +35,7 @@ function errorBox(error) {
 
 /** Re-renders a view every POLL_MS while its route is shown; keeps the old content on errors. */
 let generation = 0;
-async function live(name, render) {
+async function live(name, render, intervalMs = POLL_MS) {
   const mine = ++generation; // a newer view (or the same one re-opened) stops this loop
   clearTimeout(timer);
   const tick = async () => {
@@ -43,29 +43,29 @@ async function live(name, render) {
     try {
       const again = await render();
       setLive(true, `live · ${new Date().toLocaleTimeString()}`);
-      if (again !== false) schedule(tick);
+      if (again !== false) schedule(tick, intervalMs);
     } catch (error) {
       setLive(false, 'reconnecting…');
       if (!main.dataset.view || main.dataset.view !== name) clear(main).append(errorBox(error));
-      schedule(tick);
+      schedule(tick, intervalMs);
     }
   };
   await tick();
 }
 
+/**
+ * Swaps the view's content. Parts marked data-keep whose key is unchanged keep their old
+ * elements: an approval card being typed into or clicked is never rebuilt under the user.
+ */
 function replace(name, ...children) {
-  // Keep what the user is typing (an approval comment) across refreshes.
-  const active = document.activeElement;
-  const typing = active?.tagName === 'INPUT' && main.contains(active) ? { id: active.id, value: active.value } : undefined;
-  main.dataset.view = name;
-  clear(main).append(...children);
-  if (typing?.id) {
-    const input = document.getElementById(typing.id);
-    if (input) {
-      input.value = typing.value;
-      input.focus();
-    }
+  const kept = new Map([...main.querySelectorAll('[data-keep]')].map((el) => [el.dataset.keep, el]));
+  const fresh = h('div', {}, ...children);
+  for (const el of fresh.querySelectorAll('[data-keep]')) {
+    const old = kept.get(el.dataset.keep);
+    if (old) el.replaceWith(old);
   }
+  main.dataset.view = name;
+  clear(main).append(...fresh.childNodes);
 }
 
 // ---------------------------------------------------------------- overview
@@ -74,7 +74,7 @@ function approvalsPanel(approvals, onDecided) {
   if (!approvals.length) return null;
   return h(
     'section.panel.approvals',
-    { 'aria-labelledby': 'approvals-title' },
+    { 'aria-labelledby': 'approvals-title', 'data-keep': `approvals:${approvals.map((a) => a.approvalId).join(',')}` },
     h('h2#approvals-title', {}, `Waiting for approval (${approvals.length})`),
     ...approvals.map((a) => {
       const commentId = `comment-${a.approvalId}`;
@@ -107,7 +107,7 @@ function approvalsPanel(approvals, onDecided) {
         h(
           'div.meta',
           {},
-          `requested by ${a.requestedBy} ${ago(a.requestedAt)} · expires ${new Date(a.expiresAt).toLocaleString()} · `,
+          `requested by ${a.requestedBy} at ${new Date(a.requestedAt).toLocaleTimeString()} · expires ${new Date(a.expiresAt).toLocaleString()} · `,
           h('a', { href: `#/deployments/${encodeURIComponent(a.deploymentId)}` }, 'details'),
         ),
         h(
@@ -425,7 +425,7 @@ async function historyView() {
         h('h2', {}, 'History'),
         h(
           'form.filters',
-          { onsubmit: (e) => e.preventDefault() },
+          { onsubmit: (e) => e.preventDefault(), 'data-keep': `history-filters:${service}|${env}|${state}|${text}` },
           select_(
             'service',
             'service',
@@ -491,122 +491,126 @@ async function metricsView() {
   const p = params();
   const service = p.get('service') ?? services[0];
   const days = p.get('days') ?? '30';
-  await live('metrics', async () => {
-    const { metrics: m } = await get(`/api/metrics/${encodeURIComponent(service)}?days=${encodeURIComponent(days)}`);
-    const short = (d) => d.slice(5);
-    replace(
-      'metrics',
-      h(
-        'section.panel',
-        {},
-        h('h2', {}, `DORA metrics — ${service} in ${m.environment}`),
+  await live(
+    'metrics',
+    async () => {
+      const { metrics: m } = await get(`/api/metrics/${encodeURIComponent(service)}?days=${encodeURIComponent(days)}`);
+      const short = (d) => d.slice(5);
+      replace(
+        'metrics',
         h(
-          'form.filters',
-          { onsubmit: (e) => e.preventDefault() },
-          select_(
-            'service',
-            'service',
-            services.map((x) => [x, x]),
-            service,
-            (e) => (location.hash = `#/metrics?service=${encodeURIComponent(e.target.value)}&days=${days}`),
-          ),
-          select_(
-            'days',
-            'period',
-            [
-              ['7', '7 days'],
-              ['30', '30 days'],
-              ['90', '90 days'],
-            ],
-            days,
-            (e) => (location.hash = `#/metrics?service=${encodeURIComponent(service)}&days=${e.target.value}`),
-          ),
-        ),
-        h(
-          'div.tiles',
+          'section.panel',
           {},
-          tile(
-            'Deployment frequency',
-            `${m.deploymentFrequency.perDay.toFixed(2)}/day`,
-            `${m.deploymentFrequency.total} to ${m.environment} in ${m.window.days} days`,
+          h('h2', {}, `DORA metrics — ${service} in ${m.environment}`),
+          h(
+            'form.filters',
+            { onsubmit: (e) => e.preventDefault(), 'data-keep': `metrics-filters:${service}|${days}` },
+            select_(
+              'service',
+              'service',
+              services.map((x) => [x, x]),
+              service,
+              (e) => (location.hash = `#/metrics?service=${encodeURIComponent(e.target.value)}&days=${days}`),
+            ),
+            select_(
+              'days',
+              'period',
+              [
+                ['7', '7 days'],
+                ['30', '30 days'],
+                ['90', '90 days'],
+              ],
+              days,
+              (e) => (location.hash = `#/metrics?service=${encodeURIComponent(service)}&days=${e.target.value}`),
+            ),
           ),
-          tile('Lead time for changes', duration(m.leadTime.medianSeconds), 'median, push to production'),
-          tile(
-            'Change failure rate',
-            m.changeFailureRate.rate === undefined ? '—' : `${Math.round(m.changeFailureRate.rate * 100)}%`,
-            `${m.changeFailureRate.failures} of ${m.changeFailureRate.changes} changes`,
+          h(
+            'div.tiles',
+            {},
+            tile(
+              'Deployment frequency',
+              `${m.deploymentFrequency.perDay.toFixed(2)}/day`,
+              `${m.deploymentFrequency.total} to ${m.environment} in ${m.window.days} days`,
+            ),
+            tile('Lead time for changes', duration(m.leadTime.medianSeconds), 'median, push to production'),
+            tile(
+              'Change failure rate',
+              m.changeFailureRate.rate === undefined ? '—' : `${Math.round(m.changeFailureRate.rate * 100)}%`,
+              `${m.changeFailureRate.failures} of ${m.changeFailureRate.changes} changes`,
+            ),
+            tile(
+              'Time to restore',
+              duration(m.timeToRestore.medianSeconds),
+              `median of ${m.timeToRestore.incidents.length} incident(s)`,
+            ),
           ),
-          tile(
-            'Time to restore',
-            duration(m.timeToRestore.medianSeconds),
-            `median of ${m.timeToRestore.incidents.length} incident(s)`,
+          h(
+            'div.charts',
+            {},
+            h(
+              'figure',
+              {},
+              h('figcaption', {}, 'Deployments per day'),
+              barChart({
+                title: 'deployments per day',
+                bars: m.deploymentFrequency.daily.map((d) => ({ label: short(d.date), value: d.count })),
+              }),
+            ),
+            h(
+              'figure',
+              {},
+              h('figcaption', {}, 'Lead time per change'),
+              barChart({
+                title: 'lead time per change',
+                format: duration,
+                bars: m.leadTime.samples
+                  .slice(-30)
+                  .map((x) => ({ label: x.version, value: x.seconds, title: `${x.version}: ${duration(x.seconds)}` })),
+              }),
+            ),
+            h(
+              'figure',
+              {},
+              h('figcaption', {}, 'Changes per week (red: failed)'),
+              barChart({
+                title: 'changes and failures per week',
+                bars: m.changeFailureRate.weekly.map((w) => ({
+                  label: short(w.week),
+                  value: w.changes,
+                  title: `week of ${w.week}: ${w.failures} of ${w.changes} failed`,
+                  parts: [
+                    { value: w.changes - w.failures, tone: 'bar' },
+                    { value: w.failures, tone: 'bar-bad' },
+                  ],
+                })),
+              }),
+            ),
+            h(
+              'figure',
+              {},
+              h('figcaption', {}, 'Time to restore per incident'),
+              barChart({
+                title: 'time to restore per incident',
+                format: duration,
+                bars: m.timeToRestore.incidents.map((i) => ({
+                  label: i.version,
+                  value: i.seconds ?? 0,
+                  tone: 'bar-bad',
+                  title: `${i.version} ${i.state}${i.alarm ? ` (${i.alarm})` : ''}: ${i.seconds === undefined ? 'not restored yet' : duration(i.seconds)}`,
+                })),
+              }),
+            ),
+          ),
+          h(
+            'p.muted',
+            {},
+            'Production is the last environment in promotion order. Rollback executions count as restorations, not changes; rehearsals count nowhere.',
           ),
         ),
-        h(
-          'div.charts',
-          {},
-          h(
-            'figure',
-            {},
-            h('figcaption', {}, 'Deployments per day'),
-            barChart({
-              title: 'deployments per day',
-              bars: m.deploymentFrequency.daily.map((d) => ({ label: short(d.date), value: d.count })),
-            }),
-          ),
-          h(
-            'figure',
-            {},
-            h('figcaption', {}, 'Lead time per change'),
-            barChart({
-              title: 'lead time per change',
-              format: duration,
-              bars: m.leadTime.samples
-                .slice(-30)
-                .map((x) => ({ label: x.version, value: x.seconds, title: `${x.version}: ${duration(x.seconds)}` })),
-            }),
-          ),
-          h(
-            'figure',
-            {},
-            h('figcaption', {}, 'Changes per week (red: failed)'),
-            barChart({
-              title: 'changes and failures per week',
-              bars: m.changeFailureRate.weekly.map((w) => ({
-                label: short(w.week),
-                value: w.changes,
-                title: `week of ${w.week}: ${w.failures} of ${w.changes} failed`,
-                parts: [
-                  { value: w.changes - w.failures, tone: 'bar' },
-                  { value: w.failures, tone: 'bar-bad' },
-                ],
-              })),
-            }),
-          ),
-          h(
-            'figure',
-            {},
-            h('figcaption', {}, 'Time to restore per incident'),
-            barChart({
-              title: 'time to restore per incident',
-              format: duration,
-              bars: m.timeToRestore.incidents.map((i) => ({
-                label: i.version,
-                value: i.seconds ?? 0,
-                tone: 'bar-bad',
-                title: `${i.version} ${i.state}${i.alarm ? ` (${i.alarm})` : ''}: ${i.seconds === undefined ? 'not restored yet' : duration(i.seconds)}`,
-              })),
-            }),
-          ),
-        ),
-        h(
-          'p.muted',
-          {},
-          'Production is the last environment in promotion order. Rollback executions count as restorations, not changes; rehearsals count nowhere.',
-        ),
-      ),
-    );
-  });
+      );
+    },
+    15_000,
+  );
 }
 
 // ---------------------------------------------------------------- router

@@ -47,7 +47,7 @@ describe('coconut deploy / rollback --wait (spawned CLI, local runtime, real ans
     const run = coconut(rt, ['deploy', 'demo-api', '1.0.0', '--env', 'staging', '--wait']);
     // While the deployment bakes, the steps before it are already on the terminal and the command still runs.
     const id = await waitForDeployment(rt, '1.0.0');
-    await rt.waitForStage(id, 'staging', ['BAKING']);
+    await rt.waitForStage(id, 'staging', ['BAKING'], 240_000);
     await until(() => run.output().includes('✓ staging    Deploy'));
     expect(run.child.exitCode).toBeNull();
     expect(run.output()).toContain('✓ staging    AcquireLock');
@@ -70,7 +70,7 @@ describe('coconut deploy / rollback --wait (spawned CLI, local runtime, real ans
     expect((await rt.ports.store.getDeployment(id))?.trigger).toMatchObject({ kind: 'manual' });
     // Only staging was asked for: prod is not part of this deployment.
     expect((await rt.ports.store.getDeployment(id))?.environments).toEqual(['staging']);
-  }, 180_000);
+  }, 400_000);
 
   it('with a bad version exits 1 after the rollback and says why', async () => {
     const { code, stdout } = await coconut(rt, ['deploy', 'demo-api', '1.1.0-bad', '--env', 'staging', '--wait']).done;
@@ -80,7 +80,7 @@ describe('coconut deploy / rollback --wait (spawned CLI, local runtime, real ans
     expect(stdout).toContain('✗ demo-api 1.1.0-bad did not deploy');
     expect(stdout).toContain('staging ROLLED_BACK: alarm demo-api-staging-health fired during bake — rolled back to 1.0.0');
     expect(await rt.appVersion('staging')).toBe('1.0.0');
-  }, 180_000);
+  }, 400_000);
 
   it('rollback --env staging --wait goes back to the previous good version, recorded as a rollback', async () => {
     expect((await coconut(rt, ['deploy', 'demo-api', '1.2.0', '--env', 'staging', '--wait']).done).code).toBe(0);
@@ -98,7 +98,7 @@ describe('coconut deploy / rollback --wait (spawned CLI, local runtime, real ans
     const refused = await coconut(rt, ['rollback', 'demo-api', '--env', 'staging', '--to', '1.1.0-bad']).done;
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('demo-api 1.1.0-bad never passed its bake on staging');
-  }, 300_000);
+  }, 600_000);
 
   it.each([
     [['deploy', 'demo-api'], 'expected a service and a tag'],
@@ -134,7 +134,7 @@ async function waitForDeployment(rt: TestRuntime, version: string): Promise<stri
   return id as string;
 }
 
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function until(probe: () => boolean | Promise<boolean>, timeoutMs = 240_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);

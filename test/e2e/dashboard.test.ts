@@ -70,19 +70,22 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
 
   it('shows the demo service in the services x environments grid', async () => {
     await page.goto(rt.url);
-    await expect.poll(() => page.locator('tr[data-service="demo-api"]').count()).toBe(1);
+    await page.locator('tr[data-service="demo-api"]').waitFor();
+    expect(await page.locator('tr[data-service]').count()).toBe(1);
     expect(await page.locator('.grid thead th').allTextContents()).toEqual(['service', 'staging', 'prod']);
     expect(await cell('staging').locator('.running').textContent()).toBe('—');
     expect(await page.locator('#who').textContent()).toBe('local runtime');
-    await expect.poll(() => page.locator('#live').getAttribute('class')).toBe('live ok');
+    await page.locator('#live.ok').waitFor();
     await shot('overview-empty');
   });
 
   it('shows a push live, and approving from the page deploys prod', async () => {
     const id = startedId(await rt.push('1.0.0'));
     // No reload: the page polls the API.
-    await page.locator(`.deployments li[data-deployment="${id}"]`).waitFor({ timeout: 20_000 });
-    await cell('staging').locator('[data-state="DEPLOYING"], [data-state="BAKING"], [data-state="SUCCEEDED"]').waitFor();
+    await page.locator(`.deployments li[data-deployment="${id}"]`).waitFor({ timeout: 60_000 });
+    await cell('staging')
+      .locator('[data-state="DEPLOYING"], [data-state="BAKING"], [data-state="SUCCEEDED"]')
+      .waitFor({ timeout: 120_000 });
 
     // While it runs, the deployment page draws the state machine with the live step highlighted.
     const detail = await context.newPage();
@@ -93,11 +96,11 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
         'g.node[data-state-name="Deploy"][data-status="active"], g.node[data-state-name="Bake"][data-status="active"], g.node[data-state-name="Deploy"][data-status="done"]',
       )
       .first()
-      .waitFor({ timeout: 90_000 });
+      .waitFor({ timeout: 240_000 });
     await shot('deployment-running', LAPTOP, detail);
 
     const approval = page.locator('article.approval');
-    await approval.waitFor({ timeout: 120_000 });
+    await approval.waitFor({ timeout: 240_000 });
     expect(await approval.textContent()).toContain('demo-api — → 1.0.0 on prod');
     expect(await cell('staging').locator('.running').textContent()).toBe('1.0.0');
     expect(await rt.appVersion('prod')).toBeUndefined();
@@ -108,7 +111,7 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     await page.locator('#comment-' + (await approval.getAttribute('data-approval'))).fill('ship it');
     await approval.locator('button.approve').click();
     await page.locator('.toast').filter({ hasText: 'approved: demo-api 1.0.0 on prod' }).waitFor();
-    await cell('prod').locator('[data-state="SUCCEEDED"]').waitFor({ timeout: 120_000 });
+    await cell('prod').locator('[data-state="SUCCEEDED"]').waitFor({ timeout: 240_000 });
     expect(await cell('prod').locator('.running').textContent()).toBe('1.0.0');
     expect(await rt.appVersion('prod')).toBe('1.0.0');
     const decided = await rt.ports.store.listApprovals({ status: 'APPROVED' });
@@ -120,11 +123,11 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     expect(await detail.locator('g.node[data-state-name="RecordSucceeded"]').getAttribute('data-status')).toBe('done');
     expect(await detail.locator('g.node[data-state-name="Rollback"]').getAttribute('data-status')).toBe('idle');
     await detail.close();
-  }, 300_000);
+  }, 600_000);
 
   it('shows a bad version as ROLLED_BACK with the alarm that fired', async () => {
     const id = startedId(await rt.push('1.1.0-bad'));
-    await cell('staging').locator('[data-state="ROLLED_BACK"]').waitFor({ timeout: 150_000 });
+    await cell('staging').locator('[data-state="ROLLED_BACK"]').waitFor({ timeout: 240_000 });
     expect(await cell('staging').locator('.alarm').textContent()).toBe('alarm demo-api-staging-health');
     expect(await cell('staging').locator('.reason').textContent()).toBe('alarm demo-api-staging-health fired during bake');
     expect(await cell('staging').locator('.running').textContent()).toBe('1.0.0');
@@ -158,7 +161,7 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     expect(await page.locator('svg.chart').count()).toBe(4);
     await shot('metrics');
     await shot('metrics', PHONE);
-  }, 300_000);
+  }, 600_000);
 
   it('never shows a token or a secret', async () => {
     const tokens = (await rt.ports.store.listApprovals({})).map((a) => a.taskToken);
