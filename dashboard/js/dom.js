@@ -4,12 +4,14 @@
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /**
- * h('div.card', { onclick, title }, child, ...) — tag with optional .classes; attributes
+ * h('div#id.card', { onclick, title }, child, ...) — tag with optional #id and .classes; attributes
  * starting with "on" become listeners; null/false children are skipped; strings become text.
  */
 export function h(spec, attrs = {}, ...children) {
-  const [tag, ...classes] = spec.split('.');
+  const [head, ...classes] = spec.split('.');
+  const [tag, id] = head.split('#');
   const el = document.createElement(tag || 'div');
+  if (id) el.id = id;
   if (classes.length) el.className = classes.join(' ');
   setAttrs(el, attrs);
   append(el, children);

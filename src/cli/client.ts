@@ -80,6 +80,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   if (!res.ok)
     throw new CommandFailed(
       `${(data as { error?: string }).error ?? (data as { message?: string }).message ?? `HTTP ${res.status}`} (HTTP ${res.status} from ${method} ${path})`,
+      res.status,
     );
   return data as T;
 }

@@ -125,7 +125,9 @@ export async function follow(deploymentId: string, opts: FollowOptions): Promise
         failures = 0;
       } catch (error) {
         // A blip (a restart, a network hiccup) is not the deployment's failure: retry a few times.
-        if (++failures >= 5) throw error;
+        // A refusal (no such deployment, not signed in) will not change: stop at once.
+        const status = (error as { status?: number }).status;
+        if ((status !== undefined && status < 500) || ++failures >= 5) throw error;
         await sleep(interval);
         continue;
       }

@@ -120,6 +120,9 @@ describe('coconut deploy / rollback --wait (spawned CLI, local runtime, real ans
     expect(unknown.stderr).toContain('no service named "nope" in coconut.yaml (configured: demo-api)');
     const env = await coconut(rt, ['deploy', 'demo-api', '1.0.0', '--env', 'qa']).done;
     expect(env.stderr).toContain('demo-api has no environment qa (environments: staging, prod)');
+    const watch = await coconut(rt, ['watch', 'nope-123']).done;
+    expect(watch.code).toBe(1);
+    expect(watch.stderr).toContain('deployment nope-123 does not exist (HTTP 404');
   });
 });
 

@@ -72,6 +72,7 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     await page.goto(rt.url);
     await page.locator('tr[data-service="demo-api"]').waitFor();
     expect(await page.locator('tr[data-service]').count()).toBe(1);
+    expect(await page.locator('h2#grid-title').textContent()).toBe('Services');
     expect(await page.locator('.grid thead th').allTextContents()).toEqual(['service', 'staging', 'prod']);
     expect(await cell('staging').locator('.running').textContent()).toBe('—');
     expect(await page.locator('#who').textContent()).toBe('local runtime');
@@ -108,7 +109,7 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     await shot('overview-approval', PHONE);
     await page.setViewportSize(LAPTOP);
 
-    await page.locator('#comment-' + (await approval.getAttribute('data-approval'))).fill('ship it');
+    await page.locator(`#comment-${await approval.getAttribute('data-approval')}`).fill('ship it');
     await approval.locator('button.approve').click();
     await page.locator('.toast').filter({ hasText: 'approved: demo-api 1.0.0 on prod' }).waitFor();
     await cell('prod').locator('[data-state="SUCCEEDED"]').waitFor({ timeout: 240_000 });
@@ -149,6 +150,13 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     await page.locator(`table.history tr[data-deployment="${id}"]`).waitFor();
     expect(await page.locator('table.history tbody tr').count()).toBe(1);
     await shot('history-rolled-back');
+    await shot('history-rolled-back', PHONE);
+    await page.setViewportSize(LAPTOP);
+    // The version filter narrows further: nothing of 1.0 was rolled back.
+    await page.locator('input#history-q').fill('1.0');
+    await page.locator('input#history-q').press('Enter');
+    await page.locator('form.filters + p.muted', { hasText: 'No deployments match.' }).waitFor();
+    expect(page.url()).toContain('q=1.0');
 
     await page.goto(`${rt.url}/#/metrics?service=demo-api&days=30`);
     await page.locator('.tile').first().waitFor();
