@@ -152,11 +152,11 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     await shot('history-rolled-back');
     await shot('history-rolled-back', PHONE);
     await page.setViewportSize(LAPTOP);
-    // The version filter narrows further: nothing of 1.0 was rolled back.
-    await page.locator('input#history-q').fill('1.0');
+    // The version filter narrows further: no 9.9 was ever deployed.
+    await page.locator('input#history-q').fill('9.9');
     await page.locator('input#history-q').press('Enter');
     await page.locator('form.filters + p.muted', { hasText: 'No deployments match.' }).waitFor();
-    expect(page.url()).toContain('q=1.0');
+    expect(page.url()).toContain('q=9.9');
 
     await page.goto(`${rt.url}/#/metrics?service=demo-api&days=30`);
     await page.locator('.tile').first().waitFor();
