@@ -99,6 +99,7 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
       .first()
       .waitFor({ timeout: 240_000 });
     await shot('deployment-running', LAPTOP, detail);
+    await detail.close(); // one live page at a time: the machine also runs ansible-playbook
 
     const approval = page.locator('article.approval');
     await approval.waitFor({ timeout: 240_000 });
@@ -118,12 +119,14 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     const decided = await rt.ports.store.listApprovals({ status: 'APPROVED' });
     expect(decided[0]).toMatchObject({ comment: 'ship it', deploymentId: id });
 
-    await detail.reload();
-    await detail.locator('button.tab', { hasText: 'prod' }).click();
-    await detail.locator('g.node[data-state-name="RequestApproval"][data-status="done"]').waitFor();
-    expect(await detail.locator('g.node[data-state-name="RecordSucceeded"]').getAttribute('data-status')).toBe('done');
-    expect(await detail.locator('g.node[data-state-name="Rollback"]').getAttribute('data-status')).toBe('idle');
-    await detail.close();
+    const after = await context.newPage();
+    await after.setViewportSize(LAPTOP);
+    await after.goto(`${rt.url}/#/deployments/${id}`);
+    await after.locator('button.tab', { hasText: 'prod' }).click();
+    await after.locator('g.node[data-state-name="RequestApproval"][data-status="done"]').waitFor();
+    expect(await after.locator('g.node[data-state-name="RecordSucceeded"]').getAttribute('data-status')).toBe('done');
+    expect(await after.locator('g.node[data-state-name="Rollback"]').getAttribute('data-status')).toBe('idle');
+    await after.close();
   }, 600_000);
 
   it('shows a bad version as ROLLED_BACK with the alarm that fired', async () => {
