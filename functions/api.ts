@@ -6,11 +6,18 @@
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { z } from 'zod';
 import { awsPorts } from '../src/aws/ports.ts';
 import { type Actor, decideApproval } from '../src/core/approvals.ts';
+import { formatPath } from '../src/core/config/load.ts';
+import { computeDora } from '../src/core/dora.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
+import { startManualDeployment } from '../src/core/manual-deploy.ts';
 import type { ApprovalRecord, ApprovalStatus } from '../src/core/ports.ts';
+import { startRollback } from '../src/core/rollback.ts';
+import { type AslDefinition, stateGraph } from '../src/core/state-machine-graph.ts';
 import { serviceStatus } from '../src/core/status.ts';
+import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
 import { logErrors } from './commons/middleware.ts';
 import type { Ports, PortsProvider } from './commons/ports.ts';
@@ -84,10 +91,48 @@ const decide =
     return json(200, { approval: publicApproval(approval) });
   };
 
+/** A JSON body parsed by a zod schema; errors name the field and what was expected. */
+function bodyOf<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawBody(event) || '{}');
+  } catch {
+    throw new InvalidInputError('body must be a JSON object');
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    throw new InvalidInputError(
+      result.error.issues
+        .slice(0, 5)
+        .map((i) => `${formatPath(i.path) || '(body)'}: ${i.message}`)
+        .join('; '),
+    );
+  }
+  return result.data;
+}
+
+const deployBody = z.strictObject({
+  service: z.string().min(1),
+  version: z.string().min(1),
+  environments: z.array(z.string().min(1)).min(1).optional(),
+  digest: z.string().optional(),
+  requestId: z.string().optional(),
+});
+
+const rollbackBody = z.strictObject({
+  service: z.string().min(1),
+  environment: z.string().min(1),
+  to: z.string().min(1).optional(),
+  requestId: z.string().optional(),
+});
+
+/** State machines the dashboard can draw; the definitions are bundled with the function. */
+const STATE_MACHINES: Record<string, AslDefinition> = { deploy: deployDefinition as AslDefinition };
+
 export const API_ROUTES: Record<string, Route> = {
   'GET /api/status': async (p) => {
     const [status, approvals] = await Promise.all([
-      serviceStatus(p.config, p.store),
+      serviceStatus(p.config, p.store, p.alarms),
       p.store.listApprovals({ status: 'PENDING' }),
     ]);
     return json(200, { services: status, approvals: approvals.map(publicApproval) });
@@ -121,6 +166,63 @@ export const API_ROUTES: Record<string, Route> = {
       limit: limitOf(event),
     });
     return json(200, { approvals: approvals.map(publicApproval) });
+  },
+  'GET /api/deployments/{id}/events': async (p, event) => {
+    const id = param(event, 'id');
+    const deployment = await p.store.getDeployment(id);
+    if (!deployment) throw new NotFoundError(`deployment ${id} does not exist`);
+    if (!p.orchestrator.history) throw new HttpError(501, 'this orchestrator cannot show execution histories');
+    // The deployment id is the execution name.
+    const execution = (await p.orchestrator.history(id)) ?? null;
+    return json(200, { deployment, execution });
+  },
+  'POST /api/deployments': async (p, event) => {
+    const body = bodyOf(event, deployBody);
+    const outcome = await startManualDeployment(p, {
+      service: body.service,
+      version: body.version,
+      actor: actorOf(event),
+      ...(body.environments ? { environments: body.environments } : {}),
+      ...(body.digest ? { digest: body.digest } : {}),
+      ...(body.requestId ? { requestId: body.requestId } : {}),
+    });
+    const deployment = await p.store.getDeployment(outcome.deploymentId);
+    return json(outcome.status === 'started' ? 201 : 200, { status: outcome.status, deployment });
+  },
+  'POST /api/rollbacks': async (p, event) => {
+    const body = bodyOf(event, rollbackBody);
+    const outcome = await startRollback(p, {
+      service: body.service,
+      environment: body.environment,
+      actor: actorOf(event),
+      ...(body.to ? { to: body.to } : {}),
+      ...(body.requestId ? { requestId: body.requestId } : {}),
+    });
+    const deployment = await p.store.getDeployment(outcome.deploymentId);
+    return json(outcome.status === 'started' ? 201 : 200, {
+      status: outcome.status,
+      from: outcome.target.from ?? null,
+      to: outcome.target.version,
+      deployment,
+    });
+  },
+  'GET /api/state-machines/{name}': async (_p, event) => {
+    const name = param(event, 'name');
+    const definition = STATE_MACHINES[name];
+    if (!definition) throw new NotFoundError(`no state machine named ${name} (known: ${Object.keys(STATE_MACHINES).join(', ')})`);
+    return json(200, { name, graph: stateGraph(definition) }, { 'cache-control': 'max-age=300' });
+  },
+  'GET /api/metrics/{service}': async (p, event) => {
+    const name = param(event, 'service');
+    const service = p.config.services.find((s) => s.name === name);
+    if (!service) throw new NotFoundError(`no service named ${name} in coconut.yaml`);
+    const raw = event.queryStringParameters?.days ?? '30';
+    const days = Number(raw);
+    if (!Number.isInteger(days) || days < 1 || days > 365)
+      throw new InvalidInputError(`days must be an integer from 1 to 365, got "${raw}"`);
+    const deployments = await p.store.listDeployments({ service: name, limit: 500 });
+    const production = service.environments.at(-1)?.name as string;
+    return json(200, { metrics: computeDora({ service: name, production, deployments, now: p.clock.now(), days }) });
   },
   'POST /api/approvals/{id}/approve': decide('approve'),
   'POST /api/approvals/{id}/reject': decide('reject'),

@@ -21,4 +21,10 @@ export const HTTP_ROUTES: HttpRoute[] = [
   { route: 'POST /api/approvals/{id}/reject', fn: 'api' },
   { route: 'POST /webhooks/github', fn: 'github-webhook', public: true },
   { route: 'POST /webhooks/dockerhub/{token}', fn: 'registry-webhook', public: true },
+  // Dashboard and CLI (issue 8): live execution steps, manual deploys and rollbacks, DORA metrics.
+  { route: 'GET /api/deployments/{id}/events', fn: 'api' },
+  { route: 'POST /api/deployments', fn: 'api' },
+  { route: 'POST /api/rollbacks', fn: 'api' },
+  { route: 'GET /api/state-machines/{name}', fn: 'api' },
+  { route: 'GET /api/metrics/{service}', fn: 'api' },
 ];

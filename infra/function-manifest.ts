@@ -31,6 +31,8 @@ export type Capability =
   | 'ecsRead'
   /** CodeBuildBuilds.getBuild: status and log link of Coconut's builds. */
   | 'builds'
+  /** SfnOrchestrator.history: the steps of an execution, for the dashboard and `coconut watch`. */
+  | 'executionHistory'
   /** EcsTargetAdapter: deploy/rollback of `kind: ecs` services (new task definition revision, UpdateService). */
   | 'ecsTarget';
 
@@ -72,8 +74,8 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
     capabilities: ['store', 'taskCallback'],
   },
   api: {
-    description: 'Read API and approvals for the dashboard and CLI',
-    capabilities: ['store', 'taskCallback'],
+    description: 'Read API, approvals, manual deploys and rollbacks for the dashboard and CLI',
+    capabilities: ['store', 'taskCallback', 'startExecution', 'alarms', 'executionHistory'],
   },
   // Handlers that parallel work adds; their entries are ready so that the file is all they need.
   'github-webhook': {

@@ -30,6 +30,11 @@ export const CAPABILITIES: Record<Capability, CapabilitySpec> = {
     methods: ['sendTaskSuccess', 'sendTaskFailure'],
     actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
   },
+  executionHistory: {
+    adapter: 'src/aws/sfn-orchestrator.ts',
+    methods: ['history'],
+    actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+  },
   executions: {
     adapter: 'src/aws/sfn-orchestrator.ts',
     methods: ['describeExecution', 'listExecutions'],
@@ -119,6 +124,9 @@ export function statementsFor(capabilities: Capability[], refs: ResourceRefs): S
       case 'startExecution':
         statements.push({ actions: ['states:StartExecution'], resources: machines.map((m) => m.arn) });
         statements.push({ actions: ['states:DescribeExecution'], resources: executions });
+        break;
+      case 'executionHistory':
+        statements.push({ actions, resources: executions });
         break;
       case 'executions':
         statements.push({ actions: ['states:ListExecutions'], resources: machines.map((m) => m.arn) });

@@ -5,26 +5,37 @@
  */
 import {
   DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
-  type ExecutionStatus,
+  GetExecutionHistoryCommand,
   InvalidToken,
   ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   type SFNClient,
+  type ExecutionStatus as SfnExecutionStatus,
+  type HistoryEvent as SfnHistoryEvent,
   StartExecutionCommand,
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import { TaskTokenExpiredError } from '../core/errors.ts';
-import type { Orchestrator, StartResult, StateMachineName } from '../core/ports.ts';
+import { summarizeCause } from '../core/execution-history.ts';
+import type {
+  ExecutionHistory,
+  ExecutionStatus,
+  HistoryEvent,
+  Orchestrator,
+  StartResult,
+  StateMachineName,
+} from '../core/ports.ts';
 import { errorName, namedAwsError } from './errors.ts';
 
 export interface ExecutionInfo {
   name: string;
   executionArn: string;
-  status: ExecutionStatus | string;
+  status: SfnExecutionStatus | string;
   startDate?: string;
   stopDate?: string;
   /** Only from describeExecution: why it failed. */
@@ -33,6 +44,9 @@ export interface ExecutionInfo {
 }
 
 const EXPIRED = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+/** A lock wait of hours adds events every 5 s; past this many the oldest are what we keep. */
+const MAX_HISTORY_EVENTS = 5000;
 
 export class SfnOrchestrator implements Orchestrator {
   private readonly sfn: SFNClient;
@@ -98,7 +112,7 @@ export class SfnOrchestrator implements Orchestrator {
   /** Executions of a machine, newest first (as Step Functions lists them), optionally by status. */
   async listExecutions(
     machine: StateMachineName,
-    query: { status?: ExecutionStatus; limit?: number } = {},
+    query: { status?: SfnExecutionStatus; limit?: number } = {},
   ): Promise<ExecutionInfo[]> {
     const stateMachineArn = this.arnOf(machine);
     const limit = Math.min(query.limit ?? 100, 1000);
@@ -131,6 +145,40 @@ export class SfnOrchestrator implements Orchestrator {
     return found;
   }
 
+  /**
+   * GetExecutionHistory without execution data (no inputs, outputs or task parameters: task
+   * tokens and build variables never leave Step Functions), normalized to HistoryEvent.
+   */
+  async history(executionName: string): Promise<ExecutionHistory | undefined> {
+    const executionArn = executionArnOf(this.arnOf('deploy'), executionName);
+    let described: DescribeExecutionCommandOutput;
+    try {
+      described = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    } catch (error) {
+      if (error instanceof ExecutionDoesNotExist || (error as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw error;
+    }
+    const raw: SfnHistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false, maxResults: 1000, nextToken }),
+      );
+      raw.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken && raw.length < MAX_HISTORY_EVENTS);
+    const cause = summarizeCause(described.error, described.cause);
+    return {
+      name: executionName,
+      status: (described.status === 'PENDING_REDRIVE' ? 'FAILED' : (described.status ?? 'RUNNING')) as ExecutionStatus,
+      ...(described.startDate ? { startedAt: described.startDate.toISOString() } : {}),
+      ...(described.stopDate ? { stoppedAt: described.stopDate.toISOString() } : {}),
+      ...(described.error ? { error: described.error } : {}),
+      ...(cause ? { cause } : {}),
+      events: normalizeSfnHistory(raw),
+    };
+  }
+
   private arnOf(machine: StateMachineName): string {
     const arn = this.machines[machine];
     if (!arn) {
@@ -158,4 +206,76 @@ export class SfnOrchestrator implements Orchestrator {
 /** arn:aws:states:R:A:stateMachine:M -> arn:aws:states:R:A:execution:M:NAME */
 export function executionArnOf(stateMachineArn: string, name: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/**
+ * Step Functions history -> HistoryEvent. Map iterations are found through previousEventId
+ * (each event links to the one before it in its own iteration), falling back to the
+ * iteration that started last (the deploy Map runs one environment at a time).
+ */
+export function normalizeSfnHistory(raw: SfnHistoryEvent[]): HistoryEvent[] {
+  const iterationOf = new Map<number, number | undefined>();
+  const lastEntered = new Map<number | undefined, string>();
+  let currentIteration: number | undefined;
+  const out: HistoryEvent[] = [];
+  for (const e of raw) {
+    const type = e.type ?? '';
+    let iteration = e.previousEventId !== undefined ? iterationOf.get(e.previousEventId) : undefined;
+    if (type === 'MapIterationStarted') {
+      iteration = e.mapIterationStartedEventDetails?.index;
+      currentIteration = iteration;
+    } else if (iteration === undefined) iteration = currentIteration;
+    if (e.id !== undefined) iterationOf.set(e.id, iteration);
+    const at = (e.timestamp ?? new Date(0)).toISOString();
+    const where = iteration !== undefined ? { iteration } : {};
+    const failed = (error?: string, cause?: string, state = lastEntered.get(iteration)) => {
+      const summary = summarizeCause(error, cause);
+      out.push({
+        type: 'StateFailed',
+        at,
+        ...(state ? { state } : {}),
+        ...where,
+        ...(error ? { error } : {}),
+        ...(summary ? { cause: summary } : {}),
+      });
+    };
+    if (type.endsWith('StateEntered') && e.stateEnteredEventDetails?.name) {
+      // The Map state itself runs outside any iteration.
+      const inMap = type !== 'MapStateEntered';
+      lastEntered.set(inMap ? iteration : undefined, e.stateEnteredEventDetails.name);
+      out.push({ type: 'StateEntered', at, state: e.stateEnteredEventDetails.name, ...(inMap ? where : {}) });
+    } else if (type.endsWith('StateExited') && e.stateExitedEventDetails?.name) {
+      out.push({ type: 'StateExited', at, state: e.stateExitedEventDetails.name, ...(type !== 'MapStateExited' ? where : {}) });
+    } else if (type === 'TaskFailed') failed(e.taskFailedEventDetails?.error, e.taskFailedEventDetails?.cause);
+    else if (type === 'TaskTimedOut')
+      failed(e.taskTimedOutEventDetails?.error ?? 'States.Timeout', e.taskTimedOutEventDetails?.cause);
+    else if (type === 'LambdaFunctionFailed')
+      failed(e.lambdaFunctionFailedEventDetails?.error, e.lambdaFunctionFailedEventDetails?.cause);
+    else if (type === 'LambdaFunctionTimedOut')
+      failed(e.lambdaFunctionTimedOutEventDetails?.error ?? 'States.Timeout', e.lambdaFunctionTimedOutEventDetails?.cause);
+    else if (type === 'MapIterationStarted' || type === 'MapIterationSucceeded' || type === 'MapIterationFailed') {
+      const index =
+        e.mapIterationStartedEventDetails?.index ??
+        e.mapIterationSucceededEventDetails?.index ??
+        e.mapIterationFailedEventDetails?.index;
+      const mapped = type.replace('MapIteration', 'Iteration') as HistoryEvent['type'];
+      out.push({ type: mapped, at, ...(index !== undefined ? { iteration: index } : where) });
+    } else if (
+      type === 'ExecutionStarted' ||
+      type === 'ExecutionSucceeded' ||
+      type === 'ExecutionAborted' ||
+      type === 'ExecutionTimedOut'
+    ) {
+      out.push({ type, at });
+    } else if (type === 'ExecutionFailed') {
+      const cause = summarizeCause(e.executionFailedEventDetails?.error, e.executionFailedEventDetails?.cause);
+      out.push({
+        type,
+        at,
+        ...(e.executionFailedEventDetails?.error ? { error: e.executionFailedEventDetails.error } : {}),
+        ...(cause ? { cause } : {}),
+      });
+    }
+  }
+  return out;
 }

@@ -6,4 +6,10 @@ export class UsageError extends Error {
 /** The command ran and the answer is "no" (deployment failed, validation failed): exit code 1. */
 export class CommandFailed extends Error {
   override name = 'CommandFailed';
+  /** The HTTP status when Coconut answered with an error. */
+  readonly status?: number;
+  constructor(message: string, status?: number) {
+    super(message);
+    if (status !== undefined) this.status = status;
+  }
 }

@@ -43,3 +43,18 @@ export function ago(iso: string | undefined, now = Date.now()): string {
   if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86400)}d ago`;
 }
+
+const HEALTH_COLORS: Record<string, Parameters<typeof styleText>[0]> = {
+  OK: 'green',
+  ALARM: ['red', 'bold'],
+  INSUFFICIENT_DATA: 'gray',
+  UNKNOWN: 'yellow',
+  NONE: 'gray',
+};
+
+/** An environment's health from its alarms; NONE reads "no alarms". */
+export function colorHealth(state: string): string {
+  const label = state === 'NONE' ? 'no alarms' : state === 'INSUFFICIENT_DATA' ? 'NO DATA' : state;
+  const color = HEALTH_COLORS[state];
+  return color ? styleText(color, label, { stream: process.stdout }) : label;
+}

@@ -5,6 +5,8 @@
 import { ConfigError } from '../core/errors.ts';
 import { alarm, usage as alarmUsage } from './commands/alarm.ts';
 import { usage as approveUsage, decide } from './commands/approve.ts';
+import { cost, usage as costUsage } from './commands/cost.ts';
+import { deploy, deployUsage, rollback, rollbackUsage, watch, watchUsage } from './commands/deploy.ts';
 import { dev, usage as devUsage } from './commands/dev.ts';
 import { generateCommand, usage as generateUsage } from './commands/generate.ts';
 import { history, usage as historyUsage } from './commands/history.ts';
@@ -36,6 +38,10 @@ export const COMMANDS: Record<string, Command> = {
     usage: generateUsage,
     summary: 'scaffold Helm, Copilot, ECS, Ansible, CI or Dockerfile files for a service',
   },
+  deploy: { run: deploy, usage: deployUsage, summary: 'deploy a version now (any target, locally or on AWS); --wait follows it' },
+  rollback: { run: rollback, usage: rollbackUsage, summary: 'roll an environment back to its last good (or a named) version' },
+  watch: { run: watch, usage: watchUsage, summary: 'follow a deployment step by step until it ends' },
+  cost: { run: cost, usage: costUsage, summary: 'what Coconut costs per deployment and per month, beside CodePipeline V2' },
 };
 
 export function usageText(): string {
@@ -45,7 +51,8 @@ export function usageText(): string {
     '',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'Commands that talk to Coconut use COCONUT_URL (default http://127.0.0.1:4500).',
+    'Commands that talk to Coconut use COCONUT_URL (default http://127.0.0.1:4500), or --stage S',
+    '(the API URL from .sst/outputs.json); on AWS they send COCONUT_TOKEN (a JWT) as a bearer token.',
   ].join('\n');
 }
 

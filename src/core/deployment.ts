@@ -105,8 +105,12 @@ export interface StageRecord {
   /** Set when a step could not really run (a tool was missing) and was only rehearsed. */
   rehearsal?: { tools: string[]; steps: string[] };
   buildId?: string;
+  /** Set on the stages of a rollback execution (`coconut rollback`); absent for deployments. */
+  kind?: 'rollback';
   createdAt: string;
   startedAt?: string;
+  /** When the new version went live (the deploy build succeeded): where time to restore starts. */
+  deployedAt?: string;
   finishedAt?: string;
   updatedAt: string;
 }
@@ -124,6 +128,7 @@ export type StageUpdate = Partial<
     | 'buildId'
     | 'startedAt'
     | 'finishedAt'
+    | 'deployedAt'
   >
 > & { state: StageState };
 

@@ -26,6 +26,11 @@ export interface PlanEnvironment {
   buildEnv: BuildEnvVar[];
   /** The scan gate's policy, when the environment has one. */
   scan?: { maxSeverity: string; ignore: string[] };
+  /**
+   * Which of the target's buildspecs the Deploy state runs: `deploy` installs the version,
+   * `rollback` (a rollback execution) brings back a release that ran there before.
+   */
+  buildAction: 'deploy' | 'rollback';
 }
 
 /** The execution input of deploy.asl.json. Deterministic for a given push: no timestamps. */
@@ -104,6 +109,7 @@ export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): D
       lockSeconds: (env.approval?.timeout ?? 0) + env.bake + BUILD_HOURS * 3600,
       buildEnv: buildEnvironment(service, env.name, deploymentId, image, 'deploy'),
       ...(env.scan ? { scan: { maxSeverity: env.scan.maxSeverity, ignore: env.scan.ignore } } : {}),
+      buildAction: 'deploy' as const,
     })),
   };
 }
@@ -126,9 +132,10 @@ export function deploymentRecord(
   };
 }
 
-export function initialStages(plan: DeploymentPlan, now: Date): StageRecord[] {
+export function initialStages(plan: DeploymentPlan, now: Date, kind: DeploymentRecord['kind'] = 'deploy'): StageRecord[] {
   const at = now.toISOString();
   return plan.environments.map((env) => ({
+    ...(kind === 'rollback' ? { kind } : {}),
     deploymentId: plan.deploymentId,
     service: plan.service,
     environment: env.name,

@@ -25,6 +25,49 @@ export interface Orchestrator {
   /** Resumes a waiting task. Throws TaskTokenExpiredError when the token is no longer waited on. */
   sendTaskSuccess(token: string, output: unknown): Promise<void>;
   sendTaskFailure(token: string, error: string, cause: string): Promise<void>;
+  /**
+   * What an execution did so far, as normalized events (Step Functions' GetExecutionHistory
+   * on AWS, the engine's event log locally); undefined when no execution has that name.
+   * Optional so that test doubles need not implement it; the API answers 501 without it.
+   */
+  history?(executionName: string): Promise<ExecutionHistory | undefined>;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'INTERRUPTED';
+
+/** One step of an execution, the same shape whichever engine ran it. */
+export interface HistoryEvent {
+  type:
+    | 'ExecutionStarted'
+    | 'ExecutionSucceeded'
+    | 'ExecutionFailed'
+    | 'ExecutionAborted'
+    | 'ExecutionTimedOut'
+    | 'IterationStarted'
+    | 'IterationSucceeded'
+    | 'IterationFailed'
+    | 'StateEntered'
+    | 'StateExited'
+    | 'StateFailed'
+    | 'StateRetried';
+  /** ISO time. */
+  at: string;
+  state?: string;
+  /** Map iteration: the environment's position in the plan. */
+  iteration?: number;
+  error?: string;
+  /** A one-line summary; never the raw payload (it may hold build details). */
+  cause?: string;
+}
+
+export interface ExecutionHistory {
+  name: string;
+  status: ExecutionStatus;
+  startedAt?: string;
+  stoppedAt?: string;
+  error?: string;
+  cause?: string;
+  events: HistoryEvent[];
 }
 
 export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';

@@ -90,7 +90,7 @@ export async function recordBaking(
   const earlier = rehearsal ? (await deps.store.getStage(ref.deploymentId, ref.environment))?.rehearsal : undefined;
   await move(deps, ref, 'BAKING', {
     ...(build?.Id ? { buildId: build.Id } : {}),
-    ...(rehearsal ? { rehearsal: mergeRehearsal(earlier, rehearsal) } : {}),
+    ...(rehearsal ? { rehearsal: mergeRehearsal(earlier, rehearsal) } : { deployedAt: deps.clock.now().toISOString() }),
   });
   if (!rehearsal) {
     const revision = targetRevisionOf(build);

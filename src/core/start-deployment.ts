@@ -5,6 +5,7 @@
  */
 
 import type { CoconutConfig } from './config/schema.ts';
+import type { DeploymentRecord } from './deployment.ts';
 import {
   buildPlan,
   type DeploymentPlan,
@@ -73,11 +74,12 @@ export async function startPlan(
   plan: DeploymentPlan,
   release: Pick<ReleaseEvent, 'trigger'>,
   deps: StartDeps,
+  kind: DeploymentRecord['kind'] = 'deploy',
 ): Promise<StartOutcome> {
   const now = deps.clock.now();
   const created = await deps.store.createDeployment(
-    deploymentRecord(plan, release.trigger, 'deploy', now),
-    initialStages(plan, now),
+    deploymentRecord(plan, release.trigger, kind, now),
+    initialStages(plan, now, kind),
   );
   // Always try to start, even when the record existed: an earlier attempt may have written
   // the record and died before starting. The execution name makes this safe.

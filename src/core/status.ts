@@ -1,7 +1,21 @@
 /** What runs where: per service and environment, the current version and the latest deployment. */
 import type { CoconutConfig } from './config/schema.ts';
 import type { StageRecord, VersionRef } from './deployment.ts';
-import type { Store } from './ports.ts';
+import type { AlarmStatus, Alarms, Store } from './ports.ts';
+
+/** Health from the environment's alarms: the worst of them; NONE when it watches none. */
+export interface Health {
+  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | 'UNKNOWN' | 'NONE';
+  alarms: AlarmStatus[];
+}
+
+const WORST_FIRST: Health['state'][] = ['ALARM', 'UNKNOWN', 'INSUFFICIENT_DATA', 'OK'];
+
+export function healthOf(alarms: AlarmStatus[]): Health {
+  if (alarms.length === 0) return { state: 'NONE', alarms };
+  const state = WORST_FIRST.find((s) => alarms.some((a) => a.state === s)) ?? 'OK';
+  return { state, alarms };
+}
 
 export interface EnvironmentStatus {
   name: string;
@@ -11,6 +25,8 @@ export interface EnvironmentStatus {
   latest?: StageRecord;
   /** A rollback failed here and nobody has deployed since: someone must look. */
   needsAttention: boolean;
+  /** Present when the caller passed the Alarms port. */
+  health?: Health;
 }
 
 export interface ServiceStatus {
@@ -19,8 +35,9 @@ export interface ServiceStatus {
   environments: EnvironmentStatus[];
 }
 
-export async function serviceStatus(config: CoconutConfig, store: Store): Promise<ServiceStatus[]> {
+export async function serviceStatus(config: CoconutConfig, store: Store, alarms?: Alarms): Promise<ServiceStatus[]> {
   const states = new Map((await store.listEnvironmentStates()).map((s) => [`${s.service}#${s.environment}`, s]));
+  const alarmStates = alarms ? await alarmsByName(config, alarms) : undefined;
   return Promise.all(
     config.services.map(async (service) => ({
       service: service.name,
@@ -28,18 +45,38 @@ export async function serviceStatus(config: CoconutConfig, store: Store): Promis
       environments: await Promise.all(
         service.environments.map(async (env) => {
           const state = states.get(`${service.name}#${env.name}`);
-          // A PENDING stage may never run (an earlier environment failed): prefer the latest that did.
+          // A PENDING stage may never run and a SKIPPED one never ran (an earlier environment
+          // failed): prefer the latest that did run, so a waiting approval is not hidden by a skip.
           const recent = await store.listStages({ service: service.name, environment: env.name, limit: 10 });
-          const latest = recent.find((s) => s.state !== 'PENDING') ?? recent[0];
+          const latest =
+            recent.find((s) => s.state !== 'PENDING' && s.state !== 'SKIPPED') ??
+            recent.find((s) => s.state !== 'PENDING') ??
+            recent[0];
           return {
             name: env.name,
             ...(state?.current ? { current: state.current } : {}),
             ...(state?.lastKnownGood ? { lastKnownGood: state.lastKnownGood } : {}),
             ...(latest ? { latest } : {}),
             needsAttention: latest?.state === 'ROLLBACK_FAILED',
+            ...(alarmStates
+              ? { health: healthOf(env.alarms.map((a) => alarmStates.get(a) ?? { name: a, state: 'UNKNOWN' as const })) }
+              : {}),
           };
         }),
       ),
     })),
   );
+}
+
+/** Every alarm of the config in one call; a failing Alarms port makes them UNKNOWN, never the page. */
+async function alarmsByName(config: CoconutConfig, alarms: Alarms): Promise<Map<string, AlarmStatus>> {
+  const names = [...new Set(config.services.flatMap((s) => s.environments.flatMap((e) => e.alarms)))];
+  if (names.length === 0) return new Map();
+  try {
+    return new Map((await alarms.getStates(names)).map((a) => [a.name, a]));
+  } catch (error) {
+    // The message may name accounts or roles: it goes to the log of the caller, not to the page.
+    const reason = `alarm states unavailable (${(error as Error).name})`;
+    return new Map(names.map((name) => [name, { name, state: 'UNKNOWN' as const, reason }]));
+  }
 }

@@ -15,7 +15,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { TaskTokenExpiredError } from '../core/errors.ts';
-import type { Log, Orchestrator, StartResult, StateMachineName } from '../core/ports.ts';
+import { summarizeCause } from '../core/execution-history.ts';
+import type { ExecutionHistory, HistoryEvent, Log, Orchestrator, StartResult, StateMachineName } from '../core/ports.ts';
 import { adaptTimeoutPaths, LOCAL_ACCOUNT, LOCAL_REGION, type StateDefinition, taskStates } from './asl.ts';
 
 export type LocalFunction = (event: unknown, context: Context) => Promise<unknown>;
@@ -177,6 +178,36 @@ export class LocalEngine implements Orchestrator {
     } catch {
       return [];
     }
+  }
+
+  /** The Orchestrator view of an execution: the same normalized events as on Step Functions. */
+  async history(name: string): Promise<ExecutionHistory | undefined> {
+    const record = this.records.get(name);
+    if (!record) return undefined;
+    const events: HistoryEvent[] = [];
+    for (const e of this.events(name)) {
+      const type = LOCAL_EVENT_TYPES[e.type];
+      if (!type) continue;
+      const cause = summarizeCause(e.error, e.cause);
+      events.push({
+        type,
+        at: new Date(e.timestamp).toISOString(),
+        ...(e.state && !type.startsWith('Iteration') && !type.startsWith('Execution') ? { state: e.state } : {}),
+        ...(e.index !== undefined ? { iteration: e.index } : {}),
+        ...(e.error ? { error: e.error } : {}),
+        ...(cause ? { cause } : {}),
+      });
+    }
+    const cause = summarizeCause(record.error, record.cause);
+    return {
+      name,
+      status: record.status,
+      startedAt: record.startedAt,
+      ...(record.stoppedAt ? { stoppedAt: record.stoppedAt } : {}),
+      ...(record.error ? { error: record.error } : {}),
+      ...(cause ? { cause } : {}),
+      events,
+    };
   }
 
   onEvent(listener: (name: string, event: ExecutionEvent) => void): () => void {
@@ -367,6 +398,22 @@ export class LocalEngine implements Orchestrator {
     );
   }
 }
+
+/** aws-local-stepfunctions event types -> the Orchestrator's (StateCaught adds nothing: the next state shows it). */
+const LOCAL_EVENT_TYPES: Record<string, HistoryEvent['type'] | undefined> = {
+  ExecutionStarted: 'ExecutionStarted',
+  ExecutionSucceeded: 'ExecutionSucceeded',
+  ExecutionFailed: 'ExecutionFailed',
+  ExecutionAborted: 'ExecutionAborted',
+  ExecutionTimeout: 'ExecutionTimedOut',
+  MapIterationStarted: 'IterationStarted',
+  MapIterationSucceeded: 'IterationSucceeded',
+  MapIterationFailed: 'IterationFailed',
+  StateEntered: 'StateEntered',
+  StateExited: 'StateExited',
+  StateFailed: 'StateFailed',
+  StateRetried: 'StateRetried',
+};
 
 interface Life {
   ended: boolean;

@@ -1,7 +1,8 @@
 /**
  * The local HTTP server (127.0.0.1 only). It serves the HTTP routes of functions/ through the
  * same handlers as the AWS HTTP API, plus what only exists locally: POST /events (a
- * PutEvents-shaped entry point to the local bus), local alarms, executions, and a status page.
+ * PutEvents-shaped entry point to the local bus), local alarms, executions, and the dashboard
+ * (dashboard/, the same static files that any static host serves on AWS).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,9 +11,9 @@ import { HTTP_ROUTES } from '../../functions/http-routes.ts';
 import type { Log } from '../core/ports.ts';
 import type { LocalAlarms } from './alarms.ts';
 import { LocalEventBus as Bus, type BusEvent, type LocalEventBus, type PutEventsEntry } from './bus.ts';
+import { serveDashboard } from './dashboard-assets.ts';
 import { type LocalEngine, type LocalFunction, lambdaContext } from './engine.ts';
 import { BodyTooLargeError, readBody, routeMatcher, send, sendJson, toHttpEvent } from './http-event.ts';
-import { statusPage } from './status-page.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -48,6 +49,7 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
         const params = route.match.method === req.method ? route.match.test(url.pathname) : undefined;
         if (params) return await route.handle(req, res, params, body);
       }
+      if (req.method === 'GET' && (await serveDashboard(url.pathname, res))) return;
       sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (error) {
       if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
@@ -76,9 +78,6 @@ function parseJson(body: Buffer): unknown {
 
 function localApi(deps: ServerDeps): Record<string, LocalRoute> {
   return {
-    'GET /': async (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(statusPage());
-    },
     'GET /healthz': async (_req, res) => sendJson(res, 200, { ok: true }),
     'POST /events': async (_req, res, _params, body) => {
       let entries: PutEventsEntry[];

@@ -1,18 +1,25 @@
 /** `coconut history SERVICE`: every environment deployment of a service, newest first. */
 import { parseArgs } from 'node:util';
 import type { StageRecord } from '../../core/deployment.ts';
-import { request } from '../client.ts';
+import { STAGE_STATES } from '../../core/deployment.ts';
+import { request, useStage } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { ago, table } from '../format.ts';
 import { stageLabel } from './status.ts';
 
-export const usage = 'coconut history SERVICE [--env ENV] [--limit N] [--json]';
+export const usage = 'coconut history SERVICE [--env ENV] [--state STATE] [--limit N] [--stage S] [--json]';
 
 export async function history(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { env: { type: 'string' }, limit: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } },
+    options: {
+      env: { type: 'string' },
+      state: { type: 'string' },
+      limit: { type: 'string', default: '50' },
+      stage: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   const service = positionals[0];
@@ -20,18 +27,25 @@ export async function history(args: string[]): Promise<number> {
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 500)
     throw new UsageError(`--limit must be 1 to 500, got "${values.limit}"`);
+  const wanted = values.state?.toUpperCase();
+  if (wanted !== undefined && !(STAGE_STATES as readonly string[]).includes(wanted))
+    throw new UsageError(`--state must be one of ${STAGE_STATES.join(', ')}, got "${values.state}"`);
+  useStage(values.stage);
   const query = new URLSearchParams({ limit: String(limit), ...(values.env ? { environment: values.env } : {}) });
   const data = await request<{ stages: StageRecord[] }>('GET', `/api/history/${encodeURIComponent(service)}?${query}`);
+  if (wanted) data.stages = data.stages.filter((s) => s.state === wanted);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
     return 0;
   }
   if (data.stages.length === 0) {
-    process.stdout.write(`no deployments of ${service} yet\n`);
+    process.stdout.write(
+      `no deployments of ${service}${values.env ? ` on ${values.env}` : ''}${wanted ? ` in state ${wanted}` : ''} yet\n`,
+    );
     return 0;
   }
   const rows = data.stages.map((s) => [
-    s.version,
+    s.kind === 'rollback' ? `${s.version} (rollback)` : s.version,
     s.environment,
     stageLabel(s),
     s.previousVersion ?? '—',

@@ -2,10 +2,10 @@
 import { parseArgs } from 'node:util';
 import type { PublicApproval } from '../../../functions/api.ts';
 import type { ServiceStatus } from '../../core/status.ts';
-import { request } from '../client.ts';
-import { ago, colorState, table } from '../format.ts';
+import { request, useStage } from '../client.ts';
+import { ago, colorHealth, colorState, table } from '../format.ts';
 
-export const usage = 'coconut status [--json]';
+export const usage = 'coconut status [--stage S] [--json]';
 
 export function stageLabel(stage: { state: string; rehearsal?: { steps?: string[] } }): string {
   const steps = stage.rehearsal?.steps?.join(', ');
@@ -13,7 +13,12 @@ export function stageLabel(stage: { state: string; rehearsal?: { steps?: string[
 }
 
 export async function status(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false }, stage: { type: 'string' } },
+    strict: true,
+  });
+  useStage(values.stage);
   const data = await request<{ services: ServiceStatus[]; approvals: PublicApproval[] }>('GET', '/api/status');
   if (values.json) {
     process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
@@ -25,12 +30,13 @@ export async function status(args: string[]): Promise<number> {
       e.name,
       e.current?.version ?? '—',
       e.lastKnownGood?.version ?? '—',
+      e.health ? colorHealth(e.health.state) : '—',
       e.latest ? `${e.latest.version} ${stageLabel(e.latest)}${e.needsAttention ? ' — NEEDS ATTENTION' : ''}` : '—',
       e.latest?.reason ?? '',
       ago(e.latest?.updatedAt),
     ]),
   );
-  process.stdout.write(`${table(['SERVICE', 'ENV', 'RUNNING', 'KNOWN-GOOD', 'LATEST', 'WHY', 'WHEN'], rows)}\n`);
+  process.stdout.write(`${table(['SERVICE', 'ENV', 'RUNNING', 'KNOWN-GOOD', 'HEALTH', 'LATEST', 'WHY', 'WHEN'], rows)}\n`);
   if (data.approvals.length) {
     process.stdout.write('\nWaiting for approval:\n');
     process.stdout.write(
@@ -47,5 +53,13 @@ export async function status(args: string[]): Promise<number> {
     );
     process.stdout.write(`approve with: npx coconut approve ${data.approvals[0]?.approvalId}\n`);
   }
+  const alarming = data.services.flatMap((s) =>
+    s.environments.flatMap((e) =>
+      (e.health?.alarms ?? [])
+        .filter((a) => a.state === 'ALARM')
+        .map((a) => `${s.service}/${e.name}: ${a.name} — ${a.reason ?? 'in ALARM'}`),
+    ),
+  );
+  if (alarming.length) process.stdout.write(`\nIn ALARM:\n${alarming.map((a) => `  ${a}`).join('\n')}\n`);
   return 0;
 }

@@ -244,6 +244,30 @@ const localAlarmSchema = z.strictObject({
   failuresToAlarm: z.number().int().min(1).max(100).default(2),
 });
 
+/**
+ * Who may use the dashboard and the API on AWS: an OpenID Connect issuer (the company's identity
+ * provider, or a Cognito user pool). infra/ puts an HTTP API JWT authorizer with this issuer and
+ * audience in front of every non-public route; the dashboard signs people in against it
+ * (authorization code flow with PKCE, as a public client: no secret anywhere in the page).
+ */
+export const authSchema = z
+  .strictObject({
+    issuer: z
+      .url({ protocol: /^https$/, message: 'expected the https URL of an OpenID Connect issuer' })
+      .describe('e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf or https://login.example.com'),
+    audience: z
+      .array(z.string().min(1))
+      .min(1, 'expected at least one audience')
+      .describe('Accepted "aud" (ID tokens) or "client_id" (Cognito access tokens) values: usually the app client id.'),
+    clientId: z.string().min(1).optional().describe("The dashboard's OAuth client id; default: the first audience."),
+    scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']),
+    token: z
+      .enum(['id', 'access'])
+      .default('id')
+      .describe('Which token the dashboard sends: the ID token carries the email and custom:slack_user_id claims approvals use.'),
+  })
+  .describe('Sign-in for the dashboard and API on AWS (OIDC / Cognito). The local runtime needs none: it listens on 127.0.0.1.');
+
 export const configSchema = z
   .strictObject({
     version: z.literal(1, { message: 'expected version: 1' }).default(1),
@@ -254,6 +278,7 @@ export const configSchema = z
       })
       .default({ alarms: {} })
       .describe('Settings for the local runtime only (`coconut dev`).'),
+    auth: authSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
@@ -286,6 +311,7 @@ export type EnvironmentConfig = ServiceConfig['environments'][number];
 export type TargetConfig = ServiceConfig['target'];
 export type ImageConfig = ServiceConfig['image'];
 export type LocalAlarmConfig = CoconutConfig['local']['alarms'][string];
+export type AuthConfig = NonNullable<CoconutConfig['auth']>;
 
 /** JSON Schema of the file as a user writes it (input side: durations as strings). */
 export function configJsonSchema(): Record<string, unknown> {

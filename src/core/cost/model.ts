@@ -1,0 +1,293 @@
+/**
+ * What Coconut costs on AWS, from its own state machine: the states a typical deployment
+ * enters (each one a billed Step Functions transition), the Lambda invocations among them, and
+ * the CodeBuild minutes of its builds; beside the same pipeline on CodePipeline V2, billed per
+ * action minute. The path is found by walking deploy.asl.json with the Choice rules evaluated
+ * on a scenario (lock free, approval as configured, alarms quiet), so an edit of the state
+ * machine changes the figures by itself. Prices come from prices.json.
+ */
+import type { ServiceConfig } from '../config/schema.ts';
+import prices from './prices.json' with { type: 'json' };
+
+export type Prices = typeof prices;
+export const PRICES: Prices = prices;
+
+interface AslState {
+  Type: string;
+  Resource?: string;
+  Next?: string;
+  End?: boolean;
+  Default?: string;
+  Choices?: (Record<string, unknown> & { Next: string })[];
+  Catch?: { ErrorEquals: string[]; Next: string }[];
+  ItemProcessor?: AslMachine;
+}
+
+export interface AslMachine {
+  StartAt: string;
+  States: Record<string, unknown>;
+}
+
+/** What happens in one environment: the data the Choice states read, and how tasks end. */
+export interface Scenario {
+  /** The Map item's state input, as the inner Choice states see it. */
+  input: Record<string, unknown>;
+  /** Tasks that end with an error (caught) instead of Next, e.g. Bake: States.Timeout. */
+  errors: Record<string, string>;
+}
+
+export interface PathCount {
+  states: string[];
+  transitions: number;
+  lambdaInvocations: number;
+  builds: number;
+}
+
+function readPath(input: unknown, jsonPath: string): { present: boolean; value?: unknown } {
+  let at: unknown = input;
+  for (const key of jsonPath
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean)) {
+    if (!at || typeof at !== 'object' || !(key in at)) return { present: false };
+    at = (at as Record<string, unknown>)[key];
+  }
+  return { present: true, value: at };
+}
+
+/** Evaluates the simple Choice rules the deploy machine uses; anything else is an error to fix here. */
+export function choiceMatches(rule: Record<string, unknown>, input: unknown): boolean {
+  const variable = String(rule.Variable ?? '');
+  const found = readPath(input, variable);
+  for (const [op, expected] of Object.entries(rule)) {
+    if (op === 'Variable' || op === 'Next') continue;
+    switch (op) {
+      case 'IsPresent':
+        return found.present === expected;
+      case 'BooleanEquals':
+      case 'StringEquals':
+      case 'NumericEquals':
+        return found.present && found.value === expected;
+      case 'NumericGreaterThan':
+        return found.present && Number(found.value) > Number(expected);
+      case 'NumericLessThan':
+        return found.present && Number(found.value) < Number(expected);
+      default:
+        throw new Error(`the cost model cannot evaluate Choice operator ${op} (on ${variable})`);
+    }
+  }
+  throw new Error(`a Choice rule on ${variable} has no operator`);
+}
+
+/** The states entered from StartAt to the end, for one scenario. */
+export function walk(machine: AslMachine, scenario: Scenario): PathCount {
+  const states: string[] = [];
+  let name: string | undefined = machine.StartAt;
+  while (name) {
+    if (states.length > 500) throw new Error(`the path loops (at ${name}): the scenario never leaves it`);
+    const state = machine.States[name] as AslState | undefined;
+    if (!state) throw new Error(`the state machine has no state ${name}`);
+    states.push(name);
+    const error: string | undefined = scenario.errors[name];
+    if (error) {
+      const catcher: { Next: string } | undefined = state.Catch?.find(
+        (c) => c.ErrorEquals.includes(error) || c.ErrorEquals.includes('States.ALL'),
+      );
+      if (!catcher) throw new Error(`${name} has no Catch for ${error}`);
+      name = catcher.Next;
+    } else if (state.Type === 'Choice') {
+      name = state.Choices?.find((c) => choiceMatches(c, scenario.input))?.Next ?? state.Default;
+      if (!name) throw new Error(`Choice ${states.at(-1)} has no matching rule and no Default`);
+    } else if (state.End || state.Type === 'Succeed' || state.Type === 'Fail') name = undefined;
+    else name = state.Next;
+  }
+  const tasks = states.map((s) => machine.States[s] as AslState).filter((s) => s.Type === 'Task');
+  return {
+    states,
+    transitions: states.length,
+    lambdaInvocations: tasks.filter((t) => t.Resource?.includes(':lambda:invoke')).length,
+    builds: tasks.filter((t) => t.Resource?.includes(':codebuild:startBuild')).length,
+  };
+}
+
+export interface CostAssumptions {
+  deploysPerDay: number;
+  /** Minutes one deploy build takes. */
+  buildMinutes: number;
+  computeType: keyof Prices['codeBuild']['perBuildMinute'];
+  lambdaMemoryMb: number;
+  lambdaMilliseconds: number;
+  architecture: keyof Prices['lambda']['perGbSecond'];
+}
+
+export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
+  deploysPerDay: 10,
+  buildMinutes: 2,
+  computeType: 'general1.small',
+  lambdaMemoryMb: 512,
+  lambdaMilliseconds: 300,
+  architecture: 'arm64',
+};
+
+export interface EnvironmentCost {
+  environment: string;
+  approval: boolean;
+  bakeSeconds: number;
+  path: PathCount;
+}
+
+export interface CostLine {
+  what: string;
+  quantity: string;
+  usd: number;
+  verified: boolean;
+}
+
+export interface CostReport {
+  service: string;
+  region: string;
+  pricesRetrieved: string;
+  assumptions: CostAssumptions;
+  environments: EnvironmentCost[];
+  perDeployment: {
+    transitions: number;
+    lambdaInvocations: number;
+    gbSeconds: number;
+    buildMinutes: number;
+    lines: CostLine[];
+    usd: number;
+  };
+  /** The same deployment when the first environment's bake fails and it rolls back. */
+  rolledBack: { transitions: number; usd: number };
+  perMonth: { deployments: number; usd: number; afterFreeTiers: number };
+  codePipelineV2: {
+    actionMinutesPerDeployment: number;
+    perDeploymentUsd: number;
+    perMonthUsd: number;
+    afterFreeTier: number;
+    note: string;
+  };
+  notCounted: string[];
+}
+
+/** Step Functions' inner path of one environment, plus the Map state itself. */
+function environmentScenario(env: ServiceConfig['environments'][number], failing = false): Scenario {
+  return {
+    input: {
+      lock: { acquired: true },
+      env: { ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}), bakeSeconds: env.bake },
+      alarmCheck: { breached: false },
+      rollback: { canRollBack: true },
+    },
+    errors: failing ? { Bake: 'Coconut.AlarmFired' } : env.bake > 0 ? { Bake: 'States.Timeout' } : {},
+  };
+}
+
+export function costModel(
+  definition: AslMachine,
+  service: ServiceConfig,
+  assumptions: CostAssumptions = DEFAULT_ASSUMPTIONS,
+  p: Prices = PRICES,
+): CostReport {
+  const map = Object.values(definition.States).find((s) => (s as AslState).Type === 'Map') as AslState | undefined;
+  if (!map?.ItemProcessor) throw new Error('the deploy state machine has no Map over environments');
+  const inner = map.ItemProcessor;
+  const outer = walk(definition, { input: {}, errors: {} });
+  const environments = service.environments.map((env) => ({
+    environment: env.name,
+    approval: Boolean(env.approval),
+    bakeSeconds: env.bake,
+    path: walk(inner, environmentScenario(env)),
+  }));
+  const transitions = outer.transitions + environments.reduce((n, e) => n + e.path.transitions, 0);
+  const approvals = environments.filter((e) => e.approval).length;
+  // Outside the state machine: the trigger (ecr-push or a webhook) and each approval decision.
+  const lambdaInvocations = environments.reduce((n, e) => n + e.path.lambdaInvocations, 0) + 1 + approvals;
+  const gbSeconds = lambdaInvocations * (assumptions.lambdaMemoryMb / 1024) * (assumptions.lambdaMilliseconds / 1000);
+  const builds = environments.reduce((n, e) => n + e.path.builds, 0);
+  const buildMinutes = builds * assumptions.buildMinutes;
+  const buildRate = p.codeBuild.perBuildMinute[assumptions.computeType];
+  const lambdaRate = p.lambda.perGbSecond[assumptions.architecture];
+
+  const lines: CostLine[] = [
+    {
+      what: 'Step Functions',
+      quantity: `${transitions} state transitions`,
+      usd: transitions * p.stepFunctions.perStateTransition,
+      verified: p.stepFunctions.verified,
+    },
+    {
+      what: 'Lambda',
+      quantity: `${lambdaInvocations} invocations, ${round(gbSeconds, 2)} GB-s`,
+      usd: (lambdaInvocations / 1e6) * p.lambda.perMillionRequests + gbSeconds * lambdaRate,
+      verified: p.lambda.verified,
+    },
+    {
+      what: 'CodeBuild',
+      quantity: `${builds} build(s) x ${assumptions.buildMinutes} min, ${assumptions.computeType}`,
+      usd: buildMinutes * buildRate,
+      verified: p.codeBuild.verified,
+    },
+  ];
+  const perDeploymentUsd = lines.reduce((n, l) => n + l.usd, 0);
+
+  const first = service.environments[0];
+  const failedFirst = first ? walk(inner, environmentScenario(first, true)) : undefined;
+  const rolledBackTransitions = outer.transitions + (failedFirst?.transitions ?? 0);
+  const rolledBackBuilds = failedFirst?.builds ?? 0;
+  const rolledBackLambda = (failedFirst?.lambdaInvocations ?? 0) + 1;
+  const rolledBackUsd =
+    rolledBackTransitions * p.stepFunctions.perStateTransition +
+    (rolledBackLambda / 1e6) * p.lambda.perMillionRequests +
+    rolledBackLambda * (assumptions.lambdaMemoryMb / 1024) * (assumptions.lambdaMilliseconds / 1000) * lambdaRate +
+    rolledBackBuilds * assumptions.buildMinutes * buildRate;
+
+  const deployments = assumptions.deploysPerDay * 30;
+  const monthTransitions = Math.max(0, transitions * deployments - p.stepFunctions.freeTransitionsPerMonth);
+  const monthRequests = Math.max(0, lambdaInvocations * deployments - p.lambda.freeRequestsPerMonth);
+  const monthGbSeconds = Math.max(0, gbSeconds * deployments - p.lambda.freeGbSecondsPerMonth);
+  const freeBuildMinutes = assumptions.computeType === 'general1.small' ? p.codeBuild.freeMinutesPerMonth : 0;
+  const monthBuildMinutes = Math.max(0, buildMinutes * deployments - freeBuildMinutes);
+  const afterFreeTiers =
+    monthTransitions * p.stepFunctions.perStateTransition +
+    (monthRequests / 1e6) * p.lambda.perMillionRequests +
+    monthGbSeconds * lambdaRate +
+    monthBuildMinutes * buildRate;
+
+  // CodePipeline V2: per environment a deploy action as long as the build (rounded up), a free
+  // manual approval, and the bake as an action that waits the bake time (rounded up).
+  const actionMinutes = service.environments.reduce(
+    (n, env) => n + Math.ceil(assumptions.buildMinutes) + (env.bake > 0 ? Math.ceil(env.bake / 60) : 0),
+    0,
+  );
+  const pipelinePerDeployment = actionMinutes * p.codePipelineV2.perActionMinute + buildMinutes * buildRate;
+  const pipelineMonthMinutes = Math.max(0, actionMinutes * deployments - p.codePipelineV2.freeActionMinutesPerMonth);
+
+  return {
+    service: service.name,
+    region: p.region,
+    pricesRetrieved: p.retrieved,
+    assumptions,
+    environments,
+    perDeployment: { transitions, lambdaInvocations, gbSeconds, buildMinutes, lines, usd: perDeploymentUsd },
+    rolledBack: { transitions: rolledBackTransitions, usd: rolledBackUsd },
+    perMonth: { deployments, usd: perDeploymentUsd * deployments, afterFreeTiers },
+    codePipelineV2: {
+      actionMinutesPerDeployment: actionMinutes,
+      perDeploymentUsd: pipelinePerDeployment,
+      perMonthUsd: pipelinePerDeployment * deployments,
+      afterFreeTier: pipelineMonthMinutes * p.codePipelineV2.perActionMinute + monthBuildMinutes * buildRate,
+      note: 'deploy actions as long as the build plus the bake as a waiting action, each rounded up to the minute; approvals free; the same CodeBuild minutes',
+    },
+    notCounted: [
+      'DynamoDB on-demand requests (a few dozen small writes per deployment)',
+      'CloudWatch alarms and logs, EventBridge events (AWS service events are free to receive)',
+      'API Gateway requests from the dashboard and CLI',
+    ],
+  };
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

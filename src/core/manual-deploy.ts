@@ -1,0 +1,98 @@
+/**
+ * `coconut deploy SERVICE TAG`: a deployment asked for by a person, for every target kind,
+ * through the same plan and Orchestrator as a push. It may be limited to some environments
+ * (approval gates still apply there). A request id salts the execution name: the same request
+ * retried starts nothing new, a deliberate redeploy of the same version is a new execution.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Actor } from './approvals.ts';
+import type { ServiceConfig } from './config/schema.ts';
+import type { ImageRef } from './deployment.ts';
+import { InvalidInputError, NotFoundError } from './errors.ts';
+import { isValidDigest, isValidTag } from './oci.ts';
+import { buildPlan, type DeploymentPlan } from './plan.ts';
+import { type StartDeps, type StartOutcome, startPlan } from './start-deployment.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
+
+export interface ManualDeployRequest {
+  service: string;
+  version: string;
+  /** In promotion order or not; default every environment of the service. */
+  environments?: string[];
+  digest?: string;
+  /** Idempotency key chosen by the client (a UUID); a retry with the same one starts nothing new. */
+  requestId?: string;
+  actor: Actor;
+}
+
+export type ManualOutcome = Extract<StartOutcome, { deploymentId: string }> & { plan: DeploymentPlan };
+
+export function findService(deps: Pick<StartDeps, 'config'>, name: string): ServiceConfig {
+  const service = deps.config.services.find((s) => s.name === name);
+  if (!service) {
+    throw new NotFoundError(
+      `no service named "${name}" in coconut.yaml (configured: ${deps.config.services.map((s) => s.name).join(', ')})`,
+    );
+  }
+  return service;
+}
+
+export function checkEnvironments(service: ServiceConfig, wanted: string[]): void {
+  const known = service.environments.map((e) => e.name);
+  const unknown = wanted.filter((e) => !known.includes(e));
+  if (unknown.length) {
+    throw new InvalidInputError(`${service.name} has no environment ${unknown.join(', ')} (environments: ${known.join(', ')})`);
+  }
+}
+
+export function checkRequestId(requestId: string | undefined): string {
+  if (requestId === undefined) return randomUUID();
+  if (!REQUEST_ID.test(requestId)) throw new InvalidInputError('requestId must be 8 to 64 letters, digits or "-" (a UUID)');
+  return requestId;
+}
+
+/** Keeps the chosen environments, in promotion order, with their positions unchanged. */
+export function restrictPlan(plan: DeploymentPlan, environments: string[] | undefined): DeploymentPlan {
+  if (!environments?.length) return plan;
+  return { ...plan, environments: plan.environments.filter((e) => environments.includes(e.name)) };
+}
+
+export async function startManualDeployment(deps: StartDeps, req: ManualDeployRequest): Promise<ManualOutcome> {
+  const service = findService(deps, req.service);
+  if (!isValidTag(req.version)) {
+    throw new InvalidInputError(
+      `"${req.version}" is not a valid image tag (letters, digits, . _ -, at most 128, not starting with . or -)`,
+    );
+  }
+  if (!new RegExp(service.image.tagPattern).test(req.version)) {
+    throw new InvalidInputError(`tag "${req.version}" does not match ${service.name}'s tagPattern ${service.image.tagPattern}`);
+  }
+  if (req.digest !== undefined && !isValidDigest(req.digest)) {
+    throw new InvalidInputError(`digest must look like sha256:<64 hex>, got "${req.digest}"`);
+  }
+  if (req.environments) checkEnvironments(service, req.environments);
+  const requestId = checkRequestId(req.requestId);
+  // Without a digest, reuse the one an earlier deployment of this tag recorded: the same content.
+  const digest = req.digest ?? (await knownDigest(deps, service.name, req.version));
+  const image: ImageRef = {
+    registry: service.image.registry,
+    repository: service.image.repository,
+    tag: req.version,
+    ...(digest ? { digest } : {}),
+  };
+  const plan = restrictPlan(buildPlan(service, image, `manual:${requestId}`), req.environments);
+  const now = deps.clock.now();
+  const outcome = await startPlan(
+    plan,
+    { trigger: { kind: 'manual', id: requestId, actor: req.actor.name ?? req.actor.id, at: now.toISOString() } },
+    deps,
+  );
+  if (outcome.status === 'skipped') throw new Error(`unexpected: a manual plan was skipped (${outcome.reason})`);
+  return { ...outcome, plan };
+}
+
+async function knownDigest(deps: StartDeps, service: string, tag: string): Promise<string | undefined> {
+  const earlier = await deps.store.listDeployments({ service, limit: 200 });
+  return earlier.find((d) => d.version === tag && d.image.digest)?.image.digest;
+}

@@ -1,0 +1,106 @@
+/**
+ * `coconut rollback SERVICE --env E [--to VERSION]`: a rollback execution, recorded in history
+ * like any deployment (kind "rollback"). It runs the target's rollback buildspec, which brings
+ * back a release that ran there before, through the same state machine (lock, bake, alarms).
+ * The target is a version that passed its bake on that environment: the named one, or else
+ * the newest such version other than the one running now. It skips the approval gate (it is
+ * the way back), so on AWS only the environment's approvers may ask for it.
+ */
+import type { Actor } from './approvals.ts';
+import { environmentApprovers } from './approvals.ts';
+import type { StageRecord } from './deployment.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from './errors.ts';
+import { checkEnvironments, checkRequestId, findService, type ManualOutcome } from './manual-deploy.ts';
+import { buildEnvironment, buildPlan } from './plan.ts';
+import { type StartDeps, startPlan } from './start-deployment.ts';
+
+export interface RollbackRequest {
+  service: string;
+  environment: string;
+  /** A version that succeeded on this environment before; default: the newest other than the current one. */
+  to?: string;
+  requestId?: string;
+  actor: Actor;
+}
+
+export interface RollbackTarget {
+  version: string;
+  from?: string;
+  /** The stage that proved this version good there. */
+  proof: StageRecord;
+}
+
+/** Versions that passed their bake on the environment, newest first, each once. */
+export async function knownGoodVersions(deps: Pick<StartDeps, 'store'>, service: string, environment: string) {
+  const stages = await deps.store.listStages({ service, environment, limit: 200 });
+  const seen = new Set<string>();
+  return stages.filter((s) => {
+    if (s.state !== 'SUCCEEDED' || s.rehearsal || seen.has(s.version)) return false;
+    seen.add(s.version);
+    return true;
+  });
+}
+
+export async function chooseRollbackTarget(
+  deps: Pick<StartDeps, 'store'>,
+  req: Pick<RollbackRequest, 'service' | 'environment' | 'to'>,
+): Promise<RollbackTarget> {
+  const current = (await deps.store.getEnvironmentState(req.service, req.environment))?.current?.version;
+  const good = await knownGoodVersions(deps, req.service, req.environment);
+  const list = good.map((s) => s.version).join(', ') || 'none yet';
+  if (req.to !== undefined) {
+    if (req.to === current) throw new ConflictError(`${req.service} ${req.to} is already what runs on ${req.environment}`);
+    const proof = good.find((s) => s.version === req.to);
+    if (!proof) {
+      throw new InvalidInputError(
+        `${req.service} ${req.to} never passed its bake on ${req.environment}, so it cannot be rolled back to (versions that did: ${list})`,
+      );
+    }
+    return { version: proof.version, ...(current ? { from: current } : {}), proof };
+  }
+  const proof = good.find((s) => s.version !== current);
+  if (!proof) {
+    throw new ConflictError(
+      `no earlier good version of ${req.service} on ${req.environment} to roll back to (running: ${current ?? 'nothing'}; good versions: ${list})`,
+    );
+  }
+  return { version: proof.version, ...(current ? { from: current } : {}), proof };
+}
+
+export async function startRollback(deps: StartDeps, req: RollbackRequest): Promise<ManualOutcome & { target: RollbackTarget }> {
+  const service = findService(deps, req.service);
+  checkEnvironments(service, [req.environment]);
+  if (req.actor.source !== 'local') {
+    const approvers = environmentApprovers(deps.config, service.name, req.environment);
+    if (approvers && !approvers.includes(req.actor.id)) {
+      throw new ForbiddenError(
+        `${req.actor.name ?? req.actor.id} is not an approver of ${service.name} on ${req.environment}, so may not roll it back`,
+      );
+    }
+  }
+  const requestId = checkRequestId(req.requestId);
+  const target = await chooseRollbackTarget(deps, req);
+  const proven = await deps.store.getDeployment(target.proof.deploymentId);
+  if (!proven) throw new NotFoundError(`deployment ${target.proof.deploymentId} of ${service.name} ${target.version} is gone`);
+  const plan = buildPlan(service, proven.image, `rollback:${requestId}`);
+  const env = plan.environments.find((e) => e.name === req.environment);
+  if (!env) throw new NotFoundError(`${service.name} has no environment ${req.environment}`);
+  // No approval wait (see above), and the rollback buildspec with COCONUT_ACTION=rollback.
+  const { approval: _gate, ...rest } = env;
+  const rollbackEnv = {
+    ...rest,
+    lockSeconds: rest.lockSeconds - (env.approval?.timeoutSeconds ?? 0),
+    buildAction: 'rollback' as const,
+    buildEnv: buildEnvironment(service, env.name, plan.deploymentId, proven.image, 'rollback'),
+  };
+  const rollbackPlan = { ...plan, environments: [rollbackEnv] };
+  const now = deps.clock.now();
+  const outcome = await startPlan(
+    rollbackPlan,
+    { trigger: { kind: 'rollback', id: requestId, actor: req.actor.name ?? req.actor.id, at: now.toISOString() } },
+    deps,
+    'rollback',
+  );
+  if (outcome.status === 'skipped') throw new Error(`unexpected: a rollback plan was skipped (${outcome.reason})`);
+  return { ...outcome, plan: rollbackPlan, target };
+}

@@ -1,0 +1,234 @@
+/** Manual deployments and rollback executions, through the API handler, on dynalite with a recording orchestrator. */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApiHandler } from '../../functions/api.ts';
+import type { Ports } from '../../functions/commons/ports.ts';
+import { parseConfig } from '../../src/core/config/load.ts';
+import type { DeploymentPlan } from '../../src/core/plan.ts';
+import { silentNotifier, systemClock } from '../../src/core/ports.ts';
+import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
+import { dynaliteStore } from '../support/stores.ts';
+
+const config = parseConfig(`
+services:
+  - name: api
+    image: { registry: ecr, repository: api, tagPattern: '^\\d+\\.\\d+\\.\\d+$' }
+    target: { kind: helm, chart: charts/api }
+    environments:
+      - { name: staging, bake: 1m, alarms: [a] }
+      - { name: prod, approval: { approvers: [U0BOSS] }, bake: 5m, alarms: [b] }
+`);
+
+type Started = { name: string; input: DeploymentPlan };
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+function event(
+  routeKey: string,
+  body: unknown,
+  who: 'local' | { sub: string; slackId?: string } | 'anonymous',
+): APIGatewayProxyEventV2 {
+  const authorizer =
+    who === 'local'
+      ? { lambda: { coconutLocalOperator: true, user: 'dev' } }
+      : who === 'anonymous'
+        ? undefined
+        : {
+            jwt: {
+              claims: {
+                sub: who.sub,
+                email: `${who.sub}@example.com`,
+                ...(who.slackId ? { 'custom:slack_user_id': who.slackId } : {}),
+              },
+            },
+          };
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: routeKey.split(' ')[1] ?? '/',
+    rawQueryString: '',
+    headers: {},
+    requestContext: { ...(authorizer ? { authorizer } : {}), http: { method: routeKey.split(' ')[0] } },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2;
+}
+
+describe('Manual deployments and rollbacks (POST /api/deployments, POST /api/rollbacks)', () => {
+  let dynamo: LocalDynamo;
+  let ports: Ports;
+  let started: Started[];
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes, checked by toMatchObject.
+  let call: (routeKey: string, body: unknown, who?: Parameters<typeof event>[2]) => Promise<{ statusCode: number; body: any }>;
+
+  beforeAll(async () => {
+    const made = await dynaliteStore();
+    dynamo = made.dynamo;
+    ports = {
+      config,
+      store: made.store,
+      orchestrator: {
+        startExecution: async (_machine, name, input) => {
+          const again = started.some((s) => s.name === name);
+          if (!again) started.push({ name, input: input as DeploymentPlan });
+          return { executionArn: `arn:x:${name}`, started: !again };
+        },
+        sendTaskSuccess: async () => {},
+        sendTaskFailure: async () => {},
+      },
+      alarms: { getStates: async (names) => names.map((name) => ({ name, state: 'OK' as const })) },
+      notifier: silentNotifier,
+      clock: systemClock,
+      log: quiet,
+    };
+    const handler = createApiHandler(async () => ports);
+    call = async (routeKey, body, who = 'local') => {
+      const res = (await handler(event(routeKey, body, who), {} as never)) as { statusCode: number; body: string };
+      return { statusCode: res.statusCode, body: JSON.parse(res.body) };
+    };
+  });
+  beforeEach(() => {
+    started = [];
+  });
+  afterAll(() => dynamo?.stop());
+
+  it('plans a manual deployment limited to the chosen environments, with the actor as trigger', async () => {
+    const res = await call('POST /api/deployments', {
+      service: 'api',
+      version: '1.0.0',
+      environments: ['staging'],
+      requestId: 'req-00000001',
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.body.deployment).toMatchObject({
+      service: 'api',
+      version: '1.0.0',
+      environments: ['staging'],
+      kind: 'deploy',
+      trigger: { kind: 'manual', actor: 'dev', id: 'req-00000001' },
+    });
+    expect(started).toHaveLength(1);
+    expect(started[0]?.input.environments.map((e) => [e.name, e.buildAction])).toEqual([['staging', 'deploy']]);
+    // The same request again starts nothing; a new request is a new execution (a deliberate redeploy).
+    const retry = await call('POST /api/deployments', {
+      service: 'api',
+      version: '1.0.0',
+      environments: ['staging'],
+      requestId: 'req-00000001',
+    });
+    expect(retry.statusCode).toBe(200);
+    expect(retry.body.status).toBe('duplicate');
+    const again = await call('POST /api/deployments', {
+      service: 'api',
+      version: '1.0.0',
+      environments: ['staging'],
+      requestId: 'req-00000002',
+    });
+    expect(again.body.status).toBe('started');
+    expect(started.map((s) => s.name)).toHaveLength(2);
+    expect(started[0]?.name).not.toBe(started[1]?.name);
+  });
+
+  it('says what is wrong with a request', async () => {
+    expect((await call('POST /api/deployments', { service: 'api', version: '1.0.0-rc1' })).body.error).toBe(
+      'tag "1.0.0-rc1" does not match api\'s tagPattern ^\\d+\\.\\d+\\.\\d+$',
+    );
+    expect((await call('POST /api/deployments', { service: 'api', version: '1.0.0', environments: ['qa'] })).body.error).toBe(
+      'api has no environment qa (environments: staging, prod)',
+    );
+    const unknown = await call('POST /api/deployments', { service: 'web', version: '1.0.0' });
+    expect(unknown).toMatchObject({
+      statusCode: 404,
+      body: { error: 'no service named "web" in coconut.yaml (configured: api)' },
+    });
+    const extra = await call('POST /api/deployments', { service: 'api', version: '1.0.0', force: true });
+    expect(extra.statusCode).toBe(400);
+    expect(extra.body.error).toContain('force');
+    expect((await call('POST /api/deployments', { service: 'api', version: '1.0.0' }, 'anonymous')).statusCode).toBe(401);
+    expect(started).toEqual([]);
+  });
+
+  it('rolls back to the newest version that passed its bake there, skipping the approval, with the rollback buildspec', async () => {
+    const now = new Date();
+    const stage = async (version: string, id: string, at: string) => {
+      await ports.store.createDeployment(
+        {
+          deploymentId: id,
+          service: 'api',
+          version,
+          image: {
+            registry: 'ecr',
+            repository: 'api',
+            tag: version,
+            digest: `sha256:${version.replace(/\./g, '').padEnd(64, 'a')}`,
+          },
+          trigger: { kind: 'ecr-push', id, at },
+          environments: ['prod'],
+          createdAt: at,
+          kind: 'deploy',
+        },
+        [
+          {
+            deploymentId: id,
+            service: 'api',
+            environment: 'prod',
+            order: 1,
+            version,
+            state: 'PENDING',
+            createdAt: at,
+            updatedAt: at,
+          },
+        ],
+      );
+      await ports.store.updateStage(id, 'prod', { state: 'DEPLOYING' }, now);
+      await ports.store.updateStage(id, 'prod', { state: 'SUCCEEDED' }, now);
+      await ports.store.setEnvironmentVersions(
+        'api',
+        'prod',
+        { current: { version, deploymentId: id }, lastKnownGood: { version, deploymentId: id } },
+        now,
+      );
+    };
+    await stage('1.1.0', 'dep-110', '2026-01-01T00:00:00Z');
+    await stage('1.2.0', 'dep-120', '2026-01-02T00:00:00Z');
+
+    // A signed-in user who is not an approver of prod may not skip its gate.
+    const refused = await call(
+      'POST /api/rollbacks',
+      { service: 'api', environment: 'prod' },
+      { sub: 'u-1', slackId: 'U0INTERN' },
+    );
+    expect(refused).toMatchObject({
+      statusCode: 403,
+      body: { error: 'u-1@example.com is not an approver of api on prod, so may not roll it back' },
+    });
+
+    const res = await call('POST /api/rollbacks', { service: 'api', environment: 'prod' }, { sub: 'u-2', slackId: 'U0BOSS' });
+    expect(res.statusCode).toBe(201);
+    expect(res.body).toMatchObject({
+      from: '1.2.0',
+      to: '1.1.0',
+      deployment: { kind: 'rollback', version: '1.1.0', trigger: { kind: 'rollback', actor: 'u-2@example.com' } },
+    });
+    expect(res.body.deployment.stages[0]).toMatchObject({ environment: 'prod', kind: 'rollback', state: 'PENDING' });
+    const plan = started[0]?.input;
+    expect(plan?.image.digest).toBe(`sha256:${'110'.padEnd(64, 'a')}`); // the content that ran, not just the tag
+    expect(plan?.environments).toHaveLength(1);
+    expect(plan?.environments[0]).toMatchObject({ name: 'prod', buildAction: 'rollback' });
+    expect(plan?.environments[0]?.approval).toBeUndefined();
+    expect(plan?.environments[0]?.buildEnv).toContainEqual({ Name: 'COCONUT_ACTION', Value: 'rollback', Type: 'PLAINTEXT' });
+    expect(plan?.environments[0]?.buildEnv).toContainEqual({ Name: 'COCONUT_VERSION', Value: '1.1.0', Type: 'PLAINTEXT' });
+
+    const named = await call('POST /api/rollbacks', { service: 'api', environment: 'prod', to: '0.9.0' });
+    expect(named).toMatchObject({
+      statusCode: 400,
+      body: {
+        error: 'api 0.9.0 never passed its bake on prod, so it cannot be rolled back to (versions that did: 1.2.0, 1.1.0)',
+      },
+    });
+    const same = await call('POST /api/rollbacks', { service: 'api', environment: 'prod', to: '1.2.0' });
+    expect(same).toMatchObject({ statusCode: 409, body: { error: 'api 1.2.0 is already what runs on prod' } });
+    const nothing = await call('POST /api/rollbacks', { service: 'api', environment: 'staging' });
+    expect(nothing.statusCode).toBe(409);
+    expect(nothing.body.error).toContain('no earlier good version of api on staging');
+  });
+});
