@@ -19,4 +19,5 @@ export const HTTP_ROUTES: HttpRoute[] = [
   { route: 'GET /api/approvals', fn: 'api' },
   { route: 'POST /api/approvals/{id}/approve', fn: 'api' },
   { route: 'POST /api/approvals/{id}/reject', fn: 'api' },
+  { route: 'POST /slack/interactions', fn: 'slack-interactions', public: true },
 ];

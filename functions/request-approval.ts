@@ -16,6 +16,8 @@ export const approvalRequestSchema = z.object({
   environment: z.string().min(1),
   version: z.string().min(1),
   timeoutSeconds: z.number().int().positive(),
+  /** $$.State.EnteredTime: when the wait (and its timeout) started. */
+  enteredAt: z.iso.datetime({ offset: true }).optional(),
 });
 
 export function createRequestApprovalHandler(ports: PortsProvider) {

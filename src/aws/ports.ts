@@ -1,7 +1,8 @@
 /**
  * Ports for handlers running on Lambda. Resource names come from the environment that
  * infra/ sets (COCONUT_TABLE, COCONUT_DEPLOY_STATE_MACHINE, ...); coconut.yaml is bundled with
- * the function (COCONUT_CONFIG). Built once per container, on first use.
+ * the function (COCONUT_CONFIG). Built once per container, on first use. Slack is on when both
+ * SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set (linked as secrets by infra/).
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -13,6 +14,7 @@ import { CloudWatchAlarms } from './cloudwatch-alarms.ts';
 import { DynamoStore } from './dynamo-store.ts';
 import { jsonLog } from './json-log.ts';
 import { SfnOrchestrator } from './sfn-orchestrator.ts';
+import { consoleExecutionLink, createSlack, dashboardLink, slackFromEnv } from './slack/setup.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -22,16 +24,34 @@ function required(name: string): string {
 
 export const awsPorts = memoize(async (): Promise<Ports> => {
   const config = await loadConfigFile(process.env.COCONUT_CONFIG ?? 'coconut.yaml');
+  const store = new DynamoStore(documentClient(), required('COCONUT_TABLE'));
+  const log = jsonLog('coconut');
+  const clock = systemClock;
+  const slackEnv = slackFromEnv();
+  const slack = slackEnv.settings
+    ? createSlack(slackEnv.settings, {
+        store,
+        config,
+        clock,
+        log,
+        links: {
+          dashboard: dashboardLink(config.slack?.dashboardUrl),
+          execution: consoleExecutionLink(process.env.COCONUT_DEPLOY_STATE_MACHINE),
+        },
+      })
+    : undefined;
+  if (!slack) log.info(`Slack is off (${slackEnv.problem}): approvals are decided through the API and dashboard`);
   return {
     config,
-    store: new DynamoStore(documentClient(), required('COCONUT_TABLE')),
+    store,
     orchestrator: new SfnOrchestrator(new SFNClient(sdkConfig()), {
       deploy: process.env.COCONUT_DEPLOY_STATE_MACHINE,
       release: process.env.COCONUT_RELEASE_STATE_MACHINE,
     }),
     alarms: new CloudWatchAlarms(new CloudWatchClient(sdkConfig())),
-    notifier: silentNotifier,
-    clock: systemClock,
-    log: jsonLog('coconut'),
+    notifier: slack?.notifier ?? silentNotifier,
+    clock,
+    log,
+    ...(slack ? { userGroups: slack.userGroups, slack: slack.ports } : {}),
   };
 });

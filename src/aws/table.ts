@@ -9,6 +9,8 @@
  * environment lock            LOCK#<svc>#<env>   LOCK
  * bake watch                  ALARM#<name>       BAKE#<id>#<env>
  * approval                    APR#<id>           META                                               APPROVALS#<status> / <at>#<id>
+ * chat thread of a deployment THREAD#<id>        THREAD
+ * webhook seen (replays)      SEEN#<key>         SEEN
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
