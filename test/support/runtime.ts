@@ -68,6 +68,10 @@ export interface TestConfigOptions {
   approvalTimeout?: string;
   /** Replace the whole services block (for other targets). */
   extraYaml?: string;
+  /** Approvers of prod (default [U0APPROVER]). */
+  approvers?: string[];
+  /** Top-level YAML added before `local:` (e.g. a `slack:` block). */
+  topYaml?: string;
 }
 
 export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfigOptions = {}): Promise<TestRuntime> {
@@ -81,7 +85,7 @@ export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfi
     opts.prodApproval === false
       ? ''
       : `
-        approval: { approvers: [U0APPROVER], timeout: ${opts.approvalTimeout ?? '1h'} }`;
+        approval: { approvers: [${(opts.approvers ?? ['U0APPROVER']).join(', ')}], timeout: ${opts.approvalTimeout ?? '1h'} }`;
   writeFileSync(
     path.join(dir, 'coconut.yaml'),
     `services:
@@ -96,6 +100,7 @@ export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfi
         bake: ${opts.prodBake ?? '2s'}
         alarms: [demo-api-prod-health]
 ${opts.extraYaml ?? ''}
+${opts.topYaml ?? ''}
 local:
   alarms:
     demo-api-staging-health: { probe: 'http://127.0.0.1:${appPorts.staging}/health', period: 1s, failuresToAlarm: 1 }
@@ -110,6 +115,8 @@ local:
     log,
     lockPollMs: 100,
     ...opts,
+    // Never the developer's SLACK_* variables: Slack only when a test asks for it.
+    slack: opts.slack ?? false,
   });
   const store = runtime.ports.store;
   const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {

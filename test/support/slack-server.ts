@@ -276,7 +276,12 @@ export function blockActions(input: {
   return {
     type: 'block_actions',
     team: { id: 'T0COCONUT', domain: 'coconut-test' },
-    user: { id: input.user, username: input.username ?? input.user.toLowerCase(), name: input.username ?? input.user.toLowerCase(), team_id: 'T0COCONUT' },
+    user: {
+      id: input.user,
+      username: input.username ?? input.user.toLowerCase(),
+      name: input.username ?? input.user.toLowerCase(),
+      team_id: 'T0COCONUT',
+    },
     api_app_id: 'A0COCONUT',
     token: 'deprecated-verification-token',
     container: { type: 'message', message_ts: input.messageTs, channel_id: input.channel, is_ephemeral: false },

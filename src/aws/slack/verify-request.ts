@@ -20,10 +20,6 @@ export interface SlackRequest {
   rawBody: string;
 }
 
-export function signSlackRequest(signingSecret: string, timestamp: number | string, rawBody: string): string {
-  return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`;
-}
-
 export function verifySlackRequest(signingSecret: string, req: SlackRequest, nowMs: number): VerifyResult {
   if (!req.timestamp || !/^\d{1,12}$/.test(req.timestamp)) return { ok: false, reason: 'missing or malformed timestamp' };
   const timestamp = Number(req.timestamp);
