@@ -6,8 +6,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { engineBench } from './engine.bench.ts';
 import type { Bench, Figure } from './harness.ts';
+import { slackBench } from './slack.bench.ts';
 
-const BENCHES: Bench[] = [engineBench];
+const BENCHES: Bench[] = [engineBench, slackBench];
 const baselineFile = path.join(import.meta.dirname, 'baseline.json');
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));

@@ -15,6 +15,7 @@ import { BodyTooLargeError, readBody, routeMatcher, send, sendJson, toHttpEvent 
 import { statusPage } from './status-page.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+const FORWARDED_REFUSAL = 'forwarded requests (a tunnel) reach only the public routes, such as POST /slack/interactions';
 
 export interface ServerDeps {
   functions: Record<string, LocalFunction>;
@@ -34,11 +35,15 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    // Through a tunnel (ngrok, cloudflared: how Slack reaches a laptop) only the public routes
+    // answer; they verify their own signatures. The rest trusts its caller as the local operator.
+    const forwarded = Boolean(req.headers['x-forwarded-for'] || req.headers.forwarded);
     try {
       const body = await readBody(req, BODY_LIMIT_BYTES);
       for (const route of functionRoutes) {
         const params = route.match.method === req.method ? route.match.test(url.pathname) : undefined;
         if (!params) continue;
+        if (forwarded && !route.public) return sendJson(res, 403, { error: FORWARDED_REFUSAL });
         const fn = deps.functions[route.fn];
         if (!fn) return sendJson(res, 501, { error: `function ${route.fn} is not available locally` });
         const event: APIGatewayProxyEventV2 = toHttpEvent(req, url, body, route.route, params);
@@ -46,6 +51,7 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
       }
       for (const route of localRoutes) {
         const params = route.match.method === req.method ? route.match.test(url.pathname) : undefined;
+        if (params && forwarded) return sendJson(res, 403, { error: FORWARDED_REFUSAL });
         if (params) return await route.handle(req, res, params, body);
       }
       sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });

@@ -45,13 +45,18 @@ describe('Slack approvals e2e (local runtime, recording Slack server, real ansib
     await slack?.stop();
   });
 
+  // Slack reaches a laptop through a tunnel, which adds X-Forwarded-For.
   const click = async (approval: ApprovalRecord, user: string, action: 'approve' | 'reject') => {
     const message = approval.message as NonNullable<ApprovalRecord['message']>;
     const req = signedInteraction(
       SIGNING_SECRET,
       blockActions({ user, action, approvalId: approval.approvalId, channel: message.channel, messageTs: message.ts }),
     );
-    return fetch(`${rt.url}/slack/interactions`, { method: 'POST', headers: req.headers, body: req.body });
+    return fetch(`${rt.url}/slack/interactions`, {
+      method: 'POST',
+      headers: { ...req.headers, 'x-forwarded-for': '203.0.113.7' },
+      body: req.body,
+    });
   };
 
   const threadLines = async (deploymentId: string) => {
@@ -93,6 +98,14 @@ describe('Slack approvals e2e (local runtime, recording Slack server, real ansib
     expect((await rt.ports.store.getApproval(approvalId))?.status).toBe('PENDING');
     expect(rt.engine.get(id)?.status).toBe('RUNNING');
     expect(await rt.appVersion('prod')).toBeUndefined();
+
+    // Through the tunnel, the operator's own routes are closed: only signed Slack requests pass.
+    const sneaky = await fetch(`${rt.url}/api/approvals/${approvalId}/approve`, {
+      method: 'POST',
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
+    expect(sneaky.status).toBe(403);
+    expect((await rt.ports.store.getApproval(approvalId))?.status).toBe('PENDING');
 
     // An approver clicks Approve.
     const approved = await click(approval, 'U0APPROVER', 'approve');
