@@ -69,8 +69,13 @@ export class SlackNotifier implements Notifier {
     );
   }
 
+  /** One budget for the whole reply (it may first start the thread): a step waits that long at most. */
   async stageChanged(stage: StageRecord, deployment: DeploymentRecord | undefined): Promise<void> {
     if (!deployment) return;
+    await withinBudget('thread reply', this.opts.budgetMs, () => this.reply(stage, deployment));
+  }
+
+  private async reply(stage: StageRecord, deployment: DeploymentRecord): Promise<void> {
     const env = this.environment(stage.service, stage.environment);
     const approval =
       stage.state === 'DEPLOYING' && stage.approvalId ? await this.opts.store.getApproval(stage.approvalId) : undefined;

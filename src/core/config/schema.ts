@@ -209,8 +209,6 @@ export type EnvironmentConfig = ServiceConfig['environments'][number];
 export type TargetConfig = ServiceConfig['target'];
 export type ImageConfig = ServiceConfig['image'];
 export type LocalAlarmConfig = CoconutConfig['local']['alarms'][string];
-export type SlackConfig = NonNullable<CoconutConfig['slack']>;
-export type ApprovalConfig = NonNullable<EnvironmentConfig['approval']>;
 
 /** JSON Schema of the file as a user writes it (input side: durations as strings). */
 export function configJsonSchema(): Record<string, unknown> {
