@@ -19,6 +19,8 @@ import {
 } from '../support/slack-server.ts';
 
 const BOT_TOKEN = 'xoxb-e2e-bot-token';
+// Two real ansible-playbook deploys per test: room for a busy 2-core machine.
+const E2E_TIMEOUT_MS = 180_000;
 const SIGNING_SECRET = 'e2e-signing-secret';
 
 describe('Slack approvals e2e (local runtime, recording Slack server, real ansible-playbook)', () => {
@@ -73,93 +75,101 @@ describe('Slack approvals e2e (local runtime, recording Slack server, real ansib
     ).toBe(true);
   });
 
-  it('push -> staging -> Slack approval -> a non-approver changes nothing -> signed Approve -> prod; the thread shows every step', async () => {
-    const id = startedId(await rt.push('1.0.0'));
-    const approvalId = await rt.waitForApproval(id);
-    const approval = (await rt.ports.store.getApproval(approvalId)) as ApprovalRecord;
-    expect((await rt.ports.store.getStage(id, 'staging'))?.state).toBe('SUCCEEDED');
+  it(
+    'push -> staging -> Slack approval -> a non-approver changes nothing -> signed Approve -> prod; the thread shows every step',
+    async () => {
+      const id = startedId(await rt.push('1.0.0'));
+      const approvalId = await rt.waitForApproval(id, E2E_TIMEOUT_MS);
+      const approval = (await rt.ports.store.getApproval(approvalId)) as ApprovalRecord;
+      expect((await rt.ports.store.getStage(id, 'staging'))?.state).toBe('SUCCEEDED');
 
-    // The approval message for prod, in the thread channel (no per-environment channel here).
-    const message = slack.find(approval.message?.channel ?? '', approval.message?.ts ?? '');
-    expect(message?.channel).toBe('C0DEPLOYS');
-    expect(buttons(message).map((b) => b.value)).toEqual([approvalId, approvalId]);
-    expect(blockText(message)).toContain(`<http://dashboard.example/#/deployments/${id}|Dashboard>`);
-    expect(blockText(message)).toContain(`<${rt.url}/api/executions/${id}|Execution>`);
-    expect(JSON.stringify(slack.calls)).not.toContain(`local:${id}`); // local task tokens look like local:<execution>:...
-
-    // Someone who is not an approver: an ephemeral reason, nothing moves.
-    const refused = await click(approval, 'U0INTRUDER', 'approve');
-    expect(refused.status).toBe(200);
-    expect(slack.ephemerals.at(-1)).toMatchObject({
-      user: 'U0INTRUDER',
-      text: expect.stringContaining('u0intruder is not an approver of demo-api on prod'),
-    });
-    expect((await rt.ports.store.getStage(id, 'prod'))?.state).toBe('AWAITING_APPROVAL');
-    expect((await rt.ports.store.getApproval(approvalId))?.status).toBe('PENDING');
-    expect(rt.engine.get(id)?.status).toBe('RUNNING');
-    expect(await rt.appVersion('prod')).toBeUndefined();
-
-    // Through the tunnel, the operator's own routes are closed: only signed Slack requests pass.
-    const sneaky = await fetch(`${rt.url}/api/approvals/${approvalId}/approve`, {
-      method: 'POST',
-      headers: { 'x-forwarded-for': '203.0.113.7' },
-    });
-    expect(sneaky.status).toBe(403);
-    expect((await rt.ports.store.getApproval(approvalId))?.status).toBe('PENDING');
-
-    // An approver clicks Approve.
-    const approved = await click(approval, 'U0APPROVER', 'approve');
-    expect(approved.status).toBe(200);
-    const prod = await rt.waitForStage(id, 'prod', ['SUCCEEDED', 'FAILED', 'ROLLED_BACK']);
-    expect(prod.state).toBe('SUCCEEDED');
-    expect(await rt.appVersion('prod')).toBe('1.0.0');
-    expect((await rt.engine.waitFor(id))?.status).toBe('SUCCEEDED');
-
-    const updated = slack.find(message?.channel ?? '', message?.ts ?? '');
-    expect(buttons(updated)).toEqual([]);
-    expect(blockText(updated)).toContain(':white_check_mark: *Approved* by <@U0APPROVER>');
-
-    const parent = slack.find('C0DEPLOYS', (await rt.ports.store.getChatThread(id))?.ts ?? '');
-    expect(blockText(parent)).toContain('*demo-api* `1.0.0`: deployment started');
-    expect(await threadLines(id)).toEqual([
-      ':rocket: *staging*: deploying `1.0.0`',
-      ':mag: *staging*: `1.0.0` deployed; baking for 3s while watching `demo-api-staging-health`',
-      ':white_check_mark: *staging*: `1.0.0` deployed and passed its bake',
-      ':double_vertical_bar: *prod*: waiting for approval to deploy `1.0.0` — approvers <@U0APPROVER>, <!subteam^S0RELEASE>',
-      ':rocket: *prod*: deploying `1.0.0` — approved by <@U0APPROVER>',
-      ':mag: *prod*: `1.0.0` deployed; baking for 2s while watching `demo-api-prod-health`',
-      ':white_check_mark: *prod*: `1.0.0` deployed and passed its bake',
-    ]);
-  });
-
-  it('an approval nobody gives in time: REJECTED (expired), lock released, the message says it expired', async () => {
-    // The schema's minimum timeout is 60 s; the test shortens it in memory to keep the run short.
-    const prodEnv = rt.config.services[0]?.environments[1];
-    const approvalConfig = prodEnv?.approval as NonNullable<NonNullable<typeof prodEnv>['approval']>;
-    const original = approvalConfig.timeout;
-    approvalConfig.timeout = 2;
-    try {
-      const id = startedId(await rt.push('1.2.0'));
-      const prod = await rt.waitForStage(id, 'prod', ['REJECTED', 'SUCCEEDED', 'FAILED']);
-      expect(prod).toMatchObject({ state: 'REJECTED', reason: 'approval expired: nobody approved it in time' });
-      expect(await rt.engine.waitFor(id)).toMatchObject({ status: 'FAILED', error: 'Coconut.ApprovalExpired' });
-      const approval = (await rt.ports.store.getApproval(prod.approvalId ?? '')) as ApprovalRecord;
-      expect(approval).toMatchObject({ status: 'EXPIRED', decidedBy: 'timeout' });
+      // The approval message for prod, in the thread channel (no per-environment channel here).
       const message = slack.find(approval.message?.channel ?? '', approval.message?.ts ?? '');
-      expect(buttons(message)).toEqual([]);
-      expect(blockText(message)).toContain(':hourglass: *Expired*');
-      expect((await rt.ports.store.getLock(lockKey('demo-api', 'prod')))?.owner).toBeUndefined();
-      expect((await threadLines(id)).at(-1)).toBe(
-        ':no_entry: *prod*: `1.2.0` not deployed — approval expired: nobody approved it in time',
-      );
-      expect(await rt.appVersion('prod')).toBe('1.0.0');
+      expect(message?.channel).toBe('C0DEPLOYS');
+      expect(buttons(message).map((b) => b.value)).toEqual([approvalId, approvalId]);
+      expect(blockText(message)).toContain(`<http://dashboard.example/#/deployments/${id}|Dashboard>`);
+      expect(blockText(message)).toContain(`<${rt.url}/api/executions/${id}|Execution>`);
+      expect(JSON.stringify(slack.calls)).not.toContain(`local:${id}`); // local task tokens look like local:<execution>:...
 
-      // A late click changes nothing and says why.
-      const late = await click(approval, 'U0APPROVER', 'approve');
-      expect(late.status).toBe(200);
-      expect(slack.ephemerals.at(-1)?.text).toContain(`approval ${approval.approvalId} expired at`);
-    } finally {
-      approvalConfig.timeout = original;
-    }
-  });
+      // Someone who is not an approver: an ephemeral reason, nothing moves.
+      const refused = await click(approval, 'U0INTRUDER', 'approve');
+      expect(refused.status).toBe(200);
+      expect(slack.ephemerals.at(-1)).toMatchObject({
+        user: 'U0INTRUDER',
+        text: expect.stringContaining('u0intruder is not an approver of demo-api on prod'),
+      });
+      expect((await rt.ports.store.getStage(id, 'prod'))?.state).toBe('AWAITING_APPROVAL');
+      expect((await rt.ports.store.getApproval(approvalId))?.status).toBe('PENDING');
+      expect(rt.engine.get(id)?.status).toBe('RUNNING');
+      expect(await rt.appVersion('prod')).toBeUndefined();
+
+      // Through the tunnel, the operator's own routes are closed: only signed Slack requests pass.
+      const sneaky = await fetch(`${rt.url}/api/approvals/${approvalId}/approve`, {
+        method: 'POST',
+        headers: { 'x-forwarded-for': '203.0.113.7' },
+      });
+      expect(sneaky.status).toBe(403);
+      expect((await rt.ports.store.getApproval(approvalId))?.status).toBe('PENDING');
+
+      // An approver clicks Approve.
+      const approved = await click(approval, 'U0APPROVER', 'approve');
+      expect(approved.status).toBe(200);
+      const prod = await rt.waitForStage(id, 'prod', ['SUCCEEDED', 'FAILED', 'ROLLED_BACK'], E2E_TIMEOUT_MS);
+      expect(prod.state).toBe('SUCCEEDED');
+      expect(await rt.appVersion('prod')).toBe('1.0.0');
+      expect((await rt.engine.waitFor(id))?.status).toBe('SUCCEEDED');
+
+      const updated = slack.find(message?.channel ?? '', message?.ts ?? '');
+      expect(buttons(updated)).toEqual([]);
+      expect(blockText(updated)).toContain(':white_check_mark: *Approved* by <@U0APPROVER>');
+
+      const parent = slack.find('C0DEPLOYS', (await rt.ports.store.getChatThread(id))?.ts ?? '');
+      expect(blockText(parent)).toContain('*demo-api* `1.0.0`: deployment started');
+      expect(await threadLines(id)).toEqual([
+        ':rocket: *staging*: deploying `1.0.0`',
+        ':mag: *staging*: `1.0.0` deployed; baking for 3s while watching `demo-api-staging-health`',
+        ':white_check_mark: *staging*: `1.0.0` deployed and passed its bake',
+        ':double_vertical_bar: *prod*: waiting for approval to deploy `1.0.0` — approvers <@U0APPROVER>, <!subteam^S0RELEASE>',
+        ':rocket: *prod*: deploying `1.0.0` — approved by <@U0APPROVER>',
+        ':mag: *prod*: `1.0.0` deployed; baking for 2s while watching `demo-api-prod-health`',
+        ':white_check_mark: *prod*: `1.0.0` deployed and passed its bake',
+      ]);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'an approval nobody gives in time: REJECTED (expired), lock released, the message says it expired',
+    async () => {
+      // The schema's minimum timeout is 60 s; the test shortens it in memory to keep the run short.
+      const prodEnv = rt.config.services[0]?.environments[1];
+      const approvalConfig = prodEnv?.approval as NonNullable<NonNullable<typeof prodEnv>['approval']>;
+      const original = approvalConfig.timeout;
+      approvalConfig.timeout = 2;
+      try {
+        const id = startedId(await rt.push('1.2.0'));
+        const prod = await rt.waitForStage(id, 'prod', ['REJECTED', 'SUCCEEDED', 'FAILED'], E2E_TIMEOUT_MS);
+        expect(prod).toMatchObject({ state: 'REJECTED', reason: 'approval expired: nobody approved it in time' });
+        expect(await rt.engine.waitFor(id)).toMatchObject({ status: 'FAILED', error: 'Coconut.ApprovalExpired' });
+        const approval = (await rt.ports.store.getApproval(prod.approvalId ?? '')) as ApprovalRecord;
+        expect(approval).toMatchObject({ status: 'EXPIRED', decidedBy: 'timeout' });
+        const message = slack.find(approval.message?.channel ?? '', approval.message?.ts ?? '');
+        expect(buttons(message)).toEqual([]);
+        expect(blockText(message)).toContain(':hourglass: *Expired*');
+        expect((await rt.ports.store.getLock(lockKey('demo-api', 'prod')))?.owner).toBeUndefined();
+        expect((await threadLines(id)).at(-1)).toBe(
+          ':no_entry: *prod*: `1.2.0` not deployed — approval expired: nobody approved it in time',
+        );
+        expect(await rt.appVersion('prod')).toBe('1.0.0');
+
+        // A late click changes nothing and says why.
+        const late = await click(approval, 'U0APPROVER', 'approve');
+        expect(late.status).toBe(200);
+        expect(slack.ephemerals.at(-1)?.text).toContain(`approval ${approval.approvalId} expired at`);
+      } finally {
+        approvalConfig.timeout = original;
+      }
+    },
+    E2E_TIMEOUT_MS,
+  );
 });
