@@ -415,6 +415,32 @@ describe('Slack interactions (POST /slack/interactions)', () => {
     expect(await post(shortcut)).toMatchObject({ statusCode: 200, body: '' });
   });
 
+  it('applies the same approver rules to the dashboard (JWT) and says when a group cannot be checked', async () => {
+    const w = await waitingApproval();
+    const dashboardEvent = (slackUserId: string) =>
+      ({
+        ...httpEvent('', {}),
+        routeKey: 'POST /api/approvals/{id}/approve',
+        pathParameters: { id: w.approval.approvalId },
+        requestContext: {
+          authorizer: { jwt: { claims: { sub: 'cognito-1', email: 'r@example.com', 'custom:slack_user_id': slackUserId } } },
+        },
+      }) as unknown as APIGatewayProxyEventV2;
+    const { userGroups: _groups, ...withoutGroups } = ports;
+    const noGroups = createApiHandler(async () => withoutGroups);
+    const refused = (await noGroups(dashboardEvent('U0RELEASER'), lambdaContext('api'))) as APIGatewayProxyStructuredResultV2;
+    expect(refused.statusCode).toBe(403);
+    expect(JSON.parse(refused.body ?? '{}').error).toBe(
+      'r@example.com is not an approver of demo-api on prod (approvers: U0LEAD, S0RELEASE); the members of S0RELEASE could not be checked right now, try again',
+    );
+    expect(resumesOf(w)).toEqual([]);
+    const allowed = (await api(dashboardEvent('U0RELEASER'), lambdaContext('api'))) as APIGatewayProxyStructuredResultV2;
+    expect(allowed.statusCode).toBe(200);
+    expect(resumesOf(w)).toHaveLength(1);
+    // The Slack message follows decisions taken elsewhere.
+    expect(blockText(slack.find(w.message?.channel ?? '', w.message?.ts ?? ''))).toContain('*Approved* by <@U0RELEASER>');
+  });
+
   it('answers 503 when Slack is not configured', async () => {
     const { slack: _slack, ...withoutSlack } = ports;
     const handler = createSlackInteractionsHandler(async () => withoutSlack);
