@@ -400,6 +400,26 @@ export class DynamoStore implements Store {
     }
   }
 
+  async setApprovalMessage(approvalId: string, message: NonNullable<ApprovalRecord['message']>): Promise<ApprovalRecord> {
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `APR#${approvalId}`, sk: 'META' },
+          UpdateExpression: 'SET #message = :message',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#message': 'message' },
+          ExpressionAttributeValues: { ':message': { channel: message.channel, ts: message.ts } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<ApprovalRecord>(res.Attributes) as ApprovalRecord;
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError(`approval ${approvalId} does not exist`);
+      throw this.named(error, `approval ${approvalId}`);
+    }
+  }
+
   async getChatThread(deploymentId: string): Promise<ChatThread | undefined> {
     const res = await this.db.send(
       new GetCommand({ TableName: this.table, Key: { pk: `THREAD#${deploymentId}`, sk: 'THREAD' }, ConsistentRead: true }),

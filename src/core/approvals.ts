@@ -96,7 +96,10 @@ async function notifyRequested(deps: ApprovalDeps, approval: ApprovalRecord): Pr
     const message = await deps.notifier.approvalRequested(approval);
     if (message) {
       approval.message = message;
-      await deps.store.putApproval(approval);
+      // Only the message is written: someone may have decided (CLI, dashboard) while it was
+      // being posted, and then the fresh message must show that decision, not buttons.
+      const stored = await deps.store.setApprovalMessage(approval.approvalId, message);
+      if (stored.status !== 'PENDING' && approval.status === 'PENDING') await deps.notifier.approvalDecided(stored);
     }
   } catch (error) {
     deps.log.warn('could not post the approval request; it is still in the inbox', { error: String(error) });

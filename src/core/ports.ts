@@ -129,6 +129,11 @@ export interface Store {
    * whether this call decided it (false: someone decided first).
    */
   decideApproval(approvalId: string, decision: ApprovalDecision): Promise<{ decided: boolean; approval: ApprovalRecord }>;
+  /**
+   * Records where the request was posted, changing nothing else (a decision may have landed
+   * meanwhile). Returns the approval as stored now.
+   */
+  setApprovalMessage(approvalId: string, message: NonNullable<ApprovalRecord['message']>): Promise<ApprovalRecord>;
 
   /** The chat thread of a deployment, if one was started. */
   getChatThread(deploymentId: string): Promise<ChatThread | undefined>;

@@ -227,5 +227,12 @@ describe('DynamoStore (dynalite)', () => {
       decidedAt: 'now',
     });
     expect(approval).toMatchObject({ status: 'APPROVED', decidedBy: 'ana', decidedById: 'U0ANA' });
+    // Noting where the request was posted changes nothing else.
+    expect(await store.setApprovalMessage('apr-2', { channel: 'C1', ts: '1.2' })).toMatchObject({
+      status: 'APPROVED',
+      decidedBy: 'ana',
+      message: { channel: 'C1', ts: '1.2' },
+    });
+    await expect(store.setApprovalMessage('apr-none', { channel: 'C1', ts: '1.2' })).rejects.toThrow(NotFoundError);
   });
 });

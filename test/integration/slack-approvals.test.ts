@@ -252,6 +252,39 @@ describe('Slack approval requests (request-approval handler)', () => {
     expect((await store.getStage(w.id, 'prod'))?.approvalId).toBe(w.approval.approvalId);
   });
 
+  it('a decision taken while the request is being posted stays, and the new message shows it', async () => {
+    const original = ports.notifier;
+    const decideNow = async (approval: ApprovalRecord) => {
+      const event = {
+        ...httpEvent('', {}),
+        routeKey: 'POST /api/approvals/{id}/approve',
+        pathParameters: { id: approval.approvalId },
+        requestContext: { authorizer: { lambda: { coconutLocalOperator: true, user: 'ops' } } },
+      } as unknown as APIGatewayProxyEventV2;
+      expect(((await api(event, lambdaContext('api'))) as APIGatewayProxyStructuredResultV2).statusCode).toBe(200);
+    };
+    // The operator approves from the CLI after Slack received the message, before Coconut noted where it went.
+    ports.notifier = {
+      approvalRequested: async (a) => {
+        const message = await original.approvalRequested(a);
+        await decideNow(a);
+        return message;
+      },
+      approvalDecided: (a) => original.approvalDecided(a),
+      stageChanged: (st, d) => original.stageChanged(st, d),
+    };
+    try {
+      const w = await waitingApproval();
+      expect(await approvalOf(w)).toMatchObject({ status: 'APPROVED', decidedBy: 'ops', message: w.approval.message });
+      expect(resumesOf(w)).toHaveLength(1);
+      const posted = slack.find(w.approval.message?.channel ?? '', w.approval.message?.ts ?? '');
+      expect(buttons(posted)).toEqual([]);
+      expect(blockText(posted)).toContain(':white_check_mark: *Approved* by ops');
+    } finally {
+      ports.notifier = original;
+    }
+  });
+
   it('says the deployment no longer waits, without buttons, when the request arrives after the deadline', async () => {
     const w = await waitingApproval({ enteredAgoMs: 3601_000 });
     expect(w.approval).toMatchObject({ status: 'EXPIRED', decidedBy: 'timeout' });
