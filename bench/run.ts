@@ -7,9 +7,10 @@ import path from 'node:path';
 import { engineBench } from './engine.bench.ts';
 import type { Bench, Figure } from './harness.ts';
 import { loadBench } from './load.bench.ts';
+import { slackBench } from './slack.bench.ts';
 import { webhooksBench } from './webhooks.bench.ts';
 
-const BENCHES: Bench[] = [engineBench, loadBench, webhooksBench];
+const BENCHES: Bench[] = [engineBench, loadBench, webhooksBench, slackBench];
 const baselineFile = path.join(import.meta.dirname, 'baseline.json');
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));

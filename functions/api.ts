@@ -7,7 +7,8 @@ import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { z } from 'zod';
-import { awsPorts } from '../src/aws/ports.ts';
+import { awsPortsWith } from '../src/aws/ports.ts';
+import { optionalSecret } from '../src/aws/secrets.ts';
 import { type Actor, decideApproval } from '../src/core/approvals.ts';
 import { formatPath } from '../src/core/config/load.ts';
 import { computeDora } from '../src/core/dora.ts';
@@ -241,4 +242,5 @@ export function createApiHandler(ports: PortsProvider) {
     });
 }
 
-export const handler = createApiHandler(awsPorts);
+// Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
+export const handler = createApiHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') })));

@@ -27,4 +27,5 @@ export const HTTP_ROUTES: HttpRoute[] = [
   { route: 'POST /api/rollbacks', fn: 'api' },
   { route: 'GET /api/state-machines/{name}', fn: 'api' },
   { route: 'GET /api/metrics/{service}', fn: 'api' },
+  { route: 'POST /slack/interactions', fn: 'slack-interactions', public: true },
 ];

@@ -4,7 +4,8 @@
  * invoked by the state machine with `{ action, ref, ... }`.
  */
 import middy from '@middy/core';
-import { awsPorts } from '../src/aws/ports.ts';
+import { awsPortsWith } from '../src/aws/ports.ts';
+import { optionalSecret } from '../src/aws/secrets.ts';
 import { type PipelineStep, pipelineStepSchema, runPipelineStep } from '../src/core/pipeline-steps.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 import type { PortsProvider } from './commons/ports.ts';
@@ -20,4 +21,5 @@ export function createPipelineStepHandler(ports: PortsProvider) {
     );
 }
 
-export const handler = createPipelineStepHandler(awsPorts);
+// Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
+export const handler = createPipelineStepHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') })));

@@ -4,7 +4,8 @@
  */
 import middy from '@middy/core';
 import { z } from 'zod';
-import { awsPorts } from '../src/aws/ports.ts';
+import { awsPortsWith } from '../src/aws/ports.ts';
+import { optionalSecret } from '../src/aws/secrets.ts';
 import { requestApproval } from '../src/core/approvals.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 import type { PortsProvider } from './commons/ports.ts';
@@ -16,6 +17,8 @@ export const approvalRequestSchema = z.object({
   environment: z.string().min(1),
   version: z.string().min(1),
   timeoutSeconds: z.number().int().positive(),
+  /** $$.State.EnteredTime: when the wait (and its timeout) started. */
+  enteredAt: z.iso.datetime({ offset: true }).optional(),
 });
 
 export function createRequestApprovalHandler(ports: PortsProvider) {
@@ -28,4 +31,5 @@ export function createRequestApprovalHandler(ports: PortsProvider) {
     });
 }
 
-export const handler = createRequestApprovalHandler(awsPorts);
+// Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
+export const handler = createRequestApprovalHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') })));

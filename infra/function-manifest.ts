@@ -65,6 +65,8 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   'pipeline-step': {
     description: 'Bookkeeping steps of the deploy state machine (locks, stages, scan gate, alarms, bake)',
     capabilities: ['store', 'alarms', 'scanner', 'taskCallback', 'ecsTarget'],
+    // Deployment threads in Slack (stage changes).
+    secrets: ['SlackBotToken'],
     // The ECS deploy step waits for the service to settle (up to ~13 minutes per call, then the
     // state machine retries); the other actions take milliseconds.
     timeout: '15 minutes',
@@ -72,10 +74,13 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   'request-approval': {
     description: 'Stores an approval request (waitForTaskToken) and tells the approvers',
     capabilities: ['store', 'taskCallback'],
+    secrets: ['SlackBotToken'],
   },
   api: {
     description: 'Read API, approvals, manual deploys and rollbacks for the dashboard and CLI',
     capabilities: ['store', 'taskCallback', 'startExecution', 'alarms', 'executionHistory'],
+    // Decisions from the dashboard update the Slack message.
+    secrets: ['SlackBotToken'],
   },
   // Handlers that parallel work adds; their entries are ready so that the file is all they need.
   'github-webhook': {

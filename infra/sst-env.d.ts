@@ -48,7 +48,7 @@ declare global {
   };
 
   const sst: {
-    Secret: new (name: string) => SstSecret;
+    Secret: new (name: string, placeholder?: string) => SstSecret;
     aws: {
       Function: ResourceClass;
       ApiGatewayV2: new (name: string, args?: Record<string, unknown>) => SstApi;

@@ -2,9 +2,9 @@
  * What a handler needs from the world. AWS builds these from SDK adapters (src/aws/ports.ts);
  * the local runtime builds them from its stand-ins. Handlers never know which.
  */
+import type { SlackPorts } from '../../src/aws/slack/ports.ts';
 import type { CoconutConfig } from '../../src/core/config/schema.ts';
-
-import type { Alarms, Clock, EcsTarget, Log, Notifier, Orchestrator, Scanner, Store } from '../../src/core/ports.ts';
+import type { Alarms, Clock, EcsTarget, Log, Notifier, Orchestrator, Scanner, Store, UserGroups } from '../../src/core/ports.ts';
 
 export interface Ports {
   config: CoconutConfig;
@@ -23,6 +23,10 @@ export interface Ports {
    * <dataDir>/secrets.json locally). Absent: the webhook answers 503, never accepts unsigned.
    */
   secrets?: WebhookSecrets;
+  /** Approver user groups (Slack S… ids); absent without Slack. */
+  userGroups?: UserGroups;
+  /** Present when Slack is configured (bot token + signing secret); /slack/interactions needs it. */
+  slack?: SlackPorts;
 }
 
 export interface WebhookSecrets {

@@ -24,13 +24,23 @@ import {
   type VersionRef,
 } from '../core/deployment.ts';
 import { InvalidTransitionError, NotFoundError } from '../core/errors.ts';
-import type { ApprovalRecord, ApprovalStatus, BakeWatch, DeliveryRecord, LockRecord, Store } from '../core/ports.ts';
+import type {
+  ApprovalDecision,
+  ApprovalRecord,
+  ApprovalStatus,
+  BakeWatch,
+  ChatThread,
+  DeliveryRecord,
+  LockRecord,
+  Store,
+} from '../core/ports.ts';
 import { TTL_ATTRIBUTE } from './table.ts';
 
 type Item = Record<string, unknown>;
 
 const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'type', TTL_ATTRIBUTE];
 const APPROVAL_TTL_SECONDS = 90 * 86400;
+const THREAD_TTL_SECONDS = 90 * 86400;
 
 function strip<T>(item: Item | undefined): T | undefined {
   if (!item) return undefined;
@@ -361,16 +371,13 @@ export class DynamoStore implements Store {
     return all.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt)).slice(0, query.limit ?? 50);
   }
 
-  async decideApproval(
-    approvalId: string,
-    decision: { status: Exclude<ApprovalStatus, 'PENDING'>; decidedBy: string; decidedAt: string; comment?: string },
-  ): Promise<{ decided: boolean; approval: ApprovalRecord }> {
+  async decideApproval(approvalId: string, decision: ApprovalDecision): Promise<{ decided: boolean; approval: ApprovalRecord }> {
     try {
       const res = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `APR#${approvalId}`, sk: 'META' },
-          UpdateExpression: `SET #status = :status, decidedBy = :by, decidedAt = :at, gsi2pk = :g${decision.comment ? ', #comment = :comment' : ''}`,
+          UpdateExpression: `SET #status = :status, decidedBy = :by, decidedAt = :at, gsi2pk = :g${decision.comment ? ', #comment = :comment' : ''}${decision.decidedById ? ', decidedById = :byId' : ''}`,
           ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
           ExpressionAttributeNames: { '#status': 'status', ...(decision.comment ? { '#comment': 'comment' } : {}) },
           ExpressionAttributeValues: {
@@ -380,6 +387,7 @@ export class DynamoStore implements Store {
             ':g': `APPROVALS#${decision.status}`,
             ':pending': 'PENDING',
             ...(decision.comment ? { ':comment': decision.comment } : {}),
+            ...(decision.decidedById ? { ':byId': decision.decidedById } : {}),
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -420,6 +428,77 @@ export class DynamoStore implements Store {
       if (!isConditionFailure(error)) throw this.named(error, `delivery ${record.deliveryId}`);
       // A concurrent copy of the same delivery answered first: its answer is the answer.
       return { stored: false, record: (await this.getDelivery(record.deliveryId)) ?? record };
+    }
+  }
+
+  async setApprovalMessage(approvalId: string, message: NonNullable<ApprovalRecord['message']>): Promise<ApprovalRecord> {
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `APR#${approvalId}`, sk: 'META' },
+          UpdateExpression: 'SET #message = :message',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#message': 'message' },
+          ExpressionAttributeValues: { ':message': { channel: message.channel, ts: message.ts } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<ApprovalRecord>(res.Attributes) as ApprovalRecord;
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError(`approval ${approvalId} does not exist`);
+      throw this.named(error, `approval ${approvalId}`);
+    }
+  }
+
+  async getChatThread(deploymentId: string): Promise<ChatThread | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `THREAD#${deploymentId}`, sk: 'THREAD' }, ConsistentRead: true }),
+    );
+    const item = strip<{ deploymentId: string } & ChatThread>(res.Item);
+    return item ? { channel: item.channel, ts: item.ts } : undefined;
+  }
+
+  async putChatThread(deploymentId: string, thread: ChatThread): Promise<ChatThread> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `THREAD#${deploymentId}`,
+            sk: 'THREAD',
+            type: 'thread',
+            deploymentId,
+            channel: thread.channel,
+            ts: thread.ts,
+            [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + THREAD_TTL_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return thread;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.named(error, `thread of ${deploymentId}`);
+      return (await this.getChatThread(deploymentId)) ?? thread;
+    }
+  }
+
+  async rememberOnce(key: string, expiresAt: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `SEEN#${key}`, sk: 'SEEN', type: 'seen', [TTL_ATTRIBUTE]: expiresAt },
+          // TTL deletion is lazy (up to days): an item past its expiry counts as forgotten.
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw this.named(error, `seen key ${key}`);
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Ports for handlers running on Lambda. Resource names come from the environment that
  * infra/ sets (COCONUT_TABLE, COCONUT_DEPLOY_STATE_MACHINE, ...); coconut.yaml is bundled with
- * the function (COCONUT_CONFIG). Built once per container, on first use.
+ * the function (COCONUT_CONFIG). Built once per container, on first use. Slack is on when both
+ * SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set (linked as secrets by infra/).
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECRClient } from '@aws-sdk/client-ecr';
@@ -16,6 +17,7 @@ import { EcrRegistry } from './ecr-registry.ts';
 import { EcsTargetAdapter } from './ecs-target.ts';
 import { jsonLog } from './json-log.ts';
 import { SfnOrchestrator } from './sfn-orchestrator.ts';
+import { consoleExecutionLink, createSlack, dashboardLink, slackFromEnv } from './slack/setup.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -23,20 +25,55 @@ function required(name: string): string {
   return value;
 }
 
-export const awsPorts = memoize(async (): Promise<Ports> => {
+/**
+ * Ports with Slack from the secrets linked to the calling function (read at its entry point,
+ * see functions/*.ts); without a reader, Slack comes from SLACK_* env vars if set (a deploy
+ * without SST), else it is off.
+ */
+export function awsPortsWith(readSlack?: () => { botToken?: string; signingSecret?: string }) {
+  return memoize(() => buildPorts(readSlack));
+}
+
+export const awsPorts = awsPortsWith();
+
+async function buildPorts(readSlack?: () => { botToken?: string; signingSecret?: string }): Promise<Ports> {
   const config = await loadConfigFile(process.env.COCONUT_CONFIG ?? 'coconut.yaml');
+  const store = new DynamoStore(documentClient(), required('COCONUT_TABLE'));
+  const log = jsonLog('coconut');
+  const clock = systemClock;
+  const linked = readSlack?.();
+  const slackEnv = linked?.botToken
+    ? { settings: { botToken: linked.botToken, signingSecret: linked.signingSecret ?? '' } }
+    : slackFromEnv();
+  const slack = slackEnv.settings
+    ? createSlack(slackEnv.settings, {
+        store,
+        config,
+        clock,
+        log,
+        links: {
+          dashboard: dashboardLink(config.slack?.dashboardUrl),
+          execution: consoleExecutionLink(process.env.COCONUT_DEPLOY_STATE_MACHINE),
+        },
+      })
+    : undefined;
+  if (!slack)
+    log.info(
+      `Slack is off (${'problem' in slackEnv ? slackEnv.problem : 'not configured'}): approvals are decided through the API and dashboard`,
+    );
   return {
     config,
-    store: new DynamoStore(documentClient(), required('COCONUT_TABLE')),
+    store,
     orchestrator: new SfnOrchestrator(new SFNClient(sdkConfig()), {
       deploy: process.env.COCONUT_DEPLOY_STATE_MACHINE,
       release: process.env.COCONUT_RELEASE_STATE_MACHINE,
     }),
     alarms: new CloudWatchAlarms(new CloudWatchClient(sdkConfig())),
-    notifier: silentNotifier,
-    clock: systemClock,
-    log: jsonLog('coconut'),
+    notifier: slack?.notifier ?? silentNotifier,
+    clock,
+    log,
+    ...(slack ? { userGroups: slack.userGroups, slack: slack.ports } : {}),
     scanner: new EcrRegistry(new ECRClient(sdkConfig())),
     ecs: new EcsTargetAdapter(),
   };
-});
+}

@@ -19,3 +19,12 @@ export function secret(name: SecretName): string {
   }
   return value;
 }
+
+/**
+ * A secret that may be left unset on purpose (Slack is optional): its placeholder value
+ * "none" (the default infra/ gives it) or an empty value means "not configured".
+ */
+export function optionalSecret(name: SecretName): string | undefined {
+  const value = secret(name);
+  return value === 'none' ? undefined : value;
+}

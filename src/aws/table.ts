@@ -10,6 +10,8 @@
  * bake watch                  ALARM#<name>       BAKE#<id>#<env>
  * approval                    APR#<id>           META                                               APPROVALS#<status> / <at>#<id>
  * webhook delivery answer     DELIVERY#<id>      META                  (TTL: 7 days)
+ * chat thread of a deployment THREAD#<id>        THREAD
+ * webhook seen (replays)      SEEN#<key>         SEEN
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 

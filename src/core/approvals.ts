@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { CoconutConfig } from './config/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, TaskTokenExpiredError } from './errors.ts';
 import { ERRORS } from './failure.ts';
-import type { ApprovalRecord, Clock, Log, Notifier, Orchestrator, Store } from './ports.ts';
+import type { ApprovalRecord, Clock, Log, Notifier, Orchestrator, Store, UserGroups } from './ports.ts';
 
 export interface ApprovalDeps {
   store: Store;
@@ -16,6 +16,8 @@ export interface ApprovalDeps {
   clock: Clock;
   log: Log;
   config: CoconutConfig;
+  /** Resolves approver user groups (Slack S… ids); without it only listed user ids may approve. */
+  userGroups?: UserGroups;
 }
 
 export interface ApprovalRequest {
@@ -25,6 +27,11 @@ export interface ApprovalRequest {
   environment: string;
   version: string;
   timeoutSeconds: number;
+  /**
+   * When the state machine started waiting ($$.State.EnteredTime): its timeout counts from
+   * there, so the expiry people see is the real one, even when this request runs late.
+   */
+  enteredAt?: string;
 }
 
 /** Short and stable for one wait: a retried request for the same token gets the same id. */
@@ -35,13 +42,21 @@ export function approvalIdFor(taskToken: string): string {
 export async function requestApproval(deps: ApprovalDeps, req: ApprovalRequest): Promise<ApprovalRecord> {
   const approvalId = approvalIdFor(req.taskToken);
   const existing = await deps.store.getApproval(approvalId);
-  if (existing) return existing;
+  if (existing) {
+    // A retried invocation: post again only if the first one never got its message out.
+    if (existing.status === 'PENDING' && !existing.message) await notifyRequested(deps, existing);
+    return existing;
+  }
   const now = deps.clock.now();
   const [envState, deployment] = await Promise.all([
     deps.store.getEnvironmentState(req.service, req.environment),
     deps.store.getDeployment(req.deploymentId),
   ]);
   const trigger = deployment?.trigger;
+  const waitStarted = req.enteredAt && !Number.isNaN(Date.parse(req.enteredAt)) ? new Date(req.enteredAt) : now;
+  const expiresAt = new Date(waitStarted.getTime() + req.timeoutSeconds * 1000);
+  // The state machine has already given up on this wait: record that, offer no decision.
+  const late = expiresAt.getTime() <= now.getTime();
   const approval: ApprovalRecord = {
     approvalId,
     deploymentId: req.deploymentId,
@@ -52,27 +67,43 @@ export async function requestApproval(deps: ApprovalDeps, req: ApprovalRequest):
     taskToken: req.taskToken,
     requestedBy: trigger ? (trigger.actor ?? trigger.kind) : 'unknown',
     requestedAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + req.timeoutSeconds * 1000).toISOString(),
-    status: 'PENDING',
+    expiresAt: expiresAt.toISOString(),
+    status: late ? 'EXPIRED' : 'PENDING',
+    ...(late ? { decidedBy: 'timeout', decidedAt: now.toISOString() } : {}),
   };
   await deps.store.putApproval(approval);
   await deps.store
     .updateStage(req.deploymentId, req.environment, { state: 'AWAITING_APPROVAL', approvalId }, now)
     .catch((error) => deps.log.warn('could not link the approval to its stage', { error: String(error) }));
-  deps.log.info(`${req.service} ${req.version} waits for approval to deploy to ${req.environment}: approval ${approvalId}`, {
-    approvalId,
-    deploymentId: req.deploymentId,
-  });
+  if (late) {
+    deps.log.warn(
+      `approval ${approvalId} for ${req.service} ${req.version} on ${req.environment} arrived after its deadline (${approval.expiresAt}): expired`,
+      { approvalId, deploymentId: req.deploymentId },
+    );
+  } else {
+    deps.log.info(`${req.service} ${req.version} waits for approval to deploy to ${req.environment}: approval ${approvalId}`, {
+      approvalId,
+      deploymentId: req.deploymentId,
+    });
+  }
+  await notifyRequested(deps, approval);
+  return approval;
+}
+
+/** Tells people; a chat outage never fails the wait (the inbox and the API still decide it). */
+async function notifyRequested(deps: ApprovalDeps, approval: ApprovalRecord): Promise<void> {
   try {
     const message = await deps.notifier.approvalRequested(approval);
     if (message) {
       approval.message = message;
-      await deps.store.putApproval(approval);
+      // Only the message is written: someone may have decided (CLI, dashboard) while it was
+      // being posted, and then the fresh message must show that decision, not buttons.
+      const stored = await deps.store.setApprovalMessage(approval.approvalId, message);
+      if (stored.status !== 'PENDING' && approval.status === 'PENDING') await deps.notifier.approvalDecided(stored);
     }
   } catch (error) {
     deps.log.warn('could not post the approval request; it is still in the inbox', { error: String(error) });
   }
-  return approval;
 }
 
 export interface Actor {
@@ -84,7 +115,62 @@ export interface Actor {
 }
 
 export function environmentApprovers(config: CoconutConfig, service: string, environment: string): string[] | undefined {
-  return config.services.find((s) => s.name === service)?.environments.find((e) => e.name === environment)?.approval?.approvers;
+  return approvalConfig(config, service, environment)?.approvers;
+}
+
+function approvalConfig(config: CoconutConfig, service: string, environment: string) {
+  return config.services.find((s) => s.name === service)?.environments.find((e) => e.name === environment)?.approval;
+}
+
+const CHAT_USER_ID = /^[UW][A-Z0-9]{1,20}$/;
+
+/**
+ * May this person decide? Listed user ids directly; user group ids (S…) through the chat
+ * workspace. A group that cannot be resolved grants nothing, and the answer says so.
+ */
+async function assertApprover(deps: ApprovalDeps, approval: ApprovalRecord, actor: Actor): Promise<void> {
+  const approvers = environmentApprovers(deps.config, approval.service, approval.environment) ?? [];
+  if (approvers.includes(actor.id)) return;
+  const unresolved: string[] = [];
+  for (const group of approvers.filter((a) => a.startsWith('S'))) {
+    try {
+      if (!deps.userGroups) throw new Error('no chat workspace is configured');
+      if ((await deps.userGroups.members(group)).includes(actor.id)) return;
+    } catch (error) {
+      deps.log.warn(`could not resolve the members of user group ${group}`, { error: String(error) });
+      unresolved.push(group);
+    }
+  }
+  const who = actor.name ?? actor.id;
+  throw new ForbiddenError(
+    `${who} is not an approver of ${approval.service} on ${approval.environment} (approvers: ${approvers.join(', ') || 'none'})` +
+      (unresolved.length ? `; the members of ${unresolved.join(', ')} could not be checked right now, try again` : ''),
+  );
+}
+
+/**
+ * Four eyes: whoever triggered the deployment may not approve it. The trigger's actor (a
+ * GitHub login, a registry user) is mapped to a chat user id by `slack.users`, or is one.
+ * An actor without a mapping cannot be recognised; that is logged, not guessed.
+ */
+async function assertNotTriggerer(deps: ApprovalDeps, approval: ApprovalRecord, actor: Actor): Promise<void> {
+  if (!approvalConfig(deps.config, approval.service, approval.environment)?.fourEyes) return;
+  const deployment = await deps.store.getDeployment(approval.deploymentId);
+  const triggerActor = deployment?.trigger.actor;
+  if (!triggerActor) return;
+  const triggerId = deps.config.slack?.users[triggerActor] ?? (CHAT_USER_ID.test(triggerActor) ? triggerActor : undefined);
+  if (triggerId === undefined) {
+    deps.log.warn(
+      `four eyes on ${approval.service}/${approval.environment}: ${triggerActor} (who triggered ${approval.deploymentId}) has no Slack id in slack.users, so it cannot be told apart from ${actor.name ?? actor.id}`,
+      { approvalId: approval.approvalId },
+    );
+    return;
+  }
+  if (triggerId === actor.id) {
+    throw new ForbiddenError(
+      `four eyes: ${actor.name ?? actor.id} triggered this deployment (as ${triggerActor}) and may not approve it; another approver must`,
+    );
+  }
 }
 
 export type Decision = 'approve' | 'reject';
@@ -95,40 +181,35 @@ export async function decideApproval(
 ): Promise<ApprovalRecord> {
   const approval = await deps.store.getApproval(input.approvalId);
   if (!approval) throw new NotFoundError(`approval ${input.approvalId} does not exist`);
-  if (approval.status !== 'PENDING') {
-    throw new ConflictError(
-      `approval ${approval.approvalId} is already ${approval.status.toLowerCase()}${approval.decidedBy ? ` by ${approval.decidedBy}` : ''}`,
-    );
+  if (approval.status !== 'PENDING') throw alreadyDecided(approval);
+  // Who may decide comes before anything else that could change the record.
+  if (input.actor.source !== 'local') {
+    await assertApprover(deps, approval, input.actor);
+    if (input.decision === 'approve') await assertNotTriggerer(deps, approval, input.actor);
   }
   const now = deps.clock.now();
   if (now.toISOString() > approval.expiresAt) {
-    await deps.store.decideApproval(approval.approvalId, {
+    const { decided, approval: expired } = await deps.store.decideApproval(approval.approvalId, {
       status: 'EXPIRED',
       decidedBy: 'timeout',
       decidedAt: now.toISOString(),
     });
-    throw new ConflictError(`approval ${approval.approvalId} expired at ${approval.expiresAt}`);
-  }
-  if (input.actor.source !== 'local') {
-    const approvers = environmentApprovers(deps.config, approval.service, approval.environment) ?? [];
-    if (!approvers.includes(input.actor.id)) {
-      throw new ForbiddenError(
-        `${input.actor.name ?? input.actor.id} is not an approver of ${approval.service} on ${approval.environment}`,
-      );
+    if (decided) {
+      await deps.notifier
+        .approvalDecided(expired)
+        .catch((error) => deps.log.warn('could not update the approval message', { error: String(error) }));
     }
+    throw new ConflictError(`approval ${approval.approvalId} expired at ${approval.expiresAt}`);
   }
   const decidedBy = input.actor.name ?? input.actor.id;
   const { decided, approval: stored } = await deps.store.decideApproval(approval.approvalId, {
     status: input.decision === 'approve' ? 'APPROVED' : 'REJECTED',
     decidedBy,
+    ...(input.actor.source === 'local' ? {} : { decidedById: input.actor.id }),
     decidedAt: now.toISOString(),
     ...(input.comment ? { comment: input.comment } : {}),
   });
-  if (!decided) {
-    throw new ConflictError(
-      `approval ${approval.approvalId} is already ${stored.status.toLowerCase()} by ${stored.decidedBy ?? 'someone'}`,
-    );
-  }
+  if (!decided) throw alreadyDecided(stored);
   try {
     if (input.decision === 'approve') {
       await deps.orchestrator.sendTaskSuccess(stored.taskToken, { approvalId: stored.approvalId, approvedBy: decidedBy });
@@ -138,6 +219,22 @@ export async function decideApproval(
     }
   } catch (error) {
     if (error instanceof TaskTokenExpiredError) {
+      // The wait ended (timeout, stopped execution) just before this decision: the record must
+      // not say APPROVED for a deployment that never went on.
+      const { decidedById: _by, ...rest } = stored;
+      const expired: ApprovalRecord = {
+        ...rest,
+        status: 'EXPIRED',
+        decidedBy: 'timeout',
+        decidedAt: now.toISOString(),
+        comment: `${decidedBy} decided after the deployment had stopped waiting`,
+      };
+      await deps.store
+        .putApproval(expired)
+        .catch((e) => deps.log.warn('could not mark the approval expired', { error: String(e) }));
+      await deps.notifier
+        .approvalDecided(expired)
+        .catch((e) => deps.log.warn('could not update the approval message', { error: String(e) }));
       throw new ConflictError(`the deployment no longer waits for approval ${approval.approvalId} (it expired or was stopped)`);
     }
     throw error;
@@ -149,6 +246,13 @@ export async function decideApproval(
     .approvalDecided(stored)
     .catch((error) => deps.log.warn('could not update the approval message', { error: String(error) }));
   return stored;
+}
+
+function alreadyDecided(approval: ApprovalRecord): ConflictError {
+  if (approval.status === 'EXPIRED') return new ConflictError(`approval ${approval.approvalId} expired at ${approval.expiresAt}`);
+  return new ConflictError(
+    `approval ${approval.approvalId} is already ${approval.status.toLowerCase()} by ${approval.decidedBy ?? 'someone'}${approval.decidedAt ? ` at ${approval.decidedAt}` : ''}`,
+  );
 }
 
 /** The approval wait timed out in the state machine: mark the approval EXPIRED. */

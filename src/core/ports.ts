@@ -161,7 +161,10 @@ export interface ApprovalRecord {
   requestedAt: string;
   expiresAt: string;
   status: ApprovalStatus;
+  /** Display name of who decided (or "timeout"). */
   decidedBy?: string;
+  /** Chat user id of who decided, when the decision came from chat (Slack U…/W…). */
+  decidedById?: string;
   decidedAt?: string;
   comment?: string;
   /** Where the request was posted (chat adapters fill these in). */
@@ -220,14 +223,45 @@ export interface Store {
    * Records a decision only while the approval is PENDING. Returns the stored approval and
    * whether this call decided it (false: someone decided first).
    */
-  decideApproval(
-    approvalId: string,
-    decision: { status: Exclude<ApprovalStatus, 'PENDING'>; decidedBy: string; decidedAt: string; comment?: string },
-  ): Promise<{ decided: boolean; approval: ApprovalRecord }>;
+  decideApproval(approvalId: string, decision: ApprovalDecision): Promise<{ decided: boolean; approval: ApprovalRecord }>;
+  /**
+   * Records where the request was posted, changing nothing else (a decision may have landed
+   * meanwhile). Returns the approval as stored now.
+   */
+  setApprovalMessage(approvalId: string, message: NonNullable<ApprovalRecord['message']>): Promise<ApprovalRecord>;
+
+  /** The chat thread of a deployment, if one was started. */
+  getChatThread(deploymentId: string): Promise<ChatThread | undefined>;
+  /** Records the thread unless one exists; returns the stored one (the first writer wins). */
+  putChatThread(deploymentId: string, thread: ChatThread): Promise<ChatThread>;
+  /**
+   * Remembers `key` until `expiresAt` (epoch seconds). False when it is already remembered: a
+   * replayed webhook. Shared by every Lambda container, unlike an in-memory set.
+   */
+  rememberOnce(key: string, expiresAt: number): Promise<boolean>;
 
   getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
   /** Writes the answer unless one is already stored for that id; returns the stored one in that case. */
   putDelivery(record: DeliveryRecord): Promise<{ stored: boolean; record: DeliveryRecord }>;
+}
+
+export interface ApprovalDecision {
+  status: Exclude<ApprovalStatus, 'PENDING'>;
+  decidedBy: string;
+  decidedById?: string;
+  decidedAt: string;
+  comment?: string;
+}
+
+/** Where a deployment's chat thread lives: Slack channel id and the parent message's ts. */
+export interface ChatThread {
+  channel: string;
+  ts: string;
+}
+
+/** Resolves chat user groups (Slack S… ids) to the user ids of their members. */
+export interface UserGroups {
+  members(groupId: string): Promise<string[]>;
 }
 
 /**

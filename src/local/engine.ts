@@ -63,6 +63,8 @@ export interface EngineOptions {
 
 /** Stands in for $$.Task.Token in the context; each waiting task gets its own token instead. */
 const TOKEN_PLACEHOLDER = 'coconut-local-task-token';
+/** Stands in for $$.State.EnteredTime (the context is fixed per run); replaced when the task starts. */
+const ENTERED_TIME_PLACEHOLDER = 'coconut-local-state-entered-time';
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
 interface PendingTask {
@@ -257,6 +259,7 @@ export class LocalEngine implements Orchestrator {
           Name: `coconut-${record.machine}`,
         },
         Task: { Token: TOKEN_PLACEHOLDER },
+        State: { EnteredTime: ENTERED_TIME_PLACEHOLDER },
       },
     });
     let stopped = false;
@@ -346,7 +349,8 @@ export class LocalEngine implements Orchestrator {
       const task = async (input: unknown) => {
         const params = (input ?? {}) as Record<string, unknown>;
         if (resource === 'arn:aws:states:::lambda:invoke') {
-          const payload = await this.invoke(params, stateName);
+          const entered = { [ENTERED_TIME_PLACEHOLDER]: new Date().toISOString() };
+          const payload = await this.invoke({ ...params, Payload: replaceToken(params.Payload, entered) }, stateName);
           return { ExecutedVersion: '$LATEST', Payload: payload ?? null, StatusCode: 200 };
         }
         if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
@@ -388,7 +392,10 @@ export class LocalEngine implements Orchestrator {
     const waiting = new Promise<unknown>((resolve, reject) => {
       this.tokens.set(token, { execution, state: stateName, resolve, reject });
     });
-    const payload = replaceToken(params.Payload, token);
+    const payload = replaceToken(params.Payload, {
+      [TOKEN_PLACEHOLDER]: token,
+      [ENTERED_TIME_PLACEHOLDER]: new Date().toISOString(),
+    });
     return this.invoke({ ...params, Payload: payload }, stateName).then(
       () => waiting,
       (error) => {
@@ -424,11 +431,11 @@ function stoppedError(): Error {
   return Object.assign(new Error('the execution has stopped'), { name: 'Coconut.ExecutionStopped' });
 }
 
-function replaceToken(value: unknown, token: string): unknown {
-  if (value === TOKEN_PLACEHOLDER) return token;
-  if (Array.isArray(value)) return value.map((v) => replaceToken(v, token));
+function replaceToken(value: unknown, placeholders: Record<string, string>): unknown {
+  if (typeof value === 'string' && Object.hasOwn(placeholders, value)) return placeholders[value];
+  if (Array.isArray(value)) return value.map((v) => replaceToken(v, placeholders));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, token)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, placeholders)]));
   }
   return value;
 }

@@ -14,9 +14,11 @@ import { createGithubWebhookHandler } from '../../functions/github-webhook.ts';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
 import { createRegistryWebhookHandler } from '../../functions/registry-webhook.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
+import { createSlackInteractionsHandler } from '../../functions/slack-interactions.ts';
 import { documentClient } from '../aws/clients.ts';
 import { DynamoStore } from '../aws/dynamo-store.ts';
 import { EcsTargetAdapter } from '../aws/ecs-target.ts';
+import { createSlack, dashboardLink, type SlackSettings, slackFromEnv } from '../aws/slack/setup.ts';
 import { loadConfigFile } from '../core/config/load.ts';
 import type { CoconutConfig } from '../core/config/schema.ts';
 import { configWarnings } from '../core/config/warnings.ts';
@@ -32,7 +34,7 @@ import { LocalEventBus } from './bus.ts';
 import { consoleLog } from './console-log.ts';
 import { RehearsalEcsTarget } from './ecs-rehearsal.ts';
 import { LocalEngine, type LocalFunction } from './engine.ts';
-import { inboxNotifier } from './inbox-notifier.ts';
+import { alongsideInbox, inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
 import { announceLocalPush } from './registry-stand-in.ts';
 import { localSecrets } from './secrets.ts';
@@ -73,6 +75,11 @@ export interface RuntimeOptions {
   ecsPollMs?: number;
   /** Webhook secrets (tests); default: env vars, else generated into <dataDir>/secrets.json. */
   secrets?: WebhookSecrets;
+  /**
+   * Slack: settings, or false for none. Default: from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
+   * (and SLACK_API_URL); without them approvals wait in the local inbox.
+   */
+  slack?: SlackSettings | false;
 }
 
 export interface Runtime {
@@ -186,6 +193,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     api: asLocal(createApiHandler(provider)),
     'github-webhook': asLocal(createGithubWebhookHandler(provider)),
     'registry-webhook': asLocal(createRegistryWebhookHandler(provider)),
+    'slack-interactions': asLocal(createSlackInteractionsHandler(provider)),
   });
 
   for (const rule of eventRules(config)) {
@@ -196,7 +204,30 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
   const { server, url: serverUrl } = await startServer({ functions, engine, bus, alarms, log }, opts.port);
   url = serverUrl;
-  notifier = (opts.notifier ?? inboxNotifier)(log, url);
+  const slackEnv =
+    opts.slack === false ? { problem: 'disabled for this runtime' } : opts.slack ? { settings: opts.slack } : slackFromEnv();
+  if (slackEnv.settings) {
+    const slack = createSlack(slackEnv.settings, {
+      store,
+      config,
+      clock: systemClock,
+      log,
+      links: {
+        dashboard: dashboardLink(config.slack?.dashboardUrl ?? url),
+        execution: (id) => `${url}/api/executions/${encodeURIComponent(id)}`,
+      },
+    });
+    ports.userGroups = slack.userGroups;
+    ports.slack = slack.ports;
+    // The console keeps its `coconut approve` hints: the local operator may still decide.
+    notifier = opts.notifier?.(log, url) ?? alongsideInbox(slack.notifier, inboxNotifier(log, url));
+    log.info(
+      `approvals and deployment threads go to ${slack.describe}; Slack's interactivity request URL must reach ${url}/slack/interactions`,
+    );
+  } else {
+    notifier = (opts.notifier ?? inboxNotifier)(log, url);
+    log.info(`Slack is off (${slackEnv.problem}): approvals wait in the local inbox — coconut approve|reject, or ${url}/`);
+  }
 
   await recoverInterrupted(engine, ports);
   if (opts.probes !== false) alarms.start();

@@ -16,6 +16,7 @@ import { type LocalEngine, type LocalFunction, lambdaContext } from './engine.ts
 import { BodyTooLargeError, readBody, routeMatcher, send, sendJson, toHttpEvent } from './http-event.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+const FORWARDED_REFUSAL = 'forwarded requests (a tunnel) reach only the public routes, such as POST /slack/interactions';
 
 export interface ServerDeps {
   functions: Record<string, LocalFunction>;
@@ -35,11 +36,15 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    // Through a tunnel (ngrok, cloudflared: how Slack reaches a laptop) only the public routes
+    // answer; they verify their own signatures. The rest trusts its caller as the local operator.
+    const forwarded = Boolean(req.headers['x-forwarded-for'] || req.headers.forwarded);
     try {
       const body = await readBody(req, BODY_LIMIT_BYTES);
       for (const route of functionRoutes) {
         const params = route.match.method === req.method ? route.match.test(url.pathname) : undefined;
         if (!params) continue;
+        if (forwarded && !route.public) return sendJson(res, 403, { error: FORWARDED_REFUSAL });
         const fn = deps.functions[route.fn];
         if (!fn) return sendJson(res, 501, { error: `function ${route.fn} is not available locally` });
         const event: APIGatewayProxyEventV2 = toHttpEvent(req, url, body, route.route, params);
@@ -47,6 +52,7 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
       }
       for (const route of localRoutes) {
         const params = route.match.method === req.method ? route.match.test(url.pathname) : undefined;
+        if (params && forwarded) return sendJson(res, 403, { error: FORWARDED_REFUSAL });
         if (params) return await route.handle(req, res, params, body);
       }
       if (req.method === 'GET' && (await serveDashboard(url.pathname, res))) return;

@@ -181,4 +181,58 @@ describe('DynamoStore (dynalite)', () => {
     await store.deleteBakeWatch('h', 'd1', 'prod');
     expect(await store.listBakeWatches('h')).toEqual([]);
   });
+
+  it('keeps one chat thread per deployment: the first writer wins, racing writers get it back', async () => {
+    expect(await store.getChatThread('dep-t')).toBeUndefined();
+    const results = await Promise.all([
+      store.putChatThread('dep-t', { channel: 'C1', ts: '1.000001' }),
+      store.putChatThread('dep-t', { channel: 'C1', ts: '1.000002' }),
+    ]);
+    const stored = await store.getChatThread('dep-t');
+    expect(stored && ['1.000001', '1.000002']).toContain(stored?.ts);
+    expect(results).toEqual([stored, stored]);
+    // The thread item is not mistaken for a stage of the deployment.
+    await store.createDeployment(...deployment('dep-t'));
+    expect((await store.getDeployment('dep-t'))?.stages.map((s) => s.environment)).toEqual(['staging', 'prod']);
+  });
+
+  it('remembers a key once until it expires (webhook replays)', async () => {
+    const inAMinute = Math.floor(Date.now() / 1000) + 60;
+    expect(await store.rememberOnce('slack#abc', inAMinute)).toBe(true);
+    expect(await store.rememberOnce('slack#abc', inAMinute)).toBe(false);
+    const [a, b] = await Promise.all([store.rememberOnce('slack#race', inAMinute), store.rememberOnce('slack#race', inAMinute)]);
+    expect([a, b].sort()).toEqual([false, true]);
+    // Past its expiry (TTL deletion is lazy) the key counts as forgotten.
+    expect(await store.rememberOnce('slack#old', 1)).toBe(true);
+    expect(await store.rememberOnce('slack#old', inAMinute)).toBe(true);
+  });
+
+  it('records who decided an approval by chat id', async () => {
+    await store.putApproval({
+      approvalId: 'apr-2',
+      deploymentId: 'd-2',
+      service: 'api',
+      environment: 'prod',
+      version: '1.0.0',
+      taskToken: 'secret-token',
+      requestedBy: 'ecr-push',
+      requestedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      status: 'PENDING',
+    });
+    const { approval } = await store.decideApproval('apr-2', {
+      status: 'APPROVED',
+      decidedBy: 'ana',
+      decidedById: 'U0ANA',
+      decidedAt: 'now',
+    });
+    expect(approval).toMatchObject({ status: 'APPROVED', decidedBy: 'ana', decidedById: 'U0ANA' });
+    // Noting where the request was posted changes nothing else.
+    expect(await store.setApprovalMessage('apr-2', { channel: 'C1', ts: '1.2' })).toMatchObject({
+      status: 'APPROVED',
+      decidedBy: 'ana',
+      message: { channel: 'C1', ts: '1.2' },
+    });
+    await expect(store.setApprovalMessage('apr-none', { channel: 'C1', ts: '1.2' })).rejects.toThrow(NotFoundError);
+  });
 });

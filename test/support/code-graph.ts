@@ -68,7 +68,7 @@ export function secretsRead(files: string[], known: readonly string[]): Set<stri
   const found = new Set<string>();
   for (const file of files) {
     const text = read(file);
-    for (const m of text.matchAll(/\bsecret\(\s*'(\w+)'\s*\)|\bResource\.(\w+)/g)) {
+    for (const m of text.matchAll(/\b(?:optionalS|s)ecret\(\s*'(\w+)'\s*\)|\bResource\.(\w+)/g)) {
       const name = (m[1] ?? m[2]) as string;
       if (known.includes(name)) found.add(name);
     }

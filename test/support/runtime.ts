@@ -73,6 +73,10 @@ export interface TestConfigOptions {
   extraYaml?: string;
   /** A `source:` block for demo-api, as flow YAML, e.g. "{ github: octo/demo-api, onTag: build }". */
   source?: string;
+  /** Approvers of prod (default [U0APPROVER]). */
+  approvers?: string[];
+  /** Top-level YAML added before `local:` (e.g. a `slack:` block). */
+  topYaml?: string;
 }
 
 /** The webhook secrets of every test runtime (unless a test passes its own). */
@@ -89,7 +93,7 @@ export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfi
     opts.prodApproval === false
       ? ''
       : `
-        approval: { approvers: [U0APPROVER], timeout: ${opts.approvalTimeout ?? '1h'} }`;
+        approval: { approvers: [${(opts.approvers ?? ['U0APPROVER']).join(', ')}], timeout: ${opts.approvalTimeout ?? '1h'} }`;
   writeFileSync(
     path.join(dir, 'coconut.yaml'),
     `services:
@@ -109,6 +113,7 @@ ${opts.source ? `    source: ${opts.source}\n` : ''}    target: { kind: ansible,
         bake: ${opts.prodBake ?? '2s'}
         alarms: [demo-api-prod-health]
 ${opts.extraYaml ?? ''}
+${opts.topYaml ?? ''}
 local:
   alarms:
     demo-api-staging-health: { probe: 'http://127.0.0.1:${appPorts.staging}/health', period: 1s, failuresToAlarm: 1 }
@@ -124,6 +129,8 @@ local:
     lockPollMs: 100,
     secrets: TEST_SECRETS,
     ...opts,
+    // Never the developer's SLACK_* variables: Slack only when a test asks for it.
+    slack: opts.slack ?? false,
   });
   const store = runtime.ports.store;
   const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {

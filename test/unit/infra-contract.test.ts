@@ -164,8 +164,8 @@ describe('Contract: the checks fail when something is taken away', () => {
   });
 
   it('a secret a handler reads but is not linked to', () => {
-    const reads = { ...secretReads(), api: new Set(['SlackBotToken']) };
-    expect(checkSecrets(contract, reads)).toEqual(['api: reads secret SlackBotToken, which is not linked to it']);
+    const reads = { ...secretReads(), api: new Set(['GithubWebhookSecret']) };
+    expect(checkSecrets(contract, reads)).toEqual(['api: reads secret GithubWebhookSecret, which is not linked to it']);
   });
 
   it('a route or a rule that does not reach its function', () => {

@@ -10,6 +10,13 @@ import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../oci.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ALARM_NAME = /^[A-Za-z0-9._\-/#:()+= ]{1,255}$/;
+const SLACK_USER = /^[UW][A-Z0-9]{1,20}$/;
+const SLACK_APPROVER = /^[UWS][A-Z0-9]{1,20}$/;
+
+/** A Slack channel id (C…/G…) or a channel name (#deploys). */
+const slackChannel = z
+  .string()
+  .regex(/^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{1,20})$/, 'expected a Slack channel id (C…) or name like "#deploys"');
 
 /** Credentials are named, never written here: the name of a secret in AWS Secrets Manager. */
 const secretName = (what: string) =>
@@ -204,10 +211,19 @@ export const environmentSchema = z.strictObject({
   approval: z
     .strictObject({
       approvers: z
-        .array(z.string().min(1))
+        .array(z.string().regex(SLACK_APPROVER, 'expected a Slack user id (U…/W…) or user group id (S…), like U0123ABCD'))
         .min(1, 'expected at least one approver')
         .describe('Who may approve: Slack user ids (U…/W…) or user group ids (S…).'),
-      timeout: duration(1, 7 * 86400).default(3600),
+      timeout: duration(1, 7 * 86400)
+        .default(3600)
+        .describe('How long to wait for a decision; then the deployment ends REJECTED (expired).'),
+      fourEyes: z
+        .boolean()
+        .default(false)
+        .describe('When true, whoever triggered the deployment may not approve it (see slack.users).'),
+      channel: slackChannel
+        .optional()
+        .describe('Slack channel for the approval message of this environment (default: slack.channel).'),
     })
     .optional()
     .describe('When present, a deployment waits here until an approver approves it.'),
@@ -237,6 +253,20 @@ export const serviceSchema = z.strictObject({
     .min(1, 'expected at least one environment')
     .describe('Environments in promotion order: a failure in one stops the later ones.'),
 });
+
+export const slackSchema = z
+  .strictObject({
+    channel: slackChannel.default('#deploys').describe('Channel of the deployment threads and, by default, of approvals.'),
+    dashboardUrl: z
+      .url({ message: 'expected the http(s) URL of the Coconut dashboard' })
+      .optional()
+      .describe('Base URL of the dashboard; messages link to <dashboardUrl>/#/deployments/<id>.'),
+    users: z
+      .record(z.string().min(1), z.string().regex(SLACK_USER, 'expected a Slack user id (U…/W…), like U0123ABCD'))
+      .default({})
+      .describe('Who is who: trigger actors (GitHub login, registry user) -> Slack user id, for fourEyes.'),
+  })
+  .describe('Slack: approval messages and one thread per deployment (needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET).');
 
 const localAlarmSchema = z.strictObject({
   probe: z.url({ message: 'expected an http(s) URL to probe' }).optional(),
@@ -272,6 +302,7 @@ export const configSchema = z
   .strictObject({
     version: z.literal(1, { message: 'expected version: 1' }).default(1),
     services: z.array(serviceSchema).min(1, 'expected at least one service'),
+    slack: slackSchema.optional(),
     local: z
       .strictObject({
         alarms: z.record(z.string(), localAlarmSchema).default({}),
