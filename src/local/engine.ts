@@ -392,6 +392,9 @@ export class LocalEngine implements Orchestrator {
     const waiting = new Promise<unknown>((resolve, reject) => {
       this.tokens.set(token, { execution, state: stateName, resolve, reject });
     });
+    // The function itself may decide the task before it returns (a bake whose alarm already
+    // fires fails its own token): the outcome is read below, so this early settle is no crash.
+    waiting.catch(() => {});
     const payload = replaceToken(params.Payload, {
       [TOKEN_PLACEHOLDER]: token,
       [ENTERED_TIME_PLACEHOLDER]: new Date().toISOString(),
