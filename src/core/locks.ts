@@ -9,6 +9,8 @@ import type { LockRecord, Store } from './ports.ts';
 
 /** A waiter that has not polled for this long is gone (the state machine polls every few seconds). */
 export const WAITER_STALE_SECONDS = 60;
+/** A waiter re-marks itself as present at most this often (well inside the stale window). */
+const WAITER_REFRESH_SECONDS = 15;
 
 export function lockKey(service: string, environment: string): string {
   return `${service}#${environment}`;
@@ -57,11 +59,12 @@ function decide(lock: LockRecord, req: AcquireRequest): { result: AcquireResult;
       write: { key: lock.key, owner: req.deploymentId, expiresAt, waiters, version: lock.version + 1 },
     };
   }
+  const result = { acquired: false as const, holder: ownerGone ? undefined : lock.owner, position: ahead.length + 1 };
+  // Already queued and seen recently: nothing to write (polls are frequent; writes are not free).
+  const queued = lock.waiters[req.deploymentId];
+  if (queued && queued.seenAt >= req.nowSeconds - WAITER_REFRESH_SECONDS) return { result };
   waiters[req.deploymentId] = { createdAt: req.createdAt, seenAt: req.nowSeconds };
-  return {
-    result: { acquired: false, holder: ownerGone ? undefined : lock.owner, position: ahead.length + 1 },
-    write: { ...lock, waiters, version: lock.version + 1 },
-  };
+  return { result, write: { ...lock, waiters, version: lock.version + 1 } };
 }
 
 function isBefore(aCreated: string, aId: string, bCreated: string, bId: string): boolean {

@@ -41,7 +41,13 @@ const build = z
   .optional();
 
 export const pipelineStepSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('acquireLock'), ref, holdSeconds: z.number().int().positive() }),
+  z.object({
+    action: z.literal('acquireLock'),
+    ref,
+    holdSeconds: z.number().int().positive(),
+    /** When the execution started (~ when the push arrived): the queue order. */
+    queuedAt: z.string().optional(),
+  }),
   z.object({ action: z.literal('releaseLock'), ref }),
   z.object({
     action: z.literal('recordStage'),
@@ -105,12 +111,13 @@ export async function runPipelineStep(
   const key = lockKey(input.ref.service, input.ref.environment);
   switch (input.action) {
     case 'acquireLock': {
-      const deployment = await deps.store.getDeployment(input.ref.deploymentId);
-      if (!deployment) throw new NotFoundError(`deployment ${input.ref.deploymentId} has no record`);
+      // Polled every few seconds while another deployment holds the lock: one read, one write.
+      const queuedAt = input.queuedAt ?? (await deps.store.getDeployment(input.ref.deploymentId))?.createdAt;
+      if (!queuedAt) throw new NotFoundError(`deployment ${input.ref.deploymentId} has no record`);
       const result = await acquireLock(deps.store, {
         key,
         deploymentId: input.ref.deploymentId,
-        createdAt: deployment.createdAt,
+        createdAt: queuedAt,
         holdSeconds: input.holdSeconds,
         nowSeconds: Math.floor(deps.clock.now().getTime() / 1000),
       });
