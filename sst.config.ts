@@ -22,6 +22,7 @@ export default $config({
     const { alarms } = await import('./infra/alarms.ts');
     const { prefix, whereOf } = await import('./infra/naming.ts');
     const { ecsServices } = await import('./infra/ecs.ts');
+    const { dashboard } = await import('./infra/dashboard.ts');
 
     const deploy = await deployConfig();
     const names = prefix();
@@ -56,6 +57,7 @@ export default $config({
       machines,
     });
     const http = api({ functions: fns.functions, ...(deploy.auth ? { auth: deploy.auth } : {}) });
+    const site = dashboard({ apiUrl: http.api.url, configFile: deploy.file, ...(deploy.auth ? { auth: deploy.auth } : {}) });
     triggers({
       config: deploy.config,
       prefix: names,
@@ -71,6 +73,7 @@ export default $config({
 
     return {
       api: http.api.url,
+      dashboard: site.url ?? site.note,
       githubWebhookUrl: http.publicRoutes['POST /webhooks/github'],
       dockerhubWebhookUrl: http.publicRoutes['POST /webhooks/dockerhub/{token}'],
       slackRequestUrl: http.publicRoutes['POST /slack/interactions'],

@@ -55,6 +55,7 @@ declare global {
       Dynamo: ResourceClass;
       Queue: ResourceClass;
       Bucket: ResourceClass;
+      StaticSite: ResourceClass;
     };
   };
 

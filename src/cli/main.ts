@@ -6,6 +6,7 @@ import { ConfigError } from '../core/errors.ts';
 import { alarm, usage as alarmUsage } from './commands/alarm.ts';
 import { usage as approveUsage, decide } from './commands/approve.ts';
 import { cost, usage as costUsage } from './commands/cost.ts';
+import { dashboardSite, usage as dashboardSiteUsage } from './commands/dashboard-site.ts';
 import { deploy, deployUsage, rollback, rollbackUsage, watch, watchUsage } from './commands/deploy.ts';
 import { dev, usage as devUsage } from './commands/dev.ts';
 import { generateCommand, usage as generateUsage } from './commands/generate.ts';
@@ -32,6 +33,11 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'send a signed GitHub tag push, GHCR or Docker Hub push to the local runtime',
   },
   validate: { run: validate, usage: validateUsage, summary: 'check coconut.yaml' },
+  'dashboard-site': {
+    run: dashboardSite,
+    usage: dashboardSiteUsage,
+    summary: 'write the dashboard as a static site with its config.json (what `sst deploy` builds)',
+  },
   schema: { run: schema, usage: schemaUsage, summary: 'print the JSON Schema of coconut.yaml' },
   generate: {
     run: (a) => generateCommand(a),

@@ -82,6 +82,7 @@ const SST_PROPERTIES: Record<string, string[]> = {
   'sst.aws.Queue': ['arn', 'url', 'nodes'],
   'sst.aws.Bucket': ['arn', 'name', 'domain', 'nodes'],
   'sst.aws.ApiGatewayV2': ['url', 'nodes', 'route', 'addAuthorizer'],
+  'sst.aws.StaticSite': ['url', 'nodes'],
   'sst.Secret': ['name', 'value'],
 };
 

@@ -1,0 +1,72 @@
+/**
+ * The dashboard on AWS (infra/dashboard.ts, infra/api.ts) under the recording SST stand-in, and
+ * the `coconut dashboard-site` build it runs: deployed only with sign-in, pointed at the API.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HTTP_ROUTES } from '../../functions/http-routes.ts';
+import { api } from '../../infra/api.ts';
+import { dashboard } from '../../infra/dashboard.ts';
+import { dashboardSite } from '../../src/cli/commands/dashboard-site.ts';
+import { installSstGlobals, type Out } from '../support/sst-recorder.ts';
+
+const auth = { issuer: 'https://login.example.com', audiences: ['dash-client'] };
+const functions = Object.fromEntries(HTTP_ROUTES.map((r) => [r.fn, { arn: `arn:fn:${r.fn}` }])) as never;
+
+describe('Infra: the dashboard site', () => {
+  let restore: (() => void) | undefined;
+  afterEach(() => restore?.());
+
+  it('is deployed only with sign-in, built by coconut dashboard-site with the API URL', () => {
+    const stand = installSstGlobals('prod');
+    restore = stand.restore;
+    const http = api({ functions, auth });
+    const site = dashboard({ apiUrl: http.api.url, configFile: 'coconut.yaml', auth });
+    const [recorded] = stand.recording.of('sst.aws.StaticSite');
+    expect(recorded?.args).toMatchObject({
+      build: { command: 'node bin/coconut.mjs dashboard-site --out .sst/dashboard-site', output: '.sst/dashboard-site' },
+    });
+    expect(((recorded?.args.environment as Record<string, Out>).COCONUT_API_URL as Out).value()).toBe('https://api.coconut.test');
+    expect(site.url).toBeDefined();
+    // Bearer tokens, not cookies: the API answers the site's origin.
+    expect(stand.recording.of('sst.aws.ApiGatewayV2')[0]?.args.cors).toMatchObject({
+      allowHeaders: ['authorization', 'content-type'],
+    });
+  });
+
+  it('is not deployed without sign-in, and the API then has no CORS', () => {
+    const stand = installSstGlobals('prod');
+    restore = stand.restore;
+    const http = api({ functions });
+    const site = dashboard({ apiUrl: http.api.url, configFile: 'coconut.yaml' });
+    expect(stand.recording.of('sst.aws.StaticSite')).toEqual([]);
+    expect(site.note).toMatch(/never anonymous/);
+    expect(stand.recording.of('sst.aws.ApiGatewayV2')[0]?.args.cors).toBe(false);
+  });
+});
+
+describe('CLI: coconut dashboard-site', () => {
+  it('writes the page and a config.json with the API and the issuer, and no secret', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'coconut-site-'));
+    const config = path.join(dir, 'coconut.yaml');
+    writeFileSync(
+      config,
+      `${readFileSync('examples/demo/coconut.yaml', 'utf8')}\nauth:\n  issuer: https://login.example.com\n  audience: [dash-client]\n`,
+    );
+    const out = path.join(dir, 'site');
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as never;
+    try {
+      expect(await dashboardSite(['--out', out, '--api', 'https://api.example.com/', '--config', config])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(existsSync(path.join(out, 'index.html'))).toBe(true);
+    expect(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'))).toEqual({
+      apiBase: 'https://api.example.com',
+      auth: { issuer: 'https://login.example.com', clientId: 'dash-client', scopes: ['openid', 'email', 'profile'], token: 'id' },
+    });
+  });
+});
