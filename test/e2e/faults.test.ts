@@ -221,10 +221,22 @@ describe('Faults: the local runtime process is killed mid-deployment', () => {
     expect(deployment?.stages[0]?.reason).toBe('the local runtime stopped during DEPLOYING');
     expect(rt.engine.get(id)?.status).toBe('INTERRUPTED');
     await expectUnlocked(rt, 'staging');
-    // Continue from there: a new version deploys (the lock is free).
+    // Continue from there, as `coconut deploy demo-api 4.0.0` does: the interrupted version
+    // deploys again as a new execution (the lock is free), and history keeps both.
     const { rmSync } = await import('node:fs');
     rmSync(path.join(dir, 'deploy-sleep'));
-    const next = startedId(await rt.push('4.0.1'));
-    expect((await rt.waitForStage(next, 'prod', [...ENDED])).state).toBe('SUCCEEDED');
+    const again = await fetch(`${rt.url}/api/deployments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'demo-api', version: '4.0.0' }),
+    });
+    expect(again.status).toBe(201);
+    const redeploy = ((await again.json()) as { deployment: { deploymentId: string } }).deployment.deploymentId;
+    expect(redeploy).not.toBe(id);
+    expect((await rt.waitForStage(redeploy, 'prod', [...ENDED])).state).toBe('SUCCEEDED');
+    const history = await rt.ports.store.listStages({ service: 'demo-api', environment: 'staging' });
+    expect(history.map((s) => `${s.version}:${s.state}`)).toEqual(
+      expect.arrayContaining(['4.0.0:INTERRUPTED', '4.0.0:SUCCEEDED']),
+    );
   }, 120_000);
 });
