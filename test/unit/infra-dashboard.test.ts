@@ -28,7 +28,8 @@ describe('Infra: the dashboard site', () => {
     expect(recorded?.args).toMatchObject({
       build: { command: 'node bin/coconut.mjs dashboard-site --out .sst/dashboard-site', output: '.sst/dashboard-site' },
     });
-    expect(((recorded?.args.environment as Record<string, Out>).COCONUT_API_URL as Out).value()).toBe('https://api.coconut.test');
+    const environment = recorded?.args.environment as Record<string, Out>;
+    expect(environment.COCONUT_API_URL?.value()).toBe('https://api.coconut.test');
     expect(site.url).toBeDefined();
     // Bearer tokens, not cookies: the API answers the site's origin.
     expect(stand.recording.of('sst.aws.ApiGatewayV2')[0]?.args.cors).toMatchObject({
