@@ -78,12 +78,21 @@ const STATE_TONE = {
   SKIPPED: 'idle',
 };
 
+/** Same words as the CLI (core/deployment.ts rehearsalLabel): a scan-only rehearsal still deployed. */
+function rehearsalTitle(rehearsal) {
+  const steps = rehearsal?.steps?.length ? rehearsal.steps : ['deploy'];
+  return steps.every((s) => s === 'scan')
+    ? 'rehearsal: scan PLANNED, not performed'
+    : `rehearsal: ${steps.join(', ')} PLANNED, nothing ran`;
+}
+
 export function stateBadge(state, rehearsal) {
+  const scanOnly = rehearsal?.steps?.length > 0 && rehearsal.steps.every((s) => s === 'scan');
   return h(
     `span.badge.${STATE_TONE[state] ?? 'idle'}`,
-    { 'data-state': state, title: rehearsal ? 'rehearsal: PLANNED, nothing ran' : state },
+    { 'data-state': state, title: rehearsal ? rehearsalTitle(rehearsal) : state },
     state,
-    rehearsal ? ' (rehearsal)' : null,
+    rehearsal ? (scanOnly ? ' (scan not performed)' : ' (rehearsal)') : null,
   );
 }
 

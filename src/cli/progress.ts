@@ -7,7 +7,7 @@
  */
 import { styleText } from 'node:util';
 import type { DeploymentView, StageRecord } from '../core/deployment.ts';
-import { TERMINAL_STATES } from '../core/deployment.ts';
+import { rehearsalLabel, rehearsedTarget, TERMINAL_STATES } from '../core/deployment.ts';
 import type { ExecutionHistory } from '../core/ports.ts';
 import type { StateGraph } from '../core/state-machine-graph.ts';
 import { request } from './client.ts';
@@ -204,7 +204,7 @@ function reportStage(stage: StageRecord, known: Map<string, string>, approvals: 
     if (before !== undefined || stage.state !== 'PENDING') {
       const detail =
         stage.state === 'BAKING' && stage.rehearsal
-          ? ' (rehearsal: PLANNED, nothing ran)'
+          ? ` (${rehearsalLabel(stage.rehearsal)})`
           : stage.state === 'ROLLING_BACK'
             ? ` to ${stage.rolledBackTo ?? 'the last known-good version'}: ${stage.reason ?? ''}`
             : TERMINAL_STATES.has(stage.state) && stage.reason
@@ -234,7 +234,7 @@ function finish(answer: EventsAnswer, opts: FollowOptions, line: (text: string) 
       ? ` in ${seconds(Date.parse(execution.stoppedAt) - Date.parse(execution.startedAt))}`
       : '';
   if (ok) {
-    const rehearsed = deployment.stages.filter((s) => s.rehearsal).map((s) => s.environment);
+    const rehearsed = deployment.stages.filter((s) => rehearsedTarget(s.rehearsal)).map((s) => s.environment);
     line(
       `${styleText('green', '✓', { stream: opts.out as NodeJS.WriteStream })} ${what} succeeded on ${deployment.environments.join(', ')}${took}${
         rehearsed.length ? ` — REHEARSAL on ${rehearsed.join(', ')}: PLANNED, nothing ran` : ''

@@ -171,3 +171,19 @@ export function summarize(deployment: DeploymentRecord, stages: StageRecord[]): 
   const state: StageState = active?.state ?? ended?.state ?? (allSucceeded ? 'SUCCEEDED' : 'PENDING');
   return { ...deployment, stages: ordered, state };
 }
+
+/**
+ * A stage whose deploy (or rollback) was only rehearsed changed nothing on the target; one whose
+ * only rehearsed step was the image scan deployed for real (the scan was not performed).
+ */
+export function rehearsedTarget(rehearsal: StageRecord['rehearsal']): boolean {
+  return Boolean(rehearsal?.steps.some((step) => step !== 'scan'));
+}
+
+/** The label every view puts after a stage's state when something was only rehearsed. */
+export function rehearsalLabel(rehearsal: StageRecord['rehearsal']): string {
+  if (!rehearsal) return '';
+  const steps = rehearsal.steps.length ? rehearsal.steps : ['deploy'];
+  if (!rehearsedTarget(rehearsal)) return 'rehearsal: scan PLANNED, not performed';
+  return `rehearsal: ${steps.join(', ')} PLANNED, nothing ran`;
+}

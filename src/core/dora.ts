@@ -9,9 +9,9 @@
  * - time to restore: from the bad version going live to the service running a good version again
  *   (the automatic rollback finishing, or the next success there).
  * Rollback executions are restorations, not changes: they count only towards time to restore.
- * Rehearsals (nothing ran) count nowhere.
+ * Rehearsed deploys (nothing ran) count nowhere; a deploy whose scan alone was rehearsed counts.
  */
-import type { DeploymentView, StageRecord } from './deployment.ts';
+import { type DeploymentView, rehearsedTarget, type StageRecord } from './deployment.ts';
 
 export interface DoraInput {
   service: string;
@@ -69,7 +69,7 @@ export function median(values: number[]): number | undefined {
 
 /** A production change that went live and then went wrong. */
 export function isFailedChange(stage: StageRecord): boolean {
-  if (stage.rehearsal) return false;
+  if (rehearsedTarget(stage.rehearsal)) return false;
   if (stage.state === 'ROLLED_BACK' || stage.state === 'ROLLBACK_FAILED') return true;
   return stage.state === 'FAILED' && Boolean(stage.deployedAt || stage.alarm);
 }
@@ -101,7 +101,10 @@ export function computeDora(input: DoraInput): DoraMetrics {
 
   const prod = input.deployments
     .map((d) => ({ deployment: d, stage: d.stages.find((s) => s.environment === input.production) }))
-    .filter((x): x is { deployment: DeploymentView; stage: StageRecord } => x.stage !== undefined && !x.stage.rehearsal)
+    .filter(
+      (x): x is { deployment: DeploymentView; stage: StageRecord } =>
+        x.stage !== undefined && !rehearsedTarget(x.stage.rehearsal),
+    )
     .sort((a, b) => ended(a.stage).localeCompare(ended(b.stage)));
 
   const changes = prod.filter(({ deployment }) => deployment.kind !== 'rollback');

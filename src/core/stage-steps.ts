@@ -3,7 +3,7 @@
  * state, keeps "what runs where" up to date, and tells the notifier. Safe to retry: moving to
  * the state a stage is already in changes nothing.
  */
-import type { StageRecord, StageState } from './deployment.ts';
+import { rehearsedTarget, type StageRecord, type StageState } from './deployment.ts';
 import { describeFailure, ERRORS, type StepFailure } from './failure.ts';
 import type { BuildEnvVar } from './plan.ts';
 import { rollbackEnvironment } from './plan.ts';
@@ -113,7 +113,7 @@ export async function recordBaking(
 
 export async function recordSucceeded(deps: StageDeps, ref: StageRef & { digest?: string }): Promise<void> {
   const stage = await move(deps, ref, 'SUCCEEDED', { finishedAt: deps.clock.now().toISOString() });
-  if (!changedNothing(stage.rehearsal)) {
+  if (!rehearsedTarget(stage.rehearsal)) {
     // What RecordBaking wrote for this deployment carries the target's revision; keep it.
     const current = (await deps.store.getEnvironmentState(ref.service, ref.environment))?.current;
     const good =
@@ -290,9 +290,6 @@ function rehearsalOf(build: BuildResult | undefined): StageRecord['rehearsal'] |
  * Whether the rehearsed steps mean the target was not changed. A scan that was not performed
  * is labelled too, but the deploy after it ran for real.
  */
-function changedNothing(rehearsal: StageRecord['rehearsal']): boolean {
-  return Boolean(rehearsal?.steps.some((step) => step !== 'scan'));
-}
 
 export function mergeRehearsal(
   a: StageRecord['rehearsal'],

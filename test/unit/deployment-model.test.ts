@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { allowedPredecessors, assertTransition, type StageRecord, summarize } from '../../src/core/deployment.ts';
+import {
+  allowedPredecessors,
+  assertTransition,
+  rehearsalLabel,
+  rehearsedTarget,
+  type StageRecord,
+  summarize,
+} from '../../src/core/deployment.ts';
 import { InvalidTransitionError } from '../../src/core/errors.ts';
 import { describeFailure } from '../../src/core/failure.ts';
 
@@ -80,5 +87,18 @@ describe('Failure descriptions', () => {
     });
     expect(describeFailure({ Error: 'States.Timeout' }, 'deploy').reason).toBe('deploy timed out');
     expect(describeFailure({ Error: 'Boom', Cause: 'bad' }, 'rollback').reason).toBe('rollback failed: Boom — bad');
+  });
+});
+
+describe('Rehearsal labels', () => {
+  it('says nothing ran when the deploy was rehearsed, and only that the scan was not performed otherwise', () => {
+    expect(rehearsedTarget({ tools: ['helm'], steps: ['deploy'] })).toBe(true);
+    expect(rehearsalLabel({ tools: ['helm'], steps: ['deploy'] })).toBe('rehearsal: deploy PLANNED, nothing ran');
+    expect(rehearsedTarget({ tools: ['trivy'], steps: ['scan'] })).toBe(false);
+    expect(rehearsalLabel({ tools: ['trivy'], steps: ['scan'] })).toBe('rehearsal: scan PLANNED, not performed');
+    expect(rehearsalLabel({ tools: ['trivy', 'helm'], steps: ['scan', 'deploy'] })).toBe(
+      'rehearsal: scan, deploy PLANNED, nothing ran',
+    );
+    expect(rehearsalLabel(undefined)).toBe('');
   });
 });

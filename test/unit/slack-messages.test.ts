@@ -164,6 +164,6 @@ describe('Function: stageMessage / threadParentMessage', () => {
       bakeSeconds: 300,
     });
     expect(blockText(message)).toContain('Rehearsal only: helm not installed');
-    expect(message.text).toContain('(rehearsal)');
+    expect(message.text).toContain('(rehearsal: deploy PLANNED, nothing ran)');
   });
 });

@@ -5,7 +5,7 @@
  * the task token never leaves the store.
  */
 import type { Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
-import type { DeploymentRecord, StageRecord } from '../../core/deployment.ts';
+import { type DeploymentRecord, rehearsalLabel, type StageRecord } from '../../core/deployment.ts';
 import type { ApprovalRecord } from '../../core/ports.ts';
 import type { Trigger } from '../../core/release.ts';
 
@@ -256,7 +256,7 @@ export function stageMessage(stage: StageRecord, ctx: StageContext): SlackMessag
   }
   const context = linksContext(ctx.links);
   return {
-    text: `${stage.service} ${stage.version} on ${stage.environment}: ${stage.state}${stage.reason ? ` — ${stage.reason}` : ''}${stage.rehearsal ? ' (rehearsal)' : ''}`,
+    text: `${stage.service} ${stage.version} on ${stage.environment}: ${stage.state}${stage.reason ? ` — ${stage.reason}` : ''}${stage.rehearsal ? ` (${rehearsalLabel(stage.rehearsal)})` : ''}`,
     blocks: [section(line), ...(context ? [context] : [])],
   };
 }

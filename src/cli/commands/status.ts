@@ -1,15 +1,16 @@
 /** `coconut status`: what runs where, what is in progress, what waits for approval. */
+
 import { parseArgs } from 'node:util';
 import type { PublicApproval } from '../../../functions/api.ts';
+import { rehearsalLabel, type StageRecord } from '../../core/deployment.ts';
 import type { ServiceStatus } from '../../core/status.ts';
 import { request, useStage } from '../client.ts';
 import { ago, colorHealth, colorState, table } from '../format.ts';
 
 export const usage = 'coconut status [--stage S] [--json]';
 
-export function stageLabel(stage: { state: string; rehearsal?: { steps?: string[] } }): string {
-  const steps = stage.rehearsal?.steps?.join(', ');
-  return `${colorState(stage.state)}${stage.rehearsal ? ` (rehearsal: ${steps ? `${steps} ` : ''}PLANNED, nothing ran)` : ''}`;
+export function stageLabel(stage: Pick<StageRecord, 'state' | 'rehearsal'>): string {
+  return `${colorState(stage.state)}${stage.rehearsal ? ` (${rehearsalLabel(stage.rehearsal)})` : ''}`;
 }
 
 export async function status(args: string[]): Promise<number> {
