@@ -63,6 +63,11 @@ export function usageText(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `coconut history x | head`: the reader went away; stop quietly instead of crashing on EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usageText()}\n`);
