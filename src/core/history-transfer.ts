@@ -501,6 +501,18 @@ export function lineRanges(lines: number[]): string {
   return parts.join(', ');
 }
 
+/** The line numbers of lineRanges() output. */
+export function expandRanges(ranges: string): number[] {
+  return ranges
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean)
+    .flatMap((r) => {
+      const [a, b = a] = r.split('-').map(Number) as [number, number?];
+      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    });
+}
+
 function differingFields(a: unknown, b: unknown): string[] {
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
