@@ -53,6 +53,8 @@ interface HistoryCursor {
   after?: string;
 }
 
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 function encodeCursor(cursor: HistoryCursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
@@ -562,7 +564,8 @@ export class DynamoStore implements Store {
     );
     const merged = parts
       .flatMap((p) => (p.Items ?? []) as Item[])
-      .sort((a, b) => String(a.gsi2sk).localeCompare(String(b.gsi2sk)))
+      // DynamoDB's order (by code unit), not the locale's: the next page starts after the last key.
+      .sort((a, b) => byCodeUnit(String(a.gsi2sk), String(b.gsi2sk)))
       .slice(0, limit);
     const more = parts.some((p) => p.LastEvaluatedKey) || parts.reduce((n, p) => n + (p.Items?.length ?? 0), 0) > limit;
     const last = merged.at(-1)?.gsi2sk;
@@ -600,7 +603,7 @@ export class DynamoStore implements Store {
     const stages = items
       .filter((i) => String(i.sk).startsWith('ENV#'))
       .map((i) => strip<StageRecord>(i) as StageRecord)
-      .sort((a, b) => a.order - b.order || a.environment.localeCompare(b.environment));
+      .sort((a, b) => a.order - b.order || byCodeUnit(a.environment, b.environment));
     return [
       { kind: 'deployment', data: strip<DeploymentRecord>(meta) as DeploymentRecord },
       ...stages.map((data) => ({ kind: 'stage' as const, data })),

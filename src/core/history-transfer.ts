@@ -332,7 +332,7 @@ export function parseHistory(fileText: string, opts: { lineOffset?: number } = {
   const offset = opts.lineOffset ?? 0;
   const problems: FileProblem[] = [];
   const problem = (p: FileProblem) => problems.push({ ...p, line: p.line + offset });
-  const rows = fileText.split('\n');
+  const rows = fileText.replace(/^\uFEFF/, '').split('\n');
   let header: HistoryHeader | undefined;
   let headerLineNo = 1;
   const entries: HistoryEntry[] = [];

@@ -110,7 +110,8 @@ describe('parseHistory', () => {
     ]);
   });
 
-  it('accepts CRLF line ends and blank lines, keeping the physical line numbers', () => {
+  it('accepts CRLF line ends, a byte order mark and blank lines, keeping the physical line numbers', () => {
+    expect(parseHistory(`\uFEFF${good}`).entries).toHaveLength(6);
     const parsed = parseHistory(good.replace(/\n/g, '\r\n').replace(/\r\n(?=\{"data":\{"channel")/, '\r\n\r\n'));
     expect(parsed.entries.map((e) => e.line)).toEqual([2, 3, 4, 6, 7, 8]);
   });
