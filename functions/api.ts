@@ -13,6 +13,14 @@ import { type Actor, decideApproval } from '../src/core/approvals.ts';
 import { formatPath } from '../src/core/config/load.ts';
 import { computeDora } from '../src/core/dora.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
+import {
+  assertMayImport,
+  ExportTooLargeError,
+  exportHistory,
+  exportPage,
+  importHistory,
+  parseHistory,
+} from '../src/core/history-transfer.ts';
 import { startManualDeployment } from '../src/core/manual-deploy.ts';
 import type { ApprovalRecord, ApprovalStatus } from '../src/core/ports.ts';
 import { startRollback } from '../src/core/rollback.ts';
@@ -127,6 +135,75 @@ const rollbackBody = z.strictObject({
   requestId: z.string().optional(),
 });
 
+/**
+ * Most a history answer or request may be: a Lambda invocation carries at most 6 MB each way,
+ * so bigger histories go in pages (export) and parts (import), as `coconut export|import` do.
+ */
+export const HISTORY_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+const NDJSON = { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' };
+
+function booleanParam(event: HttpEvent, name: string): boolean {
+  const raw = event.queryStringParameters?.[name];
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1' || raw === '') return true;
+  throw new InvalidInputError(`${name} must be true or false, got "${raw}"`);
+}
+
+/**
+ * GET /api/export: the whole history file (header and lines). With ?limit=N (and then
+ * ?cursor=… from the x-coconut-next-cursor header) one page of lines, without the header.
+ */
+const exportRoute: Route = async (p, event) => {
+  const q = event.queryStringParameters ?? {};
+  if (q.limit === undefined && q.cursor === undefined) {
+    const exportedAt = p.clock.now().toISOString();
+    let body: string;
+    try {
+      body = await exportHistory(p.store, { exportedAt, maxBytes: HISTORY_BODY_LIMIT_BYTES });
+    } catch (error) {
+      if (error instanceof ExportTooLargeError) throw new HttpError(413, error.message);
+      throw error;
+    }
+    const file = `coconut-history-${exportedAt.slice(0, 19).replace(/:/g, '')}Z.jsonl`;
+    return { statusCode: 200, headers: { ...NDJSON, 'content-disposition': `attachment; filename="${file}"` }, body };
+  }
+  const page = await exportPage(p.store, { ...(q.cursor ? { cursor: q.cursor } : {}), limit: limitOf(event) });
+  return {
+    statusCode: 200,
+    headers: { ...NDJSON, ...(page.cursor ? { 'x-coconut-next-cursor': page.cursor } : {}) },
+    body: page.lines.map((l) => `${l}\n`).join(''),
+  };
+};
+
+/**
+ * POST /api/import: a history file as the body. Every line is checked before anything is
+ * written; ?dryRun=true writes nothing; ?lineOffset=N numbers the lines of a part as in
+ * its whole file.
+ */
+const importRoute: Route = async (p, event) => {
+  const actor = actorOf(event);
+  await assertMayImport(p, actor);
+  const body = rawBody(event);
+  const size = Buffer.byteLength(body);
+  if (size > HISTORY_BODY_LIMIT_BYTES) {
+    throw new HttpError(
+      413,
+      `body of ${size} bytes is over ${HISTORY_BODY_LIMIT_BYTES}: send the file in parts, as \`coconut import\` does`,
+    );
+  }
+  const rawOffset = event.queryStringParameters?.lineOffset ?? '0';
+  const lineOffset = Number(rawOffset);
+  if (!Number.isInteger(lineOffset) || lineOffset < 0)
+    throw new InvalidInputError(`lineOffset must be a whole number, got "${rawOffset}"`);
+  const dryRun = booleanParam(event, 'dryRun');
+  const report = await importHistory(p.store, parseHistory(body, { lineOffset }), { dryRun });
+  p.log.info(
+    `history import${dryRun ? ' (dry run)' : ''} by ${actor.name ?? actor.id}: ${report.imported.count} imported, ${report.alreadyPresent.count} already present, ${report.conflicts.count} conflicts`,
+    { exportedAt: report.exportedAt, converted: report.converted.length },
+  );
+  return json(200, { report });
+};
+
 /** State machines the dashboard can draw; the definitions are bundled with the function. */
 const STATE_MACHINES: Record<string, AslDefinition> = { deploy: deployDefinition as AslDefinition };
 
@@ -227,6 +304,8 @@ export const API_ROUTES: Record<string, Route> = {
   },
   'POST /api/approvals/{id}/approve': decide('approve'),
   'POST /api/approvals/{id}/reject': decide('reject'),
+  'GET /api/export': exportRoute,
+  'POST /api/import': importRoute,
 };
 
 export function createApiHandler(ports: PortsProvider) {

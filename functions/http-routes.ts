@@ -28,4 +28,7 @@ export const HTTP_ROUTES: HttpRoute[] = [
   { route: 'GET /api/state-machines/{name}', fn: 'api' },
   { route: 'GET /api/metrics/{service}', fn: 'api' },
   { route: 'POST /slack/interactions', fn: 'slack-interactions', public: true },
+  // History as JSON lines (issue 6): `coconut export` / `coconut import`, admin operations.
+  { route: 'GET /api/export', fn: 'api' },
+  { route: 'POST /api/import', fn: 'api' },
 ];

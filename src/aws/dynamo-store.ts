@@ -23,7 +23,8 @@ import {
   summarize,
   type VersionRef,
 } from '../core/deployment.ts';
-import { InvalidTransitionError, NotFoundError } from '../core/errors.ts';
+import { InvalidInputError, InvalidTransitionError, NotFoundError } from '../core/errors.ts';
+import { mapLimit } from '../core/map-limit.ts';
 import type {
   ApprovalDecision,
   ApprovalRecord,
@@ -31,6 +32,8 @@ import type {
   BakeWatch,
   ChatThread,
   DeliveryRecord,
+  HistoryItem,
+  HistoryPage,
   LockRecord,
   Store,
 } from '../core/ports.ts';
@@ -39,7 +42,35 @@ import { TTL_ATTRIBUTE } from './table.ts';
 type Item = Record<string, unknown>;
 
 const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'type', TTL_ATTRIBUTE];
+const APPROVAL_STATUSES: ApprovalStatus[] = ['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED'];
 const APPROVAL_TTL_SECONDS = 90 * 86400;
+/** Reads in flight at once while exporting or importing history (an admin operation). */
+const HISTORY_CONCURRENCY = 8;
+
+/** Where readHistory goes on: a section of the table and the last index key returned in it. */
+interface HistoryCursor {
+  section: 'deployments' | 'environments' | 'approvals';
+  after?: string;
+}
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function encodeCursor(cursor: HistoryCursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(raw: string | undefined): HistoryCursor {
+  if (raw === undefined) return { section: 'deployments' };
+  try {
+    const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as HistoryCursor;
+    if (
+      ['deployments', 'environments', 'approvals'].includes(c.section) &&
+      (c.after === undefined || typeof c.after === 'string')
+    )
+      return c;
+  } catch {}
+  throw new InvalidInputError('cursor is not one that the export gave out; start again without a cursor');
+}
 const THREAD_TTL_SECONDS = 90 * 86400;
 
 function strip<T>(item: Item | undefined): T | undefined {
@@ -499,6 +530,171 @@ export class DynamoStore implements Store {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw this.named(error, `seen key ${key}`);
+    }
+  }
+
+  async readHistory(page: { cursor?: string; limit: number }): Promise<HistoryPage> {
+    const cursor = decodeCursor(page.cursor);
+    const limit = Math.max(1, Math.min(Math.floor(page.limit), 1000));
+    if (cursor.section === 'deployments') {
+      const res = await this.db.send(new QueryCommand(this.indexAfter('ALL#DEPLOYMENTS', cursor.after, limit)));
+      const metas = (res.Items ?? []) as Item[];
+      const groups = await mapLimit(metas, HISTORY_CONCURRENCY, (meta) => this.deploymentHistory(String(meta.deploymentId)));
+      const last = metas.at(-1)?.gsi2sk;
+      const next: HistoryCursor =
+        res.LastEvaluatedKey && last !== undefined
+          ? { section: 'deployments', after: String(last) }
+          : { section: 'environments' };
+      return { items: groups.flat(), cursor: encodeCursor(next) };
+    }
+    if (cursor.section === 'environments') {
+      // One per service and environment: few enough for one page.
+      const items = await this.queryAll(this.indexAfter('ALL#ENVSTATES', undefined));
+      return {
+        items: items.map((i) => ({ kind: 'environment' as const, data: strip<EnvironmentState>(i) as EnvironmentState })),
+        cursor: encodeCursor({ section: 'approvals' }),
+      };
+    }
+    // Approvals live in one index partition per status: take the first `limit` of each after the
+    // cursor, merge by request time, keep the first `limit` overall.
+    const parts = await Promise.all(
+      APPROVAL_STATUSES.map((status) =>
+        this.db.send(new QueryCommand(this.indexAfter(`APPROVALS#${status}`, cursor.after, limit))),
+      ),
+    );
+    const merged = parts
+      .flatMap((p) => (p.Items ?? []) as Item[])
+      // DynamoDB's order (by code unit), not the locale's: the next page starts after the last key.
+      .sort((a, b) => byCodeUnit(String(a.gsi2sk), String(b.gsi2sk)))
+      .slice(0, limit);
+    const more = parts.some((p) => p.LastEvaluatedKey) || parts.reduce((n, p) => n + (p.Items?.length ?? 0), 0) > limit;
+    const last = merged.at(-1)?.gsi2sk;
+    return {
+      items: merged.map((i) => ({ kind: 'approval' as const, data: strip<ApprovalRecord>(i) as ApprovalRecord })),
+      ...(more && last !== undefined ? { cursor: encodeCursor({ section: 'approvals', after: String(last) }) } : {}),
+    };
+  }
+
+  /** A gsi2 partition in key order, after a key (exclusive). */
+  private indexAfter(partition: string, after: string | undefined, limit?: number): QueryCommandInput {
+    return {
+      TableName: this.table,
+      IndexName: 'gsi2',
+      KeyConditionExpression: after === undefined ? 'gsi2pk = :pk' : 'gsi2pk = :pk AND gsi2sk > :after',
+      ExpressionAttributeValues: { ':pk': partition, ...(after === undefined ? {} : { ':after': after }) },
+      ScanIndexForward: true,
+      ...(limit ? { Limit: limit } : {}),
+    };
+  }
+
+  /** One deployment as history: its record, its stages in promotion order, its chat thread. */
+  private async deploymentHistory(deploymentId: string): Promise<HistoryItem[]> {
+    const [items, thread] = await Promise.all([
+      this.queryAll({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `DEP#${deploymentId}` },
+        ConsistentRead: true,
+      }),
+      this.readHistoryItem('thread', { pk: `THREAD#${deploymentId}`, sk: 'THREAD' }),
+    ]);
+    const meta = items.find((i) => i.sk === 'META');
+    if (!meta) return [];
+    const stages = items
+      .filter((i) => String(i.sk).startsWith('ENV#'))
+      .map((i) => strip<StageRecord>(i) as StageRecord)
+      .sort((a, b) => a.order - b.order || byCodeUnit(a.environment, b.environment));
+    return [
+      { kind: 'deployment', data: strip<DeploymentRecord>(meta) as DeploymentRecord },
+      ...stages.map((data) => ({ kind: 'stage' as const, data })),
+      ...(thread ? [thread] : []),
+    ];
+  }
+
+  /** The primary key an item of history is stored under. */
+  private historyKey(item: HistoryItem): { pk: string; sk: string } {
+    switch (item.kind) {
+      case 'deployment':
+        return { pk: `DEP#${item.data.deploymentId}`, sk: 'META' };
+      case 'stage':
+        return { pk: `DEP#${item.data.deploymentId}`, sk: `ENV#${item.data.environment}` };
+      case 'environment':
+        return { pk: `SVC#${item.data.service}`, sk: `ENV#${item.data.environment}` };
+      case 'approval':
+        return { pk: `APR#${item.data.approvalId}`, sk: 'META' };
+      case 'thread':
+        return { pk: `THREAD#${item.data.deploymentId}`, sk: 'THREAD' };
+    }
+  }
+
+  async getHistoryItem(item: HistoryItem): Promise<HistoryItem | undefined> {
+    return this.readHistoryItem(item.kind, this.historyKey(item));
+  }
+
+  private async readHistoryItem(kind: HistoryItem['kind'], key: { pk: string; sk: string }): Promise<HistoryItem | undefined> {
+    const res = await this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    const data = strip<HistoryItem['data']>(res.Item);
+    return data ? ({ kind, data } as HistoryItem) : undefined;
+  }
+
+  async putHistoryItem(item: HistoryItem): Promise<{ written: true } | { written: false; existing: HistoryItem }> {
+    // The records come from a file: none may carry the table's own attributes.
+    const reserved = Object.keys(item.data).filter((k) => KEYS.includes(k));
+    if (reserved.length) throw new InvalidInputError(`a ${item.kind} record may not have the attributes ${reserved.join(', ')}`);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: await this.historyItem(item),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { written: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.named(error, `${item.kind} ${JSON.stringify(this.historyKey(item))}`);
+      const existing = await this.getHistoryItem(item);
+      if (!existing) throw this.named(error, `${item.kind} ${JSON.stringify(this.historyKey(item))} (gone after a conflict)`);
+      return { written: false, existing };
+    }
+  }
+
+  /** The item as the ordinary write paths store it (same keys, index keys and TTLs). */
+  private async historyItem(item: HistoryItem): Promise<Item> {
+    switch (item.kind) {
+      case 'deployment': {
+        const d = item.data;
+        const at = `${d.createdAt}#${d.deploymentId}`;
+        return {
+          ...this.historyKey(item),
+          type: 'deployment',
+          gsi1pk: `SVC#${d.service}`,
+          gsi1sk: at,
+          gsi2pk: 'ALL#DEPLOYMENTS',
+          gsi2sk: at,
+          ...d,
+        };
+      }
+      case 'stage': {
+        // Stages sort by their deployment's creation time (createDeployment writes both at once).
+        const meta = await this.readHistoryItem('deployment', { pk: `DEP#${item.data.deploymentId}`, sk: 'META' });
+        const createdAt = (meta?.data as DeploymentRecord | undefined)?.createdAt ?? item.data.createdAt;
+        return this.stageItem(item.data, `${createdAt}#${item.data.deploymentId}`);
+      }
+      case 'environment': {
+        const e = item.data;
+        return { ...this.historyKey(item), gsi2pk: 'ALL#ENVSTATES', gsi2sk: `${e.service}#${e.environment}`, ...e };
+      }
+      case 'approval':
+        return this.approvalItem(item.data);
+      case 'thread':
+        return {
+          ...this.historyKey(item),
+          type: 'thread',
+          deploymentId: item.data.deploymentId,
+          channel: item.data.channel,
+          ts: item.data.ts,
+          [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + THREAD_TTL_SECONDS,
+        };
     }
   }
 

@@ -52,19 +52,7 @@ function authHeaders(): Record<string, string> {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const url = `${serverUrl()}${path}`;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch {
-    throw new CommandFailed(
-      `cannot reach Coconut at ${serverUrl()}: is it running? Start it with \`npm start\` (or set COCONUT_URL)`,
-    );
-  }
+  const res = await send(method, path, body === undefined ? undefined : { text: JSON.stringify(body), type: 'application/json' });
   const text = await res.text();
   let data: unknown;
   try {
@@ -72,15 +60,52 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   } catch {
     data = { error: text.slice(0, 300) };
   }
-  if (res.status === 401) {
+  if (!res.ok) throw refusal(res, data, method, path);
+  return data as T;
+}
+
+/** A request whose answer is text (history lines), not JSON; refusals are reported as request() does. */
+export async function requestText(
+  method: string,
+  path: string,
+  body?: { text: string; type: string },
+): Promise<{ text: string; headers: Headers }> {
+  const res = await send(method, path, body);
+  const text = await res.text();
+  if (!res.ok) {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { error: text.slice(0, 300) };
+    }
+    throw refusal(res, data, method, path);
+  }
+  return { text, headers: res.headers };
+}
+
+async function send(method: string, path: string, body: { text: string; type: string } | undefined): Promise<Response> {
+  try {
+    return await fetch(`${serverUrl()}${path}`, {
+      method,
+      headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': body.type }) },
+      ...(body === undefined ? {} : { body: body.text }),
+    });
+  } catch {
     throw new CommandFailed(
+      `cannot reach Coconut at ${serverUrl()}: is it running? Start it with \`npm start\` (or set COCONUT_URL)`,
+    );
+  }
+}
+
+function refusal(res: Response, data: unknown, method: string, path: string): CommandFailed {
+  if (res.status === 401) {
+    return new CommandFailed(
       `${serverUrl()} wants a login: set COCONUT_TOKEN to a JWT from your identity provider (HTTP 401 from ${method} ${path})`,
     );
   }
-  if (!res.ok)
-    throw new CommandFailed(
-      `${(data as { error?: string }).error ?? (data as { message?: string }).message ?? `HTTP ${res.status}`} (HTTP ${res.status} from ${method} ${path})`,
-      res.status,
-    );
-  return data as T;
+  return new CommandFailed(
+    `${(data as { error?: string }).error ?? (data as { message?: string }).message ?? `HTTP ${res.status}`} (HTTP ${res.status} from ${method} ${path})`,
+    res.status,
+  );
 }

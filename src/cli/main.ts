@@ -9,6 +9,7 @@ import { cost, usage as costUsage } from './commands/cost.ts';
 import { dashboardSite, usage as dashboardSiteUsage } from './commands/dashboard-site.ts';
 import { deploy, deployUsage, rollback, rollbackUsage, watch, watchUsage } from './commands/deploy.ts';
 import { dev, usage as devUsage } from './commands/dev.ts';
+import { exportCommand, exportUsage, importCommand, importUsage } from './commands/export-import.ts';
 import { generateCommand, usage as generateUsage } from './commands/generate.ts';
 import { history, usage as historyUsage } from './commands/history.ts';
 import { push, usage as pushUsage } from './commands/push.ts';
@@ -48,6 +49,12 @@ export const COMMANDS: Record<string, Command> = {
   rollback: { run: rollback, usage: rollbackUsage, summary: 'roll an environment back to its last good (or a named) version' },
   watch: { run: watch, usage: watchUsage, summary: 'follow a deployment step by step until it ends' },
   cost: { run: cost, usage: costUsage, summary: 'what Coconut costs per deployment and per month, beside CodePipeline V2' },
+  export: {
+    run: (a) => exportCommand(a),
+    usage: exportUsage,
+    summary: 'write the deployment history as JSON lines (no task tokens)',
+  },
+  import: { run: importCommand, usage: importUsage, summary: 'read history from `coconut export` back in; never overwrites' },
 };
 
 export function usageText(): string {

@@ -169,6 +169,11 @@ export interface ApprovalRecord {
   comment?: string;
   /** Where the request was posted (chat adapters fill these in). */
   message?: { channel: string; ts: string };
+  /**
+   * Set on approvals brought in by `coconut import`: the task token (a credential, meaningless
+   * elsewhere) was not exported, and `taskToken` is empty.
+   */
+  tokenRemoved?: boolean;
 }
 
 /**
@@ -243,6 +248,38 @@ export interface Store {
   getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
   /** Writes the answer unless one is already stored for that id; returns the stored one in that case. */
   putDelivery(record: DeliveryRecord): Promise<{ stored: boolean; record: DeliveryRecord }>;
+
+  /**
+   * History for `coconut export` (an admin operation), one page at a time, in an order that
+   * depends only on the data: deployments oldest first, each followed by its stages (in
+   * promotion order) and its chat thread; then what runs where; then approvals oldest first.
+   * `limit` caps the deployments (or approvals) of one page. Runtime state (locks, bake
+   * watches, webhook deliveries, replay keys) is not history and is never listed.
+   */
+  readHistory(page: { cursor?: string; limit: number }): Promise<HistoryPage>;
+  /** The stored item with the same key as `item` (deployment id, environment, approval id...). */
+  getHistoryItem(item: HistoryItem): Promise<HistoryItem | undefined>;
+  /** Writes an item of history unless one with its key exists; then returns that one, unchanged. */
+  putHistoryItem(item: HistoryItem): Promise<{ written: true } | { written: false; existing: HistoryItem }>;
+}
+
+/** The chat thread of one deployment, as history holds it. */
+export interface ChatThreadRecord extends ChatThread {
+  deploymentId: string;
+}
+
+/** One record of deployment history (export and import: src/core/history-transfer.ts). */
+export type HistoryItem =
+  | { kind: 'deployment'; data: DeploymentRecord }
+  | { kind: 'stage'; data: StageRecord }
+  | { kind: 'environment'; data: EnvironmentState }
+  | { kind: 'approval'; data: ApprovalRecord }
+  | { kind: 'thread'; data: ChatThreadRecord };
+
+export interface HistoryPage {
+  items: HistoryItem[];
+  /** Where the next page starts; absent on the last page. Opaque to callers. */
+  cursor?: string;
 }
 
 export interface ApprovalDecision {
