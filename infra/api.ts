@@ -14,7 +14,13 @@ export function api(args: ApiArgs) {
   // With sign-in, the dashboard (its own origin) calls the API with a bearer token, never a
   // cookie: any origin may ask, only a valid token gets an answer. Without sign-in, no CORS.
   const cors = args.auth
-    ? { allowOrigins: ['*'], allowHeaders: ['authorization', 'content-type'], allowMethods: ['GET', 'POST'], maxAge: '1 hour' }
+    ? {
+        allowOrigins: ['*'],
+        allowHeaders: ['authorization', 'content-type'],
+        allowMethods: ['GET', 'POST'],
+        exposeHeaders: ['x-coconut-next-cursor'],
+        maxAge: '1 hour',
+      }
     : false;
   const api = new sst.aws.ApiGatewayV2('Api', { accessLog: { retention: '1 month' }, cors });
   const authorizer = args.auth
