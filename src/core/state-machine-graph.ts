@@ -3,6 +3,7 @@
  * and the transitions between them with a short label. Parameters, ARNs and placeholders are
  * left out: the dashboard draws the machine, it does not need to know what the tasks call.
  */
+import type { AslDefinition, AslState } from './asl-types.ts';
 
 export interface GraphEdge {
   to: string;
@@ -23,29 +24,12 @@ export interface GraphState {
   inner?: StateGraph;
 }
 
+export type { AslDefinition } from './asl-types.ts';
+
 export interface StateGraph {
   startAt: string;
   comment?: string;
   states: GraphState[];
-}
-
-interface AslState {
-  Type: string;
-  Comment?: string;
-  Resource?: string;
-  Next?: string;
-  End?: boolean;
-  Default?: string;
-  Choices?: (Record<string, unknown> & { Next: string })[];
-  Catch?: { ErrorEquals: string[]; Next: string }[];
-  ItemProcessor?: AslDefinition;
-  Iterator?: AslDefinition;
-}
-
-export interface AslDefinition {
-  StartAt: string;
-  Comment?: string;
-  States: Record<string, unknown>;
 }
 
 const COMPARATORS: Record<string, string> = {

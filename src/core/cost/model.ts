@@ -6,27 +6,16 @@
  * on a scenario (lock free, approval as configured, alarms quiet), so an edit of the state
  * machine changes the figures by itself. Prices come from prices.json.
  */
+
+import type { AslDefinition, AslState } from '../asl-types.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import prices from './prices.json' with { type: 'json' };
 
 export type Prices = typeof prices;
 export const PRICES: Prices = prices;
 
-interface AslState {
-  Type: string;
-  Resource?: string;
-  Next?: string;
-  End?: boolean;
-  Default?: string;
-  Choices?: (Record<string, unknown> & { Next: string })[];
-  Catch?: { ErrorEquals: string[]; Next: string }[];
-  ItemProcessor?: AslMachine;
-}
-
-export interface AslMachine {
-  StartAt: string;
-  States: Record<string, unknown>;
-}
+/** A state machine definition as the cost model walks it. */
+export type AslMachine = AslDefinition;
 
 /** What happens in one environment: the data the Choice states read, and how tasks end. */
 export interface Scenario {
