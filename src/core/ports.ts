@@ -311,7 +311,8 @@ export interface Notifier {
   /** An approval was decided or expired. */
   approvalDecided(approval: ApprovalRecord): Promise<void>;
   /** A stage moved to a new state. */
-  stageChanged(stage: StageRecord, deployment: DeploymentRecord | undefined): Promise<void>;
+  /** `deployment` when the caller already has it; otherwise the notifier reads it if it needs it. */
+  stageChanged(stage: StageRecord, deployment?: DeploymentRecord): Promise<void>;
 }
 
 export const silentNotifier: Notifier = {

@@ -43,7 +43,9 @@ async function move(
     state,
   });
   try {
-    await deps.notifier.stageChanged(stage, (await deps.store.getDeployment(ref.deploymentId)) ?? undefined);
+    // The notifier reads the deployment itself only when it needs it (to start a chat thread):
+    // a stage move is on the hot path, and most notifiers never look at it.
+    await deps.notifier.stageChanged(stage);
   } catch (error) {
     deps.log.warn('could not notify about a stage change', { error: String(error) });
   }

@@ -70,9 +70,11 @@ export class SlackNotifier implements Notifier {
   }
 
   /** One budget for the whole reply (it may first start the thread): a step waits that long at most. */
-  async stageChanged(stage: StageRecord, deployment: DeploymentRecord | undefined): Promise<void> {
-    if (!deployment) return;
-    await withinBudget('thread reply', this.opts.budgetMs, () => this.reply(stage, deployment));
+  async stageChanged(stage: StageRecord, deployment?: DeploymentRecord): Promise<void> {
+    await withinBudget('thread reply', this.opts.budgetMs, async () => {
+      const record = deployment ?? (await this.opts.store.getDeployment(stage.deploymentId));
+      if (record) await this.reply(stage, record);
+    });
   }
 
   private async reply(stage: StageRecord, deployment: DeploymentRecord): Promise<void> {
