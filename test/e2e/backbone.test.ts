@@ -9,7 +9,8 @@ import { startedId, startTestRuntime, type TestRuntime } from '../support/runtim
 describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
   let rt: TestRuntime;
   beforeAll(async () => {
-    if (!which('ansible-playbook')) throw new Error('ansible-playbook is not on PATH: install ansible-core (`.ci/run` does)');
+    if (!which('ansible-playbook'))
+      throw new Error('ansible-playbook is not on PATH: install ansible-core (`npm test` installs it: scripts/system-tools.ts)');
     rt = await startTestRuntime();
   });
   afterAll(() => rt?.stop());

@@ -38,7 +38,8 @@ function coconut(rt: TestRuntime | undefined, args: string[]): Run {
 describe('coconut deploy / rollback --wait (spawned CLI, local runtime, real ansible-playbook)', () => {
   let rt: TestRuntime;
   beforeAll(async () => {
-    if (!which('ansible-playbook')) throw new Error('ansible-playbook is not on PATH: install ansible-core (`.ci/run` does)');
+    if (!which('ansible-playbook'))
+      throw new Error('ansible-playbook is not on PATH: install ansible-core (`npm test` installs it: scripts/system-tools.ts)');
     rt = await startTestRuntime({ stagingBake: '2s' });
   });
   afterAll(() => rt?.stop());

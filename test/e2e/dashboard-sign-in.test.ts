@@ -42,7 +42,8 @@ describe('Dashboard sign-in (headless Chromium, OIDC code flow with PKCE against
   const checks: string[] = [];
 
   beforeAll(async () => {
-    if (!which('chromium')) throw new Error('chromium is not on PATH: `apt-get install -y chromium` (`.ci/run` does)');
+    if (!which('chromium'))
+      throw new Error('chromium is not on PATH: `apt-get install -y chromium` (`npm test` installs it: scripts/system-tools.ts)');
     rt = await startTestRuntime({ probes: false });
     const codes = new Map<string, { challenge: string; redirect: string }>();
     idp = createServer(async (req, res) => {

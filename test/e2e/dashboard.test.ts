@@ -34,8 +34,10 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
   const bodies: { url: string; text: string }[] = [];
 
   beforeAll(async () => {
-    if (!which('ansible-playbook')) throw new Error('ansible-playbook is not on PATH: install ansible-core (`.ci/run` does)');
-    if (!which('chromium')) throw new Error('chromium is not on PATH: `apt-get install -y chromium` (`.ci/run` does)');
+    if (!which('ansible-playbook'))
+      throw new Error('ansible-playbook is not on PATH: install ansible-core (`npm test` installs it: scripts/system-tools.ts)');
+    if (!which('chromium'))
+      throw new Error('chromium is not on PATH: `apt-get install -y chromium` (`npm test` installs it: scripts/system-tools.ts)');
     mkdirSync(SHOTS, { recursive: true });
     rt = await startTestRuntime({ stagingBake: '2s', prodBake: '2s' });
     profile = mkdtempSync(path.join(tmpdir(), 'coconut-chromium-'));

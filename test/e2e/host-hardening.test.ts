@@ -33,7 +33,10 @@ const ANSIBLE_CONFIG = path.join(PROJECT_ROOT, 'templates/ansible/ansible.cfg');
 describe('Ansible role host_hardening', () => {
   // app_deploy, deploy.yml and rollback.yml are linted by ansible-target.test.ts; this lints the hardening side.
   it('passes ansible-lint (production profile, strict) and --syntax-check', async () => {
-    if (!which('ansible-lint')) throw new Error('ansible-lint is not on PATH: apt-get install -y ansible-lint (`.ci/run` does)');
+    if (!which('ansible-lint'))
+      throw new Error(
+        'ansible-lint is not on PATH: apt-get install -y ansible-lint (`npm test` installs it: scripts/system-tools.ts)',
+      );
     // ansible-lint treats everything below a folder named "templates" as plain text: lint a copy kept elsewhere.
     const copy = await mkdtemp(path.join(tmpdir(), 'coconut-hardening-lint-'));
     try {

@@ -28,7 +28,8 @@ describe('Slack approvals e2e (local runtime, recording Slack server, real ansib
   let slack: RecordingSlack;
 
   beforeAll(async () => {
-    if (!which('ansible-playbook')) throw new Error('ansible-playbook is not on PATH: install ansible-core (`.ci/run` does)');
+    if (!which('ansible-playbook'))
+      throw new Error('ansible-playbook is not on PATH: install ansible-core (`npm test` installs it: scripts/system-tools.ts)');
     slack = await startSlackServer({ token: BOT_TOKEN, groups: { S0RELEASE: ['U0RELEASER'] } });
     const settings: SlackSettings = {
       botToken: BOT_TOKEN,

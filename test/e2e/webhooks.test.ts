@@ -60,7 +60,8 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
   let rt: TestRuntime;
   const ports = { ghcr: 0, hub: 0 };
   beforeAll(async () => {
-    if (!which('ansible-playbook')) throw new Error('ansible-playbook is not on PATH: install ansible-core (`.ci/run` does)');
+    if (!which('ansible-playbook'))
+      throw new Error('ansible-playbook is not on PATH: install ansible-core (`npm test` installs it: scripts/system-tools.ts)');
     const dir = mkdtempSync(path.join(tmpdir(), 'coconut-e2e-hooks-'));
     ports.ghcr = await freePort();
     ports.hub = await freePort();

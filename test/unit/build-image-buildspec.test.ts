@@ -118,7 +118,8 @@ describe('Buildspec: build-image.yml (fake docker executable)', () => {
   });
 
   it('passes yamllint --strict and shellcheck on every command', async () => {
-    if (!which('yamllint') || !which('shellcheck')) throw new Error('install yamllint and shellcheck (`.ci/run` does)');
+    if (!which('yamllint') || !which('shellcheck'))
+      throw new Error('install yamllint and shellcheck (`npm test` installs it: scripts/system-tools.ts)');
     await run('yamllint', ['--strict', '-c', path.join(PROJECT_ROOT, '.yamllint'), SPEC]);
     const spec = parse(readFileSync(SPEC, 'utf8')) as { phases: Record<string, { commands: string[] }> };
     const dir = mkdtempSync(path.join(tmpdir(), 'coconut-shellcheck-'));

@@ -1,6 +1,8 @@
 /** `coconut dev`: runs the local runtime until Ctrl-C. What `npm start` runs. */
 import { parseArgs } from 'node:util';
+import { consoleLog } from '../../local/console-log.ts';
 import { type Runtime, startRuntime } from '../../local/runtime.ts';
+import { ANSIBLE, installHint } from '../../local/system-tools.ts';
 import { which } from '../../local/tools.ts';
 import { UsageError } from '../errors.ts';
 
@@ -23,7 +25,17 @@ export async function dev(args: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be a port number, got "${values.port}"`);
+  const log = consoleLog(values['data-dir']);
+  // First thing a user reads: whether deploys will be real, and the one command that makes them so.
+  if (!which(ANSIBLE.command)) {
+    log.warn(
+      values.strict
+        ? `${ANSIBLE.command} is missing and --strict is on: Ansible deploys will fail, naming the tool. Install it: ${installHint([ANSIBLE])}`
+        : `${ANSIBLE.command} is missing: Ansible deploy steps will be REHEARSALS (PLANNED, nothing runs). For real deploys: ${installHint([ANSIBLE])}`,
+    );
+  }
   const runtime = await startRuntime({
+    log,
     configPath: values.config,
     port,
     dataDir: values['data-dir'],
@@ -31,17 +43,9 @@ export async function dev(args: string[]): Promise<number> {
     probes: !values['no-probes'],
     ...(values['source-dir'] ? { sourceDir: values['source-dir'] } : {}),
   });
-  const log = runtime.ports.log;
   const tools = ['ansible-playbook', 'helm', 'copilot', 'docker', 'trivy'].map((t) => `${t}: ${which(t) ? 'found' : 'missing'}`);
   log.info(`Coconut is running at ${runtime.url} (local runtime; config ${values.config}; data in ${values['data-dir']})`);
   log.info(`tools on PATH — ${tools.join(', ')}`);
-  if (!which('ansible-playbook')) {
-    log.warn(
-      values.strict
-        ? 'ansible-playbook is missing and --strict is on: Ansible deploys will fail, naming the tool'
-        : 'ansible-playbook is missing: Ansible deploy steps will be REHEARSALS (PLANNED, nothing runs). Install ansible-core to deploy for real.',
-    );
-  }
   const kinds = new Set(runtime.config.services.map((s) => s.target.kind));
   for (const tool of ['helm', 'copilot'] as const) {
     if (kinds.has(tool) && !which(tool)) {
