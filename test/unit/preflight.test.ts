@@ -4,6 +4,8 @@
  * The account here is an in-memory AccountReader (our own port, not a platform stand-in); the
  * adapters meet moto_server in test/integration/preflight.test.ts.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigWithPositions } from '../../src/core/config/load.ts';
 import {
@@ -15,6 +17,7 @@ import {
   preflight,
   requirements,
 } from '../../src/core/preflight.ts';
+import { commandActions, ROOT } from '../support/code-graph.ts';
 
 const YAML = `services:
   - name: api
@@ -158,5 +161,21 @@ describe('Function: closest', () => {
     expect(closest('demo-api-prod-healht', ['demo-api-prod-health', 'demo-api-staging-health'])).toBe('demo-api-prod-health');
     expect(closest('api', ['billing', 'search'])).toBeUndefined();
     expect(closest('same', ['same'])).toBeUndefined();
+  });
+});
+
+describe('docs/cli.md', () => {
+  it('lists exactly the IAM actions the preflight adapter sends (read from its SDK commands)', () => {
+    const docs = readFileSync(path.join(ROOT, 'docs/cli.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('## Before a deploy: `coconut preflight`'));
+    const iam = section.slice(
+      section.indexOf('IAM for the caller'),
+      section.indexOf('\n\n', section.indexOf('IAM for the caller')),
+    );
+    const documented = new Set([...iam.matchAll(/`([a-z0-9]+:[A-Za-z]+)`/g)].map((m) => m[1]));
+    const sent = new Set(commandActions('src/aws/preflight-reader.ts').values());
+    expect([...documented].sort()).toEqual([...sent].sort());
+    // Read-only: Describe, List and Get only.
+    for (const action of sent) expect(action).toMatch(/:(Describe|List|Get)/);
   });
 });
