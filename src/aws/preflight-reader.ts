@@ -3,7 +3,7 @@
  * List*, GetParameter*). The IAM actions it needs are listed in docs/cli.md ("preflight"):
  * cloudwatch:DescribeAlarms, ecr:DescribeRepositories, ecs:DescribeClusters, ecs:ListClusters,
  * ecs:DescribeServices, ecs:ListServices, eks:DescribeCluster, eks:ListClusters,
- * ssm:GetParameter, ssm:GetParametersByPath, secretsmanager:DescribeSecret.
+ * ssm:GetParameter, ssm:GetParametersByPath, ssm:DescribeParameters, secretsmanager:DescribeSecret.
  * Names that exist are listed only when one asked for is missing, for "did you mean".
  */
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { DescribeClusterCommand, EKSClient, ListClustersCommand as ListEksClustersCommand } from '@aws-sdk/client-eks';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeParametersCommand, GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AccountReader, Lookup, SecretState } from '../core/preflight.ts';
 import { type ClientOptions, sdkConfig } from './clients.ts';
 import { errorName, namedAwsError } from './errors.ts';
@@ -246,6 +246,20 @@ export class AwsPreflightReader implements AccountReader {
       }
     }
     return states;
+  }
+
+  /**
+   * SST's passphrase parameter of the stage (sst/sst pkg/project/provider/aws.go,
+   * pathForPassphrase: /sst/passphrase/<app>/<stage>), by DescribeParameters: metadata only,
+   * so the SecureString is never fetched, not even encrypted.
+   */
+  async sstStageExists(region: string, app: string, stage: string): Promise<boolean> {
+    const { ssm } = this.clients(region);
+    const name = `/sst/passphrase/${app}/${stage}`;
+    const res = await ssm.send(
+      new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }] }),
+    );
+    return (res.Parameters ?? []).some((p) => p.Name === name);
   }
 
   private async withCandidates(names: string[], found: Set<string>, list: () => Promise<string[]>): Promise<Lookup> {

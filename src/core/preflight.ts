@@ -60,6 +60,12 @@ export interface AccountReader {
   copilotEnvironments(region: string, app: string, environments: string[]): Promise<Lookup>;
   /** Secrets Manager metadata only (DescribeSecret): never the value. */
   secrets(region: string, names: string[]): Promise<Map<string, SecretState>>;
+  /**
+   * Whether SST has state for this app and stage in the Region: SST keeps one SecureString
+   * passphrase per stage, /sst/passphrase/<app>/<stage>, created by the first `sst` command of
+   * the stage (`sst secret set` included). Metadata only: the passphrase is never read.
+   */
+  sstStageExists(region: string, app: string, stage: string): Promise<boolean>;
 }
 
 export type SlackChannelState =
@@ -124,7 +130,10 @@ export interface PreflightReport {
 export interface PreflightOptions {
   /** The Region Coconut's pipeline is deployed to (and its default for targets). */
   region: string;
+  /** The SST stage about to be deployed: only its SST state is looked for (see sstStageExists). */
   stage?: string;
+  /** SST's app name (sst.config.ts); default "coconut". */
+  app?: string;
   /** Where each config path was written; from loadConfigWithPositions. */
   positionOf?: (path: readonly PropertyKey[]) => { line: number; column: number } | undefined;
   builds?: BuildCompute[];
@@ -299,6 +308,8 @@ export async function preflight(
   await checkSecrets(reqs, account, report);
   await checkSlack(reqs, options.slack, report, notes);
 
+  if (options.stage) await checkStage(account, options.region, options.app ?? 'coconut', options.stage, notes);
+
   const compute = computeProblem(config, options.region, options.builds ?? []);
   if (compute) findings.push(locate(compute.path, 'compute', compute.message, options));
   if (!options.builds) notes.push('CodeBuild compute per Region: not checked (no build list given)');
@@ -418,6 +429,22 @@ async function checkSlack(
       const note = `the bot is not a member of Slack channel ${r.name}: invite it (/invite), or give it the chat:write.public scope for a public channel`;
       if (!notes.includes(note)) notes.push(note);
     }
+  }
+}
+
+/**
+ * No SST state for the stage means no `sst secret set --stage S` ever ran in this account and
+ * Region: a note, since a first deploy of a new stage is a normal thing to prepare.
+ */
+async function checkStage(account: AccountReader, region: string, app: string, stage: string, notes: string[]): Promise<void> {
+  try {
+    if (!(await account.sstStageExists(region, app, stage))) {
+      notes.push(
+        `SST has no state for ${app}/${stage} in ${region} (no SSM parameter /sst/passphrase/${app}/${stage}): no secret has been set for stage ${stage} here yet; set them with \`npx sst secret set NAME VALUE --stage ${stage}\` before \`sst deploy --stage ${stage}\``,
+      );
+    }
+  } catch (error) {
+    notes.push(`could not look for SST's state of ${app}/${stage} in ${region}: ${errorText(error)}`);
   }
 }
 

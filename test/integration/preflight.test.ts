@@ -267,6 +267,23 @@ describe('preflight against moto_server and the recording Slack server', () => {
     }
   });
 
+  // SST keeps a stage's passphrase in /sst/passphrase/<app>/<stage> (sst/sst
+  // pkg/project/provider/aws.go, pathForPassphrase); `sst secret set` creates it on first use.
+  it("--stage: looks for SST's state of the stage by its passphrase parameter, without reading it", async () => {
+    const { config } = parseConfigWithPositions(
+      'services:\n  - name: x\n    image: {registry: ghcr, repository: o/x}\n    target: {kind: ecs, cluster: demo-prod, service: api}\n    environments: [{name: prod}]\n',
+    );
+    const reader = new AwsPreflightReader(moto.clientOptions);
+    const before = await preflight(config, reader, { region: 'us-east-1', stage: 'qa', builds: [] });
+    expect(before.findings).toEqual([]);
+    expect(before.notes.join('\n')).toContain('SST has no state for coconut/qa in us-east-1');
+    await new SSMClient(moto.clientOptions).send(
+      new PutParameterCommand({ Name: '/sst/passphrase/coconut/qa', Type: 'SecureString', Value: 'not-read-by-preflight' }),
+    );
+    const after = await preflight(config, reader, { region: 'us-east-1', stage: 'qa', builds: [] });
+    expect(after.notes).toEqual([]);
+  });
+
   it('answers 2 with the usage for a bad flag', async () => {
     const run = await cli(['preflight', '--region', 'mars'], {});
     expect(run.code).toBe(2);

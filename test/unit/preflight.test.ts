@@ -60,6 +60,7 @@ function account(names: string[], overrides: Partial<AccountReader> = {}): Accou
     copilotApps: lookup,
     copilotEnvironments: (region, _app, asked) => lookup(region, asked),
     secrets: async (_region, asked) => new Map(asked.map((n) => [n, has.has(n) ? 'set' : 'missing'] as const)),
+    sstStageExists: async (_region, app, stage) => has.has(`/sst/passphrase/${app}/${stage}`),
     ...overrides,
   };
 }
@@ -152,6 +153,24 @@ describe('Function: preflight', () => {
     });
     expect(report.findings).toEqual([]);
     expect(report.notes).toEqual(['Slack channels not checked (#deploys): set SLACK_BOT_TOKEN to the bot token to check them']);
+  });
+});
+
+describe('Option: stage', () => {
+  it('notes a stage SST has no state for (no secret set yet), and nothing once it has', async () => {
+    const located = parseConfigWithPositions(YAML);
+    const names = ['demo-api', 'demo-staging', 'demo-prod', 'api', 'api-prod-5xx'];
+    const fresh = await preflight(located.config, account(names), { region: 'eu-west-1', stage: 'prod', builds: [] });
+    expect(fresh.findings).toEqual([]);
+    expect(fresh.notes).toEqual([
+      'SST has no state for coconut/prod in eu-west-1 (no SSM parameter /sst/passphrase/coconut/prod): no secret has been set for stage prod here yet; set them with `npx sst secret set NAME VALUE --stage prod` before `sst deploy --stage prod`',
+    ]);
+    const known = await preflight(located.config, account([...names, '/sst/passphrase/coconut/prod']), {
+      region: 'eu-west-1',
+      stage: 'prod',
+      builds: [],
+    });
+    expect(known.notes).toEqual([]);
   });
 });
 

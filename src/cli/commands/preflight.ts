@@ -50,7 +50,7 @@ export async function preflight(args: string[]): Promise<number> {
   const apiUrl = process.env.SLACK_API_URL?.trim();
   const report = await runPreflight(located.config, new AwsPreflightReader({ region }), {
     region,
-    ...(values.stage ? { stage: values.stage } : {}),
+    ...(values.stage ? { stage: values.stage, app: SST_APP } : {}),
     positionOf: located.positionOf,
     ...(builds ? { builds } : {}),
     ...(token ? { slack: new SlackChannelReader({ token, ...(apiUrl ? { apiUrl } : {}) }) } : {}),
