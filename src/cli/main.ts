@@ -12,6 +12,7 @@ import { dev, usage as devUsage } from './commands/dev.ts';
 import { exportCommand, exportUsage, importCommand, importUsage } from './commands/export-import.ts';
 import { generateCommand, usage as generateUsage } from './commands/generate.ts';
 import { history, usage as historyUsage } from './commands/history.ts';
+import { preflight, usage as preflightUsage } from './commands/preflight.ts';
 import { push, usage as pushUsage } from './commands/push.ts';
 import { status, usage as statusUsage } from './commands/status.ts';
 import { schema, schemaUsage, validate, validateUsage } from './commands/validate.ts';
@@ -34,6 +35,11 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'send a signed GitHub tag push, GHCR or Docker Hub push to the local runtime',
   },
   validate: { run: validate, usage: validateUsage, summary: 'check coconut.yaml' },
+  preflight: {
+    run: preflight,
+    usage: preflightUsage,
+    summary: 'check coconut.yaml against the AWS account, read-only: alarms, repositories, clusters, secrets, Slack',
+  },
   'dashboard-site': {
     run: dashboardSite,
     usage: dashboardSiteUsage,

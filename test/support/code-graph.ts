@@ -11,19 +11,31 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 
-/** Value imports of a file (type-only imports are erased and do not count), as repo paths. */
-export function valueImports(file: string): { local: string[]; packages: { from: string; names: string[] }[] } {
+/**
+ * Value imports of a file (type-only imports are erased and do not count), as repo paths. For a
+ * package, `names` are the names the file uses (the alias of `A as B`), `original` maps them back.
+ */
+export function valueImports(file: string): {
+  local: string[];
+  packages: { from: string; names: string[]; original: Record<string, string> }[];
+} {
   const text = read(file);
   const local: string[] = [];
-  const packages: { from: string; names: string[] }[] = [];
+  const packages: { from: string; names: string[]; original: Record<string, string> }[] = [];
   for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?([\s\S]*?)\s+from\s+'([^']+)';/gm)) {
     if (m[1]) continue;
     const spec = m[3] as string;
-    const names = [...(m[2] ?? '').matchAll(/(?:^|[{,\s])(?!type\s)(\w+)(?=\s*(?:,|}|$| as ))/g)].map((n) => n[1] as string);
+    const original: Record<string, string> = {};
+    // `A as B`: the file uses B; keep A to know what B is.
+    const clause = (m[2] ?? '').replace(/\b(\w+)\s+as\s+(\w+)\b/g, (_all, a: string, b: string) => {
+      original[b] = a;
+      return b;
+    });
+    const names = [...clause.matchAll(/(?:^|[{,\s])(?!type\s)(\w+)(?=\s*(?:,|}|$))/g)].map((n) => n[1] as string);
     if (spec.startsWith('.')) {
       const resolved = path.relative(ROOT, path.resolve(path.dirname(path.join(ROOT, file)), spec));
       if (resolved.endsWith('.ts') && existsSync(path.join(ROOT, resolved))) local.push(resolved);
-    } else packages.push({ from: spec, names: names.filter((n) => !/^type$/.test(n)) });
+    } else packages.push({ from: spec, names: names.filter((n) => !/^type$/.test(n)), original });
   }
   return { local, packages };
 }
@@ -91,6 +103,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   '@aws-sdk/client-lambda': 'lambda',
   '@aws-sdk/client-ssm': 'ssm',
   '@aws-sdk/client-secrets-manager': 'secretsmanager',
+  '@aws-sdk/client-eks': 'eks',
 };
 
 /** lib-dynamodb's document commands send these DynamoDB actions. */
@@ -110,12 +123,12 @@ const DOCUMENT_COMMANDS: Record<string, string> = {
 /** Command class name -> IAM action, per package. Throws for a package it does not know. */
 export function commandActions(file: string): Map<string, string> {
   const actions = new Map<string, string>();
-  for (const { from, names } of valueImports(file).packages) {
+  for (const { from, names, original } of valueImports(file).packages) {
     if (!from.startsWith('@aws-sdk/')) continue;
-    for (const name of names.filter((n) => n.endsWith('Command'))) {
+    for (const name of names.filter((n) => (original[n] ?? n).endsWith('Command'))) {
       const prefix = SERVICE_PREFIX[from];
       if (!prefix) throw new Error(`${file}: ${from} has no IAM service prefix in test/support/code-graph.ts`);
-      const op = name.slice(0, -'Command'.length);
+      const op = (original[name] ?? name).slice(0, -'Command'.length);
       actions.set(name, `${prefix}:${from === '@aws-sdk/lib-dynamodb' ? (DOCUMENT_COMMANDS[op] ?? op) : op}`);
     }
   }

@@ -276,6 +276,13 @@ export function checkNoWildcards(c: Contract): string[] {
   return problems;
 }
 
+/**
+ * Adapters that only the `coconut` CLI runs, on the user's machine with the user's own AWS
+ * credentials (their IAM is listed in docs/cli.md), so no capability grants them: proven by
+ * checking that no deployed function reaches them.
+ */
+export const CLI_ONLY_ADAPTERS = new Set(['src/aws/preflight-reader.ts']);
+
 /** The capability table matches the SDK commands each adapter imports and each method sends. */
 export function checkAdapterActions(): string[] {
   const problems: string[] = [];
@@ -285,6 +292,13 @@ export function checkAdapterActions(): string[] {
   for (const file of adapters) {
     const commands = commandActions(file);
     if (commands.size === 0) continue;
+    if (CLI_ONLY_ADAPTERS.has(file)) {
+      for (const handler of Object.keys(FUNCTIONS)) {
+        if (reachable(`functions/${handler}.ts`).includes(file))
+          problems.push(`${file} is CLI-only, yet function ${handler} reaches it`);
+      }
+      continue;
+    }
     const capabilities = Object.entries(CAPABILITIES).filter(([, spec]) => spec.adapter === file);
     if (capabilities.length === 0) {
       problems.push(`${file} sends ${[...commands.values()].join(', ')} but no capability in infra/permissions.ts covers it`);

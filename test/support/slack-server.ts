@@ -1,7 +1,7 @@
 /**
  * A recording stand-in for the Slack Web API on 127.0.0.1 (random port), for the real
  * @slack/web-api client pointed at it with `slackApiUrl`. It answers chat.postMessage,
- * chat.update, chat.postEphemeral and usergroups.users.list the way Slack does (HTTP 200 with
+ * chat.update, chat.postEphemeral, usergroups.users.list, conversations.info and conversations.list the way Slack does (HTTP 200 with
  * `ok: false` and an error code for bad calls, bearer-token auth, channel ids in answers,
  * threads only under existing messages), records every call, and can be told to misbehave:
  * answer 500, answer 429 with Retry-After, or answer late.
@@ -62,6 +62,9 @@ export interface SlackServerOptions {
   groups?: Record<string, string[]>;
   /** Channel name (with #) -> id. Unknown names get channel_not_found. */
   channels?: Record<string, string>;
+  /** Channel names (with #) that are archived, and those the bot is not a member of. */
+  archived?: string[];
+  notMember?: string[];
 }
 
 const BUTTON_VALUE_MAX = 2000;
@@ -83,6 +86,13 @@ export async function startSlackServer(opts: SlackServerOptions): Promise<Record
     return channels.get(value.startsWith('#') ? value : `#${value}`);
   };
   const find = (channel: string, ts: string) => messages.find((m) => m.channel === channel && m.ts === ts);
+  const conversation = (name: string, id: string) => ({
+    id,
+    name: name.slice(1),
+    is_channel: true,
+    is_archived: opts.archived?.includes(name) ?? false,
+    is_member: !(opts.notMember?.includes(name) ?? false),
+  });
 
   const methods: Record<string, (args: Record<string, unknown>) => Record<string, unknown>> = {
     'chat.postMessage': (args) => {
@@ -129,6 +139,25 @@ export async function startSlackServer(opts: SlackServerOptions): Promise<Record
       if (checked) return { ok: false, error: checked };
       ephemerals.push({ channel, user: args.user, ...(typeof args.text === 'string' ? { text: args.text } : {}) });
       return { ok: true, message_ts: nextTs() };
+    },
+    // https://docs.slack.dev/reference/methods/conversations.info : takes a channel id; an id the
+    // token cannot see is channel_not_found. The answer is a conversation object
+    // (https://docs.slack.dev/reference/objects/conversation-object) with is_archived, is_member.
+    'conversations.info': (args) => {
+      const id = typeof args.channel === 'string' && channelIds.has(args.channel) ? args.channel : undefined;
+      const name = [...channels].find(([, v]) => v === id)?.[0];
+      if (!id || !name) return { ok: false, error: 'channel_not_found' };
+      return { ok: true, channel: conversation(name, id) };
+    },
+    // https://docs.slack.dev/reference/methods/conversations.list : paged by `limit` and `cursor`;
+    // response_metadata.next_cursor is "" on the last page.
+    'conversations.list': (args) => {
+      const all = [...channels].map(([name, id]) => conversation(name, id));
+      const listed = args.exclude_archived === true || args.exclude_archived === 'true' ? all.filter((c) => !c.is_archived) : all;
+      const start = args.cursor ? Number(Buffer.from(String(args.cursor), 'base64').toString()) : 0;
+      const limit = Math.max(1, Math.min(1000, Number(args.limit ?? 100)));
+      const next = start + limit < listed.length ? Buffer.from(String(start + limit)).toString('base64') : '';
+      return { ok: true, channels: listed.slice(start, start + limit), response_metadata: { next_cursor: next } };
     },
     'usergroups.users.list': (args) => {
       const members = opts.groups?.[String(args.usergroup)];

@@ -9,6 +9,22 @@ import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { type CoconutConfig, configSchema } from './schema.ts';
 
 export async function loadConfigFile(file: string): Promise<CoconutConfig> {
+  return (await loadConfigWithPositions(file)).config;
+}
+
+/** A loaded configuration that can say where each of its values was written. */
+export interface LocatedConfig {
+  file: string;
+  config: CoconutConfig;
+  /**
+   * Line and column (1-based) of the value at a path like ['services', 0, 'alarms', 2], or of its
+   * nearest parent written in the file when the value came from a default.
+   */
+  positionOf(path: readonly PropertyKey[]): { line: number; column: number } | undefined;
+}
+
+/** Like loadConfigFile, keeping the positions: for checks that report problems by config line. */
+export async function loadConfigWithPositions(file: string): Promise<LocatedConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -16,10 +32,14 @@ export async function loadConfigFile(file: string): Promise<CoconutConfig> {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
     throw new ConfigError(file, [{ path: '', message: `cannot read the configuration: ${reason}` }]);
   }
-  return parseConfig(text, file);
+  return parseConfigWithPositions(text, file);
 }
 
 export function parseConfig(text: string, file = 'coconut.yaml'): CoconutConfig {
+  return parseConfigWithPositions(text, file).config;
+}
+
+export function parseConfigWithPositions(text: string, file = 'coconut.yaml'): LocatedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -32,11 +52,22 @@ export function parseConfig(text: string, file = 'coconut.yaml'): CoconutConfig 
     );
   }
   const result = configSchema.safeParse(doc.toJS() ?? {});
-  if (result.success) return result.data;
-  throw new ConfigError(
+  if (!result.success) {
+    throw new ConfigError(
+      file,
+      result.error.issues.map((issue) => toConfigIssue(issue, doc.contents, lineCounter)),
+    );
+  }
+  return {
     file,
-    result.error.issues.map((issue) => toConfigIssue(issue, doc.contents, lineCounter)),
-  );
+    config: result.data,
+    positionOf: (path) => {
+      const node = nodeAt(doc.contents, path);
+      if (!node?.range) return undefined;
+      const pos = lineCounter.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    },
+  };
 }
 
 function toConfigIssue(issue: z.core.$ZodIssue, root: unknown, lines: LineCounter): ConfigIssue {
