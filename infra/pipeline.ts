@@ -89,6 +89,9 @@ interface PolicyStatement {
   Resource: string[];
 }
 
+/** The EventBridge rule Step Functions manages for CodeBuild `.sync` tasks (AWS's name, codebuild-iam page). */
+export const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventForCodeBuildStartBuildRule';
+
 /** What a state machine's role must allow, read from its (substituted) definition. */
 export function stateMachinePolicy(
   definition: StateDefinition,
@@ -118,16 +121,26 @@ export function stateMachinePolicy(
     });
   }
   if (codebuild) {
+    // AWS's policy for the CodeBuild .sync integration (Step Functions developer guide, "IAM policies
+    // for AWS CodeBuild", https://docs.aws.amazon.com/step-functions/latest/dg/codebuild-iam.html):
+    // StartBuild, StopBuild, BatchGetBuilds and BatchGetReports, and the events actions on the rule
+    // Step Functions manages to learn that a build ended. The rule's name is AWS's, spelled as there:
+    // "GetEvent" singular. The projects are ours (named `<prefix>-<buildspec>`); CodeBuild names a
+    // project's report groups `<project>-<report>`, hence the same prefix for BatchGetReports.
     statements.push({
       Effect: 'Allow',
       Action: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
       Resource: [`arn:aws:codebuild:${ctx.region}:${ctx.account}:project/${ctx.buildProjectPrefix}-*`],
     });
-    // .sync waits for the build through a rule Step Functions manages in the account.
+    statements.push({
+      Effect: 'Allow',
+      Action: ['codebuild:BatchGetReports'],
+      Resource: [`arn:aws:codebuild:${ctx.region}:${ctx.account}:report-group/${ctx.buildProjectPrefix}-*`],
+    });
     statements.push({
       Effect: 'Allow',
       Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      Resource: [`arn:aws:events:${ctx.region}:${ctx.account}:rule/StepFunctionsGetEventsForCodeBuildStartBuildRule`],
+      Resource: [`arn:aws:events:${ctx.region}:${ctx.account}:rule/${CODEBUILD_SYNC_RULE}`],
     });
   }
   const logging = [...RESOURCE_STAR_ACTIONS].filter((a) => a.startsWith('logs:'));
