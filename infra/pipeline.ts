@@ -12,6 +12,7 @@ import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { placeholdersIn, type StateDefinition, substitute, taskStates } from '../src/local/asl.ts';
 import { kebab, pascal } from './naming.ts';
 import { RESOURCE_STAR_ACTIONS } from './permissions.ts';
+import { eksClusters, pushSecrets, secretArnPattern } from './target-resources.ts';
 
 export interface Buildspec {
   /** File name without .yml: "ansible-deploy". */
@@ -180,12 +181,13 @@ export interface PipelineArgs {
 }
 
 /** Extra permissions the deploy tool of a target kind needs in its builds. */
-function targetStatements(kind: string, args: PipelineArgs): { Action: string[]; Resource: Input<string>[] }[] {
+export function targetStatements(kind: string, args: PipelineArgs): { Action: string[]; Resource: Input<string>[] }[] {
   const { region, account, config } = args;
   const targets = config.services.map((s) => s.target);
   switch (kind) {
     case 'helm': {
-      const clusters = targets.flatMap((t) => (t.kind === 'helm' && t.cluster ? [t.cluster] : []));
+      // The names the builds are handed: `{environment}` expanded for every environment.
+      const clusters = eksClusters(config);
       return clusters.length
         ? [
             {
@@ -213,8 +215,21 @@ function targetStatements(kind: string, args: PipelineArgs): { Action: string[];
     }
     case 'build-image': {
       const repositories = [...new Set(config.services.filter((s) => s.image.registry === 'ecr').map((s) => s.image.repository))];
+      // GHCR / Docker Hub logins: build-image.yml reads the secret named by COCONUT_REGISTRY_SECRET
+      // (source.pushSecret) with `aws secretsmanager get-secret-value`.
+      const secrets = pushSecrets(config);
       return [
         { Action: ['ecr:GetAuthorizationToken'], Resource: ['*'] },
+        ...(secrets.length
+          ? [
+              {
+                Action: ['secretsmanager:GetSecretValue'],
+                Resource: secrets.map((name) =>
+                  $resolve([region, account]).apply(([r, a]) => secretArnPattern(r as string, a as string, name)),
+                ),
+              },
+            ]
+          : []),
         ...(repositories.length
           ? [
               {
