@@ -23,6 +23,7 @@ import type { ResourceRefs } from '../../infra/permissions.ts';
 import { statementsFor } from '../../infra/permissions.ts';
 import { type PipelineArgs, targetStatements } from '../../infra/pipeline.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
+import { buildEnvironment } from '../../src/core/plan.ts';
 import { releasePlan } from '../../src/core/start-release.ts';
 import { allows, type Grant } from '../support/iam-policy.ts';
 import { installSstGlobals, resolveDeep } from '../support/sst-recorder.ts';
@@ -53,6 +54,10 @@ services:
   - name: billing
     image: { registry: ecr, repository: billing }
     target: { kind: ecs, cluster: main }
+    environments: [{ name: prod }]
+  - name: ledger
+    image: { registry: ecr, repository: ledger }
+    target: { kind: ecs, cluster: 'arn:aws:ecs:ap-southeast-2:210987654321:cluster/finance' }
     environments: [{ name: prod }]
 `);
 
@@ -125,5 +130,20 @@ describe('IAM: ECS targets with their own region (defect 14)', () => {
     expect(allows(grants, 'ecs:TagResource', `arn:aws:ecs:eu-west-1:${ACCOUNT}:task-definition/orders:7`)).toBe(true);
     expect(allows(grants, 'ecs:TagResource', `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/billing:3`)).toBe(true);
     expect(allows(grants, 'ecs:TagResource', `arn:aws:ecs:ap-south-1:${ACCOUNT}:task-definition/orders:7`)).toBe(false);
+  });
+
+  it("calls and grants a cluster given as an ARN in that ARN's region and account", () => {
+    const ledger = config.services.find((s) => s.name === 'ledger') as (typeof config.services)[number];
+    const vars = new Map(
+      buildEnvironment(ledger, 'prod', 'd', { registry: 'ecr', repository: 'ledger', tag: '1' }, 'deploy').map((v) => [
+        v.Name,
+        v.Value,
+      ]),
+    );
+    expect(vars.get('COCONUT_ECS_REGION')).toBe('ap-southeast-2');
+    const grants = functionGrants('ecsTarget');
+    expect(allows(grants, 'ecs:UpdateService', 'arn:aws:ecs:ap-southeast-2:210987654321:service/finance/ledger')).toBe(true);
+    expect(allows(grants, 'ecs:UpdateService', `arn:aws:ecs:${REGION}:${ACCOUNT}:service/finance/ledger`)).toBe(false);
+    expect(allows(grants, 'iam:PassRole', 'arn:aws:iam::210987654321:role/ledger-task')).toBe(true);
   });
 });
