@@ -4,7 +4,7 @@
  * Service Authorization Reference defines them for these operations
  * (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html:
  * list_amazondynamodb, list_awsstepfunctions, list_amazoncloudwatch, list_amazonelasticcontainerregistry,
- * list_amazonelasticcontainerservice, list_awscodebuild). "*" stands for "no resource-level permission".
+ * list_amazonelasticcontainerservice, list_awscodebuild, list_awssecretsmanager). "*" stands for "no resource-level permission".
  */
 export interface AwsCall {
   action: string;
@@ -25,6 +25,7 @@ const PREFIX: Record<string, string> = {
   AmazonEC2ContainerRegistry_V20150921: 'ecr',
   AmazonEC2ContainerServiceV20141113: 'ecs',
   CodeBuild_20161006: 'codebuild',
+  secretsmanager: 'secretsmanager',
 };
 
 interface MiddlewareClient {
@@ -128,6 +129,11 @@ export function needed(call: AwsCall, account: string): Needed[] {
       return one('*');
     case 'codebuild:BatchGetBuilds':
       return ((input.ids as string[]) ?? []).map((id) => ({ action, resource: arn('codebuild', `project/${id.split(':')[0]}`) }));
+    case 'secretsmanager:GetSecretValue': {
+      // By name, the secret's ARN is the name, "-" and six random characters Secrets Manager chose.
+      const id = s('SecretId');
+      return one(id.startsWith('arn:') ? id : arn('secretsmanager', `secret:${id}-Rnd6Ch`));
+    }
     default:
       throw new Error(`aws-calls: no resource rule for ${action}; add it from the Service Authorization Reference`);
   }
