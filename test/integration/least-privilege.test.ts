@@ -313,7 +313,8 @@ afterAll(async () => {
 describe('Least privilege under moto_server IAM enforcement', () => {
   it('enforces: the bootstrap credentials are refused once the admin exists', async () => {
     const stranger = recordCalls(new DynamoDBClient(sdkConfig({ ...moto.clientOptions, maxAttempts: 1 })), []);
-    await expect(stranger.send(new ListTablesCommand({}))).rejects.toThrow();
+    // Its key is unknown to moto's IAM: 403 (InvalidClientTokenId), where before any request went through.
+    await expect(stranger.send(new ListTablesCommand({}))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
     // The admin, allowed everything, gets through: the refusal above is IAM's, not a broken server.
     const adminDb = recordCalls(new DynamoDBClient(sdkConfig(options(admin))), []);
     expect((await adminDb.send(new ListTablesCommand({}))).TableNames).toContain(TABLE);
