@@ -4,6 +4,7 @@
  * contract test checks this table against the Command classes each adapter imports.
  * A `*` resource appears only where AWS offers no resource-level permission for the action.
  */
+import type { EcsService } from './ecs.ts';
 import type { Capability } from './function-manifest.ts';
 
 export interface CapabilitySpec {
@@ -106,8 +107,8 @@ export interface ResourceRefs {
   ecrRepositories: string[];
   /** Name prefix of Coconut's CodeBuild projects. */
   buildProjectPrefix: string;
-  /** "cluster/service" of every ECS target environment in coconut.yaml. */
-  ecsServices?: string[];
+  /** Every ECS service an ecs target deploys (per environment), with the target's own region if it has one. */
+  ecsServices?: EcsService[];
 }
 
 export function statementsFor(capabilities: Capability[], refs: ResourceRefs): Statement[] {
@@ -152,17 +153,30 @@ export function statementsFor(capabilities: Capability[], refs: ResourceRefs): S
         const services = refs.ecsServices ?? [];
         // No ECS target in coconut.yaml: nothing to deploy, nothing granted.
         if (services.length === 0) break;
+        // Each service in the region (and account) the ECS step calls it in: target.region, else ours.
+        const where = (s: EcsService) => ({ region: s.region ?? refs.region, account: s.account ?? refs.account });
         statements.push({
           actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
-          resources: services.map((s) => $interpolate`arn:aws:ecs:${refs.region}:${refs.account}:service/${s}`),
+          resources: services.map((s) => {
+            const { region, account } = where(s);
+            return $interpolate`arn:aws:ecs:${region}:${account}:service/${s.cluster}/${s.service}`;
+          }),
         });
         statements.push({ actions: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], resources: ['*'] });
+        // RegisterTaskDefinition with tags: the new revision, in the service's region.
+        const places = new Map(services.map((s) => [`${s.region ?? ''}:${s.account ?? ''}`, where(s)]));
         statements.push({
           actions: ['ecs:TagResource'],
-          resources: [$interpolate`arn:aws:ecs:${refs.region}:${refs.account}:task-definition/*`],
+          resources: [...places.values()].map(
+            ({ region, account }) => $interpolate`arn:aws:ecs:${region}:${account}:task-definition/*`,
+          ),
         });
         // The task and execution roles of the services' task definitions (names are not known here).
-        statements.push({ actions: ['iam:PassRole'], resources: [$interpolate`arn:aws:iam::${refs.account}:role/*`] });
+        const accounts = new Map(services.map((s) => [s.account ?? '', where(s).account]));
+        statements.push({
+          actions: ['iam:PassRole'],
+          resources: [...accounts.values()].map((account) => $interpolate`arn:aws:iam::${account}:role/*`),
+        });
         break;
       }
       case 'builds':

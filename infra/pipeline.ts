@@ -12,6 +12,7 @@ import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { placeholdersIn, type StateDefinition, substitute, taskStates } from '../src/local/asl.ts';
 import { kebab, pascal } from './naming.ts';
 import { RESOURCE_STAR_ACTIONS } from './permissions.ts';
+import { eksClusters, pushSecrets, secretArnPattern } from './target-resources.ts';
 
 export interface Buildspec {
   /** File name without .yml: "ansible-deploy". */
@@ -89,6 +90,9 @@ interface PolicyStatement {
   Resource: string[];
 }
 
+/** The EventBridge rule Step Functions manages for CodeBuild `.sync` tasks (AWS's name, codebuild-iam page). */
+export const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventForCodeBuildStartBuildRule';
+
 /** What a state machine's role must allow, read from its (substituted) definition. */
 export function stateMachinePolicy(
   definition: StateDefinition,
@@ -118,16 +122,26 @@ export function stateMachinePolicy(
     });
   }
   if (codebuild) {
+    // AWS's policy for the CodeBuild .sync integration (Step Functions developer guide, "IAM policies
+    // for AWS CodeBuild", https://docs.aws.amazon.com/step-functions/latest/dg/codebuild-iam.html):
+    // StartBuild, StopBuild, BatchGetBuilds and BatchGetReports, and the events actions on the rule
+    // Step Functions manages to learn that a build ended. The rule's name is AWS's, spelled as there:
+    // "GetEvent" singular. The projects are ours (named `<prefix>-<buildspec>`); CodeBuild names a
+    // project's report groups `<project>-<report>`, hence the same prefix for BatchGetReports.
     statements.push({
       Effect: 'Allow',
       Action: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
       Resource: [`arn:aws:codebuild:${ctx.region}:${ctx.account}:project/${ctx.buildProjectPrefix}-*`],
     });
-    // .sync waits for the build through a rule Step Functions manages in the account.
+    statements.push({
+      Effect: 'Allow',
+      Action: ['codebuild:BatchGetReports'],
+      Resource: [`arn:aws:codebuild:${ctx.region}:${ctx.account}:report-group/${ctx.buildProjectPrefix}-*`],
+    });
     statements.push({
       Effect: 'Allow',
       Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      Resource: [`arn:aws:events:${ctx.region}:${ctx.account}:rule/StepFunctionsGetEventsForCodeBuildStartBuildRule`],
+      Resource: [`arn:aws:events:${ctx.region}:${ctx.account}:rule/${CODEBUILD_SYNC_RULE}`],
     });
   }
   const logging = [...RESOURCE_STAR_ACTIONS].filter((a) => a.startsWith('logs:'));
@@ -167,12 +181,13 @@ export interface PipelineArgs {
 }
 
 /** Extra permissions the deploy tool of a target kind needs in its builds. */
-function targetStatements(kind: string, args: PipelineArgs): { Action: string[]; Resource: Input<string>[] }[] {
+export function targetStatements(kind: string, args: PipelineArgs): { Action: string[]; Resource: Input<string>[] }[] {
   const { region, account, config } = args;
   const targets = config.services.map((s) => s.target);
   switch (kind) {
     case 'helm': {
-      const clusters = targets.flatMap((t) => (t.kind === 'helm' && t.cluster ? [t.cluster] : []));
+      // The names the builds are handed: `{environment}` expanded for every environment.
+      const clusters = eksClusters(config);
       return clusters.length
         ? [
             {
@@ -200,8 +215,21 @@ function targetStatements(kind: string, args: PipelineArgs): { Action: string[];
     }
     case 'build-image': {
       const repositories = [...new Set(config.services.filter((s) => s.image.registry === 'ecr').map((s) => s.image.repository))];
+      // GHCR / Docker Hub logins: build-image.yml reads the secret named by COCONUT_REGISTRY_SECRET
+      // (source.pushSecret) with `aws secretsmanager get-secret-value`.
+      const secrets = pushSecrets(config);
       return [
         { Action: ['ecr:GetAuthorizationToken'], Resource: ['*'] },
+        ...(secrets.length
+          ? [
+              {
+                Action: ['secretsmanager:GetSecretValue'],
+                Resource: secrets.map((name) =>
+                  $resolve([region, account]).apply(([r, a]) => secretArnPattern(r as string, a as string, name)),
+                ),
+              },
+            ]
+          : []),
         ...(repositories.length
           ? [
               {

@@ -210,7 +210,8 @@ function targetVariables(service: ServiceConfig, environment: string): Record<st
         COCONUT_ECS_CLUSTER: perEnv(target.cluster),
         COCONUT_ECS_SERVICE: perEnv(target.service ?? service.name),
         COCONUT_ECS_CONTAINER: target.container ?? '',
-        COCONUT_ECS_REGION: target.region ?? '',
+        // A cluster given as an ARN lives in the ARN's region: the ECS step must call it there.
+        COCONUT_ECS_REGION: target.region ?? /^arn:[^:]+:ecs:([^:]+):/.exec(perEnv(target.cluster))?.[1] ?? '',
         // ECS deployment alarms: the environment's bake alarms (alarm names cannot contain commas).
         COCONUT_ECS_ALARMS: (service.environments.find((e) => e.name === environment)?.alarms ?? []).join(','),
       };

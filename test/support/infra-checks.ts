@@ -12,6 +12,8 @@ import type { CoconutConfig } from '../../src/core/config/schema.ts';
 import { eventRules } from '../../src/core/event-rules.ts';
 import { localSubstitutions, placeholdersIn, type StateDefinition, taskStates } from '../../src/local/asl.ts';
 import { calledMethods, commandActions, commandsByMethod, portMethods, ROOT, reachable, secretsRead } from './code-graph.ts';
+import { allows } from './iam-policy.ts';
+import { integrationNeeds } from './sfn-integration-iam.ts';
 import { type Recording, resolveDeep } from './sst-recorder.ts';
 
 export interface Statement {
@@ -35,6 +37,8 @@ export interface Contract {
   rules: { name: string; pattern: unknown; target: string }[];
   tableArn: string;
   policies: { owner: string; statements: Statement[] }[];
+  /** Names of the CodeBuild projects. */
+  projects: string[];
 }
 
 function statements(policy: unknown): Statement[] {
@@ -92,6 +96,7 @@ export function contractOf(recording: Recording): Contract {
     rules,
     tableArn: String(resolveDeep((table?.proxy as { arn: unknown } | undefined)?.arn)),
     policies,
+    projects: recording.of('aws.codebuild.Project').map((p) => String((resolveDeep(p.args) as { name: string }).name)),
   };
 }
 
@@ -168,9 +173,14 @@ function grants(stmts: Statement[], action: string, resource?: (r: string) => bo
   return stmts.some((s) => s.actions.includes(action) && (!resource || s.resources.some(resource)));
 }
 
-/** The state machine roles allow exactly what their tasks call. */
+/**
+ * The state machine roles allow what AWS documents each of their tasks' integrations to need
+ * (test/support/sfn-integration-iam.ts, from the Step Functions developer guide), evaluated with
+ * IAM's matching rules (test/support/iam-policy.ts).
+ */
 export function checkStateMachinePermissions(c: Contract): string[] {
   const problems: string[] = [];
+  const [, , , region = '', account = ''] = c.tableArn.split(':');
   for (const m of c.machines) {
     let def: StateDefinition;
     try {
@@ -178,22 +188,11 @@ export function checkStateMachinePermissions(c: Contract): string[] {
     } catch {
       continue;
     }
-    for (const [state, node] of taskStates(def)) {
-      const resource = String(node.Resource);
-      if (resource.startsWith('arn:aws:states:::lambda:invoke')) {
-        const fn = String((node.Parameters as { FunctionName?: string }).FunctionName);
-        if (!grants(m.policy, 'lambda:InvokeFunction', (r) => r === fn))
-          problems.push(`${m.name}: ${state} needs lambda:InvokeFunction on ${fn}`);
-      } else if (resource === 'arn:aws:states:::codebuild:startBuild.sync') {
-        for (const action of ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds']) {
-          if (!grants(m.policy, action, (r) => r.includes(':codebuild:') && r.includes(':project/')))
-            problems.push(`${m.name}: ${state} needs ${action}`);
-        }
-        for (const action of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) {
-          if (!grants(m.policy, action, (r) => r.endsWith('rule/StepFunctionsGetEventsForCodeBuildStartBuildRule')))
-            problems.push(`${m.name}: ${state} needs ${action} on the managed CodeBuild rule`);
-        }
-      } else problems.push(`${m.name}: ${state} uses ${resource}, which this contract does not know`);
+    const { needs, unknown } = integrationNeeds(def, { region, account, projects: c.projects });
+    for (const u of unknown) problems.push(`${m.name}: ${u}, which this contract does not know`);
+    for (const need of needs) {
+      if (!allows(m.policy, need.action, need.resource))
+        problems.push(`${m.name}: ${need.state} needs ${need.action} on ${need.resource}`);
     }
     if (!grants(m.policy, 'logs:CreateLogDelivery')) problems.push(`${m.name}: logging needs logs:CreateLogDelivery`);
   }

@@ -158,6 +158,15 @@ describe('Contract: the checks fail when something is taken away', () => {
     for (const s of lessMachine.machines[0]?.policy ?? []) s.actions = s.actions.filter((a) => a !== 'lambda:InvokeFunction');
     expect(checkStateMachinePermissions(lessMachine).join('\n')).toMatch(/AcquireLock needs lambda:InvokeFunction/);
 
+    // The managed rule misspelt as it once was ("GetEvents"): AWS's name is "GetEvent" (codebuild-iam page).
+    const plural = clone();
+    for (const s of plural.machines.find((m) => m.name.endsWith('-deploy'))?.policy ?? []) {
+      s.resources = s.resources.map((r) => r.replace('GetEventFor', 'GetEventsFor'));
+    }
+    expect(checkStateMachinePermissions(plural).join('\n')).toMatch(
+      /Deploy needs events:PutRule on arn:aws:events:us-east-1:123456789012:rule\/StepFunctionsGetEventForCodeBuildStartBuildRule/,
+    );
+
     const wide = clone();
     wide.functions[0]?.permissions.push({ actions: ['dynamodb:*'], resources: ['*'] });
     expect(checkNoWildcards(wide).join('\n')).toMatch(/wildcard action dynamodb:\*/);
