@@ -73,14 +73,8 @@ export async function verifySigV4(
   if (service !== 'execute-api' || scopeRegion !== region)
     return { refused: `Credential should be scoped to a valid region and service execute-api (got ${scopeRegion}/${service})` };
   const date = amzDate(String(req.headers['x-amz-date'] ?? ''));
-  if (
-    !date ||
-    !date
-      .toISOString()
-      .replace(/-/g, '')
-      .startsWith(day as string)
-  )
-    return { refused: 'Date in Credential scope does not match X-Amz-Date' };
+  const dateDay = date?.toISOString().slice(0, 10).replace(/-/g, '');
+  if (!date || dateDay !== day) return { refused: 'Date in Credential scope does not match X-Amz-Date' };
   if (Math.abs(now.getTime() - date.getTime()) > 5 * 60_000) return { refused: 'Signature expired' };
   if ((req.headers['x-amz-security-token'] ?? undefined) !== identity.sessionToken)
     return { refused: 'The security token included in the request is invalid.' };

@@ -330,6 +330,25 @@ describe('IAM (SigV4) callers: the CLI signs, the API knows who they are', () =>
       expect(allowed.statusCode).toBe(409);
     });
 
+    it('four eyes compares identities, not e-mails: a JWT user who deployed may not approve it', async () => {
+      const jwt = (routeKey: string, body: unknown, pathParameters?: Record<string, string>) => {
+        const event = iamEvent(routeKey, mallory, body, pathParameters) as unknown as APIGatewayProxyEventV2;
+        (event.requestContext as unknown as { authorizer: unknown }).authorizer = {
+          jwt: { claims: { sub: 'sub-boss', email: 'boss@example.com', 'custom:slack_user_id': 'U0BOSS' }, scopes: null },
+        };
+        return event as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
+      };
+      const made = await call(jwt('POST /api/deployments', { service: 'api', version: '1.0.2', requestId: 'req-boss-001' }));
+      expect(made.statusCode).toBe(201);
+      expect(made.body.deployment.trigger).toMatchObject({ actor: 'boss@example.com', actorId: 'U0BOSS' });
+      const id = await pendingApprovalFor(made.body.deployment.deploymentId, 'token-boss-1');
+      const self = await call(jwt('POST /api/approvals/{id}/approve', {}, { id }));
+      expect(self.statusCode).toBe(403);
+      expect(self.body.error).toContain('four eyes');
+      const other = await call(iamEvent('POST /api/approvals/{id}/approve', bob, {}, { id }));
+      expect(other.statusCode).toBe(200);
+    });
+
     it('an ARN of an unknown form is refused, not half understood', async () => {
       const odd = { ...mallory, arn: `arn:aws:sts::${ACCOUNT}:something-new/x` };
       const res = await call(iamEvent('GET /api/status', odd, undefined));

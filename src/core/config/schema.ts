@@ -218,7 +218,7 @@ const approver = z
     } else if (!SLACK_APPROVER.test(value)) {
       ctx.addIssue({
         code: 'custom',
-        message: `expected a Slack user id (U…/W…), a Slack user group id (S…) like U0123ABCD, or an IAM ARN like arn:aws:iam::123456789012:role/deployers; got ${JSON.stringify(value)}`,
+        message: `expected a Slack user id (U…/W…) or user group id (S…), like U0123ABCD, or an IAM ARN like arn:aws:iam::123456789012:role/deployers; got ${JSON.stringify(value)}`,
       });
     }
   })
