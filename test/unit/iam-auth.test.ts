@@ -219,6 +219,12 @@ describe('IAM (SigV4) callers: the CLI signs, the API knows who they are', () =>
       const ok = await fetch(signed.url, { method: 'POST', headers: signed.headers, body: body.replace('1.0.0', '6.6.6') });
       expect(ok.status).toBe(403);
       expect(await ok.json()).toMatchObject({ message: expect.stringContaining('signature we calculated does not match') });
+      // A query that needs encoding (space, +, *, parentheses, repeated keys) is sent as it was signed.
+      const odd = new URL(`${gateway.url}/api/deployments?service=${encodeURIComponent('a b*(c)+d')}&limit=5&x=1&x=2`);
+      const get = await signRequest('GET', odd, {}, undefined);
+      const res = await fetch(get.url, { headers: get.headers });
+      expect(gateway.log.at(-1)).toMatchObject({ path: '/api/deployments', status: 200, caller: alice.arn });
+      expect(res.status).toBe(200);
     } finally {
       process.env = saved;
     }
@@ -231,6 +237,14 @@ describe('IAM (SigV4) callers: the CLI signs, the API knows who they are', () =>
     expect(status.code).toBe(0);
     const last = gateway.log.at(-1);
     expect(last).toMatchObject({ method: 'GET', path: '/api/status', status: 200, caller: alice.arn });
+
+    const history = await coconut(['history', 'api', '--env', 'prod', '--limit', '5', '--json'], {
+      ...as(alice),
+      COCONUT_URL: gateway.url,
+      COCONUT_AUTH: 'iam',
+    });
+    expect(history.stderr).toBe('');
+    expect(gateway.log.at(-1)).toMatchObject({ method: 'GET', path: '/api/history/api', status: 200 });
 
     const deploy = await coconut(['deploy', 'api', '1.0.0', '--json'], {
       ...as(alice),

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { type Actor, listsActor } from '../../src/core/approvals.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { configJsonSchema } from '../../src/core/config/schema.ts';
+import { assertMayImport } from '../../src/core/history-transfer.ts';
 import { parseCallerArn, principalId, roleArnOf, sameIdentity } from '../../src/core/iam-identity.ts';
 
 const A = '123456789012';
@@ -111,6 +112,16 @@ services:
     expect(error(base(`['arn:aws:iam::${A}:role/*']`))).toContain('wildcards are not supported');
     expect(error(base(`['arn:aws:s3:::bucket']`))).toContain('expected an IAM user ARN (arn:aws:iam::123456789012:user/alice)');
     expect(error(base('[alice@example.com]'))).toContain('or an IAM ARN like arn:aws:iam::123456789012:role/deployers');
+  });
+
+  it('an IAM approver of every gated environment may import history; another IAM caller may not', async () => {
+    const config = parseConfig(base(`['arn:aws:iam::${A}:role/deployers', S0LEADS]`));
+    await expect(
+      assertMayImport({ config }, iamActor(`arn:aws:sts::${A}:assumed-role/deployers/alice`)),
+    ).resolves.toBeUndefined();
+    await expect(assertMayImport({ config }, iamActor(`arn:aws:iam::${A}:user/mallory`))).rejects.toThrow(
+      'does not approve api/prod',
+    );
   });
 
   it('`coconut schema` describes IAM ARN approvers', () => {
