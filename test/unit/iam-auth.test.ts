@@ -6,7 +6,7 @@
  * actor, lets IAM-ARN approvers approve, and refuses others and (four eyes) the triggerer.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
@@ -70,14 +70,18 @@ services:
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Runs the real `coconut` command with only the environment given (no inherited AWS settings). */
-function coconut(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function coconut(
+  args: string[],
+  env: Record<string, string>,
+  cwd = ROOT,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const home = mkdtempSync(path.join(tmpdir(), 'coconut-home-'));
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [path.join(ROOT, 'bin/coconut.mjs'), ...args],
       {
-        cwd: ROOT,
+        cwd,
         env: {
           PATH: process.env.PATH ?? '',
           HOME: home,
@@ -296,6 +300,18 @@ describe('IAM (SigV4) callers: the CLI signs, the API knows who they are', () =>
     expect(res.stderr).toMatch(/aws configure/);
     expect(res.stderr).toMatch(/aws sso login/);
     expect(gateway.log.length).toBe(before);
+  });
+
+  it('signs for a deployed stage (--stage reads .sst/outputs.json) without COCONUT_AUTH; sends the bearer token instead when COCONUT_TOKEN is set', async () => {
+    const project = mkdtempSync(path.join(tmpdir(), 'coconut-stage-'));
+    mkdirSync(path.join(project, '.sst'));
+    writeFileSync(path.join(project, '.sst', 'outputs.json'), JSON.stringify({ apiUrl: gateway.url }));
+    const signed = await coconut(['status', '--stage', 'prod', '--json'], as(bob), project);
+    expect(signed.stderr).toBe('');
+    expect(gateway.log.at(-1)).toMatchObject({ path: '/api/status', status: 200, caller: bob.arn });
+    const bearer = await coconut(['status', '--stage', 'prod'], { ...as(bob), COCONUT_TOKEN: 'a.jwt.token' }, project);
+    expect(bearer.code).toBe(1);
+    expect(gateway.log.at(-1)).toMatchObject({ status: 403, refused: expect.stringContaining('not a SigV4 header') });
   });
 
   it('signs for an execute-api URL by default, in its region, and keeps the bearer flow when COCONUT_TOKEN is set', async () => {
