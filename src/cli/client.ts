@@ -129,7 +129,7 @@ async function send(method: string, path: string, body: { text: string; type: st
 function refusal(res: Response, data: unknown, method: string, path: string): CommandFailed {
   const mode = authMode();
   // API Gateway's own refusals carry {"message": …}; Coconut's carry {"error": …}.
-  const gateway = (data as { message?: unknown }).message;
+  const gateway = data && typeof data === 'object' ? (data as { message?: unknown }).message : undefined;
   if (mode === 'iam' && res.status === 403 && typeof gateway === 'string') {
     return new CommandFailed(
       `AWS refused the signed request (HTTP 403 from ${method} ${path}: ${gateway.slice(0, 200)}): the AWS identity of your credentials needs execute-api:Invoke on this API, and its clock must be right; check which identity that is with \`aws sts get-caller-identity\``,

@@ -302,6 +302,15 @@ describe('IAM (SigV4) callers: the CLI signs, the API knows who they are', () =>
     expect(gateway.log.length).toBe(before);
   });
 
+  it('a signed request AWS refuses (unknown key) is explained: execute-api:Invoke, the clock, get-caller-identity', async () => {
+    const stranger = { ...mallory, accessKeyId: 'AKIAUNKNOWN000000001' };
+    const res = await coconut(['status'], { ...as(stranger), COCONUT_URL: gateway.url, COCONUT_AUTH: 'iam' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('AWS refused the signed request (HTTP 403 from GET /api/status: The security token included');
+    expect(res.stderr).toContain('execute-api:Invoke');
+    expect(res.stderr).not.toContain(stranger.secretAccessKey);
+  });
+
   it('signs for a deployed stage (--stage reads .sst/outputs.json) without COCONUT_AUTH; sends the bearer token instead when COCONUT_TOKEN is set', async () => {
     const project = mkdtempSync(path.join(tmpdir(), 'coconut-stage-'));
     mkdirSync(path.join(project, '.sst'));
