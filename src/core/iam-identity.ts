@@ -20,8 +20,9 @@
  *   on its last segment.
  * - The session name is chosen by whoever calls sts:AssumeRole (STS API AssumeRole,
  *   RoleSessionName: "Your administrator might require that you specify your user name as the
- *   session name", via the sts:RoleSessionName condition key). IAM Identity Center names the
- *   session after the signed-in user itself. The session name is therefore compared exactly
+ *   session name", via the sts:RoleSessionName condition key). IAM Identity Center sets the
+ *   session name itself, to the signed-in user's name (as its roles' sessions show in
+ *   CloudTrail; not found stated in AWS's reference pages). The session name is compared exactly
  *   (case included) where it is compared at all, and it is only as trustworthy as the role's
  *   trust policy makes it: see `sameIdentity`.
  *
