@@ -1,11 +1,13 @@
 /**
  * The read API behind the CLI and dashboard, and approving from the page. On AWS the HTTP API
- * puts a JWT authorizer in front of every route; locally the server (127.0.0.1 only) marks
- * its caller as the local operator. Task tokens never leave this handler.
+ * puts a JWT authorizer (with `auth:`) or IAM authorization (SigV4, without) in front of every
+ * route; locally the server (127.0.0.1 only) marks its caller as the local operator. Task
+ * tokens never leave this handler.
  */
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayEventRequestContextIAMAuthorizer, APIGatewayEventRequestContextJWTAuthorizer } from 'aws-lambda';
 import { z } from 'zod';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
@@ -21,6 +23,7 @@ import {
   importHistory,
   parseHistory,
 } from '../src/core/history-transfer.ts';
+import { parseCallerArn, principalId } from '../src/core/iam-identity.ts';
 import { startManualDeployment } from '../src/core/manual-deploy.ts';
 import type { ApprovalRecord, ApprovalStatus } from '../src/core/ports.ts';
 import { startRollback } from '../src/core/rollback.ts';
@@ -57,11 +60,17 @@ function param(event: HttpEvent, name: string): string {
   return decodeURIComponent(value);
 }
 
-/** Who is calling: the JWT's subject on AWS, the local operator on the local server. */
+type Authorizer = Partial<
+  APIGatewayEventRequestContextJWTAuthorizer & APIGatewayEventRequestContextIAMAuthorizer & { lambda: Record<string, unknown> }
+>;
+
+/**
+ * Who is calling. On AWS: the JWT's subject (with an `auth:` section), or the IAM caller whose
+ * SigV4 signature API Gateway verified (without one; APIGatewayProxyEventV2WithIAMAuthorizer:
+ * requestContext.authorizer.iam.userArn). Locally: the operator of the 127.0.0.1 server.
+ */
 export function actorOf(event: HttpEvent): Actor {
-  const authorizer = (
-    event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> }; lambda?: Record<string, unknown> } }
-  ).authorizer;
+  const authorizer = (event.requestContext as { authorizer?: Authorizer }).authorizer;
   const claims = authorizer?.jwt?.claims;
   if (claims?.sub) {
     const slackId = claims['custom:slack_user_id'] ?? claims.slack_user_id;
@@ -70,6 +79,16 @@ export function actorOf(event: HttpEvent): Actor {
       name: String(claims.email ?? claims.name ?? claims.sub),
       source: 'dashboard',
     };
+  }
+  const iam = authorizer?.iam;
+  if (iam?.userArn) {
+    const principal = parseCallerArn(iam.userArn);
+    // An ARN of another form (none is known today) is refused rather than half understood.
+    if (!principal) throw new HttpError(403, `cannot tell who the caller ${iam.userArn} is: not an IAM user or role session`);
+    // The identity is the principal id: for a role session both the role and the session name
+    // (iam-identity.ts says why, and what that means for four eyes).
+    const id = principalId(principal);
+    return { id, name: id, source: 'iam', iam: principal };
   }
   if (authorizer?.lambda?.coconutLocalOperator === true) {
     return { id: String(authorizer.lambda.user ?? 'local'), name: String(authorizer.lambda.user ?? 'local'), source: 'local' };

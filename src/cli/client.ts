@@ -1,12 +1,17 @@
 /**
  * Talks to a running Coconut (the local runtime, or the API on AWS) over HTTP. The target is
  * COCONUT_URL (default the local runtime), or with `--stage S` the API URL that `sst deploy`
- * wrote to .sst/outputs.json. On AWS every route needs a JWT: COCONUT_TOKEN is sent as a bearer
- * token and never printed.
+ * wrote to .sst/outputs.json. How requests prove who sends them (authMode):
+ * - a stage with an `auth:` section wants a JWT: COCONUT_TOKEN is sent as a bearer token;
+ * - a stage without one uses IAM authorization: requests to it are SigV4-signed with the
+ *   standard AWS credential chain (sigv4.ts);
+ * - the local runtime (127.0.0.1) needs neither.
+ * Secrets (the token, AWS keys, signatures) are never printed.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CommandFailed } from './errors.ts';
+import { isAwsApiUrl, signRequest } from './sigv4.ts';
 
 let stageUrl: string | undefined;
 
@@ -46,9 +51,26 @@ export function serverUrl(): string {
   return (stageUrl ?? process.env.COCONUT_URL ?? `http://127.0.0.1:${process.env.COCONUT_PORT ?? '4500'}`).replace(/\/$/, '');
 }
 
-function authHeaders(): Record<string, string> {
-  const token = process.env.COCONUT_TOKEN;
-  return token ? { authorization: `Bearer ${token}` } : {};
+export type AuthMode = 'jwt' | 'iam' | 'none';
+const AUTH_MODES: AuthMode[] = ['jwt', 'iam', 'none'];
+
+/**
+ * COCONUT_AUTH (jwt | iam | none) when set; else a JWT when COCONUT_TOKEN is set; else SigV4
+ * for an AWS target (a --stage, or an execute-api URL); else nothing (the local runtime). Set
+ * COCONUT_AUTH=iam for an API behind a custom domain.
+ */
+export function authMode(url = new URL(serverUrl())): AuthMode {
+  const forced = process.env.COCONUT_AUTH;
+  if (forced !== undefined && forced !== '') {
+    if (!AUTH_MODES.includes(forced as AuthMode))
+      throw new CommandFailed(`COCONUT_AUTH must be one of ${AUTH_MODES.join(', ')}, got "${forced}"`);
+    if (forced === 'jwt' && !process.env.COCONUT_TOKEN)
+      throw new CommandFailed('COCONUT_AUTH=jwt needs COCONUT_TOKEN: a JWT from your identity provider');
+    return forced as AuthMode;
+  }
+  if (process.env.COCONUT_TOKEN) return 'jwt';
+  if (stageUrl !== undefined || isAwsApiUrl(url)) return 'iam';
+  return 'none';
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -85,12 +107,18 @@ export async function requestText(
 }
 
 async function send(method: string, path: string, body: { text: string; type: string } | undefined): Promise<Response> {
+  const url = new URL(`${serverUrl()}${path}`);
+  const mode = authMode(url);
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': body.type };
+  let target = url.href;
+  if (mode === 'jwt') headers.authorization = `Bearer ${process.env.COCONUT_TOKEN}`;
+  if (mode === 'iam') {
+    const signed = await signRequest(method, url, headers, body?.text);
+    target = signed.url;
+    Object.assign(headers, signed.headers);
+  }
   try {
-    return await fetch(`${serverUrl()}${path}`, {
-      method,
-      headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': body.type }) },
-      ...(body === undefined ? {} : { body: body.text }),
-    });
+    return await fetch(target, { method, headers, ...(body === undefined ? {} : { body: body.text }) });
   } catch {
     throw new CommandFailed(
       `cannot reach Coconut at ${serverUrl()}: is it running? Start it with \`npm start\` (or set COCONUT_URL)`,
@@ -99,9 +127,20 @@ async function send(method: string, path: string, body: { text: string; type: st
 }
 
 function refusal(res: Response, data: unknown, method: string, path: string): CommandFailed {
-  if (res.status === 401) {
+  const mode = authMode();
+  // API Gateway's own refusals carry {"message": …}; Coconut's carry {"error": …}.
+  const gateway = data && typeof data === 'object' ? (data as { message?: unknown }).message : undefined;
+  if (mode === 'iam' && res.status === 403 && typeof gateway === 'string') {
     return new CommandFailed(
-      `${serverUrl()} wants a login: set COCONUT_TOKEN to a JWT from your identity provider (HTTP 401 from ${method} ${path})`,
+      `AWS refused the signed request (HTTP 403 from ${method} ${path}: ${gateway.slice(0, 200)}): the AWS identity of your credentials needs execute-api:Invoke on this API, and its clock must be right; check which identity that is with \`aws sts get-caller-identity\``,
+    );
+  }
+  if (res.status === 401 && mode === 'iam') {
+    return new CommandFailed(`${serverUrl()} did not accept the signed request as a login (HTTP 401 from ${method} ${path})`);
+  }
+  if (res.status === 401 || (mode === 'none' && res.status === 403 && typeof gateway === 'string')) {
+    return new CommandFailed(
+      `${serverUrl()} wants a login (HTTP ${res.status} from ${method} ${path}): set COCONUT_TOKEN to a JWT from your identity provider (a stage with auth:), or COCONUT_AUTH=iam to sign with your AWS credentials (a stage without auth: behind a custom domain)`,
     );
   }
   return new CommandFailed(

@@ -71,7 +71,9 @@ export function usageText(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
     'Commands that talk to Coconut use COCONUT_URL (default http://127.0.0.1:4500), or --stage S',
-    '(the API URL from .sst/outputs.json); on AWS they send COCONUT_TOKEN (a JWT) as a bearer token.',
+    '(the API URL from .sst/outputs.json). On AWS they send COCONUT_TOKEN (a JWT) as a bearer token',
+    'when set, else sign with your AWS credentials (SigV4: AWS_PROFILE, aws sso login, ...);',
+    'COCONUT_AUTH=jwt|iam|none overrides the choice.',
   ].join('\n');
 }
 

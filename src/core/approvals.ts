@@ -7,6 +7,14 @@ import { createHash } from 'node:crypto';
 import type { CoconutConfig } from './config/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, TaskTokenExpiredError } from './errors.ts';
 import { ERRORS } from './failure.ts';
+import {
+  approverNames,
+  type IamPrincipal,
+  looksLikeArn,
+  parseApproverArn,
+  parseCallerArn,
+  sameIdentity,
+} from './iam-identity.ts';
 import type { ApprovalRecord, Clock, Log, Notifier, Orchestrator, Store, UserGroups } from './ports.ts';
 
 export interface ApprovalDeps {
@@ -107,11 +115,33 @@ async function notifyRequested(deps: ApprovalDeps, approval: ApprovalRecord): Pr
 }
 
 export interface Actor {
-  /** Slack user id, or a local user name. */
+  /**
+   * A stable identity: a Slack user id, a JWT subject, an IAM principal id (see
+   * iam-identity.ts: principalId), or a local user name.
+   */
   id: string;
   name?: string;
-  /** Where the decision came from: the local inbox trusts its operator; chat checks approvers. */
-  source: 'local' | 'slack' | 'dashboard';
+  /**
+   * Where the decision came from: the local inbox trusts its operator; the others are checked
+   * against the approvers. `iam`: a SigV4-signed request that API Gateway verified.
+   */
+  source: 'local' | 'slack' | 'dashboard' | 'iam';
+  /** The verified IAM caller (source `iam` only): what IAM-ARN approvers are matched against. */
+  iam?: IamPrincipal;
+}
+
+/**
+ * Does this approver entry name this actor directly (a Slack user id, or an IAM ARN)? Slack
+ * user groups (S…) need the workspace and are resolved by assertApprover. An ARN entry only
+ * ever matches an IAM caller that API Gateway verified, never an id some token claims.
+ */
+export function listsActor(approver: string, actor: Actor): boolean {
+  if (looksLikeArn(approver)) {
+    if (actor.source !== 'iam' || !actor.iam) return false;
+    const parsed = parseApproverArn(approver);
+    return !('error' in parsed) && approverNames(parsed, actor.iam);
+  }
+  return actor.source !== 'iam' && approver === actor.id;
 }
 
 export function environmentApprovers(config: CoconutConfig, service: string, environment: string): string[] | undefined {
@@ -130,9 +160,10 @@ const CHAT_USER_ID = /^[UW][A-Z0-9]{1,20}$/;
  */
 async function assertApprover(deps: ApprovalDeps, approval: ApprovalRecord, actor: Actor): Promise<void> {
   const approvers = environmentApprovers(deps.config, approval.service, approval.environment) ?? [];
-  if (approvers.includes(actor.id)) return;
+  if (approvers.some((a) => listsActor(a, actor))) return;
   const unresolved: string[] = [];
-  for (const group of approvers.filter((a) => a.startsWith('S'))) {
+  // Slack user groups hold Slack users: an IAM caller is never in one.
+  for (const group of actor.source === 'iam' ? [] : approvers.filter((a) => a.startsWith('S'))) {
     try {
       if (!deps.userGroups) throw new Error('no chat workspace is configured');
       if ((await deps.userGroups.members(group)).includes(actor.id)) return;
@@ -149,26 +180,40 @@ async function assertApprover(deps: ApprovalDeps, approval: ApprovalRecord, acto
 }
 
 /**
- * Four eyes: whoever triggered the deployment may not approve it. The trigger's actor (a
- * GitHub login, a registry user) is mapped to a chat user id by `slack.users`, or is one.
- * An actor without a mapping cannot be recognised; that is logged, not guessed.
+ * Four eyes: whoever triggered the deployment may not approve it. Identities are compared,
+ * never display names or e-mails: the trigger's `actorId` (recorded when a person started it
+ * through the API: an IAM principal, a JWT subject or Slack id), and the chat user ids that
+ * `slack.users` maps the trigger's actor (a GitHub login, a registry user, an IAM principal)
+ * to. IAM principals compare as iam-identity.ts `sameIdentity` says (role sessions by role and
+ * session name; the session name is the caller's choice outside IAM Identity Center: see
+ * there). A triggerer who cannot be compared with this approver is logged, not guessed.
  */
 async function assertNotTriggerer(deps: ApprovalDeps, approval: ApprovalRecord, actor: Actor): Promise<void> {
   if (!approvalConfig(deps.config, approval.service, approval.environment)?.fourEyes) return;
   const deployment = await deps.store.getDeployment(approval.deploymentId);
-  const triggerActor = deployment?.trigger.actor;
-  if (!triggerActor) return;
-  const triggerId = deps.config.slack?.users[triggerActor] ?? (CHAT_USER_ID.test(triggerActor) ? triggerActor : undefined);
-  if (triggerId === undefined) {
-    deps.log.warn(
-      `four eyes on ${approval.service}/${approval.environment}: ${triggerActor} (who triggered ${approval.deploymentId}) has no Slack id in slack.users, so it cannot be told apart from ${actor.name ?? actor.id}`,
-      { approvalId: approval.approvalId },
-    );
-    return;
+  const trigger = deployment?.trigger;
+  if (!trigger?.actor && !trigger?.actorId) return;
+  const users = deps.config.slack?.users ?? {};
+  const identities = new Set<string>();
+  if (trigger.actorId) identities.add(trigger.actorId);
+  for (const key of [trigger.actorId, trigger.actor]) {
+    const mapped = key === undefined ? undefined : users[key];
+    if (mapped) identities.add(mapped);
   }
-  if (triggerId === actor.id) {
+  if (trigger.actor && CHAT_USER_ID.test(trigger.actor)) identities.add(trigger.actor);
+  const who = trigger.actor ?? trigger.actorId;
+  if ([...identities].some((id) => sameIdentity(id, actor.id))) {
     throw new ForbiddenError(
-      `four eyes: ${actor.name ?? actor.id} triggered this deployment (as ${triggerActor}) and may not approve it; another approver must`,
+      `four eyes: ${actor.name ?? actor.id} triggered this deployment (as ${who}) and may not approve it; another approver must`,
+    );
+  }
+  // Comparable only within one kind of identity: an IAM principal with an IAM principal, a
+  // chat id with a chat id. Say so when the triggerer is known only in the other kind.
+  const isArn = (id: string) => parseCallerArn(id) !== undefined;
+  if (![...identities].some((id) => isArn(id) === isArn(actor.id))) {
+    deps.log.warn(
+      `four eyes on ${approval.service}/${approval.environment}: ${who} (who triggered ${approval.deploymentId}) has no ${isArn(actor.id) ? 'IAM identity' : 'Slack id (slack.users)'} to compare with ${actor.name ?? actor.id}, so they cannot be told apart`,
+      { approvalId: approval.approvalId },
     );
   }
 }

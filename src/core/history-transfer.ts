@@ -20,7 +20,7 @@
  * with the reason, and the report lists them.
  */
 import { z } from 'zod';
-import type { Actor } from './approvals.ts';
+import { type Actor, listsActor } from './approvals.ts';
 import type { CoconutConfig } from './config/schema.ts';
 import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord, TERMINAL_STATES } from './deployment.ts';
 import { CoconutError, ConflictError, ForbiddenError, InvalidInputError } from './errors.ts';
@@ -66,6 +66,7 @@ const deploymentSchema = z.strictObject({
     kind: z.enum(['ecr-push', 'ghcr-push', 'dockerhub-push', 'git-tag', 'manual', 'rollback']),
     id: z.string().min(1).max(1024),
     actor: z.string().min(1).max(256).optional(),
+    actorId: z.string().min(1).max(256).optional(),
     at: time,
   }),
   environments: z.array(name('environment')).min(1),
@@ -587,9 +588,11 @@ export async function assertMayImport(deps: { config: CoconutConfig; userGroups?
     for (const env of service.environments) {
       const approvers = env.approval?.approvers;
       if (!approvers) continue;
-      if (approvers.includes(actor.id)) continue;
+      if (approvers.some((a) => listsActor(a, actor))) continue;
       let member = false;
-      for (const group of approvers.filter((a) => a.startsWith('S'))) member ||= (await members(group)).includes(actor.id);
+      // Slack user groups hold Slack users: an IAM caller is never in one.
+      const groups = actor.source === 'iam' ? [] : approvers.filter((a) => a.startsWith('S'));
+      for (const group of groups) member ||= (await members(group)).includes(actor.id);
       if (!member) missing.push(`${service.name}/${env.name}`);
     }
   }

@@ -11,6 +11,7 @@ import type { ImageRef } from './deployment.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import { isValidDigest, isValidTag } from './oci.ts';
 import { buildPlan, type DeploymentPlan } from './plan.ts';
+import type { Trigger } from './release.ts';
 import { type StartDeps, type StartOutcome, startPlan } from './start-deployment.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -24,6 +25,20 @@ export interface ManualDeployRequest {
   /** Idempotency key chosen by the client (a UUID); a retry with the same one starts nothing new. */
   requestId?: string;
   actor: Actor;
+}
+
+/**
+ * The trigger of a deployment a person asked for: their name to read, and their identity for
+ * four eyes (not for the local operator, whose name is no identity anywhere else).
+ */
+export function triggerOf(kind: 'manual' | 'rollback', requestId: string, actor: Actor, now: Date): Trigger {
+  return {
+    kind,
+    id: requestId,
+    actor: actor.name ?? actor.id,
+    ...(actor.source === 'local' ? {} : { actorId: actor.id }),
+    at: now.toISOString(),
+  };
 }
 
 export type ManualOutcome = Extract<StartOutcome, { deploymentId: string }> & { plan: DeploymentPlan };
@@ -83,11 +98,7 @@ export async function startManualDeployment(deps: StartDeps, req: ManualDeployRe
   };
   const plan = restrictPlan(buildPlan(service, image, `manual:${requestId}`), req.environments);
   const now = deps.clock.now();
-  const outcome = await startPlan(
-    plan,
-    { trigger: { kind: 'manual', id: requestId, actor: req.actor.name ?? req.actor.id, at: now.toISOString() } },
-    deps,
-  );
+  const outcome = await startPlan(plan, { trigger: triggerOf('manual', requestId, req.actor, now) }, deps);
   if (outcome.status === 'skipped') throw new Error(`unexpected: a manual plan was skipped (${outcome.reason})`);
   return { ...outcome, plan };
 }

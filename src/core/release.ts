@@ -15,6 +15,12 @@ export interface Trigger {
   kind: 'ecr-push' | 'ghcr-push' | 'dockerhub-push' | 'git-tag' | 'manual' | 'rollback';
   /** Id of the event or delivery that carried it (for tracing, not identity). */
   id: string;
+  /** Who, for people to read (a login, an e-mail, an ARN). */
   actor?: string;
+  /**
+   * Who, as a stable identity (Slack id, JWT subject, IAM principal id), when a person started
+   * it through the API: what four eyes compares. Absent for events and the local operator.
+   */
+  actorId?: string;
   at: string;
 }

@@ -6,11 +6,10 @@
  * the newest such version other than the one running now. It skips the approval gate (it is
  * the way back), so on AWS only the environment's approvers may ask for it.
  */
-import type { Actor } from './approvals.ts';
-import { environmentApprovers } from './approvals.ts';
+import { type Actor, environmentApprovers, listsActor } from './approvals.ts';
 import type { StageRecord } from './deployment.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from './errors.ts';
-import { checkEnvironments, checkRequestId, findService, type ManualOutcome } from './manual-deploy.ts';
+import { checkEnvironments, checkRequestId, findService, type ManualOutcome, triggerOf } from './manual-deploy.ts';
 import { buildEnvironment, buildPlan } from './plan.ts';
 import { type StartDeps, startPlan } from './start-deployment.ts';
 
@@ -72,7 +71,7 @@ export async function startRollback(deps: StartDeps, req: RollbackRequest): Prom
   checkEnvironments(service, [req.environment]);
   if (req.actor.source !== 'local') {
     const approvers = environmentApprovers(deps.config, service.name, req.environment);
-    if (approvers && !approvers.includes(req.actor.id)) {
+    if (approvers && !approvers.some((a) => listsActor(a, req.actor))) {
       throw new ForbiddenError(
         `${req.actor.name ?? req.actor.id} is not an approver of ${service.name} on ${req.environment}, so may not roll it back`,
       );
@@ -95,12 +94,7 @@ export async function startRollback(deps: StartDeps, req: RollbackRequest): Prom
   };
   const rollbackPlan = { ...plan, environments: [rollbackEnv] };
   const now = deps.clock.now();
-  const outcome = await startPlan(
-    rollbackPlan,
-    { trigger: { kind: 'rollback', id: requestId, actor: req.actor.name ?? req.actor.id, at: now.toISOString() } },
-    deps,
-    'rollback',
-  );
+  const outcome = await startPlan(rollbackPlan, { trigger: triggerOf('rollback', requestId, req.actor, now) }, deps, 'rollback');
   if (outcome.status === 'skipped') throw new Error(`unexpected: a rollback plan was skipped (${outcome.reason})`);
   return { ...outcome, plan: rollbackPlan, target };
 }

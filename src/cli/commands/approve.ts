@@ -1,4 +1,4 @@
-/** `coconut approve|reject APPROVAL-ID`: decides a waiting approval from the local inbox. */
+/** `coconut approve|reject APPROVAL-ID`: decides a waiting approval, locally or on AWS (as your JWT user or IAM identity). */
 import { parseArgs } from 'node:util';
 import { request } from '../client.ts';
 import { UsageError } from '../errors.ts';

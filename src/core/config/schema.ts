@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
 import { GITHUB_REPOSITORY_PATTERN } from '../events/github.ts';
+import { looksLikeArn, parseApproverArn } from '../iam-identity.ts';
 import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../oci.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -204,6 +205,27 @@ export const targetSchema = z.discriminatedUnion('kind', [ansibleTarget, helmTar
   message: 'expected target.kind to be one of "ansible", "helm", "copilot", "ecs"',
 });
 
+/**
+ * An approver: a Slack id, or an IAM ARN (src/core/iam-identity.ts says what each form
+ * matches). Anything starting with "arn:" must be a valid approver ARN; the error says which form.
+ */
+const approver = z
+  .string()
+  .superRefine((value, ctx) => {
+    if (looksLikeArn(value)) {
+      const parsed = parseApproverArn(value);
+      if ('error' in parsed) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)}: ${parsed.error}` });
+    } else if (!SLACK_APPROVER.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a Slack user id (U…/W…) or user group id (S…), like U0123ABCD, or an IAM ARN like arn:aws:iam::123456789012:role/deployers; got ${JSON.stringify(value)}`,
+      });
+    }
+  })
+  .meta({
+    examples: ['U0123ABCD', 'S0DEPLOYERS', 'arn:aws:iam::123456789012:user/alice', 'arn:aws:iam::123456789012:role/deployers'],
+  });
+
 export const SEVERITIES = ['NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 
 export const environmentSchema = z.strictObject({
@@ -211,16 +233,20 @@ export const environmentSchema = z.strictObject({
   approval: z
     .strictObject({
       approvers: z
-        .array(z.string().regex(SLACK_APPROVER, 'expected a Slack user id (U…/W…) or user group id (S…), like U0123ABCD'))
+        .array(approver)
         .min(1, 'expected at least one approver')
-        .describe('Who may approve: Slack user ids (U…/W…) or user group ids (S…).'),
+        .describe(
+          'Who may approve (and roll back): Slack user ids (U…/W…), Slack user group ids (S…), or AWS IAM ARNs for the CLI on AWS without `auth:`: a user (arn:aws:iam::123456789012:user/alice), a role meaning anyone who assumes it (arn:aws:iam::123456789012:role/deployers), or one session of a role (arn:aws:sts::123456789012:assumed-role/deployers/alice).',
+        ),
       timeout: duration(1, 7 * 86400)
         .default(3600)
         .describe('How long to wait for a decision; then the deployment ends REJECTED (expired).'),
       fourEyes: z
         .boolean()
         .default(false)
-        .describe('When true, whoever triggered the deployment may not approve it (see slack.users).'),
+        .describe(
+          'When true, whoever triggered the deployment may not approve it. People are compared by identity: the Slack id, JWT subject or IAM principal that started it through the API, or what slack.users maps its actor to.',
+        ),
       channel: slackChannel
         .optional()
         .describe('Slack channel for the approval message of this environment (default: slack.channel).'),
@@ -264,7 +290,9 @@ export const slackSchema = z
     users: z
       .record(z.string().min(1), z.string().regex(SLACK_USER, 'expected a Slack user id (U…/W…), like U0123ABCD'))
       .default({})
-      .describe('Who is who: trigger actors (GitHub login, registry user) -> Slack user id, for fourEyes.'),
+      .describe(
+        'Who is who: trigger actors (GitHub login, registry user, IAM principal like arn:aws:sts::123456789012:assumed-role/deployers/alice) -> Slack user id, for fourEyes.',
+      ),
   })
   .describe('Slack: approval messages and one thread per deployment (needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET).');
 
