@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { namedPaths } from '../src/core/target-files.ts';
-import { placeholdersIn, type StateDefinition, substitute, taskStates } from '../src/local/asl.ts';
+import { buildspecPlaceholder, placeholdersIn, type StateDefinition, substitute, taskStates } from '../src/local/asl.ts';
 import { type BuildspecInfo, buildCompute } from './build-compute.ts';
 import { kebab, pascal } from './naming.ts';
 import { RESOURCE_STAR_ACTIONS } from './permissions.ts';
@@ -53,7 +53,8 @@ export function stateMachineFiles(root = process.cwd()): { machine: string; file
 /**
  * The AWS value of every placeholder, by naming convention (the same names src/local/asl.ts
  * gives local values): <Name>FunctionArn -> functions/<name>.ts, <Name>StateMachineArn ->
- * stepfunctions/<name>.asl.json, BuildProjectPrefix -> the CodeBuild name prefix.
+ * stepfunctions/<name>.asl.json, <Name>Buildspec -> the text of templates/buildspec/<name>.yml
+ * (inside a JSON string), BuildProjectPrefix -> the CodeBuild name prefix.
  */
 export function awsSubstitutions(
   placeholders: string[],
@@ -64,14 +65,17 @@ export function awsSubstitutions(
   for (const name of placeholders) {
     const fn = /^(\w+)FunctionArn$/.exec(name);
     const machine = /^(\w+)StateMachineArn$/.exec(name);
+    const buildspec = /^(\w+)Buildspec$/.exec(name);
     if (name === 'BuildProjectPrefix') values[name] = refs.buildProjectPrefix;
+    else if (buildspec && existsSync(path.join('templates', 'buildspec', `${kebab(buildspec[1] as string)}.yml`)))
+      values[name] = buildspecPlaceholder(kebab(buildspec[1] as string), process.cwd());
     else if (fn && refs.functions[kebab(fn[1] as string)])
       values[name] = (refs.functions[kebab(fn[1] as string)] as Resource).arn;
     else if (machine && refs.machines[kebab(machine[1] as string)])
       values[name] = (refs.machines[kebab(machine[1] as string)] as { arn: Output<string> }).arn;
     else {
       throw new Error(
-        `${file}: no AWS value for placeholder \${${name}} (expected <Name>FunctionArn for functions/<name>.ts, <Name>StateMachineArn or BuildProjectPrefix)`,
+        `${file}: no AWS value for placeholder \${${name}} (expected <Name>FunctionArn for functions/<name>.ts, <Name>StateMachineArn, <Name>Buildspec for templates/buildspec/<name>.yml or BuildProjectPrefix)`,
       );
     }
   }
