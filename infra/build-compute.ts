@@ -8,9 +8,10 @@
  * last an hour and a Copilot deploy waits for CloudFormation and ECS. Its images also lack the
  * tools: the Lambda python images ship no ansible, helm or copilot (aws-codebuild-docker-images,
  * al-lambda/aarch64/python3.12/Dockerfile). So every project is EC2 compute, the smallest size
- * (BUILD_GENERAL1_SMALL: 3 GB, 2 vCPUs), on Graviton (ARM_CONTAINER, cheaper per minute than
- * x86) except the image build, which builds the app's image for x86_64 hosts and needs Docker
- * (privileged mode) on LINUX_CONTAINER.
+ * (BUILD_GENERAL1_SMALL: up to 4 GiB, 2 vCPUs), on Graviton (ARM_CONTAINER, cheaper per minute
+ * than x86; `build.architecture: x86_64` where a Region has no ARM builds), except the image
+ * build, which builds the app's image for x86_64 hosts and needs Docker (privileged mode) on
+ * LINUX_CONTAINER.
  */
 import type { BuildConfig, CoconutConfig } from '../src/core/config/schema.ts';
 
@@ -80,10 +81,11 @@ export function buildCompute(spec: BuildspecInfo, config: CoconutConfig): BuildC
     };
   }
   const vpc = config.build?.vpc;
+  const arm = (config.build?.architecture ?? 'arm64') === 'arm64';
   return {
-    type: 'ARM_CONTAINER',
+    type: arm ? 'ARM_CONTAINER' : 'LINUX_CONTAINER',
     computeType: 'BUILD_GENERAL1_SMALL',
-    image: spec.image ?? ARM_IMAGE,
+    image: spec.image ?? (arm ? ARM_IMAGE : X86_IMAGE),
     privilegedMode: false,
     timeoutMinutes,
     ...(vpc ? { vpc } : {}),

@@ -25,7 +25,14 @@ import { releasePlan } from '../../src/core/start-release.ts';
 import { BuildRunner } from '../../src/local/build-runner.ts';
 import { which } from '../../src/local/tools.ts';
 import { CODEBUILD_IMAGES, IMAGE_SOURCE, type ImageTools } from '../fixtures/codebuild-images.ts';
-import { appRepository, buildTestConfig, PROJECT_ROOT, sourceArchive, userRepository } from '../support/build-sources.ts';
+import {
+  appRepository,
+  BUILD_TEST_CONFIG,
+  buildTestConfig,
+  PROJECT_ROOT,
+  sourceArchive,
+  userRepository,
+} from '../support/build-sources.ts';
 import { memoryLog } from '../support/runtime.ts';
 
 const FAKE_TOOL = path.join(PROJECT_ROOT, 'test/fixtures/fake-tool.mjs');
@@ -136,89 +143,99 @@ function startBuild(name: string, extra: Record<string, string>): Record<string,
   };
 }
 
-describe(`Buildspecs on their CodeBuild images (FAKE executables stand in for the image tools, per ${IMAGE_SOURCE.repository}@${IMAGE_SOURCE.commit.slice(0, 12)})`, () => {
-  it('knows the tool list of every image a project uses', () => {
-    for (const spec of specs) {
-      const image = buildCompute(spec, config).image;
-      expect(
-        CODEBUILD_IMAGES[image],
-        `${spec.name} runs on ${image}: add its tools from aws-codebuild-docker-images`,
-      ).toBeDefined();
-    }
-  });
+const ARCHITECTURES = {
+  arm64: config,
+  x86_64: buildTestConfig(`${BUILD_TEST_CONFIG}build: { architecture: x86_64 }\n`),
+};
 
-  // helm-rollback redeploys after helm-deploy (the fake helm keeps release state in the log folder).
-  const order = [
-    'ansible-deploy',
-    'ansible-rollback',
-    'build-image',
-    'copilot-deploy',
-    'copilot-rollback',
-    'helm-deploy',
-    'helm-rollback',
-  ];
-  const logs = new Map<string, string>();
-  for (const name of order) {
-    it(`${name} runs with only its image's programs plus what it installs`, async () => {
-      const spec = specs.find((s) => s.name === name);
-      expect(spec, `templates/buildspec/${name}.yml`).toBeDefined();
-      const compute = buildCompute(spec as NonNullable<typeof spec>, config);
-      const image = CODEBUILD_IMAGES[compute.image] as ImageTools;
-      const kind = name.split('-')[0] as string;
-      const dir = mkdtempSync(path.join(tmpdir(), `coconut-image-${name}-`));
-      const log = logs.get(kind) ?? path.join(dir, 'fake-tools.jsonl');
-      logs.set(kind, log);
-      const { map, checksums } = downloads(image, dir);
-      const lines = memoryLog();
-      const runner = new BuildRunner({
-        sourceDir: archive,
-        dataDir: path.join(dir, 'data'),
-        projectPrefix: 'coconut',
-        strict: true,
-        checkTools: false,
-        log: lines,
-        resolveSource: () => app,
-        env: {
-          PATH: imagePath(image, dir),
-          TMPDIR: path.join(dir, 'tmp'),
-          HOME: path.join(dir, 'home'),
-          FAKE_TOOL_LOG: log,
-          FAKE_DOWNLOADS: JSON.stringify(map),
-          FAKE_MACHINE: image.machine,
-        },
-      });
-      mkdirSync(path.join(dir, 'tmp'));
-      const params = startBuild(name, checksums);
-      let outcome: string;
-      try {
-        const { Build } = await runner.run(params, { execution: 'image-test', state: name });
-        outcome = Build.BuildStatus;
-      } catch (error) {
-        const build = JSON.parse((error as Error).message).Build;
-        const logFile = String(build.Logs?.DeepLink ?? '').replace('file://', '');
-        outcome = `FAILED on ${compute.image}: ${JSON.stringify(build.Phases?.find((p: { PhaseStatus: string }) => p.PhaseStatus === 'FAILED'))}\n${
-          logFile ? readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n') : ''
-        }`;
-      }
-      expect(outcome).toBe('SUCCEEDED');
-      const calls = readFileSync(log, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { tool: string; argv: string[]; installed?: string[] });
-      if (kind === 'ansible') {
-        // Installed from the pinned, hash-checked requirements, then run.
-        expect(calls.some((c) => c.tool === 'venv-python3' || c.installed?.some((p) => p === 'ansible-core-2.18.6'))).toBe(true);
-        expect(calls.some((c) => c.tool === 'ansible-playbook' && c.argv.includes('--limit'))).toBe(true);
-      }
-      if (kind === 'helm' || kind === 'copilot') {
-        expect(calls.some((c) => c.tool === 'curl' && c.argv.some((a) => Object.keys(map).includes(a)))).toBe(true);
+describe.each(Object.entries(ARCHITECTURES))(
+  `Buildspecs on their CodeBuild images, build.architecture %s (FAKE executables stand in for the image tools, per ${IMAGE_SOURCE.repository}@${IMAGE_SOURCE.commit.slice(0, 12)})`,
+  (_arch, archConfig) => {
+    it('knows the tool list of every image a project uses', () => {
+      for (const spec of specs) {
+        const image = buildCompute(spec, archConfig).image;
         expect(
-          calls.some((c) => c.tool === kind && (c.argv[0] === 'upgrade' || c.argv[0] === 'rollback' || c.argv[0] === 'svc')),
-        ).toBe(true);
-      }
-      if (kind === 'build') {
-        expect(calls.some((c) => c.tool === 'docker' && c.argv[0] === 'push')).toBe(true);
+          CODEBUILD_IMAGES[image],
+          `${spec.name} runs on ${image}: add its tools from aws-codebuild-docker-images`,
+        ).toBeDefined();
       }
     });
-  }
-});
+
+    // helm-rollback redeploys after helm-deploy (the fake helm keeps release state in the log folder).
+    const order = [
+      'ansible-deploy',
+      'ansible-rollback',
+      'build-image',
+      'copilot-deploy',
+      'copilot-rollback',
+      'helm-deploy',
+      'helm-rollback',
+    ];
+    const logs = new Map<string, string>();
+    for (const name of order) {
+      it(`${name} runs with only its image's programs plus what it installs`, async () => {
+        const spec = specs.find((s) => s.name === name);
+        expect(spec, `templates/buildspec/${name}.yml`).toBeDefined();
+        const compute = buildCompute(spec as NonNullable<typeof spec>, archConfig);
+        const image = CODEBUILD_IMAGES[compute.image] as ImageTools;
+        const kind = name.split('-')[0] as string;
+        const dir = mkdtempSync(path.join(tmpdir(), `coconut-image-${name}-`));
+        const log = logs.get(kind) ?? path.join(dir, 'fake-tools.jsonl');
+        logs.set(kind, log);
+        const { map, checksums } = downloads(image, dir);
+        const lines = memoryLog();
+        const runner = new BuildRunner({
+          sourceDir: archive,
+          dataDir: path.join(dir, 'data'),
+          projectPrefix: 'coconut',
+          strict: true,
+          checkTools: false,
+          log: lines,
+          resolveSource: () => app,
+          env: {
+            PATH: imagePath(image, dir),
+            TMPDIR: path.join(dir, 'tmp'),
+            HOME: path.join(dir, 'home'),
+            FAKE_TOOL_LOG: log,
+            FAKE_DOWNLOADS: JSON.stringify(map),
+            FAKE_MACHINE: image.machine,
+          },
+        });
+        mkdirSync(path.join(dir, 'tmp'));
+        const params = startBuild(name, checksums);
+        let outcome: string;
+        try {
+          const { Build } = await runner.run(params, { execution: 'image-test', state: name });
+          outcome = Build.BuildStatus;
+        } catch (error) {
+          const build = JSON.parse((error as Error).message).Build;
+          const logFile = String(build.Logs?.DeepLink ?? '').replace('file://', '');
+          outcome = `FAILED on ${compute.image}: ${JSON.stringify(build.Phases?.find((p: { PhaseStatus: string }) => p.PhaseStatus === 'FAILED'))}\n${
+            logFile ? readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n') : ''
+          }`;
+        }
+        expect(outcome).toBe('SUCCEEDED');
+        const calls = readFileSync(log, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { tool: string; argv: string[]; installed?: string[] });
+        if (kind === 'ansible') {
+          // Installed from the pinned, hash-checked requirements, then run.
+          expect(calls.some((c) => c.tool === 'venv-python3' || c.installed?.some((p) => p === 'ansible-core-2.18.6'))).toBe(
+            true,
+          );
+          expect(calls.some((c) => c.tool === 'ansible-playbook' && c.argv.includes('--limit'))).toBe(true);
+        }
+        if (kind === 'helm' || kind === 'copilot') {
+          expect(calls.some((c) => c.tool === 'curl' && c.argv.some((a) => Object.keys(map).includes(a)))).toBe(true);
+          expect(
+            calls.some((c) => c.tool === kind && (c.argv[0] === 'upgrade' || c.argv[0] === 'rollback' || c.argv[0] === 'svc')),
+          ).toBe(true);
+        }
+        if (kind === 'build') {
+          expect(calls.some((c) => c.tool === 'docker' && c.argv[0] === 'push')).toBe(true);
+        }
+      });
+    }
+  },
+);

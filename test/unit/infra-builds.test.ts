@@ -141,6 +141,22 @@ services:
     expect(compute.type).not.toMatch(/LAMBDA/);
     expect(buildCompute(helm, helmConfig(300)).timeoutMinutes).toBeLessThan(compute.timeoutMinutes);
   });
+
+  it('runs on x86_64 when build.architecture says so (Regions without ARM_CONTAINER builds)', () => {
+    const config = parseConfig(`
+services:
+  - name: web
+    image: { registry: ghcr, repository: octo/web }
+    target: { kind: helm }
+    environments: [{ name: prod }]
+build: { architecture: x86_64 }
+`);
+    expect(buildCompute(helm, config)).toMatchObject({
+      type: 'LINUX_CONTAINER',
+      image: 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
+    });
+    expect(buildCompute(helm, helmConfig(300))).toMatchObject({ type: 'ARM_CONTAINER' });
+  });
 });
 
 describe('coconut.yaml build.vpc', () => {

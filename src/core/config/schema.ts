@@ -307,6 +307,12 @@ export const authSchema = z
  */
 export const buildSchema = z
   .strictObject({
+    architecture: z
+      .enum(['arm64', 'x86_64'], { message: 'expected build.architecture to be "arm64" or "x86_64"' })
+      .default('arm64')
+      .describe(
+        'CPU of the deploy and rollback builds: arm64 (Graviton, cheaper) or x86_64 (for Regions without ARM_CONTAINER builds).',
+      ),
     vpc: z
       .strictObject({
         vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'expected a VPC id like "vpc-0abc1234def567890"'),
