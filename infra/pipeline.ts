@@ -2,26 +2,21 @@
  * The pipeline: state machines from stepfunctions/*.asl.json (JSONPath, deployed as they are
  * through the raw aws.sfn.StateMachine with every ${Placeholder} substituted; logging on) and
  * one CodeBuild project per buildspec in templates/buildspec/, named `<prefix>-<buildspec>`
- * as the state machine and the local build runner expect. Builds run on Lambda compute (they
- * start in seconds) unless the buildspec needs docker: those get privileged EC2 compute.
+ * as the state machine and the local build runner expect. Each project's compute, image,
+ * timeout and network come from infra/build-compute.ts (EC2 everywhere; why is written there).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
-import { placeholdersIn, type StateDefinition, substitute, taskStates } from '../src/local/asl.ts';
+import { namedPaths } from '../src/core/target-files.ts';
+import { buildspecPlaceholder, placeholdersIn, type StateDefinition, substitute, taskStates } from '../src/local/asl.ts';
+import { type BuildspecInfo, buildCompute } from './build-compute.ts';
 import { kebab, pascal } from './naming.ts';
 import { RESOURCE_STAR_ACTIONS } from './permissions.ts';
 import { eksClusters, pushSecrets, secretArnPattern } from './target-resources.ts';
 
-export interface Buildspec {
-  /** File name without .yml: "ansible-deploy". */
-  name: string;
-  /** Target kind or job: "ansible", "helm", "build-image". */
-  kind: string;
-  needsDocker: boolean;
-  image?: string;
-}
+export type Buildspec = BuildspecInfo;
 
 export function buildspecs(root = process.cwd()): Buildspec[] {
   const dir = path.join(root, 'templates', 'buildspec');
@@ -59,7 +54,8 @@ export function stateMachineFiles(root = process.cwd()): { machine: string; file
 /**
  * The AWS value of every placeholder, by naming convention (the same names src/local/asl.ts
  * gives local values): <Name>FunctionArn -> functions/<name>.ts, <Name>StateMachineArn ->
- * stepfunctions/<name>.asl.json, BuildProjectPrefix -> the CodeBuild name prefix.
+ * stepfunctions/<name>.asl.json, <Name>Buildspec -> the text of templates/buildspec/<name>.yml
+ * (inside a JSON string), BuildProjectPrefix -> the CodeBuild name prefix.
  */
 export function awsSubstitutions(
   placeholders: string[],
@@ -70,14 +66,17 @@ export function awsSubstitutions(
   for (const name of placeholders) {
     const fn = /^(\w+)FunctionArn$/.exec(name);
     const machine = /^(\w+)StateMachineArn$/.exec(name);
+    const buildspec = /^(\w+)Buildspec$/.exec(name);
     if (name === 'BuildProjectPrefix') values[name] = refs.buildProjectPrefix;
+    else if (buildspec && existsSync(path.join('templates', 'buildspec', `${kebab(buildspec[1] as string)}.yml`)))
+      values[name] = buildspecPlaceholder(kebab(buildspec[1] as string), process.cwd());
     else if (fn && refs.functions[kebab(fn[1] as string)])
       values[name] = (refs.functions[kebab(fn[1] as string)] as Resource).arn;
     else if (machine && refs.machines[kebab(machine[1] as string)])
       values[name] = (refs.machines[kebab(machine[1] as string)] as { arn: Output<string> }).arn;
     else {
       throw new Error(
-        `${file}: no AWS value for placeholder \${${name}} (expected <Name>FunctionArn for functions/<name>.ts, <Name>StateMachineArn or BuildProjectPrefix)`,
+        `${file}: no AWS value for placeholder \${${name}} (expected <Name>FunctionArn for functions/<name>.ts, <Name>StateMachineArn, <Name>Buildspec for templates/buildspec/<name>.yml or BuildProjectPrefix)`,
       );
     }
   }
@@ -156,18 +155,51 @@ function assumedBy(service: string): string {
   });
 }
 
-/** Files the builds need: the templates, coconut.yaml, and what the targets point at. */
-export function sourcePaths(config: CoconutConfig, root = process.cwd()): string[] {
-  const paths = new Set<string>(['templates']);
+export interface SourcePath {
+  /** Relative to the repository root. */
+  path: string;
+  kind: 'file' | 'directory';
+}
+
+/**
+ * What the builds' source archive holds besides coconut.yaml: templates/ and every file or folder
+ * a target names, for every environment ("{environment}" expanded as the plan expands it). A
+ * named path that does not exist stops the deploy with the service, environment and path, rather
+ * than a build failing later with "not a file". Nothing is archived twice: a path inside another
+ * archived folder is left to that folder.
+ */
+export function sourcePaths(config: CoconutConfig, root = process.cwd()): SourcePath[] {
+  const found = new Map<string, SourcePath['kind']>([['templates', 'directory']]);
+  const missing: string[] = [];
   for (const service of config.services) {
-    for (const value of Object.values(service.target)) {
-      if (typeof value !== 'string' || !value.includes('/') || path.isAbsolute(value) || value.includes('..')) continue;
-      const full = path.join(root, value);
-      if (!existsSync(full)) continue;
-      paths.add(statSync(full).isDirectory() ? value : path.dirname(value));
+    for (const named of namedPaths(service)) {
+      const full = path.join(root, named.path);
+      const where = `service ${named.service}, environment ${named.environment}: ${named.field}`;
+      if (path.isAbsolute(named.path) || path.relative(root, full).startsWith('..')) {
+        missing.push(`${where} "${named.path}" is outside the repository`);
+        continue;
+      }
+      const stat = existsSync(full) ? statSync(full) : undefined;
+      const isDir = stat?.isDirectory() ?? false;
+      const fits = stat && (named.expect === 'file or directory' || (named.expect === 'directory') === isDir);
+      if (!fits) {
+        missing.push(`${where} "${named.path}" is not an existing ${named.expect} (relative to ${root})`);
+        continue;
+      }
+      // A playbook or inventory file travels with its folder (roles/, group_vars/), unless that is the root.
+      const folder = named.archive === 'folder' && !isDir ? path.posix.dirname(named.path) : named.path;
+      if (folder === '.' || folder === '') found.set(path.posix.normalize(named.path), isDir ? 'directory' : 'file');
+      else found.set(path.posix.normalize(folder), folder === named.path && !isDir ? 'file' : 'directory');
     }
   }
-  return [...paths].sort();
+  if (missing.length > 0) {
+    throw new Error(`coconut.yaml names files the builds need that are missing:\n  ${[...new Set(missing)].join('\n  ')}`);
+  }
+  const sorted = [...found.keys()].sort();
+  const inside = (p: string, dir: string) => p.startsWith(`${dir}/`);
+  return sorted
+    .filter((p) => !sorted.some((other) => other !== p && found.get(other) === 'directory' && inside(p, other)))
+    .map((p) => ({ path: p, kind: found.get(p) as SourcePath['kind'] }));
 }
 
 export interface PipelineArgs {
@@ -252,6 +284,67 @@ export function targetStatements(kind: string, args: PipelineArgs): { Action: st
   }
 }
 
+/** The text of a buildspec, for builds whose source is not ours (the release's app repository). */
+export function inlineBuildspec(name: string, root = process.cwd()): string {
+  return readFileSync(path.join(root, 'templates', 'buildspec', `${name}.yml`), 'utf8');
+}
+
+/**
+ * CodeBuild reads the source through the connection (CodeBuild user guide, "GitHub App
+ * connections": the service role needs codeconnections:GetConnectionToken and GetConnection).
+ * Connections made before the CodeConnections rename have codestar-connections ARNs, and IAM
+ * matches the action prefix to the ARN's, so both spellings are granted on this one connection.
+ */
+function connectionStatement(arn: Output<string>) {
+  return {
+    Effect: 'Allow',
+    Action: [
+      'codeconnections:GetConnectionToken',
+      'codeconnections:GetConnection',
+      'codeconnections:UseConnection',
+      'codestar-connections:GetConnectionToken',
+      'codestar-connections:GetConnection',
+      'codestar-connections:UseConnection',
+    ],
+    Resource: [arn],
+  };
+}
+
+/**
+ * A build in a VPC gets an elastic network interface in one of the subnets (CodeBuild user guide,
+ * "Allow CodeBuild to access AWS services in your Amazon VPC"): the Describe/Create/Delete calls
+ * take no resource-level permission; CreateNetworkInterfacePermission is limited to these subnets
+ * and to CodeBuild.
+ */
+function vpcStatements(subnets: string[], args: PipelineArgs) {
+  return [
+    {
+      Effect: 'Allow',
+      Action: [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeDhcpOptions',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DeleteNetworkInterface',
+        'ec2:DescribeSubnets',
+        'ec2:DescribeSecurityGroups',
+        'ec2:DescribeVpcs',
+      ],
+      Resource: ['*'],
+    },
+    {
+      Effect: 'Allow',
+      Action: ['ec2:CreateNetworkInterfacePermission'],
+      Resource: [$interpolate`arn:aws:ec2:${args.region}:${args.account}:network-interface/*`],
+      Condition: {
+        StringEquals: {
+          'ec2:Subnet': subnets.map((id) => $interpolate`arn:aws:ec2:${args.region}:${args.account}:subnet/${id}`),
+          'ec2:AuthorizedService': 'codebuild.amazonaws.com',
+        },
+      },
+    },
+  ];
+}
+
 export function pipeline(args: PipelineArgs) {
   const specs = buildspecs();
   // `ecs` targets deploy through the ECS API from the pipeline-step function: no CodeBuild project.
@@ -269,20 +362,35 @@ export function pipeline(args: PipelineArgs) {
   const bucket = new sst.aws.Bucket('BuildSource');
   const sourceKey = 'coconut-source.zip';
   const archive: Record<string, unknown> = { 'coconut.yaml': new $util.asset.FileAsset(args.configFile) };
-  for (const p of sourcePaths(args.config)) archive[p] = new $util.asset.FileArchive(p);
+  for (const p of sourcePaths(args.config)) {
+    archive[p.path] = p.kind === 'directory' ? new $util.asset.FileArchive(p.path) : new $util.asset.FileAsset(p.path);
+  }
   const source = new aws.s3.BucketObjectv2('BuildSourceArchive', {
     bucket: bucket.name,
     key: sourceKey,
     source: new $util.asset.AssetArchive(archive),
   });
 
+  // onTag: build clones the app's GitHub repository: through a CodeConnections connection, which
+  // someone confirms once in the console (Developer Tools > Settings > Connections), see docs/aws-builds.md.
+  const buildRepos = [...new Set(args.config.services.flatMap((s) => (s.source?.onTag === 'build' ? [s.source.github] : [])))];
+  const github =
+    buildRepos.length > 0
+      ? new aws.codestarconnections.Connection('GitHubConnection', {
+          name: `${args.buildProjectPrefix}-github`.slice(0, 32),
+          providerType: 'GitHub',
+        })
+      : undefined;
+
   const projects: Record<string, Resource> = {};
   for (const spec of specs) {
     const projectName = `${args.buildProjectPrefix}-${spec.name}`;
+    const compute = buildCompute(spec, args.config);
     const logGroup = new aws.cloudwatch.LogGroup(`Build${pascal(spec.name)}Logs`, {
       name: `/aws/codebuild/${projectName}`,
       retentionInDays: 30,
     });
+    const fromGitHub = spec.name === 'build-image' && github !== undefined;
     const role = new aws.iam.Role(`Build${pascal(spec.name)}Role`, { assumeRolePolicy: assumedBy('codebuild.amazonaws.com') });
     new aws.iam.RolePolicy(`Build${pascal(spec.name)}Policy`, {
       role: role.name,
@@ -295,34 +403,43 @@ export function pipeline(args: PipelineArgs) {
             Action: ['s3:GetObject', 's3:GetObjectVersion'],
             Resource: [$interpolate`${bucket.arn}/${sourceKey}`],
           },
+          ...(fromGitHub && github ? [connectionStatement(github.arn)] : []),
+          ...(compute.vpc ? vpcStatements(compute.vpc.subnets, args) : []),
           ...targetStatements(spec.kind, args).map((s) => ({ Effect: 'Allow', ...s })),
         ],
       }),
     });
     projects[spec.name] = new aws.codebuild.Project(`Build${pascal(spec.name)}`, {
       name: projectName,
-      description: `Coconut: runs templates/buildspec/${spec.name}.yml`,
+      description: `Coconut: runs templates/buildspec/${spec.name}.yml (${compute.why})`,
       serviceRole: role.arn,
-      source: {
-        type: 'S3',
-        location: $interpolate`${bucket.name}/${source.key}`,
-        buildspec: `templates/buildspec/${spec.name}.yml`,
-      },
+      source:
+        fromGitHub && github
+          ? {
+              // Each release overrides the location and version with the tagged repository; the
+              // buildspec travels inline because that repository has no templates/ (release.asl.json
+              // passes it as BuildspecOverride too).
+              type: 'GITHUB',
+              location: `https://github.com/${buildRepos[0]}.git`,
+              buildspec: inlineBuildspec(spec.name),
+              auth: { type: 'CODECONNECTIONS', resource: github.arn },
+            }
+          : {
+              type: 'S3',
+              location: $interpolate`${bucket.name}/${source.key}`,
+              buildspec: `templates/buildspec/${spec.name}.yml`,
+            },
       artifacts: { type: 'NO_ARTIFACTS' },
-      environment: spec.needsDocker
-        ? {
-            type: 'LINUX_CONTAINER',
-            computeType: 'BUILD_GENERAL1_SMALL',
-            image: spec.image ?? 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
-            privilegedMode: true,
-          }
-        : {
-            // Lambda compute: no queueing for an instance, a deploy starts in seconds (at most 15 minutes).
-            type: 'ARM_LAMBDA_CONTAINER',
-            computeType: 'BUILD_LAMBDA_1GB',
-            image: spec.image ?? 'aws/codebuild/amazonlinux-aarch64-lambda-standard:python3.12',
-          },
-      buildTimeout: spec.needsDocker ? 60 : 15,
+      environment: {
+        type: compute.type,
+        computeType: compute.computeType,
+        image: compute.image,
+        privilegedMode: compute.privilegedMode,
+      },
+      buildTimeout: compute.timeoutMinutes,
+      ...(compute.vpc
+        ? { vpcConfig: { vpcId: compute.vpc.vpcId, subnets: compute.vpc.subnets, securityGroupIds: compute.vpc.securityGroups } }
+        : {}),
       logsConfig: { cloudwatchLogs: { groupName: logGroup.name, status: 'ENABLED' } },
     });
   }
@@ -370,5 +487,5 @@ export function pipeline(args: PipelineArgs) {
       { dependsOn: [policy] },
     );
   }
-  return { projects, stateMachines, definitions, bucket };
+  return { projects, stateMachines, definitions, bucket, ...(github ? { githubConnection: github } : {}) };
 }

@@ -63,6 +63,7 @@ declare global {
     sfn: { StateMachine: ResourceClass };
     iam: { Role: ResourceClass; RolePolicy: ResourceClass };
     codebuild: { Project: ResourceClass };
+    codestarconnections: { Connection: ResourceClass };
     cloudwatch: { LogGroup: ResourceClass; EventRule: ResourceClass; EventTarget: ResourceClass; MetricAlarm: ResourceClass };
     lambda: { Permission: ResourceClass };
     s3: { BucketObjectv2: ResourceClass };

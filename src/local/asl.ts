@@ -2,6 +2,7 @@
  * Loading state machine files for the local runtime: read the ASL, substitute the same
  * ${Placeholders} that infra/ substitutes on AWS (with local values), and list Task states.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StateMachineName } from '../core/ports.ts';
@@ -13,13 +14,24 @@ export function localFunctionArn(name: string): string {
   return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
 }
 
+const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/**
+ * ${<Name>Buildspec}: the text of templates/buildspec/<name>.yml as the inside of a JSON string,
+ * for a build whose source is not ours (BuildspecOverride). infra/ substitutes the same value.
+ */
+export function buildspecPlaceholder(name: string, root = PROJECT_ROOT): string {
+  return JSON.stringify(readFileSync(path.join(root, 'templates', 'buildspec', `${name}.yml`), 'utf8')).slice(1, -1);
+}
+
 /** The placeholder values of the local runtime; infra/ provides the AWS ones for the same names. */
-export function localSubstitutions(): Record<string, string> {
+export function localSubstitutions(root = PROJECT_ROOT): Record<string, string> {
   return {
     PipelineStepFunctionArn: localFunctionArn('pipeline-step'),
     RequestApprovalFunctionArn: localFunctionArn('request-approval'),
     BuildProjectPrefix: 'coconut',
     DeployStateMachineArn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:coconut-deploy`,
+    BuildImageBuildspec: buildspecPlaceholder('build-image', root),
   };
 }
 
@@ -39,7 +51,7 @@ export function placeholdersIn(text: string): string[] {
 export async function loadStateMachine(
   root: string,
   name: StateMachineName,
-  values = localSubstitutions(),
+  values = localSubstitutions(root),
 ): Promise<StateDefinition> {
   const file = path.join(root, 'stepfunctions', `${name}.asl.json`);
   return JSON.parse(substitute(await readFile(file, 'utf8'), values, file)) as StateDefinition;

@@ -10,6 +10,12 @@
  * tool is missing or a probe fails the build is a rehearsal: commands are printed, nothing
  * runs, and the result says so (COCONUT_REHEARSAL) so that every view labels the step PLANNED.
  * With `strict`, it fails the build with Coconut.MissingTool naming the tool or probe.
+ *
+ * Source and buildspec overrides behave as CodeBuild's StartBuild documents them: with
+ * SourceLocationOverride the build runs in that source (resolveSource says where it is checked
+ * out locally), and the project's buildspec path is looked up in that source; BuildspecOverride
+ * is either an inline buildspec or a path relative to the source root. A buildspec that is not
+ * there fails the build in DOWNLOAD_SOURCE with YAML_FILE_ERROR, as on AWS.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -41,6 +47,16 @@ export interface BuildRunnerOptions {
   env?: Record<string, string>;
   /** Print build output lines to the log (debug otherwise). */
   echo?: boolean;
+  /**
+   * Where a source override (SourceLocationOverride / SourceVersion, e.g. the app's GitHub
+   * repository for a release) is checked out locally. Default: sourceDir (the local checkout).
+   */
+  resolveSource?: (source: { type?: string; location: string; version?: string }) => string;
+  /**
+   * false: run the phases with whatever PATH holds, as CodeBuild does (no rehearsal for missing
+   * tools). The buildspec-image tests use it with a PATH built from an image's tool list.
+   */
+  checkTools?: boolean;
 }
 
 export interface PhaseResult {
@@ -70,21 +86,86 @@ export class BuildRunner implements BuildRunnerPort {
     this.opts = opts;
   }
 
-  buildspecFor(projectName: string): string {
+  buildspecFor(projectName: string, sourceDir = this.opts.sourceDir): string {
     const prefix = `${this.opts.projectPrefix}-`;
     if (!projectName.startsWith(prefix))
       throw buildError(`unknown CodeBuild project ${projectName}: expected ${prefix}<buildspec>`);
     const name = projectName.slice(prefix.length);
     if (!/^[a-z0-9-]+$/.test(name)) throw buildError(`invalid CodeBuild project name ${projectName}`);
-    return path.join(this.opts.sourceDir, 'templates', 'buildspec', `${name}.yml`);
+    return path.join(sourceDir, 'templates', 'buildspec', `${name}.yml`);
+  }
+
+  /** The source folder of this build: the override's checkout, or the project's source. */
+  private sourceOf(params: Record<string, unknown>): string {
+    const location = params.SourceLocationOverride;
+    if (typeof location !== 'string' || location === '') return this.opts.sourceDir;
+    const source = {
+      location,
+      ...(typeof params.SourceTypeOverride === 'string' ? { type: params.SourceTypeOverride } : {}),
+      ...(typeof params.SourceVersion === 'string' ? { version: params.SourceVersion } : {}),
+    };
+    return path.resolve(this.opts.resolveSource?.(source) ?? this.opts.sourceDir);
+  }
+
+  /**
+   * The buildspec as CodeBuild finds it: BuildspecOverride inline (YAML text) or as a path in the
+   * source, else the project's buildspec path in the source. Undefined text: not there.
+   */
+  private buildspecOf(
+    params: Record<string, unknown>,
+    projectName: string,
+    sourceDir: string,
+  ): { where: string; text?: string; file?: string } {
+    const override = params.BuildspecOverride;
+    if (typeof override === 'string' && override.trim() !== '') {
+      if (override.includes('\n')) return { where: 'BuildspecOverride (inline)', text: override };
+      if (override.startsWith('arn:aws:s3:::'))
+        throw buildError(`BuildspecOverride ${override}: buildspecs in S3 are not supported by the local runner`);
+      const file = path.resolve(sourceDir, override);
+      if (path.relative(sourceDir, file).startsWith('..'))
+        throw buildError(`BuildspecOverride ${override} points outside the source`);
+      return { where: override, file, ...(existsSync(file) ? { text: readFileSync(file, 'utf8') } : {}) };
+    }
+    const file = this.buildspecFor(projectName, sourceDir);
+    return {
+      where: path.relative(sourceDir, file),
+      file,
+      ...(existsSync(file) ? { text: readFileSync(file, 'utf8') } : {}),
+    };
   }
 
   async run(params: Record<string, unknown>, meta: { execution: string; state: string }): Promise<{ Build: LocalBuild }> {
     const projectName = String(params.ProjectName ?? '');
-    const file = this.buildspecFor(projectName);
-    if (!existsSync(file))
-      throw buildError(`CodeBuild project ${projectName} has no buildspec at ${path.relative(this.opts.sourceDir, file)}`);
-    const spec = parse(readFileSync(file, 'utf8')) as Buildspec;
+    const sourceDir = this.sourceOf(params);
+    const found = this.buildspecOf(params, projectName, sourceDir);
+    if (found.text === undefined) {
+      // CodeBuild fails the build in DOWNLOAD_SOURCE: "YAML_FILE_ERROR: stat .../<path>: no such file or directory".
+      const message = `YAML_FILE_ERROR: the buildspec ${found.where} is not in the source ${sourceDir}${
+        sourceDir === this.opts.sourceDir ? '' : ' (a source override keeps the project buildspec path: pass BuildspecOverride)'
+      }`;
+      this.opts.log.warn(`build ${projectName}: FAILED in DOWNLOAD_SOURCE: ${message}`);
+      const now = new Date().toISOString();
+      const failed: LocalBuild = {
+        Id: `${projectName}:${randomUUID()}`,
+        Arn: `arn:aws:codebuild:local:000000000000:build/${projectName}`,
+        ProjectName: projectName,
+        BuildStatus: 'FAILED',
+        StartTime: now,
+        EndTime: now,
+        Phases: [
+          {
+            PhaseType: 'DOWNLOAD_SOURCE',
+            PhaseStatus: 'FAILED',
+            DurationInSeconds: 0,
+            Contexts: [{ StatusCode: 'YAML_FILE_ERROR', Message: message }],
+          },
+        ],
+        ExportedEnvironmentVariables: [],
+        Logs: { DeepLink: '' },
+      };
+      throw Object.assign(new Error(JSON.stringify({ Build: failed })), { name: 'States.TaskFailed' });
+    }
+    const spec = parse(found.text) as Buildspec;
     const id = `${projectName}:${randomUUID()}`;
     const workDir = path.join(this.opts.dataDir, 'builds', id.replace(':', '-'));
     mkdirSync(workDir, { recursive: true });
@@ -101,22 +182,23 @@ export class BuildRunner implements BuildRunnerPort {
       ...this.opts.env,
       ...specVars,
       ...overrides,
-      CODEBUILD_SRC_DIR: this.opts.sourceDir,
+      CODEBUILD_SRC_DIR: sourceDir,
       CODEBUILD_BUILD_ID: id,
       CODEBUILD_BUILD_SUCCEEDING: '1',
       COCONUT_WORK_DIR: workDir,
     };
     const start = new Date();
-    const label = `${overrides.COCONUT_SERVICE ?? '?'}/${overrides.COCONUT_ENVIRONMENT ?? overrides.COCONUT_VERSION ?? '?'} ${path.basename(file, '.yml')}`;
+    const label = `${overrides.COCONUT_SERVICE ?? '?'}/${overrides.COCONUT_ENVIRONMENT ?? overrides.COCONUT_VERSION ?? '?'} ${projectName.replace(`${this.opts.projectPrefix}-`, '')}`;
     const required = (specVars.COCONUT_REQUIRED_TOOLS ?? '').split(/[\s,]+/).filter(Boolean);
-    const missing = required.filter((tool) => !which(tool, env.PATH));
+    const checkTools = this.opts.checkTools ?? true;
+    const missing = checkTools ? required.filter((tool) => !which(tool, env.PATH)) : [];
     const probes = (specVars.COCONUT_REQUIRED_PROBES ?? '')
       .split(';')
       .map((p) => p.trim())
       .filter(Boolean);
-    const failedProbes = missing.length > 0 ? [] : await this.failingProbes(probes, env);
+    const failedProbes = missing.length > 0 || !checkTools ? [] : await this.failingProbes(probes, env, sourceDir);
     if (missing.length > 0 || failedProbes.length > 0) {
-      const where = path.relative(this.opts.sourceDir, file);
+      const where = found.where;
       const why =
         missing.length > 0
           ? `${missing.join(', ')} not found on PATH`
@@ -144,7 +226,7 @@ export class BuildRunner implements BuildRunnerPort {
     }
 
     const out = createWriteStream(logFile);
-    this.opts.log.info(`build ${label}: started (${path.relative(this.opts.sourceDir, file)}, log ${logFile})`, {
+    this.opts.log.info(`build ${label}: started (${found.where} in ${sourceDir}, log ${logFile})`, {
       build: id,
       execution: meta.execution,
     });
@@ -159,7 +241,7 @@ export class BuildRunner implements BuildRunnerPort {
       let message: string | undefined;
       for (const command of commands) {
         out.write(`[${phase}] $ ${command}\n`);
-        const code = await this.exec(command, env, out, label, path.join(workDir, 'env.dump'));
+        const code = await this.exec(command, env, out, label, path.join(workDir, 'env.dump'), sourceDir);
         if (code !== 0) {
           message = `Error while executing command: ${command.split('\n')[0]}. Reason: exit status ${code}`;
           break;
@@ -245,11 +327,11 @@ export class BuildRunner implements BuildRunnerPort {
   }
 
   /** Probes that exit non-zero (or hang past 15 s); they come from the buildspec, a trusted file. */
-  private async failingProbes(probes: string[], env: Record<string, string>): Promise<string[]> {
+  private async failingProbes(probes: string[], env: Record<string, string>, sourceDir: string): Promise<string[]> {
     const failed: string[] = [];
     for (const probe of probes) {
       const ok = await new Promise<boolean>((resolve) => {
-        const child = spawn('bash', ['-c', probe], { cwd: this.opts.sourceDir, env, stdio: 'ignore', timeout: 15_000 });
+        const child = spawn('bash', ['-c', probe], { cwd: sourceDir, env, stdio: 'ignore', timeout: 15_000 });
         this.children.add(child);
         child.on('error', () => resolve(false));
         child.on('close', (code) => {
@@ -272,13 +354,14 @@ export class BuildRunner implements BuildRunnerPort {
     out: NodeJS.WritableStream,
     label: string,
     dump: string,
+    sourceDir: string,
   ): Promise<number> {
     // Exported variables carry over to the next command, as in CodeBuild: the shell dumps its
     // environment on exit and the next command starts from it.
     const script = `trap 'env -0 > "$__COCONUT_ENV_DUMP"' EXIT\n${command}`;
     const code = await new Promise<number>((resolve) => {
       const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], {
-        cwd: this.opts.sourceDir,
+        cwd: sourceDir,
         env: { ...env, __COCONUT_ENV_DUMP: dump },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -569,7 +569,7 @@ describe('ansible deployment target', () => {
           [playbookVar]: playbookPath,
         });
         expect(spec.env['exported-variables']).toEqual(['COCONUT_DEPLOYED_VERSION']);
-        expect(Object.keys(spec.phases)).toEqual(['pre_build', 'build', 'post_build']);
+        expect(Object.keys(spec.phases)).toEqual(['install', 'pre_build', 'build', 'post_build']);
 
         // post_build runs after a failed build too: only a build that succeeded may export the version.
         const script = [

@@ -326,6 +326,42 @@ export const authSchema = z
   })
   .describe('Sign-in for the dashboard and API on AWS (OIDC / Cognito). The local runtime needs none: it listens on 127.0.0.1.');
 
+/**
+ * Where the CodeBuild deploy steps run. One CodeBuild project serves each buildspec (all services of a
+ * target kind), so the network is set once for the pipeline, not per service. Without `vpc` the builds
+ * run outside any VPC: they reach public endpoints only (public EKS endpoints, SSH hosts with public
+ * addresses, the AWS APIs). With it, deploy and rollback builds run in these subnets, and must reach the
+ * internet through a NAT gateway (tool downloads, AWS APIs) unless VPC endpoints and mirrors stand in.
+ */
+export const buildSchema = z
+  .strictObject({
+    architecture: z
+      .enum(['arm64', 'x86_64'], { message: 'expected build.architecture to be "arm64" or "x86_64"' })
+      .default('arm64')
+      .describe(
+        'CPU of the deploy and rollback builds: arm64 (Graviton, cheaper) or x86_64 (for Regions without ARM_CONTAINER builds).',
+      ),
+    vpc: z
+      .strictObject({
+        vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'expected a VPC id like "vpc-0abc1234def567890"'),
+        subnets: z
+          .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'expected a subnet id like "subnet-0abc1234def567890"'))
+          .min(1, 'expected at least one subnet (private subnets with a NAT gateway route)')
+          .max(16, 'expected at most 16 subnets (CodeBuild VpcConfig limit)')
+          .describe('Private subnets of the VPC; their route table needs a NAT gateway for downloads and AWS APIs.'),
+        securityGroups: z
+          .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id like "sg-0abc1234def567890"'))
+          .min(1, 'expected at least one security group')
+          .max(5, 'expected at most 5 security groups (CodeBuild VpcConfig limit)')
+          .describe('Security groups of the build; allow egress to the SSH hosts, the EKS endpoint and HTTPS.'),
+      })
+      .optional()
+      .describe(
+        'Run deploy and rollback builds inside this VPC: needed for private SSH hosts (ansible) and private EKS endpoints (helm).',
+      ),
+  })
+  .describe('Where the CodeBuild deploy steps run on AWS (see docs/aws-builds.md).');
+
 export const configSchema = z
   .strictObject({
     version: z.literal(1, { message: 'expected version: 1' }).default(1),
@@ -338,6 +374,7 @@ export const configSchema = z
       .default({ alarms: {} })
       .describe('Settings for the local runtime only (`coconut dev`).'),
     auth: authSchema.optional(),
+    build: buildSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
@@ -371,6 +408,7 @@ export type TargetConfig = ServiceConfig['target'];
 export type ImageConfig = ServiceConfig['image'];
 export type LocalAlarmConfig = CoconutConfig['local']['alarms'][string];
 export type AuthConfig = NonNullable<CoconutConfig['auth']>;
+export type BuildConfig = NonNullable<CoconutConfig['build']>;
 
 /** JSON Schema of the file as a user writes it (input side: durations as strings). */
 export function configJsonSchema(): Record<string, unknown> {
