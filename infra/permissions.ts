@@ -89,6 +89,15 @@ export const RESOURCE_STAR_ACTIONS = new Set([
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
+  // CodeBuild in a VPC (build.vpc): CodeBuild's guide, "Allow CodeBuild access to AWS services required
+  // to create a VPC network interface", grants these on "*" (EC2 has no resource-level permission for them).
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeDhcpOptions',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeVpcs',
 ]);
 
 export interface Statement {

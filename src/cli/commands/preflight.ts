@@ -13,6 +13,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { AwsPreflightReader } from '../../aws/preflight-reader.ts';
 import { SlackChannelReader } from '../../aws/slack/channels.ts';
 import { loadConfigWithPositions } from '../../core/config/load.ts';
+import type { CoconutConfig } from '../../core/config/schema.ts';
 import { type BuildCompute, formatFinding, preflight as runPreflight } from '../../core/preflight.ts';
 import { UsageError } from '../errors.ts';
 
@@ -45,7 +46,7 @@ export async function preflight(args: string[]): Promise<number> {
   const located = await loadConfigWithPositions(values.config);
   const region = values.region ?? (await defaultRegion());
   const notes: string[] = [];
-  const builds = await buildComputes(notes);
+  const builds = await buildComputes(located.config, notes);
   const token = process.env.SLACK_BOT_TOKEN?.trim();
   const apiUrl = process.env.SLACK_API_URL?.trim();
   const report = await runPreflight(located.config, new AwsPreflightReader({ region }), {
@@ -89,10 +90,15 @@ async function defaultRegion(): Promise<string> {
  * buildspec that needs docker runs on EC2, every other on Lambda compute. Read from the same
  * buildspec list infra deploys, so a new buildspec is covered without a change here.
  */
-async function buildComputes(notes: string[]): Promise<BuildCompute[] | undefined> {
+async function buildComputes(config: CoconutConfig, notes: string[]): Promise<BuildCompute[] | undefined> {
   try {
+    // The same choice infra makes (infra/build-compute.ts): today every project is EC2 compute.
     const { buildspecs } = await import('../../../infra/pipeline.ts');
-    return buildspecs().map((b) => ({ kind: b.kind, compute: b.needsDocker ? 'EC2' : 'LAMBDA' }));
+    const { buildCompute } = await import('../../../infra/build-compute.ts');
+    return buildspecs().map((b) => ({
+      kind: b.kind,
+      compute: buildCompute(b, config).type.endsWith('LAMBDA_CONTAINER') ? 'LAMBDA' : 'EC2',
+    }));
   } catch (error) {
     notes.push(`CodeBuild compute per Region not checked: cannot read the buildspecs (${(error as Error).message})`);
     return undefined;
