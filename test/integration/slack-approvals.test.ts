@@ -584,7 +584,11 @@ describe('Slack failures (500, timeouts, 429): retried with backoff; never fail 
       orchestrator: track(ports.orchestrator),
       notifier: track(ports.notifier),
       ...(ports.userGroups ? { userGroups: track(ports.userGroups) } : {}),
-      slack: { ...slackPorts, interactiveNotifier: track(slackPorts.interactiveNotifier), ephemeral: track(slackPorts).ephemeral },
+      slack: {
+        ...slackPorts,
+        interactiveNotifier: track(slackPorts.interactiveNotifier),
+        ephemeral: track(slackPorts).ephemeral,
+      },
     };
     const handler = createSlackInteractionsHandler(async () => tracked);
     orchestrator.successDelayMs = ANSWER_BUDGET_MS + 300;
