@@ -95,8 +95,16 @@ export interface ScanFinding {
 }
 
 export interface ScanReport {
-  /** False when no scan ran (no scanner available): the gate records it as not performed. */
+  /**
+   * False when no scan ran. The gate then refuses the image (an unscanned image never passes
+   * as scanned), unless `rehearsal` is set.
+   */
   performed: boolean;
+  /**
+   * Set only by the local runtime when its scanner tool is missing (and not --strict): the stage
+   * is labelled a rehearsal (scan PLANNED, nothing scanned), like a build whose tool is missing.
+   */
+  rehearsal?: boolean;
   /** Which scanner answered: "ecr", "trivy", or "none". */
   scanner: string;
   findings: ScanFinding[];
