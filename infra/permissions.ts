@@ -47,6 +47,7 @@ export const CAPABILITIES: Record<Capability, CapabilitySpec> = {
     actions: ['ecr:DescribeImageScanFindings', 'ecr:StartImageScan'],
   },
   registry: { adapter: 'src/aws/ecr-registry.ts', methods: ['resolveDigest'], actions: ['ecr:DescribeImages'] },
+  pullSecrets: { adapter: 'src/aws/pull-secrets.ts', methods: ['read'], actions: ['secretsmanager:GetSecretValue'] },
   ecsRead: {
     adapter: 'src/aws/ecs-reader.ts',
     methods: 'all',
@@ -108,6 +109,8 @@ export interface ResourceRefs {
   buildProjectPrefix: string;
   /** "cluster/service" of every ECS target environment in coconut.yaml. */
   ecsServices?: string[];
+  /** Secrets Manager secret names of every image.pullSecret in coconut.yaml. */
+  pullSecrets?: string[];
 }
 
 export function statementsFor(capabilities: Capability[], refs: ResourceRefs): Statement[] {
@@ -163,6 +166,18 @@ export function statementsFor(capabilities: Capability[], refs: ResourceRefs): S
         });
         // The task and execution roles of the services' task definitions (names are not known here).
         statements.push({ actions: ['iam:PassRole'], resources: [$interpolate`arn:aws:iam::${refs.account}:role/*`] });
+        break;
+      }
+      case 'pullSecrets': {
+        // A secret's ARN ends in "-" and six random characters Secrets Manager adds (Secrets
+        // Manager user guide, "Finding a secret from a partial ARN"): `name-??????` matches it
+        // and no other secret whose name merely starts with `name`.
+        const names = refs.pullSecrets ?? [];
+        if (names.length === 0) break;
+        statements.push({
+          actions,
+          resources: names.map((n) => $interpolate`arn:aws:secretsmanager:${refs.region}:${refs.account}:secret:${n}-??????`),
+        });
         break;
       }
       case 'builds':

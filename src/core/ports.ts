@@ -122,6 +122,16 @@ export interface Scanner {
   scanImage(image: ImageRef): Promise<ScanReport>;
 }
 
+/**
+ * Where images live: the digest a tag points to now, asked of the registry that holds it —
+ * ECR's API on AWS, the OCI distribution API for GHCR and Docker Hub (with the service's
+ * image.pullSecret, a secret {"username","password"}, when one is named).
+ */
+export interface ImageRegistry {
+  /** Throws an error whose message says why the digest could not be had. */
+  resolveDigest(image: Pick<ImageRef, 'registry' | 'repository' | 'tag'>, pullSecret?: string): Promise<string>;
+}
+
 export interface Clock {
   now(): Date;
 }
