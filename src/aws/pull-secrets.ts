@@ -24,10 +24,15 @@ export class PullSecrets {
     try {
       text = (await this.client.send(new GetSecretValueCommand({ SecretId: name }))).SecretString;
     } catch (error) {
+      // A 403 is a refusal whatever its body says (AWS answers AccessDeniedException as JSON;
+      // an emulator or proxy may not).
+      const denied =
+        errorName(error) === 'AccessDeniedException' ||
+        (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403;
       const why =
         errorName(error) === 'ResourceNotFoundException'
           ? 'it does not exist in this account and region'
-          : errorName(error) === 'AccessDeniedException'
+          : denied
             ? 'Coconut may not read it (infra grants secretsmanager:GetSecretValue on each image.pullSecret in coconut.yaml: redeploy after adding one)'
             : `${errorName(error) || 'error'}: ${(error as Error).message}`;
       throw new Error(`could not read pull secret ${name}: ${why}`);
