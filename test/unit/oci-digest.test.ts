@@ -70,7 +70,6 @@ describe('Class: OciDigestClient', () => {
   });
 
   it('says why when it cannot: no such tag, private without or with wrong credentials, registry down', async () => {
-    await expect(client.resolve('dockerhub', 'octo/web', '9.9.9')).rejects.toThrow('127.0.0.1');
     await expect(client.resolve('dockerhub', 'octo/web', '9.9.9')).rejects.toThrow(
       /has no manifest for octo\/web:9\.9\.9 \(HTTP 404: no such repository or tag\)$/,
     );
