@@ -29,7 +29,8 @@ export interface Ports {
   scanner?: Scanner;
   /**
    * Digests behind tags, for releases that carry none (Docker Hub pushes, git tags): ECR's API and
-   * the OCI distribution API on AWS; locally a stand-in that derives them (src/local/registry-stand-in.ts).
+   * the OCI distribution API on AWS. Absent locally: no registry is consulted there, such releases
+   * stay without a digest (src/local/registry-stand-in.ts says why).
    */
   registry?: ImageRegistry;
   /** The native ECS target (deploy/rollback steps of `kind: ecs` services). */

@@ -6,15 +6,17 @@
  * itself — through the same entry points — and says so in the log.
  *
  * Digests: on AWS a release without a digest (Docker Hub pushes, git tags) is resolved against
- * the real registry (src/aws/image-registry.ts). Locally no registry is consulted: the local
- * ImageRegistry DERIVES the digest from the name (sha256 of "repository:tag", as `coconut push`
- * does), so the same tag is the same image, and it says so in the log. Such a digest names no
- * real image; a local deployment that needs a real one takes `--digest`.
+ * the real registry before planning (src/aws/image-registry.ts). Locally no registry is
+ * consulted and none is wired (Ports.registry is absent): the digests the local runtime uses are
+ * DERIVED — `coconut push` and the GHCR announcement below hash "repository:tag", the ECR one
+ * passes the build's — and a release without one (a Docker Hub push, a git tag) stays without
+ * one, so a target that deploys by digest refuses it locally; `coconut deploy --digest` gives one.
+ * No digest is invented for those: it would name no real image, and trivy (the local scan gate)
+ * would then be asked to scan an image that does not exist.
  */
-import { createHash } from 'node:crypto';
 import type { WebhookSecrets } from '../../functions/commons/ports.ts';
 import type { ImageRef } from '../core/deployment.ts';
-import type { ImageRegistry, Log } from '../core/ports.ts';
+import type { Log } from '../core/ports.ts';
 import { LocalEventBus } from './bus.ts';
 import { dockerhubPush, ghcrPublished, signedGithubRequest } from './webhook-payloads.ts';
 
@@ -96,24 +98,4 @@ async function post(deps: StandInDeps, route: string, request: { headers: Record
   const res = await fetch(`${deps.url()}${route}`, { method: 'POST', headers: request.headers, body: request.body });
   const text = await res.text();
   if (!res.ok) deps.log.warn(`local registry stand-in: the webhook answered HTTP ${res.status}: ${text.slice(0, 300)}`);
-}
-
-/** The local runtime's ImageRegistry: derived digests, labelled as such (see the top of this file). */
-export class DerivedDigests implements ImageRegistry {
-  private readonly log: Log;
-  constructor(log: Log) {
-    this.log = log;
-  }
-
-  async resolveDigest(image: Pick<ImageRef, 'registry' | 'repository' | 'tag'>): Promise<string> {
-    const digest = derivedDigest(image.repository, image.tag);
-    this.log.info(
-      `local registry stand-in: no registry is consulted locally; the digest of ${image.repository}:${image.tag} is DERIVED from its name (${digest}), not read from ${image.registry}`,
-    );
-    return digest;
-  }
-}
-
-export function derivedDigest(repository: string, tag: string): string {
-  return `sha256:${createHash('sha256').update(`${repository}:${tag}`).digest('hex')}`;
 }

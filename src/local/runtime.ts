@@ -36,7 +36,7 @@ import { RehearsalEcsTarget } from './ecs-rehearsal.ts';
 import { LocalEngine, type LocalFunction } from './engine.ts';
 import { alongsideInbox, inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
-import { announceLocalPush, DerivedDigests } from './registry-stand-in.ts';
+import { announceLocalPush } from './registry-stand-in.ts';
 import { localSecrets } from './secrets.ts';
 import { startServer } from './server.ts';
 import { stopLocalTargets } from './targets.ts';
@@ -178,7 +178,6 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     notifier: lazyNotifier,
     clock: systemClock,
     log,
-    registry: new DerivedDigests(log),
     scanner: new TrivyScanner({ envPath: opts.buildPath ?? process.env.PATH ?? '', strict: Boolean(opts.strict) }),
     ecs,
     secrets,
