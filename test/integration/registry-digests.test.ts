@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EcrRegistry } from '../../src/aws/ecr-registry.ts';
 import { AwsImageRegistry } from '../../src/aws/image-registry.ts';
 import { PullSecrets } from '../../src/aws/pull-secrets.ts';
+import { startManualDeployment } from '../../src/core/manual-deploy.ts';
 import type { DeploymentPlan } from '../../src/core/plan.ts';
 import { ghcrPublished, githubTagPush } from '../../src/local/webhook-payloads.ts';
 import { OciDigestClient } from '../../src/registry/oci-digest.ts';
@@ -50,6 +51,7 @@ const WEB = fakeImage('octo/web', '1.2.3');
 const PRIVATE = fakeImage('octo/private', '2.0.0', { private: { username: 'bot', password: 'pull-token-123' } });
 const GHCR = fakeImage('octo/ghcr-web', '3.0.0');
 const TAGGED = fakeImage('octo/tagged-web', '4.0.0');
+const NEVER_DEPLOYED = fakeImage('octo/web', '1.3.0');
 
 type Harness = Awaited<ReturnType<typeof webhookHarness>>;
 let moto: Moto;
@@ -75,7 +77,7 @@ beforeAll(async () => {
       SecretString: JSON.stringify({ username: 'bot', password: 'pull-token-123' }),
     }),
   );
-  reg = await startFakeRegistry([WEB, PRIVATE, GHCR, TAGGED]);
+  reg = await startFakeRegistry([WEB, PRIVATE, GHCR, TAGGED, NEVER_DEPLOYED]);
   h = await webhookHarness({ config: CONFIG });
   h.ports.registry = awsRegistry(reg.url);
 }, 60_000);
@@ -132,6 +134,15 @@ describe('Digest resolution before planning (handlers, AWS wiring)', () => {
     expect(planOf(fromTag.body.outcomes[0].deploymentId).image.digest).toBe(reg.digestOf(TAGGED));
   });
 
+  it('a manual deploy without --digest of a tag never deployed before (the API) is resolved too', async () => {
+    const outcome = await startManualDeployment(h.ports, {
+      service: 'hub-web',
+      version: '1.3.0',
+      actor: { id: 'U0OPS', name: 'ops', source: 'dashboard' },
+    });
+    expect(outcome.plan.image.digest).toBe(reg.digestOf(NEVER_DEPLOYED));
+  });
+
   it('a tag the registry does not have: 502 naming the image and why, logged, nothing started or recorded', async () => {
     const calls = h.orchestrator.calls;
     const res = await h.dockerhub(hubPush('octo/web', '9.9.9'), TOKEN);
@@ -140,7 +151,7 @@ describe('Digest resolution before planning (handlers, AWS wiring)', () => {
       /^could not resolve the digest of dockerhub image octo\/web:9\.9\.9 \(the dockerhub-push event carried no digest\), so nothing was deployed: 127\.0\.0\.1:\d+ has no manifest for octo\/web:9\.9\.9 \(HTTP 404: no such repository or tag\)\. Coconut deploys images by digest/,
     );
     expect(h.orchestrator.calls).toBe(calls);
-    expect((await h.store.listDeployments({ service: 'hub-web' })).map((d) => d.version)).toEqual(['1.2.3']);
+    expect((await h.store.listDeployments({ service: 'hub-web' })).map((d) => d.version)).not.toContain('9.9.9');
     expect(
       h.log.lines.some(
         (l) =>
