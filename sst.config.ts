@@ -45,6 +45,7 @@ export default $config({
       ],
       buildProjectPrefix: names,
       ecsServices: ecsServices(deploy.config),
+      pullSecrets: [...new Set(deploy.config.services.flatMap((s) => (s.image.pullSecret ? [s.image.pullSecret] : [])))],
     };
     const fns = functions({ configFile: deploy.file, table, secrets: secrets(), refs });
     const built = pipeline({

@@ -2,6 +2,11 @@
  * POST /webhooks/dockerhub/{token}: Docker Hub repository webhooks. Docker Hub signs nothing, so
  * the token in the URL is the secret (compared in constant time before the body is parsed).
  * A push of a tag deploys the services using that Docker Hub repository; others are ignored.
+ * The payload carries no digest: src/core resolves it from the registry before planning. When
+ * that fails the answer is 502 naming the image and why (logged as an error too) and nothing
+ * starts. Docker Hub shows each delivery as successful or failed in the webhook's history and
+ * documents no retry (https://docs.docker.com/docker-hub/repos/manage/webhooks/): the failed
+ * delivery is the user's signal; a new push or `coconut deploy` redoes it.
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';

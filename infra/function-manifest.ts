@@ -25,8 +25,10 @@ export type Capability =
   | 'alarms'
   /** EcrRegistry.scanImage: scan findings of the configured ECR repositories (the scan gate). */
   | 'scanner'
-  /** EcrRegistry.resolveDigest. */
+  /** EcrRegistry.resolveDigest: the digest behind an ECR tag (releases that carry none). */
   | 'registry'
+  /** PullSecrets.read: image.pullSecret credentials for digest lookups on GHCR / Docker Hub. */
+  | 'pullSecrets'
   /** EcsReader: service state and task definitions. */
   | 'ecsRead'
   /** CodeBuildBuilds.getBuild: status and log link of Coconut's builds. */
@@ -49,7 +51,8 @@ export interface FunctionSpec {
 export const FUNCTIONS: Record<string, FunctionSpec> = {
   'ecr-push': {
     description: 'ECR push (EventBridge) -> deployments',
-    capabilities: ['store', 'startExecution'],
+    // registry/pullSecrets: a push without image-digest is resolved before planning.
+    capabilities: ['store', 'startExecution', 'registry', 'pullSecrets'],
     async: true,
   },
   'alarm-changed': {
@@ -78,19 +81,19 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   },
   api: {
     description: 'Read API, approvals, manual deploys and rollbacks for the dashboard and CLI',
-    capabilities: ['store', 'taskCallback', 'startExecution', 'alarms', 'executionHistory'],
+    capabilities: ['store', 'taskCallback', 'startExecution', 'alarms', 'executionHistory', 'registry', 'pullSecrets'],
     // Decisions from the dashboard update the Slack message.
     secrets: ['SlackBotToken'],
   },
   // Handlers that parallel work adds; their entries are ready so that the file is all they need.
   'github-webhook': {
     description: 'GitHub webhooks (GHCR package published, git tag) -> deployments and releases',
-    capabilities: ['store', 'startExecution'],
+    capabilities: ['store', 'startExecution', 'registry', 'pullSecrets'],
     secrets: ['GithubWebhookSecret'],
   },
   'registry-webhook': {
     description: 'Docker Hub webhook (path token) -> deployments',
-    capabilities: ['store', 'startExecution'],
+    capabilities: ['store', 'startExecution', 'registry', 'pullSecrets'],
     secrets: ['DockerhubToken'],
   },
   'slack-interactions': {

@@ -48,6 +48,7 @@ export const CAPABILITIES: Record<Capability, CapabilitySpec> = {
     actions: ['ecr:DescribeImageScanFindings', 'ecr:StartImageScan'],
   },
   registry: { adapter: 'src/aws/ecr-registry.ts', methods: ['resolveDigest'], actions: ['ecr:DescribeImages'] },
+  pullSecrets: { adapter: 'src/aws/pull-secrets.ts', methods: ['read'], actions: ['secretsmanager:GetSecretValue'] },
   ecsRead: {
     adapter: 'src/aws/ecs-reader.ts',
     methods: 'all',
@@ -118,6 +119,8 @@ export interface ResourceRefs {
   buildProjectPrefix: string;
   /** Every ECS service an ecs target deploys (per environment), with the target's own region if it has one. */
   ecsServices?: EcsService[];
+  /** Secrets Manager secret names of every image.pullSecret in coconut.yaml. */
+  pullSecrets?: string[];
 }
 
 export function statementsFor(capabilities: Capability[], refs: ResourceRefs): Statement[] {
@@ -185,6 +188,18 @@ export function statementsFor(capabilities: Capability[], refs: ResourceRefs): S
         statements.push({
           actions: ['iam:PassRole'],
           resources: [...accounts.values()].map((account) => $interpolate`arn:aws:iam::${account}:role/*`),
+        });
+        break;
+      }
+      case 'pullSecrets': {
+        // A secret's ARN ends in "-" and six random characters Secrets Manager adds (Secrets
+        // Manager user guide, "Finding a secret from a partial ARN"): `name-??????` matches it
+        // and no other secret whose name merely starts with `name`.
+        const names = refs.pullSecrets ?? [];
+        if (names.length === 0) break;
+        statements.push({
+          actions,
+          resources: names.map((n) => $interpolate`arn:aws:secretsmanager:${refs.region}:${refs.account}:secret:${n}-??????`),
         });
         break;
       }

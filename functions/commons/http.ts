@@ -1,11 +1,13 @@
 /**
  * HTTP API (API Gateway v2) helpers shared by the HTTP handlers: JSON answers, and the mapping
  * of domain errors to status codes. Messages of 4xx errors are shown; 5xx say only
- * "internal error" (details go to the log, never to the caller).
+ * "internal error" (details go to the log, never to the caller) — except 502 for a registry
+ * that could not resolve a digest: its message names the image and the registry's answer,
+ * which is what the sender (Docker Hub's delivery history, GitHub's) must show.
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../../src/core/errors.ts';
+import { ConflictError, DigestUnresolvedError, ForbiddenError, InvalidInputError, NotFoundError } from '../../src/core/errors.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -33,6 +35,7 @@ export function statusOf(error: unknown): number {
   if (error instanceof ForbiddenError) return 403;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ConflictError) return 409;
+  if (error instanceof DigestUnresolvedError) return 502;
   return 500;
 }
 
@@ -43,7 +46,8 @@ export function jsonErrors(): middy.MiddlewareObj<HttpEvent, HttpResult> {
     onError: (request) => {
       const error = request.error as Error;
       const status = statusOf(error);
-      request.response = json(status, { error: status < 500 ? error.message : 'internal error' });
+      const shown = status < 500 || error instanceof DigestUnresolvedError;
+      request.response = json(status, { error: shown ? error.message : 'internal error' });
     },
   };
 }

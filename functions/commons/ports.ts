@@ -4,7 +4,18 @@
  */
 import type { SlackPorts } from '../../src/aws/slack/ports.ts';
 import type { CoconutConfig } from '../../src/core/config/schema.ts';
-import type { Alarms, Clock, EcsTarget, Log, Notifier, Orchestrator, Scanner, Store, UserGroups } from '../../src/core/ports.ts';
+import type {
+  Alarms,
+  Clock,
+  EcsTarget,
+  ImageRegistry,
+  Log,
+  Notifier,
+  Orchestrator,
+  Scanner,
+  Store,
+  UserGroups,
+} from '../../src/core/ports.ts';
 
 export interface Ports {
   config: CoconutConfig;
@@ -16,6 +27,12 @@ export interface Ports {
   log: Log;
   /** Image scanner for the scan gate; without one the gate records the scan as not performed. */
   scanner?: Scanner;
+  /**
+   * Digests behind tags, for releases that carry none (Docker Hub pushes, git tags): ECR's API and
+   * the OCI distribution API on AWS. Absent locally: no registry is consulted there, such releases
+   * stay without a digest (src/local/registry-stand-in.ts says why).
+   */
+  registry?: ImageRegistry;
   /** The native ECS target (deploy/rollback steps of `kind: ecs` services). */
   ecs?: EcsTarget;
   /**

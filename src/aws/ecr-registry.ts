@@ -53,7 +53,7 @@ export class EcrRegistry implements Scanner {
         performed: false,
         scanner: 'ecr',
         findings: [],
-        note: `ECR scan findings exist only for ECR images; ${image.registry} image ${image.repository}:${image.tag} was not scanned`,
+        note: `Coconut scans on AWS with ECR image scanning, which covers only images in ECR repositories, and this one is in ${image.registry}: push it to ECR, or remove scan: from this environment`,
       };
     }
     const imageId: ImageIdentifier = image.digest ? { imageDigest: image.digest } : { imageTag: image.tag };

@@ -6,16 +6,20 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { memoize, type Ports } from '../../functions/commons/ports.ts';
 import { loadConfigFile } from '../core/config/load.ts';
 import { silentNotifier, systemClock } from '../core/ports.ts';
+import { OciDigestClient } from '../registry/oci-digest.ts';
 import { documentClient, sdkConfig } from './clients.ts';
 import { CloudWatchAlarms } from './cloudwatch-alarms.ts';
 import { DynamoStore } from './dynamo-store.ts';
 import { EcrRegistry } from './ecr-registry.ts';
 import { EcsTargetAdapter } from './ecs-target.ts';
+import { AwsImageRegistry } from './image-registry.ts';
 import { jsonLog } from './json-log.ts';
+import { PullSecrets } from './pull-secrets.ts';
 import { SfnOrchestrator } from './sfn-orchestrator.ts';
 import { consoleExecutionLink, createSlack, dashboardLink, slackFromEnv } from './slack/setup.ts';
 
@@ -61,6 +65,7 @@ async function buildPorts(readSlack?: () => { botToken?: string; signingSecret?:
     log.info(
       `Slack is off (${'problem' in slackEnv ? slackEnv.problem : 'not configured'}): approvals are decided through the API and dashboard`,
     );
+  const ecr = new EcrRegistry(new ECRClient(sdkConfig()));
   return {
     config,
     store,
@@ -73,7 +78,12 @@ async function buildPorts(readSlack?: () => { botToken?: string; signingSecret?:
     clock,
     log,
     ...(slack ? { userGroups: slack.userGroups, slack: slack.ports } : {}),
-    scanner: new EcrRegistry(new ECRClient(sdkConfig())),
+    scanner: ecr,
+    registry: new AwsImageRegistry({
+      ecr,
+      oci: new OciDigestClient(),
+      secrets: new PullSecrets(new SecretsManagerClient(sdkConfig())),
+    }),
     ecs: new EcsTargetAdapter(),
   };
 }

@@ -58,6 +58,14 @@ export class ForbiddenError extends CoconutError {
   override name = 'ForbiddenError';
 }
 
+/**
+ * The registry could not tell which digest a tag points to (unreachable, no such tag, access
+ * refused): nothing is planned or started, and the message names the image and why. HTTP 502.
+ */
+export class DigestUnresolvedError extends CoconutError {
+  override name = 'DigestUnresolvedError';
+}
+
 /** A task token that Step Functions no longer accepts (timed out, already used, unknown). */
 export class TaskTokenExpiredError extends CoconutError {
   override name = 'TaskTokenExpiredError';

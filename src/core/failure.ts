@@ -16,6 +16,8 @@ export const ERRORS = {
   deployFailed: 'Coconut.DeployFailed',
   approvalExpired: 'Coconut.ApprovalExpired',
   scanBlocked: 'Coconut.ScanBlocked',
+  /** `scan:` is set but no scanner could scan the image: refused, never passed unscanned. */
+  scanUnavailable: 'Coconut.ScanUnavailable',
   scanPending: 'Coconut.ScanPending',
   /** The target cannot take this deployment as configured (checked before anything changed). */
   targetInvalid: 'Coconut.TargetInvalid',
@@ -36,6 +38,8 @@ export function describeFailure(failure: StepFailure | undefined, step: string):
       return { reason: `alarm ${cause} fired during bake`, alarm: cause };
     case ERRORS.scanBlocked:
       return { reason: cause || 'the image scan found vulnerabilities above the allowed severity', nothingChanged: true };
+    case ERRORS.scanUnavailable:
+      return { reason: cause || 'the image could not be scanned, and this environment requires a scan', nothingChanged: true };
     case ERRORS.missingTool:
       return { reason: cause || 'a required tool is missing', nothingChanged: true };
     case ERRORS.targetInvalid:

@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor } from './approvals.ts';
 import type { ServiceConfig } from './config/schema.ts';
-import type { ImageRef } from './deployment.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import { isValidDigest, isValidTag } from './oci.ts';
 import { buildPlan, type DeploymentPlan } from './plan.ts';
 import type { Trigger } from './release.ts';
+import { withDigest } from './resolve-digest.ts';
 import { type StartDeps, type StartOutcome, startPlan } from './start-deployment.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -90,12 +90,17 @@ export async function startManualDeployment(deps: StartDeps, req: ManualDeployRe
   const requestId = checkRequestId(req.requestId);
   // Without a digest, reuse the one an earlier deployment of this tag recorded: the same content.
   const digest = req.digest ?? (await knownDigest(deps, service.name, req.version));
-  const image: ImageRef = {
-    registry: service.image.registry,
-    repository: service.image.repository,
-    tag: req.version,
-    ...(digest ? { digest } : {}),
-  };
+  const image = await withDigest(
+    {
+      registry: service.image.registry,
+      repository: service.image.repository,
+      tag: req.version,
+      ...(digest ? { digest } : {}),
+    },
+    [service],
+    deps,
+    'no --digest was given and no earlier deployment recorded one for this tag',
+  );
   const plan = restrictPlan(buildPlan(service, image, `manual:${requestId}`), req.environments);
   const now = deps.clock.now();
   const outcome = await startPlan(plan, { trigger: triggerOf('manual', requestId, req.actor, now) }, deps);

@@ -95,8 +95,16 @@ export interface ScanFinding {
 }
 
 export interface ScanReport {
-  /** False when no scan ran (no scanner available): the gate records it as not performed. */
+  /**
+   * False when no scan ran. The gate then refuses the image (an unscanned image never passes
+   * as scanned), unless `rehearsal` is set.
+   */
   performed: boolean;
+  /**
+   * Set only by the local runtime when its scanner tool is missing (and not --strict): the stage
+   * is labelled a rehearsal (scan PLANNED, nothing scanned), like a build whose tool is missing.
+   */
+  rehearsal?: boolean;
   /** Which scanner answered: "ecr", "trivy", or "none". */
   scanner: string;
   findings: ScanFinding[];
@@ -112,6 +120,16 @@ export interface ScanReport {
  */
 export interface Scanner {
   scanImage(image: ImageRef): Promise<ScanReport>;
+}
+
+/**
+ * Where images live: the digest a tag points to now, asked of the registry that holds it —
+ * ECR's API on AWS, the OCI distribution API for GHCR and Docker Hub (with the service's
+ * image.pullSecret, a secret {"username","password"}, when one is named).
+ */
+export interface ImageRegistry {
+  /** Throws an error whose message says why the digest could not be had. */
+  resolveDigest(image: Pick<ImageRef, 'registry' | 'repository' | 'tag'>, pullSecret?: string): Promise<string>;
 }
 
 export interface Clock {

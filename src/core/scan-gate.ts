@@ -3,8 +3,11 @@
  * approval), the image's vulnerabilities are checked against the environment's `scan` policy.
  * Findings above `maxSeverity` (minus `ignore`) stop the deployment there: the stage is FAILED
  * naming the CVEs, later environments are SKIPPED, nothing was changed on the target.
- * When no scan could run (no scanner, or trivy missing locally) the stage says so, labelled
- * like a rehearsal, and the deployment goes on.
+ * When no scan could run, the image is refused the same way (stage FAILED saying why, nothing
+ * changed): an unscanned image never passes as scanned. On AWS that is every image ECR cannot
+ * scan — GHCR and Docker Hub images among them. The one exception is the local runtime without
+ * trivy (not --strict): the stage is labelled a rehearsal (scan PLANNED), like a build whose
+ * tool is missing, and goes on.
  */
 import type { EnvironmentConfig } from './config/schema.ts';
 import { NotFoundError } from './errors.ts';
@@ -69,6 +72,13 @@ export async function runScanGate(
     ? await deps.scanner.scanImage(image)
     : { performed: false, scanner: 'none', findings: [], note: 'no image scanner is configured' };
 
+  if (!report.performed && !report.rehearsal) {
+    const reason = `scan: is set for ${ref.environment}, but ${image.registry} image ${image.repository}:${image.tag} could not be scanned (${
+      report.note ?? `scanner ${report.scanner} ran no scan`
+    }); refused, an unscanned image is never deployed as scanned`;
+    const outcome = await recordFailed(deps, ref, { Error: ERRORS.scanUnavailable, Cause: reason }, 'scan');
+    return { passed: false, performed: false, scanner: report.scanner, blocking: [], outcome };
+  }
   if (!report.performed) {
     const stage = await deps.store.getStage(ref.deploymentId, ref.environment);
     const rehearsal = mergeRehearsal(stage?.rehearsal, { tools: report.missingTools ?? [], steps: ['scan'] });

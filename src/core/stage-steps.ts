@@ -266,7 +266,8 @@ export async function recordFailed(
     finishedAt: deps.clock.now().toISOString(),
     ...(described.alarm ? { alarm: described.alarm } : {}),
   });
-  return outcome(ref, failure?.Error === ERRORS.scanBlocked ? ERRORS.scanBlocked : ERRORS.deployFailed, described.reason);
+  const gate = failure?.Error === ERRORS.scanBlocked || failure?.Error === ERRORS.scanUnavailable;
+  return outcome(ref, gate ? (failure?.Error as string) : ERRORS.deployFailed, described.reason);
 }
 
 /**

@@ -4,7 +4,7 @@
  * execution name is the idempotency key, so a duplicate push starts nothing.
  */
 
-import type { CoconutConfig } from './config/schema.ts';
+import type { CoconutConfig, ServiceConfig } from './config/schema.ts';
 import type { DeploymentRecord } from './deployment.ts';
 import {
   buildPlan,
@@ -15,8 +15,9 @@ import {
   initialStages,
   matchServices,
 } from './plan.ts';
-import type { Clock, Log, Notifier, Orchestrator, Store } from './ports.ts';
+import type { Clock, ImageRegistry, Log, Notifier, Orchestrator, Store } from './ports.ts';
 import type { ReleaseEvent } from './release.ts';
+import { withDigest } from './resolve-digest.ts';
 
 export interface StartDeps {
   config: CoconutConfig;
@@ -25,6 +26,8 @@ export interface StartDeps {
   clock: Clock;
   log: Log;
   notifier?: Notifier;
+  /** Resolves the digest of a release that carries none (Docker Hub, git tags) before planning. */
+  registry?: ImageRegistry;
 }
 
 export type StartOutcome =
@@ -50,7 +53,7 @@ export async function startDeployments(release: ReleaseEvent, deps: StartDeps, s
     });
     return { outcomes: [], ignored: reason };
   }
-  const outcomes: StartOutcome[] = [];
+  const outcomes: (StartOutcome | ServiceConfig)[] = [];
   for (const match of matches) {
     if ('skipped' in match) {
       deps.log.info(`ignored push ${release.repository}:${release.tag}: ${match.skipped}`);
@@ -64,10 +67,15 @@ export async function startDeployments(release: ReleaseEvent, deps: StartDeps, s
       outcomes.push({ status: 'skipped', reason });
       continue;
     }
-    const plan = buildPlan(match.service, imageOf(release), salt);
-    outcomes.push(await startPlan(plan, release, deps));
+    outcomes.push(match.service);
   }
-  return { outcomes };
+  const services = outcomes.filter((o): o is ServiceConfig => !('status' in o));
+  if (services.length === 0) return { outcomes: outcomes as StartOutcome[] };
+  // Once for the image, before anything starts: a failure here starts nothing.
+  const image = await withDigest(imageOf(release), services, deps, `the ${release.trigger.kind} event carried no digest`);
+  const started: StartOutcome[] = [];
+  for (const o of outcomes) started.push('status' in o ? o : await startPlan(buildPlan(o, image, salt), release, deps));
+  return { outcomes: started };
 }
 
 export async function startPlan(

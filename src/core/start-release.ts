@@ -14,6 +14,7 @@ import type { ImageRef } from './deployment.ts';
 import type { TagPush } from './events/github.ts';
 import { type BuildEnvVar, buildPlan } from './plan.ts';
 import type { ReleaseEvent } from './release.ts';
+import { withDigest } from './resolve-digest.ts';
 import { type StartDeps, type StartOutcome, startPlan } from './start-deployment.ts';
 
 /** The execution input of release.asl.json. Deterministic for a given tag: no timestamps, no delivery id. */
@@ -107,26 +108,36 @@ export async function startTagRelease(push: TagPush, deps: StartDeps): Promise<T
     deps.log.info(`ignored tag ${push.repository}@${push.tag}: ${reason}`);
     return { outcomes: [], ignored: reason };
   }
+  const matching = candidates.filter((service) => {
+    if (new RegExp(service.image.tagPattern).test(push.tag)) return true;
+    deps.log.info(
+      `ignored tag ${push.repository}@${push.tag}: tag "${push.tag}" does not match ${service.name}'s tagPattern ${service.image.tagPattern}`,
+    );
+    return false;
+  });
+  // A git tag names an image by tag only: every digest is resolved before anything starts, so
+  // a registry that cannot answer starts nothing.
+  const images = new Map<string, ImageRef>();
+  for (const service of matching.filter((s) => s.source?.onTag !== 'build')) {
+    const image: ImageRef = { registry: service.image.registry, repository: service.image.repository, tag: push.tag };
+    images.set(service.name, await withDigest(image, [service], deps, 'a git tag names the image by tag only'));
+  }
   const outcomes: TagOutcome[] = [];
   for (const service of candidates) {
-    if (!new RegExp(service.image.tagPattern).test(push.tag)) {
-      const reason = `tag "${push.tag}" does not match ${service.name}'s tagPattern ${service.image.tagPattern}`;
-      deps.log.info(`ignored tag ${push.repository}@${push.tag}: ${reason}`);
-      outcomes.push({ status: 'skipped', reason });
+    if (!matching.includes(service)) {
+      outcomes.push({
+        status: 'skipped',
+        reason: `tag "${push.tag}" does not match ${service.name}'s tagPattern ${service.image.tagPattern}`,
+      });
       continue;
     }
     if (service.source?.onTag === 'build') {
       outcomes.push(await startBuild(service, push, deps));
       continue;
     }
-    const release: ReleaseEvent = {
-      registry: service.image.registry,
-      repository: service.image.repository,
-      tag: push.tag,
-      trigger: push.trigger,
-    };
-    const plan = buildPlan(service, { registry: release.registry, repository: release.repository, tag: release.tag });
-    outcomes.push(await startPlan(plan, release, deps));
+    const image = images.get(service.name) as ImageRef;
+    const release: ReleaseEvent = { ...image, trigger: push.trigger };
+    outcomes.push(await startPlan(buildPlan(service, image), release, deps));
   }
   return { outcomes };
 }

@@ -4,6 +4,15 @@
  * Hub through their webhooks. Locally no registry is connected, so when a release execution
  * succeeds (its build ran for real or was a rehearsal) the local runtime sends that very event
  * itself — through the same entry points — and says so in the log.
+ *
+ * Digests: on AWS a release without a digest (Docker Hub pushes, git tags) is resolved against
+ * the real registry before planning (src/aws/image-registry.ts). Locally no registry is
+ * consulted and none is wired (Ports.registry is absent): the digests the local runtime uses are
+ * DERIVED — `coconut push` and the GHCR announcement below hash "repository:tag", the ECR one
+ * passes the build's — and a release without one (a Docker Hub push, a git tag) stays without
+ * one, so a target that deploys by digest refuses it locally; `coconut deploy --digest` gives one.
+ * No digest is invented for those: it would name no real image, and trivy (the local scan gate)
+ * would then be asked to scan an image that does not exist.
  */
 import type { WebhookSecrets } from '../../functions/commons/ports.ts';
 import type { ImageRef } from '../core/deployment.ts';

@@ -178,7 +178,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     notifier: lazyNotifier,
     clock: systemClock,
     log,
-    scanner: new TrivyScanner({ envPath: opts.buildPath ?? process.env.PATH ?? '' }),
+    scanner: new TrivyScanner({ envPath: opts.buildPath ?? process.env.PATH ?? '', strict: Boolean(opts.strict) }),
     ecs,
     secrets,
   };

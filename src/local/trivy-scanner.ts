@@ -16,6 +16,8 @@ export interface TrivyScannerOptions {
   /** PATH to find trivy on (default: this process's PATH). */
   envPath?: string;
   timeoutMs?: number;
+  /** --strict: a missing trivy refuses the image instead of labelling the scan a rehearsal. */
+  strict?: boolean;
 }
 
 interface TrivyOutput {
@@ -67,6 +69,7 @@ export class TrivyScanner implements Scanner {
         scanner: 'trivy',
         findings: [],
         missingTools: ['trivy'],
+        ...(this.opts.strict ? {} : { rehearsal: true }),
         note: `trivy not found on PATH: ${ref} was not scanned (install trivy to scan locally)`,
       };
     }

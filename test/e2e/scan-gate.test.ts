@@ -6,8 +6,11 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
+import { EcrRegistry } from '../../src/aws/ecr-registry.ts';
+import { ghcrPublished, signedGithubRequest } from '../../src/local/webhook-payloads.ts';
+import { startedId, startTestRuntime, TEST_SECRETS, type TestRuntime } from '../support/runtime.ts';
 
 describe('Scan gate (local runtime, fake trivy executable)', () => {
   let rt: TestRuntime;
@@ -79,5 +82,52 @@ describe('Scan gate (local runtime, no trivy on PATH)', () => {
     expect(staging?.state).toBe('SUCCEEDED');
     expect(staging?.rehearsal).toEqual({ tools: ['trivy', 'ansible-playbook'], steps: ['scan', 'deploy'] });
     expect(rt.log.lines.some((l) => l.message.startsWith('SCAN NOT PERFORMED (rehearsal, PLANNED): demo-api:8.0.0'))).toBe(true);
+  });
+});
+
+describe('Scan gate with the scanner Coconut has on AWS (ECR scanning) and a GHCR image', () => {
+  let rt: TestRuntime;
+  beforeAll(async () => {
+    rt = await startTestRuntime({
+      prodApproval: false,
+      stagingBake: '1s',
+      prodBake: '1s',
+      probes: false,
+      buildPath: mkdtempSync(path.join(tmpdir(), 'coconut-empty-path-')),
+      extraYaml: `  - name: ghcr-api
+    image: { registry: ghcr, repository: octo/ghcr-api }
+    target: { kind: ansible, inventory: inventory.yml }
+    environments:
+      - name: staging
+        bake: 1s
+        scan: { maxSeverity: HIGH }
+      - name: prod
+        bake: 1s
+`,
+    });
+    // The AWS adapter itself: for an image outside ECR it answers without calling AWS.
+    rt.ports.scanner = new EcrRegistry(
+      new ECRClient({ region: 'us-east-1', credentials: { accessKeyId: 'none', secretAccessKey: 'none' } }),
+    );
+  });
+  afterAll(() => rt?.stop());
+
+  it('refuses the unscanned image at the gate: staging FAILED saying why, Deploy never entered, prod SKIPPED', async () => {
+    const payload = ghcrPublished({ owner: 'octo', name: 'ghcr-api', tag: '1.0.0', sender: 'octo' });
+    const request = await signedGithubRequest(TEST_SECRETS.githubWebhookSecret, 'registry_package', payload);
+    const res = await fetch(`${rt.url}/webhooks/github`, { method: 'POST', headers: request.headers, body: request.body });
+    const answer = (await res.json()) as { outcomes: { status: string; deploymentId: string }[] };
+    expect(answer.outcomes).toEqual([expect.objectContaining({ status: 'started' })]);
+    const id = answer.outcomes[0]?.deploymentId as string;
+    const staging = await rt.waitForStage(id, 'staging', ['FAILED', 'SUCCEEDED', 'ROLLED_BACK']);
+    expect(staging.state).toBe('FAILED');
+    expect(staging.reason).toMatch(/^scan: is set for staging, but ghcr image octo\/ghcr-api:1\.0\.0 could not be scanned/);
+    expect(staging.rehearsal).toBeUndefined();
+    await rt.idle();
+    expect(rt.engine.get(id)).toMatchObject({ status: 'FAILED', error: 'Coconut.ScanUnavailable' });
+    const entered = ((await rt.engine.history(id))?.events ?? []).filter((e) => e.type === 'StateEntered').map((e) => e.state);
+    expect(entered).toContain('ScanGate');
+    expect(entered.filter((s) => s?.startsWith('Deploy') || s === 'RecordDeploying')).toEqual([]);
+    expect((await rt.ports.store.getStage(id, 'prod'))?.state).toBe('SKIPPED');
   });
 });

@@ -111,7 +111,7 @@ describe('Class: EcrRegistry (moto_server)', () => {
     await expect(registry.scanImage(image('1.3.0'))).resolves.toMatchObject({ performed: false });
     expect(await registry.scanImage({ registry: 'ghcr', repository: 'team/api', tag: '1.0.0' })).toMatchObject({
       performed: false,
-      note: expect.stringContaining('ghcr image team/api:1.0.0 was not scanned'),
+      note: expect.stringContaining('covers only images in ECR repositories, and this one is in ghcr'),
     });
   });
 
@@ -176,5 +176,83 @@ describe('Class: EcrRegistry (moto_server)', () => {
       ['prod', 'SKIPPED'],
     ]);
     expect(view?.stages[0]?.reason).toBe('image scan (ecr) found 1 vulnerability above HIGH: CVE-2026-0001 (CRITICAL, openssl)');
+  });
+});
+
+describe('Scan gate on AWS: an image ECR cannot scan is refused, never passed as scanned', () => {
+  // ECR image scanning (basic and enhanced) scans images in ECR repositories only: AWS ECR user
+  // guide, "Scan images for software vulnerabilities in Amazon ECR". A GHCR or Docker Hub image
+  // therefore has no scan on AWS, and an environment with `scan:` must not deploy it.
+  async function gate(deploymentId: string, ref: ImageRef) {
+    await new DynamoDBClient(moto.clientOptions)
+      .send(new CreateTableCommand(tableDefinition('coconut-unscanned')))
+      .catch((error: Error) => {
+        if (error.name !== 'ResourceInUseException') throw error;
+      });
+    const store = new DynamoStore(documentClient(moto.clientOptions), 'coconut-unscanned');
+    const at = new Date().toISOString();
+    await store.createDeployment(
+      {
+        deploymentId,
+        service: 'api',
+        version: ref.tag,
+        image: ref,
+        trigger: { kind: 'ghcr-push', id: 'e', at },
+        environments: ['staging', 'prod'],
+        createdAt: at,
+        kind: 'deploy',
+      },
+      ['staging', 'prod'].map((environment, order) => ({
+        deploymentId,
+        service: 'api',
+        environment,
+        order,
+        version: ref.tag,
+        state: 'PENDING' as const,
+        createdAt: at,
+        updatedAt: at,
+      })),
+    );
+    const deps = {
+      store,
+      clock: { now: () => new Date() },
+      log: memoryLog(),
+      notifier: silentNotifier,
+      alarms: { getStates: async () => [] },
+      orchestrator: undefined as never,
+      scanner: registry,
+    };
+    const stageRef = { deploymentId, service: 'api', version: ref.tag, environment: 'staging' };
+    const result = await runPipelineStep(
+      { action: 'scanGate', ref: stageRef, scan: { maxSeverity: 'HIGH', ignore: [] } },
+      deps as never,
+    );
+    return { result, view: await store.getDeployment(deploymentId) };
+  }
+
+  it('a GHCR image with scan: set stops at the gate (Coconut.ScanUnavailable), the stage says why', async () => {
+    const { result, view } = await gate('dep-ghcr', { registry: 'ghcr', repository: 'octo/api', tag: '3.0.0' });
+    expect(result).toMatchObject({
+      passed: false,
+      performed: false,
+      scanner: 'ecr',
+      outcome: { error: 'Coconut.ScanUnavailable' },
+    });
+    expect(view?.stages.map((s) => [s.environment, s.state])).toEqual([
+      ['staging', 'FAILED'],
+      ['prod', 'SKIPPED'],
+    ]);
+    expect(view?.stages[0]?.reason).toMatch(
+      /^scan: is set for staging, but ghcr image octo\/api:3\.0\.0 could not be scanned \(Coconut scans on AWS with ECR image scanning, which covers only images in ECR repositories/,
+    );
+    expect(view?.stages[0]?.rehearsal).toBeUndefined();
+  });
+
+  it('a Docker Hub image, and an ECR image ECR reports UNSUPPORTED_IMAGE for, are refused too', async () => {
+    const hub = await gate('dep-hub', { registry: 'dockerhub', repository: 'octo/api', tag: '3.0.0' });
+    expect(hub.result).toMatchObject({ passed: false, outcome: { error: 'Coconut.ScanUnavailable' } });
+    const unsupported = await gate('dep-unsupported', image('1.3.0'));
+    expect(unsupported.result).toMatchObject({ passed: false, outcome: { error: 'Coconut.ScanUnavailable' } });
+    expect(unsupported.view?.stages[0]?.reason).toContain('ECR could not scan ECR image team/api:1.3.0: UNSUPPORTED_IMAGE');
   });
 });

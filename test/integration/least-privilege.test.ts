@@ -23,6 +23,7 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/
 import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,7 @@ import { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import { EcrRegistry } from '../../src/aws/ecr-registry.ts';
 import { EcsReader } from '../../src/aws/ecs-reader.ts';
 import { EcsTargetAdapter } from '../../src/aws/ecs-target.ts';
+import { PullSecrets } from '../../src/aws/pull-secrets.ts';
 import { SfnOrchestrator } from '../../src/aws/sfn-orchestrator.ts';
 import { tableDefinition } from '../../src/aws/table.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
@@ -54,7 +56,7 @@ const PREFIX = 'coconut-iam';
 const config = parseConfig(`
 services:
   - name: web
-    image: { registry: ecr, repository: web }
+    image: { registry: ecr, repository: web, pullSecret: web-pull }
     target: { kind: ecs, cluster: 'demo-{environment}', region: ${ECS_REGION} }
     environments: [{ name: staging, alarms: [web-staging-5xx] }]
 `);
@@ -102,6 +104,7 @@ function adapters(keys: Keys, calls: AwsCall[]) {
     ecr: new EcrRegistry(recordCalls(new ECRClient(sdkConfig(options(keys))), calls)),
     ecsReader: new EcsReader(recordCalls(new ECSClient(sdkConfig(options(keys))), calls)),
     builds: new CodeBuildBuilds(recordCalls(new CodeBuildClient(sdkConfig(options(keys))), calls)),
+    pullSecrets: new PullSecrets(recordCalls(new SecretsManagerClient(sdkConfig(options(keys))), calls)),
     ecsTarget,
   };
 }
@@ -175,6 +178,7 @@ const USES: Record<Capability, (a: Adapters, fn: string) => Promise<unknown>> = 
     // The first look starts the scan (Coconut.ScanPending), as the state machine's retry expects.
     a.ecr.scanImage({ registry: 'ecr', repository: 'web', tag: '1.0.0' }).catch(notDenied),
   registry: (a) => a.ecr.resolveDigest('web', '1.0.0'),
+  pullSecrets: (a) => a.pullSecrets.read('web-pull'),
   ecsRead: (a) => a.ecsReader.serviceState('main', 'api'),
   builds: (a) => a.builds.getBuild(`${PREFIX}-helm-deploy:00000000-0000-0000-0000-000000000000`).catch(notDenied),
   ecsTarget: (a, fn) =>
@@ -264,6 +268,9 @@ beforeAll(async () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     }),
   );
+  await new SecretsManagerClient(sdkConfig(options(admin))).send(
+    new CreateSecretCommand({ Name: 'web-pull', SecretString: JSON.stringify({ username: 'bot', password: 'pull-token' }) }),
+  );
   const ecr = new ECRClient(sdkConfig(options(admin)));
   await ecr.send(new CreateRepositoryCommand({ repositoryName: 'web' }));
   const manifest = JSON.stringify({
@@ -302,6 +309,7 @@ beforeAll(async () => {
     ecrRepositories: ['web'],
     buildProjectPrefix: PREFIX,
     ecsServices: ecsServices(config),
+    pullSecrets: ['web-pull'],
   } as unknown as ResourceRefs;
 }, 60_000);
 

@@ -12,6 +12,7 @@ import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
 import { createSlackInteractionsHandler } from '../../functions/slack-interactions.ts';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import { ANSWER_BUDGET_MS } from '../../src/aws/slack/interactions.ts';
 import { createSlack, type SlackSettings } from '../../src/aws/slack/setup.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
@@ -57,10 +58,13 @@ slack:
 class RecordingOrchestrator implements Orchestrator {
   readonly waiting = new Set<string>();
   readonly resumed: { token: string; kind: 'success' | 'failure'; detail: unknown }[] = [];
+  /** A slow SendTaskSuccess (Step Functions under throttling, a cold SDK client). */
+  successDelayMs = 0;
   async startExecution() {
     return { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:coconut-deploy:x', started: true };
   }
   async sendTaskSuccess(token: string, output: unknown) {
+    if (this.successDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.successDelayMs));
     if (!this.waiting.delete(token)) throw new TaskTokenExpiredError('TaskTimedOut');
     this.resumed.push({ token, kind: 'success', detail: output });
   }
@@ -546,6 +550,66 @@ describe('Slack failures (500, timeouts, 429): retried with backoff; never fail 
     nowMs += 1000;
     await post(clickRequest(w, 'U0LEAD', 'approve'));
     expect(resumesOf(w)).toHaveLength(1);
+  });
+
+  it('leaves nothing running after it answers: a slow resume is finished when the answer is out', async () => {
+    // Lambda freezes a function once it has answered; work left running then may never finish
+    // (AWS Lambda developer guide, "Lambda execution environment lifecycle": after the function
+    // responds, the environment is frozen until the next invocation). So every call the click
+    // starts must have settled when the handler's promise resolves, even past Slack's budget.
+    const w = await waitingApproval();
+    let inFlight = 0;
+    let settledAfterAnswer = 0;
+    let answered = false;
+    const track = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(obj, key, receiver) {
+          const value = Reflect.get(obj, key, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            const result = value.apply(obj, args);
+            if (!(result instanceof Promise)) return result;
+            inFlight++;
+            return result.finally(() => {
+              inFlight--;
+              if (answered) settledAfterAnswer++;
+            });
+          };
+        },
+      });
+    const slackPorts = ports.slack as NonNullable<Ports['slack']>;
+    const tracked: Ports = {
+      ...ports,
+      store: track(ports.store),
+      orchestrator: track(ports.orchestrator),
+      notifier: track(ports.notifier),
+      ...(ports.userGroups ? { userGroups: track(ports.userGroups) } : {}),
+      slack: {
+        ...slackPorts,
+        interactiveNotifier: track(slackPorts.interactiveNotifier),
+        ephemeral: track(slackPorts).ephemeral,
+      },
+    };
+    const handler = createSlackInteractionsHandler(async () => tracked);
+    orchestrator.successDelayMs = ANSWER_BUDGET_MS + 300;
+    try {
+      const req = clickRequest(w, 'U0LEAD', 'approve');
+      const res = (await handler(
+        httpEvent(req.body, req.headers),
+        lambdaContext('slack-interactions'),
+      )) as APIGatewayProxyStructuredResultV2;
+      answered = true;
+      expect(res.statusCode).toBe(200);
+      expect(inFlight).toBe(0);
+      expect(resumesOf(w)).toHaveLength(1);
+      expect(await approvalOf(w)).toMatchObject({ status: 'APPROVED' });
+      expect(buttons(slack.find(w.message?.channel ?? '', w.message?.ts ?? ''))).toEqual([]);
+      expect(log.lines.some((l) => /over the 2500 ms budget/.test(l.message))).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settledAfterAnswer).toBe(0);
+    } finally {
+      orchestrator.successDelayMs = 0;
+    }
   });
 
   it('a rate limit on the click path is not waited out (Slack wants its answer in 3 s)', async () => {

@@ -199,10 +199,12 @@ export function checkStateMachinePermissions(c: Contract): string[] {
   return problems;
 }
 
-const PORT_CAPABILITY: Record<string, (method: string) => string | undefined> = {
+const PORT_CAPABILITY: Record<string, (method: string) => string | string[] | undefined> = {
   Store: () => 'store',
   Alarms: () => 'alarms',
   Scanner: () => 'scanner',
+  // ECR's API, and the pull secret for the OCI distribution API (src/aws/image-registry.ts).
+  ImageRegistry: () => ['registry', 'pullSecrets'],
   Orchestrator: (m) => (m === 'startExecution' ? 'startExecution' : m.startsWith('sendTask') ? 'taskCallback' : undefined),
 };
 
@@ -216,8 +218,7 @@ export function neededCapabilities(handler: string): Set<string> {
       files.filter((f) => !f.startsWith('src/aws/')),
       new Set(ports[port] ?? []),
     )) {
-      const capability = toCapability(method);
-      if (capability) needed.add(capability);
+      for (const capability of [toCapability(method) ?? []].flat()) needed.add(capability);
     }
   }
   for (const [capability, spec] of Object.entries(CAPABILITIES)) if (files.includes(spec.adapter)) needed.add(capability);
@@ -233,7 +234,8 @@ export function checkFunctionPermissions(c: Contract, config: CoconutConfig): st
     if (!fn) continue;
     for (const capability of neededCapabilities(name)) {
       const spec = CAPABILITIES[capability as keyof typeof CAPABILITIES];
-      if (capability === 'scanner' && repositories.length === 0) continue;
+      if ((capability === 'scanner' || capability === 'registry') && repositories.length === 0) continue;
+      if (capability === 'pullSecrets' && !config.services.some((s) => s.image.pullSecret)) continue;
       for (const action of spec.actions) {
         if (!grants(fn.permissions, action)) problems.push(`${name}: its code needs ${action} (${capability}), not granted`);
       }

@@ -89,7 +89,8 @@ describe('Contract: sst.config.ts', () => {
   });
 
   it('grants each function the actions its code reaches (least privilege, derived from the code)', () => {
-    expect(neededCapabilities('ecr-push')).toEqual(new Set(['store', 'startExecution']));
+    // A push without image-digest is resolved before planning (ECR's API; the pull secret elsewhere).
+    expect(neededCapabilities('ecr-push')).toEqual(new Set(['store', 'startExecution', 'registry', 'pullSecrets']));
     expect(neededCapabilities('execution-ended')).toEqual(new Set(['store']));
     expect(neededCapabilities('pipeline-step')).toEqual(new Set(['store', 'alarms', 'scanner', 'taskCallback']));
     expect(checkFunctionPermissions(contract, config)).toEqual([]);

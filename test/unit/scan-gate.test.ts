@@ -3,6 +3,8 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/core/config/load.ts';
+import { configWarnings } from '../../src/core/config/warnings.ts';
 import { blockingFindings, describeBlocking } from '../../src/core/scan-gate.ts';
 import { imageReference, TrivyScanner } from '../../src/local/trivy-scanner.ts';
 
@@ -75,5 +77,33 @@ esac
   it('builds the reference from validated parts only', () => {
     expect(imageReference({ registry: 'ghcr', repository: 'org/app', tag: 'v1' })).toBe('ghcr.io/org/app:v1');
     expect(() => imageReference({ registry: 'ecr', repository: 'app', tag: '1;rm -rf /' })).toThrow(/invalid tag/);
+  });
+});
+
+describe('Function: configWarnings (scan on images ECR cannot scan)', () => {
+  const config = (registry: string, scan: boolean) =>
+    parseConfig(`
+services:
+  - name: web
+    image: { registry: ${registry}, repository: octo/web }
+    target: { kind: ansible, inventory: inv.yml }
+    environments:
+      - name: staging
+      - name: prod
+${scan ? '        scan: { maxSeverity: HIGH }' : ''}
+`);
+  it('warns at validate time that a GHCR or Docker Hub image with scan: will be refused on AWS', () => {
+    for (const registry of ['ghcr', 'dockerhub']) {
+      const warnings = configWarnings(config(registry, true));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        new RegExp(`^web: scan: is set for prod, but its image is in ${registry}, and on AWS Coconut scans only ECR images`),
+      );
+      expect(warnings[0]).toContain('Push the image to ECR, or remove scan: from that environment.');
+    }
+  });
+  it('says nothing for ECR images or without scan:', () => {
+    expect(configWarnings(config('ecr', true))).toEqual([]);
+    expect(configWarnings(config('ghcr', false))).toEqual([]);
   });
 });

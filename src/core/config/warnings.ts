@@ -14,7 +14,25 @@ export function copilotNotice(services: string[]): string {
   );
 }
 
+/**
+ * On AWS the scan gate's scanner is ECR image scanning, which scans images in ECR repositories
+ * only; an environment with `scan:` refuses every image it cannot scan. Said here, before the
+ * first deployment is refused.
+ */
+export function unscannableNotices(config: CoconutConfig): string[] {
+  return config.services.flatMap((s) => {
+    if (s.image.registry === 'ecr') return [];
+    const envs = s.environments.filter((e) => e.scan).map((e) => e.name);
+    if (envs.length === 0) return [];
+    return [
+      `${s.name}: scan: is set for ${envs.join(', ')}, but its image is in ${s.image.registry}, and on AWS Coconut scans only ECR images (ECR image scanning): ` +
+        `every deployment of ${s.name} to ${envs.join(', ')} will be refused at the scan gate there (the local runtime scans it with trivy). ` +
+        `Push the image to ECR, or remove scan: from ${envs.length === 1 ? 'that environment' : 'those environments'}.`,
+    ];
+  });
+}
+
 export function configWarnings(config: CoconutConfig): string[] {
   const copilot = config.services.filter((s) => s.target.kind === 'copilot').map((s) => s.name);
-  return copilot.length > 0 ? [copilotNotice(copilot)] : [];
+  return [...(copilot.length > 0 ? [copilotNotice(copilot)] : []), ...unscannableNotices(config)];
 }
