@@ -82,7 +82,9 @@ describe('release.asl.json: the image build of a git tag (onTag: build)', () => 
       mkdirSync(bin);
       writeFileSync(
         path.join(bin, 'docker'),
-        `#!/usr/bin/env bash\nif [[ $1 == inspect ]]; then echo "\${@: -1}@sha256:${'e'.repeat(64)}"; fi\nif [[ $1 == build ]]; then test -f "$PWD/Dockerfile" || { echo "no Dockerfile in $PWD" >&2; exit 1; }; fi\n`,
+        // As the real one, `docker login --password-stdin` reads the password: the writer of the pipe
+        // (aws ecr get-login-password) must not die of SIGPIPE under pipefail.
+        `#!/usr/bin/env bash\nif [[ $1 == login && " $* " == *" --password-stdin "* ]]; then cat >/dev/null; fi\nif [[ $1 == inspect ]]; then echo "\${@: -1}@sha256:${'e'.repeat(64)}"; fi\nif [[ $1 == build ]]; then test -f "$PWD/Dockerfile" || { echo "no Dockerfile in $PWD" >&2; exit 1; }; fi\n`,
       );
       chmodSync(path.join(bin, 'docker'), 0o755);
       writeFileSync(path.join(bin, 'aws'), '#!/usr/bin/env bash\necho fake-ecr-token\n');
