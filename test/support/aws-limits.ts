@@ -42,7 +42,9 @@ export function lambdaLimitProblems(resources: SstResource[]): string[] {
     if (typeof timeout !== 'number' || timeout < 1 || timeout > LAMBDA_LIMITS.timeoutSeconds)
       problems.push(`${fn.name}: timeout ${timeout} s is outside 1..${LAMBDA_LIMITS.timeoutSeconds} s`);
     if (typeof memorySize !== 'number' || memorySize < LAMBDA_LIMITS.memoryMb.min || memorySize > LAMBDA_LIMITS.memoryMb.max)
-      problems.push(`${fn.name}: memory ${memorySize} MB is outside ${LAMBDA_LIMITS.memoryMb.min}..${LAMBDA_LIMITS.memoryMb.max} MB`);
+      problems.push(
+        `${fn.name}: memory ${memorySize} MB is outside ${LAMBDA_LIMITS.memoryMb.min}..${LAMBDA_LIMITS.memoryMb.max} MB`,
+      );
     const variables = environment?.variables ?? {};
     const bytes = Object.entries(variables).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)), 0);
     if (bytes > LAMBDA_LIMITS.environmentBytes)
@@ -66,11 +68,43 @@ export function eventPatternProblems(resources: SstResource[]): string[] {
 /** Access-log formats of API Gateway stages that would log the request path. */
 export function accessLogProblems(resources: SstResource[]): string[] {
   const problems: string[] = [];
-  for (const stage of resources.filter((r) => r.type === 'aws:apigatewayv2/stage:Stage' || r.type === 'aws:apigateway/stage:Stage')) {
+  for (const stage of resources.filter(
+    (r) => r.type === 'aws:apigatewayv2/stage:Stage' || r.type === 'aws:apigateway/stage:Stage',
+  )) {
     const format = (stage.inputs.accessLogSettings as { format?: string } | undefined)?.format ?? '';
     for (const variable of PATH_LOG_VARIABLES) {
       const used = new RegExp(`${variable.replaceAll('$', '\\$').replaceAll('.', '\\.')}(?![A-Za-z0-9])`);
       if (used.test(format)) problems.push(`${stage.name}: access log format logs ${variable}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * IAM and AWS STS quotas, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html:
+ * the inline policies of a role may total 10,240 characters ("Role policy size"), white space not counted.
+ */
+export const ROLE_INLINE_POLICY_MAX_CHARS = 10_240;
+
+/** Each role's inline policies (its own `inlinePolicies` and the RolePolicy resources on it), in aggregate. */
+export function rolePolicySizeProblems(resources: SstResource[]): string[] {
+  const size = (policy: unknown) =>
+    (typeof policy === 'string' ? policy : JSON.stringify(policy ?? '')).replace(/\s/g, '').length;
+  const problems: string[] = [];
+  const rolePolicies = resources.filter((r) => r.type === 'aws:iam/rolePolicy:RolePolicy');
+  for (const role of resources.filter((r) => r.type === 'aws:iam/role:Role')) {
+    // The mocks name a role without an explicit name `<resource name>-mock` (sst-eval-run.ts, stateOf).
+    const physical = typeof role.inputs.name === 'string' ? role.inputs.name : `${role.name}-mock`;
+    const inline = (role.inputs.inlinePolicies as { policy?: unknown }[] | undefined) ?? [];
+    const attached = rolePolicies.filter((p) => p.inputs.role === physical);
+    const total = [...inline.map((p) => p.policy), ...attached.map((p) => p.inputs.policy)].reduce<number>(
+      (n, p) => n + size(p),
+      0,
+    );
+    if (total > ROLE_INLINE_POLICY_MAX_CHARS) {
+      problems.push(
+        `${role.name}: inline policies of ${total} characters (${[...attached.map((p) => p.name), ...(inline.length ? ['inlinePolicies'] : [])].join(', ')}), more than ${ROLE_INLINE_POLICY_MAX_CHARS}`,
+      );
     }
   }
   return problems;

@@ -177,6 +177,22 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>): R
   return state;
 }
 
+/**
+ * Inputs with secrets unwrapped: Pulumi hands mocks a secret as { [specialSigKey]: specialSecretSig, value }
+ * (@pulumi/pulumi runtime/rpc.ts); checks want the value a provider would receive.
+ */
+const SPECIAL_SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+function unsecret(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unsecret);
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (record[SPECIAL_SIG_KEY] === SECRET_SIG) return unsecret(record.value);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unsecret(v)]));
+  }
+  return value;
+}
+
 /** aws.iam.getPolicyDocument as the provider computes it: statements in, IAM JSON out. */
 function policyDocument(inputs: Record<string, unknown>): Record<string, unknown> {
   const one = (v: unknown) => (Array.isArray(v) && v.length === 1 ? v[0] : v);
@@ -202,7 +218,8 @@ function policyDocument(inputs: Record<string, unknown>): Record<string, unknown
     return out;
   });
   const json = JSON.stringify({ Version: inputs.version ?? '2012-10-17', Statement });
-  return { id: String(json.length), json, minifiedJson: json };
+  // A data source echoes its arguments among its results (SST reads `statements` back, function.ts createRole).
+  return { ...inputs, id: String(json.length), json, minifiedJson: json };
 }
 
 function invokeResult(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -376,7 +393,12 @@ export async function evaluateInProcess(options: EvaluateOptions = {}): Promise<
     await pulumi.runtime.setMocks(
       {
         newResource(args) {
-          resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs });
+          resources.push({
+            type: args.type,
+            name: args.name,
+            custom: args.custom ?? true,
+            inputs: unsecret(args.inputs) as Record<string, unknown>,
+          });
           return { id: `${args.name}-id`, state: stateOf(args.type, args.name, args.inputs) };
         },
         call(args) {

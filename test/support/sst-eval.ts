@@ -9,7 +9,7 @@
  * promises a failed program leaves behind stay out of the test runner.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -73,21 +73,21 @@ export async function evaluateSstApp(options: EvaluateOptions = {}): Promise<Sst
   const dir = mkdtempSync(path.join(tmpdir(), 'coconut-sst-eval-'));
   const resultFile = path.join(dir, 'result.json');
   try {
-    const stderr = await new Promise<string>((resolve, reject) => {
+    // The result file is the answer. The exit code is not: after a failed program, Pulumi's leak
+    // detector sets exit code 1 for the promises left pending (runtime/debuggable.js).
+    const { error, stderr } = await new Promise<{ error: Error | null; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
         ['--no-warnings', path.join(import.meta.dirname, 'sst-eval-run.ts'), JSON.stringify(options), resultFile],
         { cwd: ROOT, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 },
-        (error, _stdout, err) =>
-          error ? reject(new Error(`SST evaluation process failed: ${error.message}\n${err}`)) : resolve(err),
+        (err, _stdout, errText) => resolve({ error: err, stderr: errText }),
       );
     });
-    let result: { ok: boolean; message?: string; stack?: string } & Omit<SstEvaluation, 'of'>;
-    try {
-      result = JSON.parse(readFileSync(resultFile, 'utf8'));
-    } catch {
-      throw new Error(`SST evaluation process wrote no result\n${stderr}`);
-    }
+    if (!existsSync(resultFile)) throw new Error(`SST evaluation process wrote no result: ${error?.message ?? ''}\n${stderr}`);
+    const result = JSON.parse(readFileSync(resultFile, 'utf8')) as { ok: boolean; message?: string; stack?: string } & Omit<
+      SstEvaluation,
+      'of'
+    >;
     if (!result.ok) throw new SstEvaluationError(String(result.message), result.resources ?? [], result.stack);
     const { resources } = result;
     return { ...result, of: (type) => resources.filter((r) => r.type === type) };
