@@ -20,9 +20,19 @@
  * - Providers this app does not use (Cloudflare, Vercel) are not installed: their imports resolve to a
  *   stub that throws when touched.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -170,6 +180,9 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>): R
       });
       break;
     }
+    case 'aws:cloudfront/distribution:Distribution':
+      state.domainName = `${name.toLowerCase()}.cloudfront.net`;
+      break;
     case 'aws:dynamodb/table:Table':
       state.streamArn = `${state.arn}/stream/2026-01-01T00:00:00.000`;
       break;
@@ -235,6 +248,23 @@ function invokeResult(token: string, inputs: Record<string, unknown>): Record<st
     default:
       return {};
   }
+}
+
+/** What the Command provider does on create: `create` through the shell, in `dir`, with `environment`. */
+async function runLocalCommand(inputs: Record<string, unknown>, root: string): Promise<void> {
+  const command = unsecret(inputs.create);
+  if (typeof command !== 'string' || !command) return;
+  const cwd = typeof inputs.dir === 'string' ? inputs.dir : root;
+  const environment = (unsecret(inputs.environment) ?? {}) as Record<string, string>;
+  const { execFile } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      '/bin/sh',
+      ['-c', command],
+      { cwd, env: { ...process.env, ...environment }, timeout: 120_000 },
+      (error, _out, err) => (error ? reject(new Error(`local command failed in ${cwd}: ${command}\n${err}`)) : resolve()),
+    );
+  });
 }
 
 /** The CLI's side of SST's RPC (platform/src/components/rpc/rpc.ts): JSON-RPC 1.0 over HTTP POST /rpc. */
@@ -384,15 +414,28 @@ export async function evaluateInProcess(options: EvaluateOptions = {}): Promise<
       },
       $dev: false,
     });
+    // Pulumi serializes dynamic providers (SST's KV store entries, ...) by parsing their code with
+    // TypeScript's JS API, through its typescript-shim: `require("typescript")`, or the TypeScript it
+    // vendors when there is none. Our `typescript` is 7 (no JS API; Pulumi's peer range is < 6), so
+    // the shim gets Pulumi's vendored copy, as in an app without TypeScript of its own.
+    const req = createRequire(import.meta.url);
+    const pulumiDir = path.dirname(req.resolve('@pulumi/pulumi/package.json'));
+    const shim = path.join(pulumiDir, 'typescript-shim.js');
+    const vendored = readdirSync(path.join(pulumiDir, 'vendor')).find((d) => d.startsWith('typescript@'));
+    if (!vendored) throw new Error(`${pulumiDir}/vendor has no TypeScript: Pulumi's closure serialization needs one`);
+    const typescript = req(path.join(pulumiDir, 'vendor', vendored, 'typescript.js'));
+    req.cache[shim] = Object.assign(new Module(shim), { filename: shim, loaded: true, exports: typescript });
     // The platform reads $app/$cli at load time (the CLI defines them at build time): load it now.
-    const mod = createRequire(import.meta.url)(bundle) as PlatformModule;
+    const mod = req(bundle) as PlatformModule;
     const { pulumi } = mod;
     for (const k of Object.keys(mod.shim)) previous[k] ??= g[k];
     Object.assign(g, { sst: mod.sst, aws: mod.aws, ...mod.shim });
 
     await pulumi.runtime.setMocks(
       {
-        newResource(args) {
+        async newResource(args) {
+          // A local command (a site's build) runs during a deploy, and SST reads what it wrote: run it.
+          if (args.type === 'command:local:Command') await runLocalCommand(args.inputs, root);
           resources.push({
             type: args.type,
             name: args.name,

@@ -102,6 +102,38 @@ describe('sst.config.ts under SST (the demo coconut.yaml, stage prod)', () => {
   });
 });
 
+describe('sst.config.ts under SST with an `auth` section (JWT, dashboard site)', () => {
+  it('puts non-public routes behind the JWT authorizer and deploys the dashboard', async () => {
+    const dir = path.join('test-output', 'sst-eval');
+    const file = path.join(dir, `coconut-auth-${process.pid}.yaml`);
+    mkdirSync(dir, { recursive: true });
+    const issuer = 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE';
+    writeFileSync(
+      file,
+      readFileSync(DEMO, 'utf8').replace('\nservices:', `\nauth: { issuer: '${issuer}', audience: [client-1] }\nservices:`),
+    );
+    try {
+      const withAuth = await evaluateSstApp({ configFile: file, stage: 'prod', secrets: SECRETS, build: 'placeholder' });
+      const [authorizer] = withAuth.of('aws:apigatewayv2/authorizer:Authorizer');
+      expect(authorizer?.inputs).toMatchObject({ authorizerType: 'JWT', jwtConfiguration: { issuer, audiences: ['client-1'] } });
+      const routes = withAuth.of('aws:apigatewayv2/route:Route');
+      const kind = (key: string) => routes.find((r) => r.inputs.routeKey === key)?.inputs.authorizationType;
+      expect(kind('GET /api/status')).toBe('JWT');
+      expect(kind('POST /webhooks/dockerhub/{token}')).toBe('NONE');
+      expect(withAuth.of('sst:aws:StaticSite').map((r) => r.name)).toEqual(['Dashboard']);
+      expect(String(withAuth.outputs.dashboard)).toMatch(/^https:\/\/.+\.cloudfront\.net$/);
+      expect([
+        ...lambdaLimitProblems(withAuth.resources),
+        ...accessLogProblems(withAuth.resources),
+        ...eventPatternProblems(withAuth.resources),
+        ...rolePolicySizeProblems(withAuth.resources),
+      ]).toEqual([]);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }, 300_000);
+});
+
 describe('sst.config.ts under SST with 1,000 services (test/support/big-config.ts)', () => {
   it('deploys EventBridge patterns that fit the quota (alarm and push rules scale)', async () => {
     const dir = path.join('test-output', 'sst-eval');
