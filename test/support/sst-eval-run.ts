@@ -20,6 +20,8 @@
  * - Providers this app does not use (Cloudflare, Vercel) are not installed: their imports resolve to a
  *   stub that throws when touched.
  */
+
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -69,9 +71,11 @@ export function checkPinnedVersions(platform: SstPlatform, root = ROOT): string[
 
 /** SST's platform bundled once per sst version into one CommonJS file (cached next to the platform). */
 async function platformBundle(platform: SstPlatform): Promise<string> {
-  const out = path.join(path.dirname(platform.dir), 'platform-bundle-v1.cjs');
-  if (existsSync(out)) return out;
   const esbuild = await import('esbuild');
+  // Keyed by how it is built (this function's text) and by esbuild's version: a change rebuilds it.
+  const key = createHash('sha256').update(platformBundle.toString()).update(esbuild.version).digest('hex').slice(0, 12);
+  const out = path.join(path.dirname(platform.dir), `platform-bundle-${key}.cjs`);
+  if (existsSync(out)) return out;
   const stubs = 'coconut-sst-stub';
   const result = await esbuild.build({
     stdin: {

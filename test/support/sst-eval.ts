@@ -5,6 +5,13 @@
  * they create, with their inputs — for checks against AWS's documented rules; rejects with
  * SST's own error when SST refuses the program (e.g. "Component name Api is not unique.").
  *
+ * Use it for any check of what `sst deploy` would create:
+ *
+ *   const app = await evaluateSstApp({ configFile: 'examples/demo/coconut.yaml', stage: 'prod', secrets: {...} });
+ *   for (const role of app.of('aws:iam/role:Role')) ... role.inputs.inlinePolicies ...
+ *
+ * Inputs are what the AWS provider would receive (secrets unwrapped). Limit checks: aws-limits.ts.
+ *
  * It runs in a child process (sst-eval-run.ts) so SST's globals, its `process.chdir` and the
  * promises a failed program leaves behind stay out of the test runner.
  */
