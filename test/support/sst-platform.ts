@@ -9,6 +9,7 @@
  * records {namePtr, nameLen, dataPtr, dataLen, hash}, strings pointing into the loaded image,
  * reached through a slice header {ptr, len, cap}. We find one record by its name
  * ("src/auto/run.ts"), then the slice header that contains it, which gives the whole table.
+ * Linux (ELF) and macOS (Mach-O) binaries are read; both give the same files (checked for 4.17.1).
  *
  * Cached under node_modules/.cache/coconut-sst/<sst version>/platform, so a fresh clone after
  * `npm ci` extracts once; nothing of SST's code is committed here.
@@ -52,10 +53,16 @@ export function sstBinary(root = ROOT): { version: string; binary: string } {
   }
 }
 
-function loadSegments(elf: Buffer, file: string): { segments: Segment[]; sections: Segment[] } {
-  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1) {
-    throw new Error(`${file} is not a 64-bit little-endian ELF file: SST's platform can only be read from the Linux binary`);
-  }
+/** Where the loaded image's bytes are in the file, and which sections hold data: ELF (Linux) or Mach-O (macOS). */
+function loadSegments(image: Buffer, file: string): { segments: Segment[]; sections: Segment[] } {
+  if (image.readUInt32BE(0) === 0x7f454c46 && image[4] === 2 && image[5] === 1) return elfSegments(image);
+  if (image.readUInt32LE(0) === 0xfeedfacf) return machoSegments(image);
+  throw new Error(
+    `${file} is neither a 64-bit little-endian ELF nor a 64-bit Mach-O file: SST's platform cannot be read from it`,
+  );
+}
+
+function elfSegments(elf: Buffer): { segments: Segment[]; sections: Segment[] } {
   const segments: Segment[] = [];
   const phoff = Number(elf.readBigUInt64LE(0x20));
   const phentsize = elf.readUInt16LE(0x36);
@@ -84,6 +91,38 @@ function loadSegments(elf: Buffer, file: string): { segments: Segment[]; section
       offset: Number(elf.readBigUInt64LE(sh + 24)),
       size: Number(elf.readBigUInt64LE(sh + 32)),
     });
+  }
+  return { segments, sections };
+}
+
+/** Mach-O 64 (<mach-o/loader.h>): LC_SEGMENT_64 commands and their sections. */
+function machoSegments(macho: Buffer): { segments: Segment[]; sections: Segment[] } {
+  const LC_SEGMENT_64 = 0x19;
+  const S_ZEROFILL = 1;
+  const S_ATTR_SOME_INSTRUCTIONS = 0x400;
+  const segments: Segment[] = [];
+  const sections: Segment[] = [];
+  let cmd = 32;
+  for (let i = 0; i < macho.readUInt32LE(16); i++) {
+    const size = macho.readUInt32LE(cmd + 4);
+    if (macho.readUInt32LE(cmd) === LC_SEGMENT_64) {
+      segments.push({
+        vaddr: Number(macho.readBigUInt64LE(cmd + 24)),
+        offset: Number(macho.readBigUInt64LE(cmd + 40)),
+        size: Number(macho.readBigUInt64LE(cmd + 48)),
+      });
+      for (let j = 0; j < macho.readUInt32LE(cmd + 64); j++) {
+        const sect = cmd + 72 + j * 80;
+        const flags = macho.readUInt32LE(sect + 64);
+        if ((flags & 0xff) === S_ZEROFILL || flags & S_ATTR_SOME_INSTRUCTIONS) continue;
+        sections.push({
+          vaddr: Number(macho.readBigUInt64LE(sect + 32)),
+          size: Number(macho.readBigUInt64LE(sect + 40)),
+          offset: macho.readUInt32LE(sect + 48),
+        });
+      }
+    }
+    cmd += size;
   }
   return { segments, sections };
 }
