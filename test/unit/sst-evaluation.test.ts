@@ -30,6 +30,26 @@ beforeAll(async () => {
   app = await evaluateSstApp({ configFile: DEMO, stage: 'prod', secrets: SECRETS });
 }, 300_000);
 
+/**
+ * Inputs that carry text of a value that never resolved: `undefined` (a property SST's component does
+ * not have) or Pulumi's "Calling [toString] on an [Output<T>]" (an output in a plain template string
+ * instead of $interpolate). Both deploy as garbage rather than fail.
+ */
+function unresolvedInputs(resources: SstResource[]): string[] {
+  const found: string[] = [];
+  const walk = (value: unknown, where: string): void => {
+    if (typeof value === 'string') {
+      if (/\bundefined\b|\[object Object\]|Calling \[toString\]/.test(value)) found.push(`${where}: ${value.slice(0, 120)}`);
+    } else if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) walk(v, `${where}[${i}]`);
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(v, `${where}.${k}`);
+    }
+  };
+  for (const r of resources) walk(r.inputs, `${r.type} ${r.name}`);
+  return found;
+}
+
 const named = (type: string, name: string) => app.resources.find((r) => r.type === type && r.name === name);
 
 describe("SST's own platform code", () => {
@@ -71,6 +91,13 @@ describe('sst.config.ts under SST (the demo coconut.yaml, stage prod)', () => {
     expect(new Set(lower).size).toBe(lower.length);
     expect(String(app.outputs.api)).toMatch(/^https:\/\/.+\.execute-api\.us-east-1\.amazonaws\.com$/);
     expect(Object.keys(app.outputs.publicRoutes as object)).toContain('POST /webhooks/dockerhub/{token}');
+  });
+
+  it('holds no unresolved value in any input (no `undefined`, no Output printed as text)', () => {
+    expect(unresolvedInputs(app.resources)).toEqual([]);
+    const broken = structuredClone(named('aws:iam/role:Role', 'ApiRole') as SstResource);
+    broken.inputs.name = `coconut-${undefined}`;
+    expect(unresolvedInputs([broken])).toEqual(['aws:iam/role:Role ApiRole.name: coconut-undefined']);
   });
 
   it('deploys one Lambda per handler, each bundled (esbuild, as the CLI builds it) and within Lambda quotas', () => {
