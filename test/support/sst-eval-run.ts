@@ -19,6 +19,10 @@
  *   `Runtime.Build` (a function bundled with esbuild, as the CLI's node runtime does), `Runtime.AddTarget`.
  * - Providers this app does not use (Cloudflare, Vercel) are not installed: their imports resolve to a
  *   stub that throws when touched.
+ * - Pulumi's mocks answer for the AWS provider: a resource reports its inputs plus the outputs SST reads
+ *   (ARNs, endpoints); a data source (getPolicyDocument, getRegion, ...) echoes its arguments with its
+ *   results, as the provider does; a `command:local:Command` (a site build) really runs its `create`.
+ * - `sst secret set` values come from `options.secrets` (SST_SECRET_<Name>, as the CLI passes them).
  */
 
 import { createHash } from 'node:crypto';
@@ -46,7 +50,7 @@ const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
 
 /** The @pulumi packages SST's platform code runs on: the versions must be the ones it pins. */
-const PINNED = ['@pulumi/pulumi', '@pulumi/aws', '@pulumi/random'];
+const PINNED = ['@pulumi/pulumi', '@pulumi/aws', '@pulumi/random', '@pulumi/command', '@pulumi/docker-build'];
 const STUBBED_PACKAGES = /^(@pulumi\/cloudflare|@pulumiverse\/vercel|@pulumi\/tls|@cloudflare\/)/;
 
 export function checkPinnedVersions(platform: SstPlatform, root = ROOT): string[] {
