@@ -10,6 +10,34 @@ export interface ApiArgs {
   auth?: { issuer: string; audiences: string[] };
 }
 
+/**
+ * The access-log format of SST's ApiGatewayV2 stage, minus the request path. SST's default
+ * (platform/src/components/aws/apigatewayv2.ts, createStage) logs `$context.path`, and the Docker
+ * Hub webhook carries its token in the path (`POST /webhooks/dockerhub/{token}`): that would put
+ * the secret in CloudWatch Logs. `$context.routeKey` names the route template instead ("POST
+ * /webhooks/dockerhub/{token}", with no value). Variables: AWS, "Customize HTTP API access logs",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html.
+ * SST's `accessLog` option has only `retention`, so the stage's own args are transformed.
+ */
+export const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestTime: '"$context.requestTime"',
+  requestId: '"$context.requestId"',
+  httpMethod: '"$context.httpMethod"',
+  routeKey: '"$context.routeKey"',
+  status: '$context.status',
+  responseLatency: '$context.responseLatency',
+  integrationRequestId: '"$context.integration.requestId"',
+  integrationStatus: '"$context.integration.status"',
+  integrationLatency: '"$context.integration.latency"',
+  integrationServiceStatus: '"$context.integration.integrationStatus"',
+  ip: '"$context.identity.sourceIp"',
+  userAgent: '"$context.identity.userAgent"',
+});
+
+function withoutPathInAccessLog(stage: { accessLogSettings?: Record<string, unknown> }): void {
+  stage.accessLogSettings = { ...stage.accessLogSettings, format: ACCESS_LOG_FORMAT };
+}
+
 export function api(args: ApiArgs) {
   // With sign-in, the dashboard (its own origin) calls the API with a bearer token, never a
   // cookie: any origin may ask, only a valid token gets an answer. Without sign-in, no CORS.
@@ -22,7 +50,13 @@ export function api(args: ApiArgs) {
         maxAge: '1 hour',
       }
     : false;
-  const api = new sst.aws.ApiGatewayV2('Api', { accessLog: { retention: '1 month' }, cors });
+  // "HttpApi", not "Api": the `api` handler is already the Function "Api" (infra/functions.ts), and SST
+  // refuses two top-level components whose names are equal ignoring case (platform/src/components/link.ts).
+  const api = new sst.aws.ApiGatewayV2('HttpApi', {
+    accessLog: { retention: '1 month' },
+    cors,
+    transform: { stage: withoutPathInAccessLog },
+  });
   const authorizer = args.auth
     ? api.addAuthorizer({ name: 'CoconutJwt', jwt: { issuer: args.auth.issuer, audiences: args.auth.audiences } })
     : undefined;
