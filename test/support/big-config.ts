@@ -7,7 +7,7 @@
 export function bigConfigYaml(services = 1000): string {
   const service = (i: number) => `  - name: svc-${i}
     image: { registry: ecr, repository: team/svc-${i} }
-    target: { kind: ansible, inventory: none.yml }
+    target: { kind: ansible, inventory: examples/demo/ansible/inventory.yml }
     environments:
       - { name: staging, bake: 1m, alarms: [svc-${i}-staging-5xx-rate, svc-${i}-staging-p99-latency] }
       - { name: prod, bake: 5m, alarms: [svc-${i}-prod-5xx-rate, svc-${i}-prod-p99-latency] }`;
