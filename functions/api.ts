@@ -15,6 +15,7 @@ import { computeDora } from '../src/core/dora.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
 import {
   assertMayImport,
+  checkHistoryImages,
   ExportTooLargeError,
   exportHistory,
   exportPage,
@@ -196,7 +197,10 @@ const importRoute: Route = async (p, event) => {
   if (!Number.isInteger(lineOffset) || lineOffset < 0)
     throw new InvalidInputError(`lineOffset must be a whole number, got "${rawOffset}"`);
   const dryRun = booleanParam(event, 'dryRun');
-  const report = await importHistory(p.store, parseHistory(body, { lineOffset }), { dryRun });
+  const parsed = parseHistory(body, { lineOffset });
+  // Rollbacks deploy what the history names: only the configured services' own images get in.
+  checkHistoryImages(p.config, parsed);
+  const report = await importHistory(p.store, parsed, { dryRun });
   p.log.info(
     `history import${dryRun ? ' (dry run)' : ''} by ${actor.name ?? actor.id}: ${report.imported.count} imported, ${report.alreadyPresent.count} already present, ${report.conflicts.count} conflicts`,
     { exportedAt: report.exportedAt, converted: report.converted.length },
