@@ -28,7 +28,7 @@ import { startRollback } from '../src/core/rollback.ts';
 import { type AslDefinition, stateGraph } from '../src/core/state-machine-graph.ts';
 import { serviceStatus } from '../src/core/status.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
-import { HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
+import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
 import { logErrors } from './commons/middleware.ts';
 import type { Ports, PortsProvider } from './commons/ports.ts';
 
@@ -55,7 +55,7 @@ function limitOf(event: HttpEvent): number {
 function param(event: HttpEvent, name: string): string {
   const value = event.pathParameters?.[name];
   if (!value) throw new InvalidInputError(`missing path parameter ${name}`);
-  return decodeURIComponent(value);
+  return decodePathParameter(value, event.rawPath ?? event.requestContext?.http?.path ?? '');
 }
 
 /** Who is calling: the JWT's subject on AWS, the local operator on the local server. */
