@@ -67,5 +67,6 @@ declare global {
     lambda: { Permission: ResourceClass };
     s3: { BucketObjectv2: ResourceClass };
     sqs: { QueuePolicy: ResourceClass };
+    cloudfront: { ResponseHeadersPolicy: ResourceClass };
   };
 }
