@@ -17,6 +17,7 @@ import { computeDora } from '../src/core/dora.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
 import {
   assertMayImport,
+  checkHistoryImages,
   ExportTooLargeError,
   exportHistory,
   exportPage,
@@ -30,7 +31,7 @@ import { startRollback } from '../src/core/rollback.ts';
 import { type AslDefinition, stateGraph } from '../src/core/state-machine-graph.ts';
 import { serviceStatus } from '../src/core/status.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
-import { HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
+import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
 import { logErrors } from './commons/middleware.ts';
 import type { Ports, PortsProvider } from './commons/ports.ts';
 
@@ -57,7 +58,7 @@ function limitOf(event: HttpEvent): number {
 function param(event: HttpEvent, name: string): string {
   const value = event.pathParameters?.[name];
   if (!value) throw new InvalidInputError(`missing path parameter ${name}`);
-  return decodeURIComponent(value);
+  return decodePathParameter(value, event.rawPath ?? event.requestContext?.http?.path ?? '');
 }
 
 type Authorizer = Partial<
@@ -215,7 +216,10 @@ const importRoute: Route = async (p, event) => {
   if (!Number.isInteger(lineOffset) || lineOffset < 0)
     throw new InvalidInputError(`lineOffset must be a whole number, got "${rawOffset}"`);
   const dryRun = booleanParam(event, 'dryRun');
-  const report = await importHistory(p.store, parseHistory(body, { lineOffset }), { dryRun });
+  const parsed = parseHistory(body, { lineOffset });
+  // Rollbacks deploy what the history names: only the configured services' own images get in.
+  checkHistoryImages(p.config, parsed);
+  const report = await importHistory(p.store, parsed, { dryRun });
   p.log.info(
     `history import${dryRun ? ' (dry run)' : ''} by ${actor.name ?? actor.id}: ${report.imported.count} imported, ${report.alreadyPresent.count} already present, ${report.conflicts.count} conflicts`,
     { exportedAt: report.exportedAt, converted: report.converted.length },

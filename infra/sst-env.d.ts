@@ -68,5 +68,6 @@ declare global {
     lambda: { Permission: ResourceClass };
     s3: { BucketObjectv2: ResourceClass };
     sqs: { QueuePolicy: ResourceClass };
+    cloudfront: { ResponseHeadersPolicy: ResourceClass };
   };
 }

@@ -52,6 +52,26 @@ export function jsonErrors(): middy.MiddlewareObj<HttpEvent, HttpResult> {
   };
 }
 
+/**
+ * What a malformed percent-encoding in a path (`/api/deployments/%ZZ`, a lone `%`) answers:
+ * the caller's mistake, a 400 naming the path. The Docker Hub webhook's path carries its
+ * secret token, so that part is never repeated.
+ */
+export function malformedPathMessage(path: string): string {
+  const shown = path.replace(/^\/webhooks\/dockerhub\/.*/, '/webhooks/dockerhub/{token}');
+  const cut = shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
+  return `path ${JSON.stringify(cut)} has a malformed percent-encoding: expected % followed by two hex digits of UTF-8 (like %2F), or no %`;
+}
+
+/** A path parameter decoded once; InvalidInputError (400) naming the path when it cannot be. */
+export function decodePathParameter(value: string, path: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new InvalidInputError(malformedPathMessage(path));
+  }
+}
+
 /** The body as the client sent it (API Gateway base64-encodes binary bodies). */
 export function rawBody(event: HttpEvent): string {
   if (!event.body) return '';

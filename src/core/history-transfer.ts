@@ -24,6 +24,7 @@ import { type Actor, listsActor } from './approvals.ts';
 import type { CoconutConfig } from './config/schema.ts';
 import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord, TERMINAL_STATES } from './deployment.ts';
 import { CoconutError, ConflictError, ForbiddenError, InvalidInputError } from './errors.ts';
+import { foreignImageReason } from './image-policy.ts';
 import { mapLimit } from './map-limit.ts';
 import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from './oci.ts';
 import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Store, UserGroups } from './ports.ts';
@@ -413,6 +414,54 @@ export function parseHistory(fileText: string, opts: { lineOffset?: number } = {
   }
   if (problems.length) throw new HistoryFormatError(problems);
   return { header: header as HistoryHeader, entries };
+}
+
+/**
+ * Checks a parsed file against coconut.yaml before anything is written: every record belongs
+ * to a configured service, every deployment names that service's image (registry, repository,
+ * a tag its tagPattern allows) and every version an environment records as running or known
+ * good is such a tag. A rollback deploys what the history names, so a line naming another
+ * image would otherwise send it to an environment without any approval. Lines of a service
+ * coconut.yaml no longer has are refused too: nothing could check them, and a service added
+ * later under that name would inherit them.
+ */
+export function checkHistoryImages(config: CoconutConfig, parsed: ParsedHistory): void {
+  const problems: FileProblem[] = [];
+  const services = new Map(config.services.map((s) => [s.name, s]));
+  const configured = config.services.map((s) => s.name).join(', ');
+  for (const { line, item } of parsed.entries) {
+    if (problems.length >= MAX_PROBLEMS) break;
+    if (item.kind === 'thread') continue;
+    const service = services.get(item.data.service);
+    if (!service) {
+      problems.push({
+        line,
+        field: 'data.service',
+        message: `no service named "${item.data.service}" in coconut.yaml (configured: ${configured}): its history cannot be checked against its image; add the service or leave its lines out`,
+      });
+      continue;
+    }
+    if (item.kind === 'deployment') {
+      const reason = foreignImageReason(service, item.data.image);
+      if (reason) problems.push({ line, field: 'data.image', message: reason });
+      else if (item.data.version !== item.data.image.tag) {
+        problems.push({
+          line,
+          field: 'data.version',
+          message: `version "${item.data.version}" is not the image's tag "${item.data.image.tag}"`,
+        });
+      }
+    }
+    if (item.kind === 'environment') {
+      for (const field of ['current', 'lastKnownGood'] as const) {
+        const ref = item.data[field];
+        if (!ref) continue;
+        const reason = foreignImageReason(service, { ...service.image, tag: ref.version });
+        if (reason) problems.push({ line, field: `data.${field}.version`, message: reason });
+      }
+    }
+  }
+  if (problems.length) throw new HistoryFormatError(problems);
 }
 
 /** A parsed line as a store item; approvals get an empty token, marked removed. */

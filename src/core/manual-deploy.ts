@@ -7,7 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor } from './approvals.ts';
 import type { ServiceConfig } from './config/schema.ts';
+import type { ImageRef } from './deployment.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
+import { assertServiceImage, isServiceRepository } from './image-policy.ts';
 import { isValidDigest, isValidTag } from './oci.ts';
 import { buildPlan, type DeploymentPlan } from './plan.ts';
 import type { Trigger } from './release.ts';
@@ -80,23 +82,18 @@ export async function startManualDeployment(deps: StartDeps, req: ManualDeployRe
       `"${req.version}" is not a valid image tag (letters, digits, . _ -, at most 128, not starting with . or -)`,
     );
   }
-  if (!new RegExp(service.image.tagPattern).test(req.version)) {
-    throw new InvalidInputError(`tag "${req.version}" does not match ${service.name}'s tagPattern ${service.image.tagPattern}`);
-  }
   if (req.digest !== undefined && !isValidDigest(req.digest)) {
     throw new InvalidInputError(`digest must look like sha256:<64 hex>, got "${req.digest}"`);
   }
   if (req.environments) checkEnvironments(service, req.environments);
   const requestId = checkRequestId(req.requestId);
+  // A manual deploy names only a tag: the repository is the service's; the tag must be a release.
+  const named: ImageRef = { registry: service.image.registry, repository: service.image.repository, tag: req.version };
+  assertServiceImage(service, named);
   // Without a digest, reuse the one an earlier deployment of this tag recorded: the same content.
-  const digest = req.digest ?? (await knownDigest(deps, service.name, req.version));
+  const digest = req.digest ?? (await knownDigest(deps, service, req.version));
   const image = await withDigest(
-    {
-      registry: service.image.registry,
-      repository: service.image.repository,
-      tag: req.version,
-      ...(digest ? { digest } : {}),
-    },
+    { ...named, ...(digest ? { digest } : {}) },
     [service],
     deps,
     'no --digest was given and no earlier deployment recorded one for this tag',
@@ -108,7 +105,9 @@ export async function startManualDeployment(deps: StartDeps, req: ManualDeployRe
   return { ...outcome, plan };
 }
 
-async function knownDigest(deps: StartDeps, service: string, tag: string): Promise<string | undefined> {
-  const earlier = await deps.store.listDeployments({ service, limit: 200 });
-  return earlier.find((d) => d.version === tag && d.image.digest)?.image.digest;
+/** A digest recorded for this tag of the service's own repository (a record naming another image lends nothing). */
+async function knownDigest(deps: StartDeps, service: ServiceConfig, tag: string): Promise<string | undefined> {
+  const earlier = await deps.store.listDeployments({ service: service.name, limit: 200 });
+  return earlier.find((d) => d.version === tag && d.image.tag === tag && d.image.digest && isServiceRepository(service, d.image))
+    ?.image.digest;
 }

@@ -9,6 +9,7 @@
 import { type Actor, environmentApprovers, listsActor } from './approvals.ts';
 import type { StageRecord } from './deployment.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from './errors.ts';
+import { assertServiceImage, ForeignImageError } from './image-policy.ts';
 import { checkEnvironments, checkRequestId, findService, type ManualOutcome, triggerOf } from './manual-deploy.ts';
 import { buildEnvironment, buildPlan } from './plan.ts';
 import { type StartDeps, startPlan } from './start-deployment.ts';
@@ -81,6 +82,15 @@ export async function startRollback(deps: StartDeps, req: RollbackRequest): Prom
   const target = await chooseRollbackTarget(deps, req);
   const proven = await deps.store.getDeployment(target.proof.deploymentId);
   if (!proven) throw new NotFoundError(`deployment ${target.proof.deploymentId} of ${service.name} ${target.version} is gone`);
+  // The history names the image; it may have been imported or edited. Only the service's own
+  // releases go back out, and nothing is started otherwise.
+  try {
+    assertServiceImage(service, proven.image);
+  } catch (error) {
+    throw new ForeignImageError(
+      `cannot roll ${service.name} on ${req.environment} back to ${target.version}: deployment ${proven.deploymentId} recorded ${(error as Error).message}`,
+    );
+  }
   const plan = buildPlan(service, proven.image, `rollback:${requestId}`);
   const env = plan.environments.find((e) => e.name === req.environment);
   if (!env) throw new NotFoundError(`${service.name} has no environment ${req.environment}`);

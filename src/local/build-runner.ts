@@ -23,7 +23,9 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from '
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { Log } from '../core/ports.ts';
+import { localBuildEnv } from './build-env.ts';
 import type { BuildRunnerPort } from './engine.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.ts';
 import { which } from './tools.ts';
 
 const PHASES = ['install', 'pre_build', 'build', 'post_build'] as const;
@@ -168,7 +170,7 @@ export class BuildRunner implements BuildRunnerPort {
     const spec = parse(found.text) as Buildspec;
     const id = `${projectName}:${randomUUID()}`;
     const workDir = path.join(this.opts.dataDir, 'builds', id.replace(':', '-'));
-    mkdirSync(workDir, { recursive: true });
+    mkdirSync(workDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const logFile = path.join(workDir, 'build.log');
     const overrides = Object.fromEntries(
       ((params.EnvironmentVariablesOverride as { Name: string; Value: string }[] | undefined) ?? []).map((v) => [
@@ -177,16 +179,19 @@ export class BuildRunner implements BuildRunnerPort {
       ]),
     );
     const specVars = Object.fromEntries(Object.entries(spec.env?.variables ?? {}).map(([k, v]) => [k, String(v)]));
-    const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
-      ...this.opts.env,
-      ...specVars,
-      ...overrides,
-      CODEBUILD_SRC_DIR: sourceDir,
-      CODEBUILD_BUILD_ID: id,
-      CODEBUILD_BUILD_SUCCEEDING: '1',
-      COCONUT_WORK_DIR: workDir,
-    };
+    // Only an allow-list of the runtime's own environment: no Slack token, webhook secret or AWS key.
+    const env = localBuildEnv({
+      runtimeEnv: process.env,
+      ...(this.opts.env ? { runner: this.opts.env } : {}),
+      buildspec: specVars,
+      overrides,
+      codebuild: {
+        CODEBUILD_SRC_DIR: sourceDir,
+        CODEBUILD_BUILD_ID: id,
+        CODEBUILD_BUILD_SUCCEEDING: '1',
+        COCONUT_WORK_DIR: workDir,
+      },
+    });
     const start = new Date();
     const label = `${overrides.COCONUT_SERVICE ?? '?'}/${overrides.COCONUT_ENVIRONMENT ?? overrides.COCONUT_VERSION ?? '?'} ${projectName.replace(`${this.opts.projectPrefix}-`, '')}`;
     const required = (specVars.COCONUT_REQUIRED_TOOLS ?? '').split(/[\s,]+/).filter(Boolean);
@@ -225,7 +230,7 @@ export class BuildRunner implements BuildRunnerPort {
       };
     }
 
-    const out = createWriteStream(logFile);
+    const out = createWriteStream(logFile, { mode: PRIVATE_FILE_MODE });
     this.opts.log.info(`build ${label}: started (${found.where} in ${sourceDir}, log ${logFile})`, {
       build: id,
       execution: meta.execution,
@@ -306,8 +311,8 @@ export class BuildRunner implements BuildRunnerPort {
       ),
     ];
     this.opts.log.warn(`build ${b.label}: ${lines.join('\n')}`, { build: b.id, rehearsal: true });
-    mkdirSync(path.dirname(b.logFile), { recursive: true });
-    createWriteStream(b.logFile).end(`${lines.join('\n')}\n`);
+    mkdirSync(path.dirname(b.logFile), { recursive: true, mode: PRIVATE_DIR_MODE });
+    createWriteStream(b.logFile, { mode: PRIVATE_FILE_MODE }).end(`${lines.join('\n')}\n`);
     return {
       Id: b.id,
       Arn: `arn:aws:codebuild:local:000000000000:build/${b.id}`,
@@ -357,8 +362,9 @@ export class BuildRunner implements BuildRunnerPort {
     sourceDir: string,
   ): Promise<number> {
     // Exported variables carry over to the next command, as in CodeBuild: the shell dumps its
-    // environment on exit and the next command starts from it.
-    const script = `trap 'env -0 > "$__COCONUT_ENV_DUMP"' EXIT\n${command}`;
+    // environment on exit and the next command starts from it. The dump is the build's own
+    // environment (allow-listed, see build-env.ts), written 0600 and removed once read.
+    const script = `trap '(umask 077; env -0 > "$__COCONUT_ENV_DUMP")' EXIT\n${command}`;
     const code = await new Promise<number>((resolve) => {
       const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], {
         cwd: sourceDir,

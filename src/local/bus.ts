@@ -4,11 +4,11 @@
  * is retried a few times; what still fails is kept in dead-letter.jsonl, never dropped.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../core/ports.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './asl.ts';
 import { matches } from './event-pattern.ts';
+import { appendPrivateFile } from './private-files.ts';
 
 export interface PutEventsEntry {
   Source?: string;
@@ -114,7 +114,7 @@ export class LocalEventBus {
     this.log.error(
       `event ${event.id} (${event['detail-type']}) could not be delivered to ${rule.name}: ${message}; kept in ${this.deadLetter}`,
     );
-    appendFileSync(
+    appendPrivateFile(
       this.deadLetter,
       `${JSON.stringify({ rule: rule.name, error: message, event, at: new Date().toISOString() })}\n`,
     );

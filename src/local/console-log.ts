@@ -2,10 +2,10 @@
  * Logs for people at a terminal: one readable line per entry on stderr, and every entry as a
  * JSON line in <dataDir>/logs/coconut.jsonl for tools. Level from COCONUT_LOG_LEVEL.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { styleText } from 'node:util';
 import type { Log } from '../core/ports.ts';
+import { appendPrivateFile, privateDir } from './private-files.ts';
 
 const LEVELS = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, SILENT: 100 } as const;
 type Level = keyof typeof LEVELS;
@@ -13,10 +13,10 @@ type Level = keyof typeof LEVELS;
 export function consoleLog(dataDir: string | undefined, level = (process.env.COCONUT_LOG_LEVEL ?? 'INFO').toUpperCase()): Log {
   const min = LEVELS[(level in LEVELS ? level : 'INFO') as Level];
   const file = dataDir ? path.join(dataDir, 'logs', 'coconut.jsonl') : undefined;
-  if (file) mkdirSync(path.dirname(file), { recursive: true });
+  if (file) privateDir(path.dirname(file));
   const write = (lvl: Exclude<Level, 'SILENT'>, message: string, extra?: Record<string, unknown>) => {
     const at = new Date();
-    if (file) appendFileSync(file, `${JSON.stringify({ level: lvl, timestamp: at.toISOString(), message, ...extra })}\n`);
+    if (file) appendPrivateFile(file, `${JSON.stringify({ level: lvl, timestamp: at.toISOString(), message, ...extra })}\n`);
     if (LEVELS[lvl] < min) return;
     const time = at.toISOString().slice(11, 23);
     const tag =

@@ -1,11 +1,14 @@
 /**
  * Serves dashboard/ (plain static files, no build step) from the local server, with headers
  * that keep the page to itself: scripts, styles and API calls from this origin only, no
- * framing, no referrer. On AWS any static host serves the same folder (with its config.json).
+ * framing, no referrer. On AWS the static site serves the same folder (with its config.json)
+ * and the same headers.
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
+// The header values live in src/core/dashboard-headers.ts: the static site on AWS sends the same.
+import { securityHeaders } from '../core/dashboard-headers.ts';
 
 export const DASHBOARD_DIR = path.resolve(import.meta.dirname, '..', '..', 'dashboard');
 
@@ -17,19 +20,6 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
 };
-
-/**
- * The page's headers. `connectSrc` adds origins the page may call besides its own: on AWS the
- * API's and the identity provider's (a static host must send the same policy with those).
- */
-export function securityHeaders(connectSrc: string[] = []): Record<string, string> {
-  return {
-    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${["'self'", ...connectSrc].join(' ')}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'x-frame-options': 'DENY',
-  };
-}
 
 /** Answers a GET for a dashboard file; false when there is no such file (the caller answers 404). */
 export async function serveDashboard(

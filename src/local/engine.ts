@@ -9,7 +9,7 @@
  * (the idempotency key) and a run that was cut short by a crash is found and reported.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Context } from 'aws-lambda';
@@ -18,6 +18,7 @@ import { TaskTokenExpiredError } from '../core/errors.ts';
 import { summarizeCause } from '../core/execution-history.ts';
 import type { ExecutionHistory, HistoryEvent, Log, Orchestrator, StartResult, StateMachineName } from '../core/ports.ts';
 import { adaptTimeoutPaths, LOCAL_ACCOUNT, LOCAL_REGION, type StateDefinition, taskStates } from './asl.ts';
+import { appendPrivateFile, privateDir, writePrivateFile } from './private-files.ts';
 
 export type LocalFunction = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -94,7 +95,7 @@ export class LocalEngine implements Orchestrator {
       Object.entries(opts.definitions).map(([name, def]) => [name, adaptTimeoutPaths(def as StateDefinition)]),
     );
     this.dir = path.join(opts.dataDir, 'executions');
-    mkdirSync(this.dir, { recursive: true });
+    privateDir(this.dir);
     for (const file of readdirSync(this.dir)) {
       if (!file.endsWith('.json')) continue;
       const record = JSON.parse(readFileSync(path.join(this.dir, file), 'utf8')) as ExecutionRecord;
@@ -236,11 +237,11 @@ export class LocalEngine implements Orchestrator {
   }
 
   private persist(record: ExecutionRecord): void {
-    writeFileSync(path.join(this.dir, `${record.name}.json`), JSON.stringify(record));
+    writePrivateFile(path.join(this.dir, `${record.name}.json`), JSON.stringify(record));
   }
 
   private emit(name: string, event: ExecutionEvent): void {
-    appendFileSync(path.join(this.dir, `${name}.events.jsonl`), `${JSON.stringify(event)}\n`);
+    appendPrivateFile(path.join(this.dir, `${name}.events.jsonl`), `${JSON.stringify(event)}\n`);
     for (const listener of this.listeners) listener(name, event);
   }
 

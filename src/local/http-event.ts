@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { malformedPathMessage } from '../../functions/commons/http.ts';
 
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
@@ -21,6 +22,16 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** Why the path cannot be decoded (a 400 for any route), or undefined when it can. */
+export function malformedPath(pathname: string): string | undefined {
+  try {
+    decodeURIComponent(pathname);
+    return undefined;
+  } catch {
+    return malformedPathMessage(pathname);
+  }
 }
 
 export function routeMatcher(routeKey: string): { method: string; test: (path: string) => Record<string, string> | undefined } {

@@ -10,6 +10,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFo
 import dynalite from 'dynalite';
 import { sdkConfig } from '../aws/clients.ts';
 import { tableDefinition } from '../aws/table.ts';
+import { privateDir } from './private-files.ts';
 
 export const LOCAL_TABLE = 'coconut';
 export const EMULATOR_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -20,8 +21,10 @@ export interface LocalDynamo {
 }
 
 export async function startLocalDynamo(dataDir: string | undefined): Promise<LocalDynamo> {
+  // LevelDB writes its files with the default modes: the directory is what keeps them private.
+  const dbDir = dataDir ? privateDir(path.join(dataDir, 'dynamodb')) : undefined;
   const server: Server = dynalite({
-    ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
+    ...(dbDir ? { path: dbDir } : {}),
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,

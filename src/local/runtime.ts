@@ -3,7 +3,6 @@
  * files as on AWS, wired to local stand-ins: aws-local-stepfunctions, the build runner, dynalite,
  * local alarms and the local event bus, behind an HTTP server on 127.0.0.1.
  */
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { createAlarmChangedHandler } from '../../functions/alarm-changed.ts';
@@ -36,6 +35,7 @@ import { RehearsalEcsTarget } from './ecs-rehearsal.ts';
 import { LocalEngine, type LocalFunction } from './engine.ts';
 import { alongsideInbox, inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
+import { privateDir } from './private-files.ts';
 import { announceLocalPush } from './registry-stand-in.ts';
 import { localSecrets } from './secrets.ts';
 import { startServer } from './server.ts';
@@ -104,7 +104,8 @@ export interface Runtime {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const config = await loadConfigFile(opts.configPath);
   const dataDir = path.resolve(opts.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // 0700: it holds task tokens, secrets, logs and build output (private-files.ts).
+  privateDir(dataDir, { lock: true });
   const log = opts.log ?? consoleLog(dataDir);
   const sourceDir = path.resolve(opts.sourceDir ?? PROJECT_ROOT);
 

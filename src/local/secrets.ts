@@ -5,9 +5,10 @@
  * can use them. Never logged: `coconut dev` prints them once, to the terminal only.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WebhookSecrets } from '../../functions/commons/ports.ts';
+import { writePrivateFile } from './private-files.ts';
 
 export const SECRETS_FILE = 'secrets.json';
 
@@ -53,7 +54,7 @@ export function localSecrets(dataDir: string, env: NodeJS.ProcessEnv = process.e
     // It travels in a URL path: URL-safe characters only.
     dockerhubToken: pick('dockerhubToken', () => randomBytes(24).toString('base64url')),
   };
-  if (changed) writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+  if (changed) writePrivateFile(file, `${JSON.stringify(stored, null, 2)}\n`);
   if (existsSync(file)) chmodSync(file, 0o600);
   return { secrets, file, fromFile };
 }

@@ -13,7 +13,7 @@ import type { LocalAlarms } from './alarms.ts';
 import { LocalEventBus as Bus, type BusEvent, type LocalEventBus, type PutEventsEntry } from './bus.ts';
 import { serveDashboard } from './dashboard-assets.ts';
 import { type LocalEngine, type LocalFunction, lambdaContext } from './engine.ts';
-import { BodyTooLargeError, readBody, routeMatcher, send, sendJson, toHttpEvent } from './http-event.ts';
+import { BodyTooLargeError, malformedPath, readBody, routeMatcher, send, sendJson, toHttpEvent } from './http-event.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const FORWARDED_REFUSAL = 'forwarded requests (a tunnel) reach only the public routes, such as POST /slack/interactions';
@@ -39,6 +39,9 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
     // Through a tunnel (ngrok, cloudflared: how Slack reaches a laptop) only the public routes
     // answer; they verify their own signatures. The rest trusts its caller as the local operator.
     const forwarded = Boolean(req.headers['x-forwarded-for'] || req.headers.forwarded);
+    // Routes and the dashboard decode the path: one that cannot be decoded is refused here, 400.
+    const malformed = malformedPath(url.pathname);
+    if (malformed) return sendJson(res, 400, { error: malformed });
     try {
       const body = await readBody(req, BODY_LIMIT_BYTES);
       for (const route of functionRoutes) {

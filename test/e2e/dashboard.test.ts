@@ -113,7 +113,13 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     await page.setViewportSize(LAPTOP);
 
     await page.locator(`#comment-${await approval.getAttribute('data-approval')}`).fill('ship it');
-    await approval.locator('button.approve').click();
+    // One click only arms the button (issue 12, item 6); the confirming click decides.
+    const approve = approval.locator('button.approve');
+    await approve.click();
+    expect(await approve.textContent()).toBe('Confirm approve');
+    expect(await rt.ports.store.listApprovals({ status: 'APPROVED' })).toEqual([]);
+    await page.waitForTimeout(800); // enabled 600 ms after arming
+    await approve.click();
     await page.locator('.toast').filter({ hasText: 'approved: demo-api 1.0.0 on prod' }).waitFor();
     await cell('prod').locator('[data-state="SUCCEEDED"]').waitFor({ timeout: 240_000 });
     expect(await cell('prod').locator('.running').textContent()).toBe('1.0.0');

@@ -47,7 +47,7 @@ async function buildHistory(store: DynamoStore): Promise<void> {
     const record = deploymentRecord(`${service}-${i}-00000000000${i}`, created, {
       service,
       version,
-      image: { registry: i === 4 ? 'ghcr' : 'ecr', repository: `team/${service}`, tag: version, digest: DIGEST },
+      image: { registry: service === 'demo-web' ? 'ghcr' : 'ecr', repository: `team/${service}`, tag: version, digest: DIGEST },
       ...(i === 5
         ? { kind: 'rollback' as const, trigger: { kind: 'rollback' as const, id: 'req-1', actor: 'ada', at: created } }
         : {}),
@@ -347,14 +347,21 @@ describe('History import of what was in flight (DynamoStore on dynalite)', () =>
 
 // ---------------------------------------------------------------------------------------------
 
+// The services the history is of: an import takes only their own images (issue 12, item 3).
 const config = parseConfig(`
 services:
   - name: demo-api
-    image: { registry: ecr, repository: demo-api, tagPattern: '^\\d+\\.\\d+\\.\\d+$' }
+    image: { registry: ecr, repository: team/demo-api, tagPattern: '^\\d+\\.\\d+\\.\\d+$' }
     target: { kind: helm, chart: charts/api }
     environments:
       - { name: staging, bake: 1m }
       - { name: prod, approval: { approvers: [U0BOSS] }, bake: 5m }
+  - name: demo-web
+    image: { registry: ghcr, repository: team/demo-web, tagPattern: '^\\d+\\.\\d+\\.\\d+$' }
+    target: { kind: helm, chart: charts/web }
+    environments:
+      - { name: staging, bake: 1m }
+      - { name: prod, bake: 5m }
 `);
 
 type Who = 'local' | { sub: string; slackId?: string };

@@ -10,7 +10,8 @@ import { HTTP_ROUTES } from '../../functions/http-routes.ts';
 import { api } from '../../infra/api.ts';
 import { dashboard } from '../../infra/dashboard.ts';
 import { dashboardSite } from '../../src/cli/commands/dashboard-site.ts';
-import { installSstGlobals, type Out } from '../support/sst-recorder.ts';
+import { securityHeaders } from '../../src/core/dashboard-headers.ts';
+import { installSstGlobals, type Out, resolveDeep } from '../support/sst-recorder.ts';
 
 const auth = { issuer: 'https://login.example.com', audiences: ['dash-client'] };
 const functions = Object.fromEntries(HTTP_ROUTES.map((r) => [r.fn, { arn: `arn:fn:${r.fn}` }])) as never;
@@ -37,12 +38,55 @@ describe('Infra: the dashboard site', () => {
     });
   });
 
+  it("sends the local server's security headers through a CloudFront response headers policy on the site", () => {
+    const stand = installSstGlobals('prod');
+    restore = stand.restore;
+    const cognito = { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf', audiences: ['dash-client'] };
+    const http = api({ functions, auth: cognito });
+    dashboard({ apiUrl: http.api.url, configFile: 'coconut.yaml', auth: cognito });
+    const [policy] = stand.recording.of('aws.cloudfront.ResponseHeadersPolicy');
+    expect(policy).toBeDefined();
+    // The argument names are Pulumi's aws.cloudfront.ResponseHeadersPolicy
+    // (https://www.pulumi.com/registry/packages/aws/api-docs/cloudfront/responseheaderspolicy/), the fields
+    // of CloudFront's SecurityHeadersConfig (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-securityheadersconfig.html):
+    // FrameOption is DENY or SAMEORIGIN; ContentTypeOptions has no value (always nosniff).
+    const config = resolveDeep(policy?.args.securityHeadersConfig) as Record<string, Record<string, unknown>>;
+    const local = securityHeaders([
+      'https://api.coconut.test',
+      'https://cognito-idp.eu-west-1.amazonaws.com',
+      'https://*.auth.eu-west-1.amazoncognito.com',
+    ]);
+    expect(config.contentSecurityPolicy).toEqual({ contentSecurityPolicy: local['content-security-policy'], override: true });
+    expect(config.contentSecurityPolicy?.contentSecurityPolicy).toContain("frame-ancestors 'none'");
+    expect(config.contentTypeOptions).toEqual({ override: true });
+    expect(local['x-content-type-options']).toBe('nosniff');
+    expect(config.frameOptions).toEqual({ frameOption: local['x-frame-options'], override: true });
+    expect(config.referrerPolicy).toEqual({ referrerPolicy: local['referrer-policy'], override: true });
+    expect(config.strictTransportSecurity).toMatchObject({ override: true });
+
+    // SST's StaticSite passes its Cdn args through transform.cdn; the Cdn's defaultCacheBehavior is
+    // the plain object StaticSite builds (sst platform/src/components/aws/static-site.ts, createDistribution).
+    const [site] = stand.recording.of('sst.aws.StaticSite');
+    const cdn = {
+      defaultCacheBehavior: { targetOriginId: 's3', viewerProtocolPolicy: 'redirect-to-https' } as Record<string, unknown>,
+    };
+    const transform = site?.args.transform as { cdn: (args: typeof cdn, opts: object, name: string) => void } | undefined;
+    expect(transform?.cdn).toBeTypeOf('function');
+    transform?.cdn(cdn, {}, 'DashboardCdn');
+    expect(resolveDeep(cdn.defaultCacheBehavior)).toEqual({
+      targetOriginId: 's3',
+      viewerProtocolPolicy: 'redirect-to-https',
+      responseHeadersPolicyId: 'aws.cloudfront.ResponseHeadersPolicy:DashboardHeaders:id',
+    });
+  });
+
   it('is not deployed without sign-in, and the API then has no CORS', () => {
     const stand = installSstGlobals('prod');
     restore = stand.restore;
     const http = api({ functions });
     const site = dashboard({ apiUrl: http.api.url, configFile: 'coconut.yaml' });
     expect(stand.recording.of('sst.aws.StaticSite')).toEqual([]);
+    expect(stand.recording.of('aws.cloudfront.ResponseHeadersPolicy')).toEqual([]);
     expect(site.note).toMatch(/never anonymous/);
     expect(stand.recording.of('sst.aws.ApiGatewayV2')[0]?.args.cors).toBe(false);
   });

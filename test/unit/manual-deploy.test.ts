@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../functions/api.ts';
 import type { Ports } from '../../functions/commons/ports.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
+import type { DeploymentRecord } from '../../src/core/deployment.ts';
+import { emptyCounts, headerLine, historyLine } from '../../src/core/history-transfer.ts';
 import type { DeploymentPlan } from '../../src/core/plan.ts';
 import { silentNotifier, systemClock } from '../../src/core/ports.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
@@ -48,7 +50,7 @@ function event(
     rawQueryString: '',
     headers: {},
     requestContext: { ...(authorizer ? { authorizer } : {}), http: { method: routeKey.split(' ')[0] } },
-    body: JSON.stringify(body),
+    body: typeof body === 'string' ? body : JSON.stringify(body),
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEventV2;
 }
@@ -130,7 +132,7 @@ describe('Manual deployments and rollbacks (POST /api/deployments, POST /api/rol
 
   it('says what is wrong with a request', async () => {
     expect((await call('POST /api/deployments', { service: 'api', version: '1.0.0-rc1' })).body.error).toBe(
-      'tag "1.0.0-rc1" does not match api\'s tagPattern ^\\d+\\.\\d+\\.\\d+$',
+      'image api:1.0.0-rc1 on ECR: tag "1.0.0-rc1" does not match api\'s tagPattern (api deploys only api on ECR with tags matching ^\\d+\\.\\d+\\.\\d+$)',
     );
     expect((await call('POST /api/deployments', { service: 'api', version: '1.0.0', environments: ['qa'] })).body.error).toBe(
       'api has no environment qa (environments: staging, prod)',
@@ -230,5 +232,118 @@ describe('Manual deployments and rollbacks (POST /api/deployments, POST /api/rol
     const nothing = await call('POST /api/rollbacks', { service: 'api', environment: 'staging' });
     expect(nothing.statusCode).toBe(409);
     expect(nothing.body.error).toContain('no earlier good version of api on staging');
+  });
+
+  describe("only the service's own images deploy (issue 12, item 3)", () => {
+    const FOREIGN = { registry: 'dockerhub' as const, repository: 'someone-else/backdoor', tag: 'latest' };
+    const record = (id: string, version: string, image: DeploymentRecord['image']): DeploymentRecord => ({
+      deploymentId: id,
+      service: 'api',
+      version,
+      image,
+      trigger: { kind: 'ecr-push', id, at: '2026-01-03T00:00:00Z' },
+      environments: ['staging'],
+      createdAt: '2026-01-03T00:00:00Z',
+      kind: 'deploy',
+    });
+    const importFile = (items: Parameters<typeof historyLine>[0][]) => {
+      const counts = emptyCounts();
+      for (const i of items) counts[i.kind]++;
+      return `${[headerLine('2026-01-04T00:00:00.000Z', counts), ...items.map(historyLine)].join('\n')}\n`;
+    };
+
+    it('a manual deploy of a tag outside tagPattern, or of another repository, is a 400 with the reason', async () => {
+      const latest = await call('POST /api/deployments', { service: 'api', version: 'latest' });
+      expect(latest).toMatchObject({
+        statusCode: 400,
+        body: {
+          error:
+            'image api:latest on ECR: tag "latest" does not match api\'s tagPattern (api deploys only api on ECR with tags matching ^\\d+\\.\\d+\\.\\d+$)',
+        },
+      });
+      // A request cannot name a repository at all: the service's is the only one.
+      const foreign = await call('POST /api/deployments', { service: 'api', version: '1.0.0', image: 'someone-else/backdoor' });
+      expect(foreign.statusCode).toBe(400);
+      expect(foreign.body.error).toContain('image');
+      expect(started).toEqual([]);
+    });
+
+    it('a manual deploy does not borrow the digest a record of another image holds for the same tag', async () => {
+      const evil = `sha256:${'e'.repeat(64)}`;
+      await ports.store.createDeployment(record('dep-foreign-300', '3.0.0', { ...FOREIGN, tag: '3.0.0', digest: evil }), []);
+      const res = await call('POST /api/deployments', { service: 'api', version: '3.0.0', environments: ['staging'] });
+      expect(res.statusCode).toBe(201);
+      expect(started[0]?.input.image).toEqual({ registry: 'ecr', repository: 'api', tag: '3.0.0' });
+    });
+
+    it('an imported line naming another image is refused with its line number, and nothing is written', async () => {
+      const dep = record('dep-imported-backdoor', '2.0.0', { ...FOREIGN, tag: '2.0.0' });
+      const file = importFile([
+        { kind: 'deployment', data: record('dep-imported-ok', '2.0.1', { registry: 'ecr', repository: 'api', tag: '2.0.1' }) },
+        { kind: 'deployment', data: dep },
+        {
+          kind: 'environment',
+          data: {
+            service: 'api',
+            environment: 'staging',
+            lastKnownGood: { version: 'latest', deploymentId: 'dep-imported-ok' },
+            updatedAt: '2026-01-03T00:00:00Z',
+          },
+        },
+        {
+          kind: 'deployment',
+          data: {
+            ...record('dep-imported-other', '2.0.2', { registry: 'ecr', repository: 'web', tag: '2.0.2' }),
+            service: 'web',
+          },
+        },
+      ]);
+      const res = await call('POST /api/import', file);
+      expect(res.statusCode).toBe(400);
+      expect(res.body.error).toContain(
+        "line 3: data.image: image someone-else/backdoor:2.0.0 on Docker Hub is not api's: api deploys only api on ECR with tags matching",
+      );
+      expect(res.body.error).toContain(
+        'line 4: data.lastKnownGood.version: image api:latest on ECR: tag "latest" does not match',
+      );
+      expect(res.body.error).toContain('line 5: data.service: no service named "web" in coconut.yaml (configured: api)');
+      expect(res.body.error).toContain('nothing was imported');
+      expect(await ports.store.getDeployment('dep-imported-ok')).toBeUndefined();
+      expect(await ports.store.getDeployment('dep-imported-backdoor')).toBeUndefined();
+    });
+
+    it('a rollback whose recorded known-good image is another repository is refused and starts nothing', async () => {
+      const at = '2026-01-05T00:00:00Z';
+      const now = new Date();
+      // As an edited store or an older, unchecked import would hold it: a stage that passed its bake, whose deployment names a backdoor.
+      await ports.store.createDeployment(record('dep-backdoor-400', '4.0.0', { ...FOREIGN, tag: '4.0.0' }), [
+        {
+          deploymentId: 'dep-backdoor-400',
+          service: 'api',
+          environment: 'staging',
+          order: 0,
+          version: '4.0.0',
+          state: 'PENDING',
+          createdAt: at,
+          updatedAt: at,
+        },
+      ]);
+      await ports.store.updateStage('dep-backdoor-400', 'staging', { state: 'DEPLOYING' }, now);
+      await ports.store.updateStage('dep-backdoor-400', 'staging', { state: 'SUCCEEDED' }, now);
+      const res = await call('POST /api/rollbacks', { service: 'api', environment: 'staging', to: '4.0.0' });
+      expect(res).toMatchObject({
+        statusCode: 400,
+        body: {
+          error:
+            "cannot roll api on staging back to 4.0.0: deployment dep-backdoor-400 recorded image someone-else/backdoor:4.0.0 on Docker Hub is not api's: api deploys only api on ECR with tags matching ^\\d+\\.\\d+\\.\\d+$",
+        },
+      });
+      expect(started).toEqual([]);
+      expect(
+        (await ports.store.listDeployments({ service: 'api', limit: 50 })).filter(
+          (d) => d.kind === 'rollback' && d.version === '4.0.0',
+        ),
+      ).toEqual([]);
+    });
   });
 });
