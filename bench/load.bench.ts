@@ -59,7 +59,6 @@ async function pushStorm(): Promise<Figure[]> {
     sourceDir: noopSource(),
     log: quietLog,
     probes: false,
-    lockPollMs: 100,
   });
   const rss = rssSampler();
   const all = pushes();

@@ -1,7 +1,7 @@
 // The deploy state machine drawn from its definition (GET /api/state-machines/deploy), one
 // environment's Map iteration at a time, each state colored by the execution's events.
-// Layout: states in rows by their longest distance from the start (loops such as the lock
-// wait are drawn as back edges), ordered in a row by their parents' positions.
+// Layout: states in rows by their longest distance from the start (loops, if a machine has
+// any, are drawn as back edges), ordered in a row by their parents' positions.
 import { s } from './dom.js';
 
 export const NODE_W = 176;
