@@ -70,4 +70,12 @@ describe('State machine graph (core) and its layout (dashboard)', () => {
     expect(prod.status.get('Bake')).toBe('failed');
     expect(prod.status.get('PrepareRollback')).toBe('stopped'); // the execution is no longer running
   });
+
+  it('shows a lock wait whose safety-net timeout fired as still waiting, then done', () => {
+    const ev = (type: string, state: string, error?: string) => ({ type, state, iteration: 0, at: '', error });
+    const waiting = [ev('StateEntered', 'AcquireLock'), ev('StateFailed', 'AcquireLock', 'States.Timeout')];
+    expect(statesOf(waiting, 0, true).status.get('AcquireLock')).toBe('active');
+    const woken = [...waiting, ev('StateExited', 'AcquireLock'), ev('StateEntered', 'NeedsScan?')];
+    expect(statesOf(woken, 0, true).status.get('AcquireLock')).toBe('done');
+  });
 });
