@@ -14,7 +14,10 @@
  *     the environment's lockSeconds, retried): a safety net that fires once per lock term, not
  *     a polling loop.
  * A waiter whose token no longer works (its execution ended, or its wait timed out and it is
- * about to ask again with a new token) is skipped: the lock goes to the next one.
+ * about to ask again with a new token) is skipped: the lock goes to the next one. That reading
+ * of a refused token relies on the wait's timeout (lockSeconds, at least 2 hours: plan.ts) being
+ * far longer than one call of the step function (15 minutes at most), so that a call is never
+ * still running when its own task has already timed out.
  *
  * Writes are optimistic (a version check). A writer that loses a race reads again and retries
  * after a jittered backoff, with no small attempt cap: every conflict means that another writer
