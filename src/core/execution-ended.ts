@@ -1,8 +1,9 @@
 /**
  * Safety net for when an execution stops without finishing its own bookkeeping (it was
  * aborted, timed out, or hit an error no Catch handled): no stage stays in progress, no lock
- * stays held, no queued deployment waits for a holder that is gone. On AWS this runs on the "Step Functions Execution Status Change" event; locally
- * when the engine reports the end of an execution. On a normal end it finds nothing to do.
+ * stays held, no queued deployment waits for a holder that is gone (the next one is woken). On
+ * AWS this runs on the "Step Functions Execution Status Change" event; locally when the engine
+ * reports the end of an execution. On a normal end it finds nothing to do.
  */
 import { TERMINAL_STATES } from './deployment.ts';
 import { lockKey, releaseLock } from './locks.ts';

@@ -285,7 +285,7 @@ async function recoverInterrupted(engine: LocalEngine, ports: Ports): Promise<vo
               finishedAt: new Date().toISOString(),
             };
       await ports.store.updateStage(stage.deploymentId, stage.environment, update, new Date());
-      // Their waiting tasks died with the process: their tokens fail, and the lock goes on to none of them.
+      // Their waiting tasks died with the process: their tokens are refused, so the lock skips them.
       await releaseLock(ports, lockKey(stage.service, stage.environment), stage.deploymentId);
     }
     ports.log.warn(`deployment ${execution.name} was interrupted by a restart; marked INTERRUPTED and its locks released`);
