@@ -31,7 +31,6 @@ async function runtimeWith(yaml: string): Promise<Runtime> {
     sourceDir: noopSource(),
     log: quietLog,
     probes: false,
-    lockPollMs: 50,
   });
 }
 

@@ -4,6 +4,8 @@
  * started vs distinct pushes, duplicates started, overlapping deploys of one environment, wall
  * time and peak RSS, and writes a chart (SVG) of deployments finished over time. Also: loading
  * and validating a config of 1,000 services, and plan lookup time per event.
+ * Every execution that did not succeed is listed with its error. `--busy[=N]` runs N CPU-bound
+ * processes beside it (default: one per CPU) for the push storm.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import path from 'node:path';
 import { parseConfig } from '../src/core/config/load.ts';
 import { matchServices } from '../src/core/plan.ts';
 import { type Runtime, startRuntime } from '../src/local/runtime.ts';
+import { busyFlag, startBurners } from './busy.ts';
 import { type Bench, ecrPushEntry, type Figure, median, noopSource, quietLog, rssSampler } from './harness.ts';
 
 const SERVICES = 200;
@@ -59,8 +62,10 @@ async function pushStorm(): Promise<Figure[]> {
     sourceDir: noopSource(),
     log: quietLog,
     probes: false,
-    lockPollMs: 100,
   });
+  const burners = busyFlag(process.argv);
+  const busy = startBurners(burners);
+  if (burners) process.stdout.write(`load: ${burners} CPU-bound process(es) run beside the bench\n`);
   const rss = rssSampler();
   const all = pushes();
   const t0 = performance.now();
@@ -80,6 +85,7 @@ async function pushStorm(): Promise<Figure[]> {
       }),
     );
     await rt.idle();
+    busy.stop();
     const wall = performance.now() - t0;
     const peak = rss.stop();
     const distinct = new Set(all.map((p) => `${p.repository}:${p.tag}`)).size;
@@ -101,6 +107,15 @@ async function pushStorm(): Promise<Figure[]> {
         if ((spans[i] as readonly number[])[0]! < (spans[i - 1] as readonly number[])[1]!) overlaps++;
     }
     const succeeded = stages.filter((s) => s.state === 'SUCCEEDED').length;
+    const failed = executions.filter((e) => e.status !== 'SUCCEEDED');
+    for (const e of failed) {
+      process.stdout.write(
+        `load: execution ${e.name} ${e.status}: ${e.error ?? '(no error)'}: ${(e.cause ?? '').slice(0, 300)}\n`,
+      );
+    }
+    for (const s of stages.filter((st) => st.state !== 'SUCCEEDED')) {
+      process.stdout.write(`load: stage ${s.deploymentId} ${s.service}/${s.environment} ${s.state}: ${s.reason ?? ''}\n`);
+    }
     writeChart(stages.map((s) => Date.parse(s.finishedAt ?? s.updatedAt)).sort((a, b) => a - b));
     process.stdout.write(
       `load: pushes ${all.length}, distinct ${distinct}, deployments started ${executions.length}, duplicates started ${executions.length - distinct}, overlaps ${overlaps} (records: ${deployments.length >= 500 ? '500+' : deployments.length} listed)\n`,
@@ -115,11 +130,25 @@ async function pushStorm(): Promise<Figure[]> {
       },
       { name: 'load: duplicates started', value: executions.length - distinct, unit: '', target: '= 0', better: 'lower' },
       { name: 'load: overlapping deploys of one environment', value: overlaps, unit: '', target: '= 0', better: 'lower' },
-      { name: 'load: deployments succeeded', value: succeeded, unit: `of ${distinct}`, better: 'higher' },
+      {
+        name: 'load: deployments succeeded',
+        value: succeeded,
+        unit: `of ${distinct}${burners ? `, ${burners} CPU burner(s) beside` : ''}`,
+        target: `= ${distinct}`,
+        better: 'higher',
+      },
+      {
+        name: 'load: executions not succeeded',
+        value: failed.length,
+        unit: '(each listed above)',
+        target: '= 0',
+        better: 'lower',
+      },
       { name: 'load: total wall time', value: Math.round(wall), unit: 'ms', better: 'lower' },
       { name: 'load: peak RSS', value: peak, unit: 'MB', better: 'lower' },
     ];
   } finally {
+    busy.stop();
     rss.stop();
     await rt.stop();
   }

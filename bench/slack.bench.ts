@@ -40,7 +40,6 @@ slack: { channel: '#deploys' }
     sourceDir: noopSource(),
     log: quietLog,
     probes: false,
-    lockPollMs: 50,
     slack: { botToken: BOT_TOKEN, signingSecret: SECRET, apiUrl: slack.apiUrl },
   });
   return { rt, slack };

@@ -62,7 +62,8 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   },
   'execution-ended': {
     description: 'Step Functions execution failed/timed out/aborted (EventBridge) -> repair stages and locks',
-    capabilities: ['store'],
+    // Releasing a dead holder's lock wakes the next waiter (SendTaskSuccess on its task token).
+    capabilities: ['store', 'taskCallback'],
     async: true,
   },
   'pipeline-step': {

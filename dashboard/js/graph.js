@@ -1,7 +1,7 @@
 // The deploy state machine drawn from its definition (GET /api/state-machines/deploy), one
 // environment's Map iteration at a time, each state colored by the execution's events.
-// Layout: states in rows by their longest distance from the start (loops such as the lock
-// wait are drawn as back edges), ordered in a row by their parents' positions.
+// Layout: states in rows by their longest distance from the start (loops, if a machine has
+// any, are drawn as back edges), ordered in a row by their parents' positions.
 import { s } from './dom.js';
 
 export const NODE_W = 176;
@@ -102,8 +102,10 @@ export function statesOf(events, iteration, running) {
     } else if (e.type === 'StateExited') {
       if (status.get(e.state) !== 'failed') status.set(e.state, 'done');
     } else if (e.type === 'StateFailed') {
-      // A bake that runs its whole time ends in States.Timeout: the good way out.
-      status.set(e.state, e.error === 'States.Timeout' && e.state === 'Bake' ? 'done' : 'failed');
+      // A bake that runs its whole time ends in States.Timeout: the good way out. A lock wait
+      // that times out asks again (its Retry): it is still waiting.
+      const timeout = e.error === 'States.Timeout';
+      status.set(e.state, timeout && e.state === 'Bake' ? 'done' : timeout && e.state === 'AcquireLock' ? 'active' : 'failed');
     }
   }
   if (!running) for (const [name, st] of status) if (st === 'active') status.set(name, 'stopped');

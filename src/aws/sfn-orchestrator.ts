@@ -45,7 +45,7 @@ export interface ExecutionInfo {
 
 const EXPIRED = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
-/** A lock wait of hours adds events every 5 s; past this many the oldest are what we keep. */
+/** A bound on what one history read fetches (an execution may have up to 25,000 events); past it the oldest are kept. */
 const MAX_HISTORY_EVENTS = 5000;
 
 export class SfnOrchestrator implements Orchestrator {

@@ -1,12 +1,13 @@
 /**
  * Safety net for when an execution stops without finishing its own bookkeeping (it was
  * aborted, timed out, or hit an error no Catch handled): no stage stays in progress, no lock
- * stays held. On AWS this runs on the "Step Functions Execution Status Change" event; locally
- * when the engine reports the end of an execution. On a normal end it finds nothing to do.
+ * stays held, no queued deployment waits for a holder that is gone (the next one is woken). On
+ * AWS this runs on the "Step Functions Execution Status Change" event; locally when the engine
+ * reports the end of an execution. On a normal end it finds nothing to do.
  */
 import { TERMINAL_STATES } from './deployment.ts';
 import { lockKey, releaseLock } from './locks.ts';
-import type { Clock, Log, Store } from './ports.ts';
+import type { Clock, Log, Orchestrator, Store } from './ports.ts';
 
 export interface ExecutionEnd {
   deploymentId: string;
@@ -16,7 +17,7 @@ export interface ExecutionEnd {
 }
 
 export async function repairAfterExecution(
-  deps: { store: Store; clock: Clock; log: Log },
+  deps: { store: Store; clock: Clock; log: Log; orchestrator: Pick<Orchestrator, 'sendTaskSuccess'> },
   end: ExecutionEnd,
 ): Promise<{ repaired: string[] }> {
   const deployment = await deps.store.getDeployment(end.deploymentId);
@@ -34,7 +35,8 @@ export async function repairAfterExecution(
       await deps.store.updateStage(stage.deploymentId, stage.environment, { ...update, state }, deps.clock.now());
       repaired.push(`${stage.environment}: ${stage.state} -> ${state}`);
     }
-    if (await releaseLock(deps.store, lockKey(stage.service, stage.environment), stage.deploymentId)) {
+    // Releasing also hands the lock to the next waiter and wakes it (or drops this one from the queue).
+    if (await releaseLock(deps, lockKey(stage.service, stage.environment), stage.deploymentId)) {
       repaired.push(`${stage.environment}: lock released`);
     }
   }

@@ -8,7 +8,7 @@ import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { SEVERITIES } from './config/schema.ts';
 import { runEcsStep } from './ecs-step.ts';
 import { NotFoundError } from './errors.ts';
-import { acquireLock, lockKey, releaseLock } from './locks.ts';
+import { lockKey, releaseLock, requestLock } from './locks.ts';
 import type { EcsTarget, Notifier, Scanner } from './ports.ts';
 import { runScanGate } from './scan-gate.ts';
 import {
@@ -47,6 +47,8 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     holdSeconds: z.number().int().positive(),
     /** When the execution started (~ when the push arrived): the queue order. */
     queuedAt: z.string().optional(),
+    /** The waiting task's token: settled when the lock is this deployment's (src/core/locks.ts). */
+    taskToken: z.string().min(1),
   }),
   z.object({ action: z.literal('releaseLock'), ref }),
   z.object({
@@ -111,23 +113,23 @@ export async function runPipelineStep(
   const key = lockKey(input.ref.service, input.ref.environment);
   switch (input.action) {
     case 'acquireLock': {
-      // Polled every few seconds while another deployment holds the lock: one read, one write.
+      // The task waits on its token: settled here if the lock is free, else by whoever frees it.
       const queuedAt = input.queuedAt ?? (await deps.store.getDeployment(input.ref.deploymentId))?.createdAt;
       if (!queuedAt) throw new NotFoundError(`deployment ${input.ref.deploymentId} has no record`);
-      const result = await acquireLock(deps.store, {
+      const result = await requestLock(deps, {
         key,
         deploymentId: input.ref.deploymentId,
         createdAt: queuedAt,
         holdSeconds: input.holdSeconds,
-        nowSeconds: Math.floor(deps.clock.now().getTime() / 1000),
+        token: input.taskToken,
       });
       if (!result.acquired) {
-        deps.log.debug(`${input.ref.deploymentId} waits for ${key} (position ${result.position})`, { holder: result.holder });
+        deps.log.info(`${input.ref.deploymentId} waits for ${key} (position ${result.position})`, { holder: result.holder });
       }
       return result;
     }
     case 'releaseLock':
-      return { released: await releaseLock(deps.store, key, input.ref.deploymentId) };
+      return { released: await releaseLock(deps, key, input.ref.deploymentId) };
     case 'recordStage':
       return recordStage(input, deps);
     case 'prepareRollback':

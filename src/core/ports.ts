@@ -150,10 +150,25 @@ export interface LockRecord {
   owner?: string;
   /** Epoch seconds after which a held lock counts as abandoned. */
   expiresAt?: number;
-  /** Deployments waiting for this lock, served oldest first. */
-  waiters: Record<string, { createdAt: string; seenAt: number }>;
+  /** The task token the owner was (or is being) woken with; absent when it took a free lock itself. */
+  ownerToken?: string;
+  /** Who handed the lock to the owner: a retried release of that deployment re-sends the wake-up. */
+  grantedBy?: string;
+  /** Deployments waiting for this lock, served oldest first (see src/core/locks.ts). */
+  waiters: Record<string, LockWaiter>;
   /** Optimistic concurrency: every write must name the version it read. */
   version: number;
+}
+
+export interface LockWaiter {
+  /** When the deployment was queued (its execution's start ~ the push): the queue order. */
+  createdAt: string;
+  /** The waiting AcquireLock task's token: SendTaskSuccess on it wakes the waiter. */
+  token: string;
+  /** How long the waiter may hold the lock once it is handed over. */
+  holdSeconds: number;
+  /** Epoch seconds when it queued (diagnostics). */
+  since: number;
 }
 
 export interface BakeWatch {

@@ -87,15 +87,28 @@ export function taskStates(definition: StateDefinition): Map<string, StateNode> 
 }
 
 /**
+ * Without TimeoutSeconds, aws-local-stepfunctions fails a task after 60 s
+ * (node_modules/aws-local-stepfunctions, TaskStateAction: DEFAULT_TIMEOUT_SECONDS = 60), while
+ * Step Functions sets no timeout ("By default, the Amazon States Language doesn't set timeouts",
+ * AWS Step Functions developer guide, "Use timeouts to avoid stuck executions"; a Lambda task
+ * ends with the function's own timeout). Locally such a task gets the longest timer Node
+ * can set (2^31 - 1 ms, about 24.8 days) instead: a step that is merely slow on a busy machine
+ * must not fail locally when it would not on AWS.
+ */
+export const LOCAL_NO_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
  * aws-local-stepfunctions evaluates TimeoutSecondsPath against the task's input *after*
  * Parameters, while Step Functions reads it from the state input. Where the same path is also
  * passed in Parameters (as our approval and bake tasks do), point the local copy at that
- * parameter, so that one ASL file behaves the same in both places.
+ * parameter, so that one ASL file behaves the same in both places. Tasks with no timeout get
+ * LOCAL_NO_TIMEOUT_SECONDS.
  */
 export function adaptTimeoutPaths(definition: StateDefinition): StateDefinition {
   const copy = structuredClone(definition);
   for (const [name, state] of taskStates(copy)) {
     const timeoutPath = state.TimeoutSecondsPath;
+    if (state.TimeoutSeconds === undefined && timeoutPath === undefined) state.TimeoutSeconds = LOCAL_NO_TIMEOUT_SECONDS;
     if (typeof timeoutPath !== 'string') continue;
     const found = findParameter(state.Parameters, timeoutPath, '$');
     if (!found) {

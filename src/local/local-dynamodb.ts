@@ -29,6 +29,14 @@ export async function startLocalDynamo(dataDir: string | undefined): Promise<Loc
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  // One process runs hundreds of executions against this server, on a machine that may be busy.
+  // Node closes a keep-alive socket after 5 s idle (server.keepAliveTimeout), racing the SDK
+  // that reuses it: requests fail with ECONNRESET / "socket hang up" (the SDK's TimeoutError)
+  // under load. On loopback the client's agent closes its own sockets; the server keeps them,
+  // and sets no header or request deadline (a slow event loop is not a slow client).
+  server.keepAliveTimeout = 0;
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

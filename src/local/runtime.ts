@@ -56,8 +56,6 @@ export interface RuntimeOptions {
   log?: Log;
   /** Start alarm probes (default true). */
   probes?: boolean;
-  /** Milliseconds for the lock poll Wait state (default 300). */
-  lockPollMs?: number;
   /** Print build output lines (default: only with COCONUT_BUILD_OUTPUT=1). */
   echoBuilds?: boolean;
   /** PATH for builds (default: this process's PATH); tests use it to hide tools. */
@@ -139,7 +137,6 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     builds,
     dataDir,
     log,
-    waitOverrides: { WaitForLock: opts.lockPollMs ?? 300 },
     onExecutionEnd: async (record) => {
       if (record.machine === 'release') {
         if (record.status === 'SUCCEEDED') await announceLocalPush(record.output, { bus, url: () => url, secrets, log });
@@ -289,7 +286,8 @@ async function recoverInterrupted(engine: LocalEngine, ports: Ports): Promise<vo
               finishedAt: new Date().toISOString(),
             };
       await ports.store.updateStage(stage.deploymentId, stage.environment, update, new Date());
-      await releaseLock(ports.store, lockKey(stage.service, stage.environment), stage.deploymentId);
+      // Their waiting tasks died with the process: their tokens are refused, so the lock skips them.
+      await releaseLock(ports, lockKey(stage.service, stage.environment), stage.deploymentId);
     }
     ports.log.warn(`deployment ${execution.name} was interrupted by a restart; marked INTERRUPTED and its locks released`);
   }

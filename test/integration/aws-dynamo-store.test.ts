@@ -14,9 +14,10 @@ import { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../src/aws/table.ts';
 import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
 import { InvalidTransitionError, NotFoundError } from '../../src/core/errors.ts';
-import { acquireLock, releaseLock } from '../../src/core/locks.ts';
+import { releaseLock, requestLock } from '../../src/core/locks.ts';
 import type { ApprovalRecord } from '../../src/core/ports.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
+import { memoryLog } from '../support/runtime.ts';
 
 const TABLE = 'coconut-moto';
 let moto: Moto;
@@ -100,12 +101,20 @@ describe('Class: DynamoStore (moto_server)', () => {
     expect(await store.putLock({ ...(readByA ?? free), owner: 'dep-a', expiresAt: 9_999_999_999, version: 1 })).toBe(true);
     expect(await store.putLock({ ...(readByB ?? free), owner: 'dep-b', expiresAt: 9_999_999_999, version: 1 })).toBe(false);
     expect((await store.getLock(key))?.owner).toBe('dep-a');
-    // Through the domain: B queues behind A, and gets the lock when A releases it.
-    const ask = (id: string, t: number) =>
-      acquireLock(store, { key, deploymentId: id, createdAt: '2026-01-01T00:00:01Z', holdSeconds: 60, nowSeconds: t });
-    expect(await ask('dep-b', Math.floor(Date.now() / 1000))).toMatchObject({ acquired: false, holder: 'dep-a', position: 1 });
-    expect(await releaseLock(store, key, 'dep-a')).toBe(true);
-    expect(await ask('dep-b', Math.floor(Date.now() / 1000))).toEqual({ acquired: true });
+    // Through the domain: B queues behind A, and is woken when A releases it (more: lock-queue.test.ts).
+    const woken: string[] = [];
+    const deps = {
+      store,
+      orchestrator: { sendTaskSuccess: async (token: string) => void woken.push(token) },
+      clock: { now: () => new Date() },
+      log: memoryLog(),
+    };
+    const ask = (id: string) =>
+      requestLock(deps, { key, deploymentId: id, createdAt: '2026-01-01T00:00:01Z', holdSeconds: 60, token: `t-${id}` });
+    expect(await ask('dep-b')).toMatchObject({ acquired: false, holder: 'dep-a', position: 1 });
+    expect(await releaseLock(deps, key, 'dep-a')).toBe(true);
+    expect(woken).toEqual(['t-dep-b']);
+    expect((await store.getLock(key))?.owner).toBe('dep-b');
     // A writer holding a stale version loses.
     const lock = await store.getLock(key);
     expect(await store.putLock({ ...(lock as NonNullable<typeof lock>), owner: 'intruder' })).toBe(false);

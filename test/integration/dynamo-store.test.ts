@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
 import { InvalidTransitionError, NotFoundError } from '../../src/core/errors.ts';
-import { acquireLock, releaseLock, WAITER_STALE_SECONDS } from '../../src/core/locks.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';
 
@@ -87,65 +86,7 @@ describe('DynamoStore (dynalite)', () => {
     expect((await store.listEnvironmentStates()).map((s) => `${s.service}/${s.environment}`)).toContain('api/staging');
   });
 
-  it('serves the environment lock to one deployment at a time, oldest waiter first', async () => {
-    const key = 'api#prod';
-    const now = 1_000_000;
-    const req = (id: string, createdAt: string, t = now) => ({
-      key,
-      deploymentId: id,
-      createdAt,
-      holdSeconds: 600,
-      nowSeconds: t,
-    });
-    expect(await acquireLock(store, req('a', '2026-01-01T00:00:00Z'))).toEqual({ acquired: true });
-    expect(await acquireLock(store, req('a', '2026-01-01T00:00:00Z'))).toEqual({ acquired: true }); // retried step
-    // c (newer) asks before b (older): both wait; b is first in line.
-    expect(await acquireLock(store, req('c', '2026-01-01T00:00:02Z'))).toMatchObject({
-      acquired: false,
-      holder: 'a',
-      position: 1,
-    });
-    expect(await acquireLock(store, req('b', '2026-01-01T00:00:01Z'))).toMatchObject({ acquired: false, position: 1 });
-    expect(await releaseLock(store, key, 'a')).toBe(true);
-    expect(await acquireLock(store, req('c', '2026-01-01T00:00:02Z'))).toMatchObject({ acquired: false, position: 2 });
-    expect(await acquireLock(store, req('b', '2026-01-01T00:00:01Z'))).toEqual({ acquired: true });
-    expect(await releaseLock(store, key, 'c')).toBe(false); // a waiter leaving does not free the lock
-    expect((await store.getLock(key))?.owner).toBe('b');
-  });
-
-  it('forgets waiters that stopped polling and owners whose lock expired', async () => {
-    const key = 'api#staging';
-    const t = 2_000_000;
-    await acquireLock(store, { key, deploymentId: 'old', createdAt: '2026-01-01T00:00:00Z', holdSeconds: 10, nowSeconds: t });
-    await acquireLock(store, { key, deploymentId: 'dead', createdAt: '2026-01-01T00:00:01Z', holdSeconds: 10, nowSeconds: t });
-    // Much later: the owner's lock expired and the waiter "dead" never came back.
-    const later = t + WAITER_STALE_SECONDS + 11;
-    expect(
-      await acquireLock(store, {
-        key,
-        deploymentId: 'new',
-        createdAt: '2026-01-01T00:00:05Z',
-        holdSeconds: 10,
-        nowSeconds: later,
-      }),
-    ).toEqual({ acquired: true });
-  });
-
-  it('grants a free lock to exactly one of many concurrent requests', async () => {
-    const key = 'api#race';
-    const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        acquireLock(store, {
-          key,
-          deploymentId: `r${i}`,
-          createdAt: '2026-01-01T00:00:00Z',
-          holdSeconds: 60,
-          nowSeconds: 3_000_000,
-        }),
-      ),
-    );
-    expect(results.filter((r) => r.acquired)).toHaveLength(1);
-  });
+  // The environment lock on this adapter: test/integration/lock-queue.test.ts.
 
   it('records an approval decision once; a second decision sees the first', async () => {
     await store.putApproval({

@@ -126,7 +126,6 @@ local:
     port: 0,
     dataDir: dir,
     log,
-    lockPollMs: 100,
     secrets: TEST_SECRETS,
     ...opts,
     // Never the developer's SLACK_* variables: Slack only when a test asks for it.

@@ -1,7 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { adaptTimeoutPaths, localSubstitutions, placeholdersIn, substitute, taskStates } from '../../src/local/asl.ts';
+import {
+  adaptTimeoutPaths,
+  LOCAL_NO_TIMEOUT_SECONDS,
+  localSubstitutions,
+  placeholdersIn,
+  substitute,
+  taskStates,
+} from '../../src/local/asl.ts';
 
 const files = readdirSync('stepfunctions').filter((f) => f.endsWith('.asl.json'));
 
@@ -43,6 +50,24 @@ describe('State machine definitions', () => {
     const adapted = taskStates(adaptTimeoutPaths(def));
     expect(adapted.get('Bake')?.TimeoutSecondsPath).toBe('$.Payload.bakeSeconds');
     expect(adapted.get('RequestApproval')?.TimeoutSecondsPath).toBe('$.Payload.timeoutSeconds');
+    expect(adapted.get('AcquireLock')?.TimeoutSecondsPath).toBe('$.Payload.holdSeconds');
+  });
+
+  it("gives tasks without a timeout none locally either (not aws-local-stepfunctions' 60 s default)", () => {
+    // Step Functions sets no timeout by default (developer guide, "Use timeouts to avoid stuck
+    // executions"); aws-local-stepfunctions' TaskStateAction uses DEFAULT_TIMEOUT_SECONDS = 60.
+    const library = readFileSync('node_modules/aws-local-stepfunctions/build/main.node.cjs', 'utf8');
+    expect(library).toMatch(/DEFAULT_TIMEOUT_SECONDS = 60;/);
+    const def = JSON.parse(readFileSync('stepfunctions/deploy.asl.json', 'utf8'));
+    const original = taskStates(def);
+    const adapted = taskStates(adaptTimeoutPaths(def));
+    expect(original.get('RecordBaking')?.TimeoutSeconds).toBeUndefined();
+    expect(adapted.get('RecordBaking')?.TimeoutSeconds).toBe(LOCAL_NO_TIMEOUT_SECONDS);
+    // The longest timer Node can set: longer ones fire at once.
+    expect(LOCAL_NO_TIMEOUT_SECONDS * 1000).toBeLessThanOrEqual(2 ** 31 - 1);
+    // Timeouts the definition sets are kept.
+    expect(adapted.get('Deploy')?.TimeoutSeconds).toBe(original.get('Deploy')?.TimeoutSeconds);
+    expect(adapted.get('Bake')?.TimeoutSeconds).toBeUndefined();
   });
 
   it('never lets an environment fail without releasing its lock', () => {

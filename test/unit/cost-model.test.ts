@@ -19,12 +19,11 @@ const service = config.services[0]!;
 describe('Cost model (core/cost)', () => {
   it('walks deploy.asl.json along the happy path, with and without an approval', () => {
     const plain = walk(inner, {
-      input: { lock: { acquired: true }, env: { bakeSeconds: 300 }, alarmCheck: { breached: false } },
+      input: { env: { bakeSeconds: 300 }, alarmCheck: { breached: false } },
       errors: { Bake: 'States.Timeout' },
     });
     expect(plain.states).toEqual([
       'AcquireLock',
-      'LockAcquired?',
       'NeedsScan?',
       'NeedsApproval?',
       'RecordDeploying',
@@ -40,17 +39,16 @@ describe('Cost model (core/cost)', () => {
       'ReleaseLock',
       'EnvironmentDone',
     ]);
-    expect(plain).toMatchObject({ transitions: 16, lambdaInvocations: 8, builds: 1 });
+    expect(plain).toMatchObject({ transitions: 15, lambdaInvocations: 8, builds: 1 });
     const gated = walk(inner, {
       input: {
-        lock: { acquired: true },
         env: { approval: { timeoutSeconds: 60 }, bakeSeconds: 300 },
         alarmCheck: { breached: false },
       },
       errors: { Bake: 'States.Timeout' },
     });
-    expect(gated.states.slice(3, 6)).toEqual(['NeedsApproval?', 'RecordAwaitingApproval', 'RequestApproval']);
-    expect(gated.transitions).toBe(18);
+    expect(gated.states.slice(2, 5)).toEqual(['NeedsApproval?', 'RecordAwaitingApproval', 'RequestApproval']);
+    expect(gated.transitions).toBe(17);
   });
 
   it('prices a deployment from the path, beside CodePipeline V2', () => {
@@ -62,14 +60,14 @@ describe('Cost model (core/cost)', () => {
       lambdaMilliseconds: 1000,
       architecture: 'arm64',
     });
-    // Map state + 16 (staging) + 18 (prod with approval)
-    expect(r.perDeployment.transitions).toBe(35);
+    // Map state + 15 (staging) + 17 (prod with approval)
+    expect(r.perDeployment.transitions).toBe(33);
     // 8 + 10 in the state machine, plus the trigger and the approval decision
     expect(r.perDeployment.lambdaInvocations).toBe(20);
     expect(r.perDeployment.gbSeconds).toBe(20);
     expect(r.perDeployment.buildMinutes).toBe(6);
     const [sfn, lambda, build] = r.perDeployment.lines;
-    expect(sfn?.usd).toBeCloseTo(35 * 0.000025, 10);
+    expect(sfn?.usd).toBeCloseTo(33 * 0.000025, 10);
     expect(lambda?.usd).toBeCloseTo(20 * 0.2e-6 + 20 * 0.0000133334, 10);
     expect(build?.usd).toBeCloseTo(6 * 0.005, 10);
     expect(r.perMonth.deployments).toBe(300);
@@ -78,6 +76,19 @@ describe('Cost model (core/cost)', () => {
     expect(r.codePipelineV2.perDeploymentUsd).toBeCloseTo(21 * 0.002 + 6 * 0.005, 10);
     // A rollback in staging: Map + the failure path through Rollback.
     expect(r.rolledBack.transitions).toBeGreaterThan(14);
+  });
+
+  it('counts no transition for waiting behind a lock: the path is the same whether the lock is free or held', () => {
+    // The scenario data a lock poll would read ($.lock.acquired); the old Wait -> AcquireLock loop
+    // never left the lock with it false, so the walk failed ("the path loops").
+    const scenario = (acquired: boolean) => ({
+      input: { lock: { acquired }, env: { bakeSeconds: 300 }, alarmCheck: { breached: false } },
+      errors: { Bake: 'States.Timeout' },
+    });
+    const free = walk(inner, scenario(true));
+    const held = walk(inner, scenario(false));
+    expect(held).toEqual(free);
+    expect(free.states.filter((s) => inner.States[s].Type === 'Wait')).toEqual([]);
   });
 
   it('refuses Choice rules it cannot evaluate instead of guessing', () => {

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutionEndedHandler } from '../../functions/execution-ended.ts';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import { requestLock } from '../../src/core/locks.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { memoryLog } from '../support/runtime.ts';
 import { dynaliteStore } from '../support/stores.ts';
@@ -37,7 +38,20 @@ describe('Function: execution-ended handler', () => {
       })),
     );
     await store.updateStage('dep-abort', 'staging', { state: 'DEPLOYING' }, new Date());
-    const ports = async () => ({ store, clock: { now: () => new Date() }, log: memoryLog() }) as never;
+    // It held the staging lock, and the next deployment waits for it on its task token.
+    const woken: string[] = [];
+    const lockDeps = {
+      store,
+      clock: { now: () => new Date() },
+      log: memoryLog(),
+      orchestrator: { sendTaskSuccess: async (token: string) => void woken.push(token) },
+    };
+    const ask = (id: string, at: string) =>
+      requestLock(lockDeps, { key: 'api#staging', deploymentId: id, createdAt: at, holdSeconds: 3600, token: `token-${id}` });
+    await ask('dep-abort', '2026-01-01T00:00:00Z');
+    await ask('dep-next', '2026-01-01T00:00:01Z');
+    expect(woken).toEqual(['token-dep-abort']);
+    const ports = async () => lockDeps as never;
     const handler = createExecutionEndedHandler(ports);
     const event = {
       id: 'evt-1',
@@ -55,6 +69,10 @@ describe('Function: execution-ended handler', () => {
     const result = await handler(event as never, {} as never);
     expect(result.repaired).toContain('staging: DEPLOYING -> FAILED');
     expect((await store.getDeployment('dep-abort'))?.stages.map((s) => s.state)).toEqual(['FAILED', 'SKIPPED']);
+    // The lock went to the next deployment, and the repair woke it.
+    expect(result.repaired).toContain('staging: lock released');
+    expect(woken).toEqual(['token-dep-abort', 'token-dep-next']);
+    expect((await store.getLock('api#staging'))?.owner).toBe('dep-next');
     await expect(handler({ ...event, source: 'aws.ecr' } as never, {} as never)).rejects.toThrow(
       /not a valid Step Functions Execution Status Change event: source/,
     );

@@ -91,7 +91,8 @@ describe('Contract: sst.config.ts', () => {
   it('grants each function the actions its code reaches (least privilege, derived from the code)', () => {
     // A push without image-digest is resolved before planning (ECR's API; the pull secret elsewhere).
     expect(neededCapabilities('ecr-push')).toEqual(new Set(['store', 'startExecution', 'registry', 'pullSecrets']));
-    expect(neededCapabilities('execution-ended')).toEqual(new Set(['store']));
+    // The repair releases a dead holder's lock and wakes the next waiter through its task token.
+    expect(neededCapabilities('execution-ended')).toEqual(new Set(['store', 'taskCallback']));
     expect(neededCapabilities('pipeline-step')).toEqual(new Set(['store', 'alarms', 'scanner', 'taskCallback']));
     expect(checkFunctionPermissions(contract, config)).toEqual([]);
     // Least privilege: the push handler cannot resume tasks.
@@ -101,7 +102,11 @@ describe('Contract: sst.config.ts', () => {
     // The API starts manual deploys and rollbacks, but never touches targets or builds.
     expect(actions('api')).toContain('states:StartExecution');
     expect(actions('api').filter((a) => a.startsWith('ecs:') || a.startsWith('codebuild:') || a === 'iam:PassRole')).toEqual([]);
-    expect(actions('execution-ended').filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('sqs:'))).toEqual([]);
+    expect(
+      actions('execution-ended').filter(
+        (a) => !a.startsWith('dynamodb:') && !a.startsWith('sqs:') && !a.startsWith('states:SendTask'),
+      ),
+    ).toEqual([]);
   });
 
   it('links every secret a handler reads to it', () => {

@@ -28,10 +28,19 @@ describe('State machine graph (core) and its layout (dashboard)', () => {
     expect(choiceLabel({ Variable: '$.env.approval', IsPresent: true, Next: 'x' })).toBe('env.approval present');
   });
 
-  it('lays the states out in rows without overlaps, drawing the lock wait as a loop', () => {
+  it('lays the states out in rows without overlaps; nothing loops (waits are task tokens, not Wait-state rounds)', () => {
     const { positions, back, width, height } = layout(inner);
     expect(positions.size).toBe(inner?.states.length);
-    expect(back.has('WaitForLock->AcquireLock')).toBe(true);
+    expect([...back]).toEqual([]);
+    // A loop is still drawn as a back edge.
+    const looped = layout({
+      startAt: 'A',
+      states: [
+        { name: 'A', type: 'Task', end: false, edges: [{ to: 'B', kind: 'next' }] },
+        { name: 'B', type: 'Wait', end: false, edges: [{ to: 'A', kind: 'next' }] },
+      ],
+    });
+    expect([...looped.back]).toEqual(['B->A']);
     const boxes = [...positions.values()];
     for (const a of boxes) for (const b of boxes) if (a !== b) expect(Math.abs(a.x - b.x) >= 176 || a.y !== b.y).toBe(true);
     expect(boxes.every((p) => p.x >= 0 && p.x + 176 <= width && p.y + 34 <= height)).toBe(true);
@@ -60,5 +69,13 @@ describe('State machine graph (core) and its layout (dashboard)', () => {
     const prod = statesOf(events, 1, false);
     expect(prod.status.get('Bake')).toBe('failed');
     expect(prod.status.get('PrepareRollback')).toBe('stopped'); // the execution is no longer running
+  });
+
+  it('shows a lock wait whose safety-net timeout fired as still waiting, then done', () => {
+    const ev = (type: string, state: string, error?: string) => ({ type, state, iteration: 0, at: '', error });
+    const waiting = [ev('StateEntered', 'AcquireLock'), ev('StateFailed', 'AcquireLock', 'States.Timeout')];
+    expect(statesOf(waiting, 0, true).status.get('AcquireLock')).toBe('active');
+    const woken = [...waiting, ev('StateExited', 'AcquireLock'), ev('StateEntered', 'NeedsScan?')];
+    expect(statesOf(woken, 0, true).status.get('AcquireLock')).toBe('done');
   });
 });

@@ -3,8 +3,9 @@
  * enters (each one a billed Step Functions transition), the Lambda invocations among them, and
  * the CodeBuild minutes of its builds; beside the same pipeline on CodePipeline V2, billed per
  * action minute. The path is found by walking deploy.asl.json with the Choice rules evaluated
- * on a scenario (lock free, approval as configured, alarms quiet), so an edit of the state
- * machine changes the figures by itself. Prices come from prices.json.
+ * on a scenario (approval as configured, alarms quiet), so an edit of the state machine changes
+ * the figures by itself. Prices come from prices.json. Waiting for the environment lock costs
+ * nothing: the AcquireLock task waits on its token (no transitions), whether the lock is free or not.
  */
 
 import type { AslDefinition, AslState } from '../asl-types.ts';
@@ -163,7 +164,6 @@ export interface CostReport {
 function environmentScenario(env: ServiceConfig['environments'][number], failing = false): Scenario {
   return {
     input: {
-      lock: { acquired: true },
       env: { ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}), bakeSeconds: env.bake },
       alarmCheck: { breached: false },
       rollback: { canRollBack: true },
