@@ -245,7 +245,7 @@ export const environmentSchema = z.strictObject({
         .boolean()
         .default(false)
         .describe(
-          'When true, whoever triggered the deployment may not approve it. People are compared by identity: the Slack id, JWT subject or IAM principal that started it through the API, or what slack.users maps its actor to.',
+          'When true, whoever triggered the deployment may not approve it. People are compared by identity (Slack id, ISSUER#SUB of a dashboard user, IAM principal, or what slack.users maps them to); when Coconut cannot tell who triggered it (an ECR push names no user) or cannot compare them with the approver, the approval is refused, saying why.',
         ),
       channel: slackChannel
         .optional()
@@ -291,7 +291,7 @@ export const slackSchema = z
       .record(z.string().min(1), z.string().regex(SLACK_USER, 'expected a Slack user id (U…/W…), like U0123ABCD'))
       .default({})
       .describe(
-        'Who is who: trigger actors (GitHub login, registry user, IAM principal like arn:aws:sts::123456789012:assumed-role/deployers/alice) -> Slack user id, for fourEyes.',
+        "Who is who -> Slack user id, for approvals and fourEyes. Keys: dashboard users as ISSUER#SUB (their token's iss and sub claims, e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf#8c1f…), IAM principals (arn:aws:sts::123456789012:assumed-role/deployers/alice), and who pushed: GitHub logins, registry users.",
       ),
   })
   .describe('Slack: approval messages and one thread per deployment (needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET).');
@@ -322,7 +322,9 @@ export const authSchema = z
     token: z
       .enum(['id', 'access'])
       .default('id')
-      .describe('Which token the dashboard sends: the ID token carries the email and custom:slack_user_id claims approvals use.'),
+      .describe(
+        'Which token the dashboard sends. A user is identified by its iss and sub claims (never by email or custom attributes, which users may edit); slack.users maps ISSUER#SUB to their Slack id.',
+      ),
   })
   .describe('Sign-in for the dashboard and API on AWS (OIDC / Cognito). The local runtime needs none: it listens on 127.0.0.1.');
 
