@@ -74,9 +74,10 @@ type Authorizer = Partial<
  * A JWT user is `ISSUER#SUB`: the two claims that identify them and that they cannot change
  * (OpenID Connect Core 1.0 §2: `sub` is "never reassigned" within its issuer; the authorizer
  * checked `iss`). Their Slack id comes only from coconut.yaml `slack.users`, never from a claim
- * such as `custom:slack_user_id` or `email`: Cognito lets users update their own custom and
- * standard attributes unless the app client's write attributes forbid it, so such a claim says
- * whatever its user wants (Cognito developer guide, "Attribute permissions and scopes").
+ * such as `custom:slack_user_id` or `email`: a Cognito user's access token "authorizes them to
+ * set or modify their own attribute value for any attribute in" the app client's
+ * WriteAttributes, which by default hold the standard attributes (email included; Cognito API
+ * reference, UserPoolClientType.WriteAttributes), so such a claim says what its user wants.
  */
 export function actorOf(event: HttpEvent, config: CoconutConfig): Actor {
   const authorizer = (event.requestContext as { authorizer?: Authorizer }).authorizer;

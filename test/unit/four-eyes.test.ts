@@ -5,9 +5,9 @@
  * decideApproval, on dynalite. What counts as a user's stable identity comes from OpenID
  * Connect Core 1.0 §2 (`sub`: "Locally unique and never reassigned identifier within the
  * Issuer"), and why a claim like `custom:slack_user_id` or `email` cannot be trusted from the
- * Cognito developer guide ("Attribute permissions and scopes": app clients can write, and so
- * users can update, custom and standard attributes unless the client's write attributes
- * exclude them).
+ * Cognito API reference (UserPoolClientType.WriteAttributes: a user's access token "authorizes
+ * them to set or modify their own attribute value for any attribute in this list", which by
+ * default holds the standard attributes, email included).
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
