@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { CoconutConfig } from './config/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, TaskTokenExpiredError } from './errors.ts';
 import { ERRORS } from './failure.ts';
-import { fourEyesVerdict } from './four-eyes.ts';
+import { fourEyesVerdict, triggerIdentities } from './four-eyes.ts';
 import { approverNames, type IamPrincipal, looksLikeArn, parseApproverArn } from './iam-identity.ts';
 import type { ApprovalRecord, Clock, Log, Notifier, Orchestrator, Store, UserGroups } from './ports.ts';
 
@@ -87,6 +87,17 @@ export async function requestApproval(deps: ApprovalDeps, req: ApprovalRequest):
       approvalId,
       deploymentId: req.deploymentId,
     });
+  }
+  if (
+    !late &&
+    approvalConfig(deps.config, req.service, req.environment)?.fourEyes &&
+    !triggerIdentities(deps.config, trigger).size
+  ) {
+    // Said now rather than only at the first click: this wait cannot end in an approval.
+    deps.log.warn(
+      `four eyes on ${req.service}/${req.environment}: nobody can approve ${approvalId}, because Coconut cannot tell who triggered ${req.deploymentId} (${trigger ? `${trigger.kind}${trigger.actor ? ` by ${trigger.actor}, not in slack.users` : ', naming no user'}` : 'no record'}); reject it and deploy with \`coconut deploy\`, or map who pushed in slack.users`,
+      { approvalId, deploymentId: req.deploymentId },
+    );
   }
   await notifyRequested(deps, approval);
   return approval;

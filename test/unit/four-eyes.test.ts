@@ -43,7 +43,15 @@ slack:
 auth: { issuer: '${ISSUER}', audience: [client-1] }
 `);
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const warnings: string[] = [];
+const quiet = {
+  debug() {},
+  info() {},
+  warn(message: string) {
+    warnings.push(message);
+  },
+  error() {},
+};
 
 interface Claims {
   sub: string;
@@ -180,6 +188,8 @@ describe('four eyes compares stable identities and refuses what it cannot tell a
       version: '2.0.0',
       timeoutSeconds: 3600,
     });
+    // Said when the wait starts, not only at the first click.
+    expect(warnings.join('\n')).toContain(`four eyes on api/prod: nobody can approve ${approvalId}`);
     await expect(
       decideApproval(ports, { approvalId, decision: 'approve', actor: { id: 'U0BOB', name: 'bob', source: 'slack' } }),
     ).rejects.toThrow(
