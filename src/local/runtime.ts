@@ -36,6 +36,7 @@ import { RehearsalEcsTarget } from './ecs-rehearsal.ts';
 import { LocalEngine, type LocalFunction } from './engine.ts';
 import { alongsideInbox, inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
+import { PendingCleanups } from './pending-cleanups.ts';
 import { announceLocalPush } from './registry-stand-in.ts';
 import { localSecrets } from './secrets.ts';
 import { startServer } from './server.ts';
@@ -95,7 +96,9 @@ export interface Runtime {
   secretsFile?: string;
   server: Server;
   /** The local DynamoDB server (fault tests stop it to see the store refuse writes). */
-  storeServer: { endpoint: string; stop(): Promise<void> };
+  storeServer: { endpoint: string; stop(): Promise<void>; start(): Promise<void> };
+  /** Cleanups after ended executions, retried until the store answers (events: deferred, repaired). */
+  cleanups: PendingCleanups;
   /** Resolves when no execution runs and no event is being delivered. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -129,6 +132,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const secrets = opts.secrets ?? (local as NonNullable<typeof local>).secrets;
 
   const functions: Record<string, LocalFunction> = {};
+  const cleanups = new PendingCleanups({ dataDir, log, repair: (end) => repairAfterExecution(ports, end) });
   const engine = new LocalEngine({
     definitions: {
       deploy: await loadStateMachine(PROJECT_ROOT, 'deploy'),
@@ -145,7 +149,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         else log.warn(`release ${record.name} ${record.status}: no image was pushed, so nothing deploys`);
         return;
       }
-      await repairAfterExecution(ports, {
+      // Written down first and retried until the store answers (pending-cleanups.ts).
+      await cleanups.run({
         deploymentId: record.name,
         status: record.status,
         ...(record.error ? { error: record.error } : {}),
@@ -230,6 +235,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
 
   await recoverInterrupted(engine, ports);
+  // Cleanups an earlier run could not finish (the store was down): retried in the background.
+  cleanups.resume();
   if (opts.probes !== false) alarms.start();
 
   return {
@@ -244,6 +251,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     ...(local?.fromFile.length ? { secretsFile: local.file } : {}),
     server,
     storeServer: dynamo,
+    cleanups,
     idle: async () => {
       await bus.idle();
       await engine.idle();
@@ -252,6 +260,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       alarms.stop();
       builds.stop();
       await engine.stop();
+      await cleanups.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
