@@ -61,6 +61,9 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
     description: 'Step Functions execution failed/timed out/aborted (EventBridge) -> repair stages and locks',
     capabilities: ['store'],
     async: true,
+    // Retries the repair while the store is down, for as long as one invocation may run
+    // (functions/execution-ended.ts says why Lambda's own two retries are not enough).
+    timeout: '15 minutes',
   },
   'pipeline-step': {
     description: 'Bookkeeping steps of the deploy state machine (locks, stages, scan gate, alarms, bake)',
