@@ -232,4 +232,20 @@ describe('four eyes compares stable identities and refuses what it cannot tell a
       reason: expect.stringContaining('map "hubot" to its Slack user id in coconut.yaml slack.users'),
     });
   });
+
+  it('refuses a slack.users key that could never match, saying what a key must be', () => {
+    const withKey = (key: string) => () =>
+      parseConfig(`
+services:
+  - name: api
+    image: { registry: ecr, repository: api }
+    target: { kind: helm, chart: charts/api }
+    environments: [{ name: prod }]
+slack:
+  users: { '${key}': U0ALICE }
+`);
+    expect(withKey(`${ISSUER}/alice-sub`)).toThrow(/slack\.users\.https:.*: a dashboard user is ISSUER#SUB/);
+    expect(withKey('arn:aws:iam::123456789012:role/deployers')).toThrow(/expected the ARN of a caller .* not a role or group/);
+    expect(withKey(`${ISSUER}#alice-sub`)).not.toThrow();
+  });
 });

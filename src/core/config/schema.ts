@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
 import { GITHUB_REPOSITORY_PATTERN } from '../events/github.ts';
-import { looksLikeArn, parseApproverArn } from '../iam-identity.ts';
+import { looksLikeArn, parseApproverArn, parseCallerArn } from '../iam-identity.ts';
 import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../oci.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -280,6 +280,21 @@ export const serviceSchema = z.strictObject({
     .describe('Environments in promotion order: a failure in one stops the later ones.'),
 });
 
+/**
+ * A `slack.users` key that could never match is refused rather than silently ignored: a
+ * dashboard user is ISSUER#SUB, and an IAM caller is a user, role session or federated user
+ * ARN (what API Gateway reports), never a role or group.
+ */
+function userKeyProblem(key: string): string | undefined {
+  if (/^https?:\/\//.test(key) && !/^https:\/\/[^#\s]+#\S+$/.test(key)) {
+    return 'a dashboard user is ISSUER#SUB: the https issuer and the sub claim joined by "#" (e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf#8c1f0e2a-…)';
+  }
+  if (looksLikeArn(key) && !parseCallerArn(key)) {
+    return 'expected the ARN of a caller as API Gateway reports it: an IAM user (arn:aws:iam::123456789012:user/alice) or a role session (arn:aws:sts::123456789012:assumed-role/deployers/alice), not a role or group';
+  }
+  return undefined;
+}
+
 export const slackSchema = z
   .strictObject({
     channel: slackChannel.default('#deploys').describe('Channel of the deployment threads and, by default, of approvals.'),
@@ -289,6 +304,12 @@ export const slackSchema = z
       .describe('Base URL of the dashboard; messages link to <dashboardUrl>/#/deployments/<id>.'),
     users: z
       .record(z.string().min(1), z.string().regex(SLACK_USER, 'expected a Slack user id (U…/W…), like U0123ABCD'))
+      .superRefine((users, ctx) => {
+        for (const key of Object.keys(users)) {
+          const problem = userKeyProblem(key);
+          if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+        }
+      })
       .default({})
       .describe(
         "Who is who -> Slack user id, for approvals and fourEyes. Keys: dashboard users as ISSUER#SUB (their token's iss and sub claims, e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf#8c1f…), IAM principals (arn:aws:sts::123456789012:assumed-role/deployers/alice), and who pushed: GitHub logins, registry users.",
