@@ -13,8 +13,11 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { TERMINAL_STATES } from '../core/deployment.ts';
 import type { ExecutionEnd } from '../core/execution-ended.ts';
-import type { Log } from '../core/ports.ts';
+import { lockKey } from '../core/locks.ts';
+import type { Log, Store } from '../core/ports.ts';
+import type { ExecutionRecord } from './engine.ts';
 
 export const PENDING_CLEANUPS_FILE = 'pending-cleanups.json';
 
@@ -64,7 +67,11 @@ export class PendingCleanups extends EventEmitter {
   /** The execution ended: write the cleanup down, then do it (now, and again until it works). */
   async run(end: ExecutionEnd): Promise<void> {
     const existing = this.entries.get(end.deploymentId);
-    if (existing?.timer) clearTimeout(existing.timer);
+    if (existing) {
+      // Already written down (and maybe being tried): try now rather than twice at once.
+      if (existing.timer) clearTimeout(existing.timer);
+      return this.attempt(end.deploymentId);
+    }
     this.entries.set(end.deploymentId, { end, attempts: 0 });
     this.write();
     await this.attempt(end.deploymentId);
@@ -153,4 +160,38 @@ export class PendingCleanups extends EventEmitter {
     writeFileSync(tmp, `${JSON.stringify({ version: 1, pending }, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, this.opts.file);
   }
+}
+
+/**
+ * At start-up, besides what is written down: finished deploy executions whose deployment still
+ * has a stage in progress or still holds a lock (ended before cleanups were written down, or
+ * with the file lost). Executions that stopped before `since` are not looked at, so that a long
+ * history costs nothing at every start; their locks have long expired.
+ */
+export async function findLooseEnds(
+  executions: ExecutionRecord[],
+  store: Pick<Store, 'getDeployment' | 'getLock'>,
+  since: Date,
+): Promise<ExecutionEnd[]> {
+  const loose: ExecutionEnd[] = [];
+  for (const execution of executions) {
+    if (execution.machine !== 'deploy' || execution.status === 'RUNNING' || execution.status === 'SUCCEEDED') continue;
+    if (!execution.stoppedAt || execution.stoppedAt < since.toISOString()) continue;
+    const deployment = await store.getDeployment(execution.name);
+    if (!deployment) continue;
+    let open = deployment.stages.some((stage) => !TERMINAL_STATES.has(stage.state));
+    for (const stage of open ? [] : deployment.stages) {
+      if ((await store.getLock(lockKey(stage.service, stage.environment)))?.owner === execution.name) open = true;
+      if (open) break;
+    }
+    if (open) {
+      loose.push({
+        deploymentId: execution.name,
+        status: execution.status,
+        ...(execution.error ? { error: execution.error } : {}),
+        ...(execution.cause ? { cause: execution.cause } : {}),
+      });
+    }
+  }
+  return loose;
 }

@@ -36,7 +36,7 @@ import { RehearsalEcsTarget } from './ecs-rehearsal.ts';
 import { LocalEngine, type LocalFunction } from './engine.ts';
 import { alongsideInbox, inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
-import { PendingCleanups } from './pending-cleanups.ts';
+import { findLooseEnds, PendingCleanups } from './pending-cleanups.ts';
 import { announceLocalPush } from './registry-stand-in.ts';
 import { localSecrets } from './secrets.ts';
 import { startServer } from './server.ts';
@@ -235,8 +235,15 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
 
   await recoverInterrupted(engine, ports);
-  // Cleanups an earlier run could not finish (the store was down): retried in the background.
+  // Cleanups an earlier run could not finish (the store was down): retried in the background,
+  // with any recent execution that ended with loose ends and was never written down.
   cleanups.resume();
+  const since = new Date(Date.now() - LOOSE_ENDS_LOOKBACK_MS);
+  void findLooseEnds(engine.list(), store, since)
+    .then((loose) =>
+      Promise.all(loose.filter((end) => !cleanups.pending().includes(end.deploymentId)).map((end) => cleanups.run(end))),
+    )
+    .catch((error) => log.warn(`could not look for executions that ended with loose ends: ${(error as Error).message}`));
   if (opts.probes !== false) alarms.start();
 
   return {
@@ -270,6 +277,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     },
   };
 }
+
+/** How far back start-up looks for ended executions with loose ends (locks expire well within it). */
+const LOOSE_ENDS_LOOKBACK_MS = 24 * 3600 * 1000;
 
 /** A middy handler as the engine and server call it: (event, context). */
 // biome-ignore lint/suspicious/noExplicitAny: each handler has its own event type; the engine passes JSON.

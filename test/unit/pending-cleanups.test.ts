@@ -4,8 +4,11 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
 import type { ExecutionEnd } from '../../src/core/execution-ended.ts';
-import { PENDING_CLEANUPS_FILE, PendingCleanups } from '../../src/local/pending-cleanups.ts';
+import type { LockRecord } from '../../src/core/ports.ts';
+import type { ExecutionRecord } from '../../src/local/engine.ts';
+import { findLooseEnds, PENDING_CLEANUPS_FILE, PendingCleanups } from '../../src/local/pending-cleanups.ts';
 import { memoryLog } from '../support/runtime.ts';
 
 const pendingIn = (dir: string) =>
@@ -53,5 +56,52 @@ describe('PendingCleanups', () => {
     const log = memoryLog();
     expect(new PendingCleanups({ dataDir: dir, log, repair: async () => {} }).pending()).toEqual([]);
     expect(log.lines.find((l) => l.level === 'ERROR')?.message).toContain('pending cleanups in it are not retried');
+  });
+
+  it('finds recent ended executions whose stages are open or whose lock is still theirs, and nothing else', async () => {
+    const at = '2026-12-02T06:00:00.000Z';
+    const execution = (name: string, status: ExecutionRecord['status'], stoppedAt = at): ExecutionRecord => ({
+      name,
+      machine: 'deploy',
+      executionArn: `arn:local:${name}`,
+      status,
+      input: {},
+      startedAt: at,
+      stoppedAt,
+      ...(status === 'FAILED' ? { error: 'States.TaskFailed', cause: 'store down' } : {}),
+    });
+    const stage = (deploymentId: string, state: StageRecord['state']) =>
+      ({ deploymentId, service: 'api', environment: 'staging', order: 0, version: '1.0.0', state }) as StageRecord;
+    const deployments: Record<string, StageRecord[]> = {
+      baking: [stage('baking', 'BAKING')],
+      locked: [stage('locked', 'FAILED')],
+      clean: [stage('clean', 'FAILED')],
+      old: [stage('old', 'BAKING')],
+      fine: [stage('fine', 'SUCCEEDED')],
+    };
+    const store = {
+      getDeployment: async (id: string) =>
+        deployments[id]
+          ? ({ deploymentId: id, stages: deployments[id] } as unknown as DeploymentRecord & { stages: StageRecord[] })
+          : undefined,
+      getLock: async (key: string) =>
+        key === 'api#staging' ? ({ key, owner: 'locked', waiters: {}, version: 1 } as LockRecord) : undefined,
+    };
+    const loose = await findLooseEnds(
+      [
+        execution('baking', 'FAILED'),
+        execution('locked', 'ABORTED'),
+        execution('clean', 'FAILED'),
+        execution('old', 'FAILED', '2026-11-01T00:00:00.000Z'),
+        execution('fine', 'SUCCEEDED'),
+        execution('running', 'RUNNING'),
+      ],
+      store as never,
+      new Date('2026-12-01T06:00:00.000Z'),
+    );
+    expect(loose).toEqual([
+      { deploymentId: 'baking', status: 'FAILED', error: 'States.TaskFailed', cause: 'store down' },
+      { deploymentId: 'locked', status: 'ABORTED' },
+    ]);
   });
 });
