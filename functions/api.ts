@@ -13,8 +13,10 @@ import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { type Actor, decideApproval } from '../src/core/approvals.ts';
 import { formatPath } from '../src/core/config/load.ts';
+import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { computeDora } from '../src/core/dora.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
+import { mappedSlackId, oidcIdentity } from '../src/core/four-eyes.ts';
 import {
   assertMayImport,
   checkHistoryImages,
@@ -66,19 +68,30 @@ type Authorizer = Partial<
 >;
 
 /**
- * Who is calling. On AWS: the JWT's subject (with an `auth:` section), or the IAM caller whose
+ * Who is calling. On AWS: the JWT user (with an `auth:` section), or the IAM caller whose
  * SigV4 signature API Gateway verified (without one; APIGatewayProxyEventV2WithIAMAuthorizer:
  * requestContext.authorizer.iam.userArn). Locally: the operator of the 127.0.0.1 server.
+ *
+ * A JWT user is `ISSUER#SUB`: the two claims that identify them and that they cannot change
+ * (OpenID Connect Core 1.0 §2: `sub` is "never reassigned" within its issuer; the authorizer
+ * checked `iss`). Their Slack id comes only from coconut.yaml `slack.users`, never from a claim
+ * such as `custom:slack_user_id` or `email`: a Cognito user's access token "authorizes them to
+ * set or modify their own attribute value for any attribute in" the app client's
+ * WriteAttributes, which by default hold the standard attributes (email included; Cognito API
+ * reference, UserPoolClientType.WriteAttributes), so such a claim says what its user wants.
  */
-export function actorOf(event: HttpEvent): Actor {
+export function actorOf(event: HttpEvent, config: CoconutConfig): Actor {
   const authorizer = (event.requestContext as { authorizer?: Authorizer }).authorizer;
   const claims = authorizer?.jwt?.claims;
   if (claims?.sub) {
-    const slackId = claims['custom:slack_user_id'] ?? claims.slack_user_id;
+    if (typeof claims.iss !== 'string' || !claims.iss) throw new HttpError(401, 'the token names no issuer (iss claim)');
+    const id = oidcIdentity(claims.iss, String(claims.sub));
+    const slackId = mappedSlackId(config, id);
     return {
-      id: String(slackId ?? claims.sub),
+      id,
       name: String(claims.email ?? claims.name ?? claims.sub),
       source: 'dashboard',
+      ...(slackId ? { slackId } : {}),
     };
   }
   const iam = authorizer?.iam;
@@ -114,7 +127,7 @@ const decide =
     const approval = await decideApproval(p, {
       approvalId: param(event, 'id'),
       decision,
-      actor: actorOf(event),
+      actor: actorOf(event, p.config),
       ...(comment ? { comment } : {}),
     });
     return json(200, { approval: publicApproval(approval) });
@@ -201,7 +214,7 @@ const exportRoute: Route = async (p, event) => {
  * its whole file.
  */
 const importRoute: Route = async (p, event) => {
-  const actor = actorOf(event);
+  const actor = actorOf(event, p.config);
   await assertMayImport(p, actor);
   const body = rawBody(event);
   const size = Buffer.byteLength(body);
@@ -282,7 +295,7 @@ export const API_ROUTES: Record<string, Route> = {
     const outcome = await startManualDeployment(p, {
       service: body.service,
       version: body.version,
-      actor: actorOf(event),
+      actor: actorOf(event, p.config),
       ...(body.environments ? { environments: body.environments } : {}),
       ...(body.digest ? { digest: body.digest } : {}),
       ...(body.requestId ? { requestId: body.requestId } : {}),
@@ -295,7 +308,7 @@ export const API_ROUTES: Record<string, Route> = {
     const outcome = await startRollback(p, {
       service: body.service,
       environment: body.environment,
-      actor: actorOf(event),
+      actor: actorOf(event, p.config),
       ...(body.to ? { to: body.to } : {}),
       ...(body.requestId ? { requestId: body.requestId } : {}),
     });

@@ -27,20 +27,72 @@ export const executionStatusChangeSchema = z.object({
 
 export type ExecutionStatusChangeEvent = z.input<typeof executionStatusChangeSchema>;
 
-export function createExecutionEndedHandler(ports: PortsProvider) {
+export interface RetryOptions {
+  /** First pause between attempts, doubled after each failure up to maxDelayMs. */
+  firstDelayMs?: number;
+  maxDelayMs?: number;
+  /** Stop trying when less than this is left of the invocation (one attempt must fit). */
+  marginMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * The repair needs the store. If the store fails, retrying here matters: EventBridge's retry
+ * policy on the target (infra/triggers.ts) covers only delivering the event to Lambda
+ * ("How EventBridge retries delivering events"), and once Lambda has taken an asynchronous
+ * invocation a function error gets only two more attempts, one and two minutes apart, before
+ * the event goes to the function's dead-letter queue (Lambda guide, "How Lambda handles errors
+ * and retries with asynchronous invocation"). So the handler keeps trying with backoff for as
+ * long as its invocation may run (infra/function-manifest.ts: 15 minutes), which with Lambda's
+ * own retries rides out a store outage of about 45 minutes; longer ones reach the DLQ (alarmed)
+ * and need a redrive (docs/security.md).
+ */
+async function withRetries<T>(
+  attempt: () => Promise<T>,
+  remainingMs: () => number,
+  log: { warn(message: string, extra?: Record<string, unknown>): void },
+  opts: RetryOptions,
+): Promise<T> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const first = opts.firstDelayMs ?? 1000;
+  const max = opts.maxDelayMs ?? 60_000;
+  const margin = opts.marginMs ?? 60_000;
+  for (let failures = 0; ; ) {
+    try {
+      return await attempt();
+    } catch (error) {
+      failures += 1;
+      const delay = Math.min(first * 2 ** (failures - 1), max);
+      if (remainingMs() - delay < margin) throw error;
+      log.warn(`repair attempt ${failures} failed (${(error as Error).message}); trying again in ${Math.round(delay / 1000)} s`);
+      await sleep(delay);
+    }
+  }
+}
+
+export function createExecutionEndedHandler(ports: PortsProvider, retry: RetryOptions = {}) {
   return middy<ExecutionStatusChangeEvent, { repaired: string[] }>()
     .use(logErrors(ports, 'execution-ended'))
     .use(parseEvent(executionStatusChangeSchema, 'Step Functions Execution Status Change event'))
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const { detail } = parsedAs(executionStatusChangeSchema, event);
       // The rule only sends ended executions; a RUNNING one (a replayed event) has nothing to repair yet.
       if (detail.status === 'RUNNING') return { repaired: [] };
-      return repairAfterExecution(await ports(), {
-        deploymentId: detail.name,
-        status: detail.status,
-        ...(detail.error ? { error: detail.error } : {}),
-        ...(detail.cause ? { cause: detail.cause } : {}),
-      });
+      const p = await ports();
+      // Invoked without a Lambda context (tests, a manual redrive script): one attempt's worth of time.
+      const remainingMs = () => context?.getRemainingTimeInMillis?.() ?? 0;
+      return withRetries(
+        () =>
+          repairAfterExecution(p, {
+            deploymentId: detail.name,
+            status: detail.status,
+            ...(detail.error ? { error: detail.error } : {}),
+            ...(detail.cause ? { cause: detail.cause } : {}),
+          }),
+        remainingMs,
+        p.log,
+        retry,
+      );
     });
 }
 

@@ -65,6 +65,9 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
     // Releasing a dead holder's lock wakes the next waiter (SendTaskSuccess on its task token).
     capabilities: ['store', 'taskCallback'],
     async: true,
+    // Retries the repair while the store is down, for as long as one invocation may run
+    // (functions/execution-ended.ts says why Lambda's own two retries are not enough).
+    timeout: '15 minutes',
   },
   'pipeline-step': {
     description: 'Bookkeeping steps of the deploy state machine (locks, stages, scan gate, alarms, bake)',

@@ -7,14 +7,8 @@ import { createHash } from 'node:crypto';
 import type { CoconutConfig } from './config/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, TaskTokenExpiredError } from './errors.ts';
 import { ERRORS } from './failure.ts';
-import {
-  approverNames,
-  type IamPrincipal,
-  looksLikeArn,
-  parseApproverArn,
-  parseCallerArn,
-  sameIdentity,
-} from './iam-identity.ts';
+import { fourEyesVerdict, triggerIdentities } from './four-eyes.ts';
+import { approverNames, type IamPrincipal, looksLikeArn, parseApproverArn } from './iam-identity.ts';
 import type { ApprovalRecord, Clock, Log, Notifier, Orchestrator, Store, UserGroups } from './ports.ts';
 
 export interface ApprovalDeps {
@@ -94,6 +88,17 @@ export async function requestApproval(deps: ApprovalDeps, req: ApprovalRequest):
       deploymentId: req.deploymentId,
     });
   }
+  if (
+    !late &&
+    approvalConfig(deps.config, req.service, req.environment)?.fourEyes &&
+    !triggerIdentities(deps.config, trigger).size
+  ) {
+    // Said now rather than only at the first click: this wait cannot end in an approval.
+    deps.log.warn(
+      `four eyes on ${req.service}/${req.environment}: nobody can approve ${approvalId}, because Coconut cannot tell who triggered ${req.deploymentId} (${trigger ? `${trigger.kind}${trigger.actor ? ` by ${trigger.actor}, not in slack.users` : ', naming no user'}` : 'no record'}); reject it and deploy with \`coconut deploy\`, or map who pushed in slack.users`,
+      { approvalId, deploymentId: req.deploymentId },
+    );
+  }
   await notifyRequested(deps, approval);
   return approval;
 }
@@ -116,11 +121,19 @@ async function notifyRequested(deps: ApprovalDeps, approval: ApprovalRecord): Pr
 
 export interface Actor {
   /**
-   * A stable identity: a Slack user id, a JWT subject, an IAM principal id (see
-   * iam-identity.ts: principalId), or a local user name.
+   * A stable identity: a Slack user id, a JWT user's `ISSUER#SUB` (four-eyes.ts
+   * oidcIdentity), an IAM principal id (see iam-identity.ts: principalId), or a local user name.
    */
   id: string;
+  /** For people to read only (an e-mail claim, a display name): never compared. */
   name?: string;
+  /**
+   * The Slack user id a JWT user is, as coconut.yaml `slack.users` maps their `ISSUER#SUB`:
+   * what Slack-id approvers and user groups are matched against. Never taken from a token
+   * claim: a user can edit their own attributes (Cognito custom attributes are writable unless
+   * the app client's write attributes exclude them).
+   */
+  slackId?: string;
   /**
    * Where the decision came from: the local inbox trusts its operator; the others are checked
    * against the approvers. `iam`: a SigV4-signed request that API Gateway verified.
@@ -141,7 +154,24 @@ export function listsActor(approver: string, actor: Actor): boolean {
     const parsed = parseApproverArn(approver);
     return !('error' in parsed) && approverNames(parsed, actor.iam);
   }
-  return actor.source !== 'iam' && approver === actor.id;
+  const chatId = chatIdOf(actor);
+  return chatId !== undefined && approver === chatId;
+}
+
+/**
+ * The Slack user id Slack-id approvers and user groups see this actor as: a Slack user's own
+ * id, a JWT user's mapped id (none without a mapping), never an IAM caller's.
+ */
+export function chatIdOf(actor: Actor): string | undefined {
+  switch (actor.source) {
+    case 'slack':
+    case 'local':
+      return actor.id;
+    case 'dashboard':
+      return actor.slackId;
+    case 'iam':
+      return undefined;
+  }
 }
 
 export function environmentApprovers(config: CoconutConfig, service: string, environment: string): string[] | undefined {
@@ -152,8 +182,6 @@ function approvalConfig(config: CoconutConfig, service: string, environment: str
   return config.services.find((s) => s.name === service)?.environments.find((e) => e.name === environment)?.approval;
 }
 
-const CHAT_USER_ID = /^[UW][A-Z0-9]{1,20}$/;
-
 /**
  * May this person decide? Listed user ids directly; user group ids (S…) through the chat
  * workspace. A group that cannot be resolved grants nothing, and the answer says so.
@@ -162,11 +190,13 @@ async function assertApprover(deps: ApprovalDeps, approval: ApprovalRecord, acto
   const approvers = environmentApprovers(deps.config, approval.service, approval.environment) ?? [];
   if (approvers.some((a) => listsActor(a, actor))) return;
   const unresolved: string[] = [];
-  // Slack user groups hold Slack users: an IAM caller is never in one.
-  for (const group of actor.source === 'iam' ? [] : approvers.filter((a) => a.startsWith('S'))) {
+  const chatId = chatIdOf(actor);
+  // Slack user groups hold Slack users: an IAM caller, or a JWT user with no Slack id, is never in one.
+  const groups = chatId === undefined ? [] : approvers.filter((a) => a.startsWith('S'));
+  for (const group of groups) {
     try {
       if (!deps.userGroups) throw new Error('no chat workspace is configured');
-      if ((await deps.userGroups.members(group)).includes(actor.id)) return;
+      if ((await deps.userGroups.members(group)).includes(chatId as string)) return;
     } catch (error) {
       deps.log.warn(`could not resolve the members of user group ${group}`, { error: String(error) });
       unresolved.push(group);
@@ -175,47 +205,24 @@ async function assertApprover(deps: ApprovalDeps, approval: ApprovalRecord, acto
   const who = actor.name ?? actor.id;
   throw new ForbiddenError(
     `${who} is not an approver of ${approval.service} on ${approval.environment} (approvers: ${approvers.join(', ') || 'none'})` +
-      (unresolved.length ? `; the members of ${unresolved.join(', ')} could not be checked right now, try again` : ''),
+      (unresolved.length ? `; the members of ${unresolved.join(', ')} could not be checked right now, try again` : '') +
+      (actor.source === 'dashboard' && !actor.slackId
+        ? `; you signed in as ${actor.id}, which coconut.yaml slack.users does not map to a Slack user id`
+        : ''),
   );
 }
 
-/**
- * Four eyes: whoever triggered the deployment may not approve it. Identities are compared,
- * never display names or e-mails: the trigger's `actorId` (recorded when a person started it
- * through the API: an IAM principal, a JWT subject or Slack id), and the chat user ids that
- * `slack.users` maps the trigger's actor (a GitHub login, a registry user, an IAM principal)
- * to. IAM principals compare as iam-identity.ts `sameIdentity` says (role sessions by role and
- * session name; the session name is the caller's choice outside IAM Identity Center: see
- * there). A triggerer who cannot be compared with this approver is logged, not guessed.
- */
+/** Four eyes (four-eyes.ts): refused when this is who triggered it, or when that cannot be told. */
 async function assertNotTriggerer(deps: ApprovalDeps, approval: ApprovalRecord, actor: Actor): Promise<void> {
   if (!approvalConfig(deps.config, approval.service, approval.environment)?.fourEyes) return;
   const deployment = await deps.store.getDeployment(approval.deploymentId);
-  const trigger = deployment?.trigger;
-  if (!trigger?.actor && !trigger?.actorId) return;
-  const users = deps.config.slack?.users ?? {};
-  const identities = new Set<string>();
-  if (trigger.actorId) identities.add(trigger.actorId);
-  for (const key of [trigger.actorId, trigger.actor]) {
-    const mapped = key === undefined ? undefined : users[key];
-    if (mapped) identities.add(mapped);
-  }
-  if (trigger.actor && CHAT_USER_ID.test(trigger.actor)) identities.add(trigger.actor);
-  const who = trigger.actor ?? trigger.actorId;
-  if ([...identities].some((id) => sameIdentity(id, actor.id))) {
-    throw new ForbiddenError(
-      `four eyes: ${actor.name ?? actor.id} triggered this deployment (as ${who}) and may not approve it; another approver must`,
-    );
-  }
-  // Comparable only within one kind of identity: an IAM principal with an IAM principal, a
-  // chat id with a chat id. Say so when the triggerer is known only in the other kind.
-  const isArn = (id: string) => parseCallerArn(id) !== undefined;
-  if (![...identities].some((id) => isArn(id) === isArn(actor.id))) {
-    deps.log.warn(
-      `four eyes on ${approval.service}/${approval.environment}: ${who} (who triggered ${approval.deploymentId}) has no ${isArn(actor.id) ? 'IAM identity' : 'Slack id (slack.users)'} to compare with ${actor.name ?? actor.id}, so they cannot be told apart`,
-      { approvalId: approval.approvalId },
-    );
-  }
+  const slackId = chatIdOf(actor);
+  const verdict = fourEyesVerdict(deps.config, deployment?.trigger, {
+    id: actor.id,
+    ...(slackId ? { slackId } : {}),
+    ...(actor.name ? { name: actor.name } : {}),
+  });
+  if (!verdict.allowed) throw new ForbiddenError(verdict.reason);
 }
 
 export type Decision = 'approve' | 'reject';
@@ -250,7 +257,8 @@ export async function decideApproval(
   const { decided, approval: stored } = await deps.store.decideApproval(approval.approvalId, {
     status: input.decision === 'approve' ? 'APPROVED' : 'REJECTED',
     decidedBy,
-    ...(input.actor.source === 'local' ? {} : { decidedById: input.actor.id }),
+    // The Slack id when there is one (messages mention it), else the identity (an IAM ARN, ISSUER#SUB).
+    ...(input.actor.source === 'local' ? {} : { decidedById: chatIdOf(input.actor) ?? input.actor.id }),
     decidedAt: now.toISOString(),
     ...(input.comment ? { comment: input.comment } : {}),
   });

@@ -20,7 +20,7 @@
  * with the reason, and the report lists them.
  */
 import { z } from 'zod';
-import { type Actor, listsActor } from './approvals.ts';
+import { type Actor, chatIdOf, listsActor } from './approvals.ts';
 import type { CoconutConfig } from './config/schema.ts';
 import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord, TERMINAL_STATES } from './deployment.ts';
 import { CoconutError, ConflictError, ForbiddenError, InvalidInputError } from './errors.ts';
@@ -67,7 +67,7 @@ const deploymentSchema = z.strictObject({
     kind: z.enum(['ecr-push', 'ghcr-push', 'dockerhub-push', 'git-tag', 'manual', 'rollback']),
     id: z.string().min(1).max(1024),
     actor: z.string().min(1).max(256).optional(),
-    actorId: z.string().min(1).max(256).optional(),
+    actorId: z.string().min(1).max(1024).optional(),
     at: time,
   }),
   environments: z.array(name('environment')).min(1),
@@ -129,7 +129,8 @@ const approvalSchema = z.strictObject({
   expiresAt: time,
   status: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED']),
   decidedBy: z.string().min(1).max(256).optional(),
-  decidedById: z.string().min(1).max(64).optional(),
+  // An IAM ARN or ISSUER#SUB can be long (a sub alone may be 255 characters: OpenID Connect Core §2).
+  decidedById: z.string().min(1).max(1024).optional(),
   decidedAt: time.optional(),
   comment: text.optional(),
   message: chatMessage.optional(),
@@ -639,9 +640,10 @@ export async function assertMayImport(deps: { config: CoconutConfig; userGroups?
       if (!approvers) continue;
       if (approvers.some((a) => listsActor(a, actor))) continue;
       let member = false;
-      // Slack user groups hold Slack users: an IAM caller is never in one.
-      const groups = actor.source === 'iam' ? [] : approvers.filter((a) => a.startsWith('S'));
-      for (const group of groups) member ||= (await members(group)).includes(actor.id);
+      // Slack user groups hold Slack users: an IAM caller, or a JWT user with no Slack id, is never in one.
+      const chatId = chatIdOf(actor);
+      const groups = chatId === undefined ? [] : approvers.filter((a) => a.startsWith('S'));
+      for (const group of groups) member ||= (await members(group)).includes(chatId as string);
       if (!member) missing.push(`${service.name}/${env.name}`);
     }
   }

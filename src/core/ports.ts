@@ -196,7 +196,10 @@ export interface ApprovalRecord {
   status: ApprovalStatus;
   /** Display name of who decided (or "timeout"). */
   decidedBy?: string;
-  /** Chat user id of who decided, when the decision came from chat (Slack U…/W…). */
+  /**
+   * Identity of who decided: their Slack user id (U…/W…) when they have one (from Slack, or a
+   * dashboard user slack.users maps), else an IAM principal ARN or a dashboard user's ISSUER#SUB.
+   */
   decidedById?: string;
   decidedAt?: string;
   comment?: string;

@@ -18,39 +18,52 @@ export const EMULATOR_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'lo
 export interface LocalDynamo {
   endpoint: string;
   stop(): Promise<void>;
+  /** Serves again on the same port and data after `stop` (fault tests: a store outage that ends). */
+  start(): Promise<void>;
 }
 
 export async function startLocalDynamo(dataDir: string | undefined): Promise<LocalDynamo> {
   // LevelDB writes its files with the default modes: the directory is what keeps them private.
   const dbDir = dataDir ? privateDir(path.join(dataDir, 'dynamodb')) : undefined;
-  const server: Server = dynalite({
-    ...(dbDir ? { path: dbDir } : {}),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  // One process runs hundreds of executions against this server, on a machine that may be busy.
-  // Node closes a keep-alive socket after 5 s idle (server.keepAliveTimeout), racing the SDK
-  // that reuses it: requests fail with ECONNRESET / "socket hang up" (the SDK's TimeoutError)
-  // under load. On loopback the client's agent closes its own sockets; the server keeps them,
-  // and sets no header or request deadline (a slow event loop is not a slow client).
-  server.keepAliveTimeout = 0;
-  server.headersTimeout = 0;
-  server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  const open = (port: number) => {
+    const server: Server = dynalite({
+      ...(dbDir ? { path: dbDir } : {}),
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    });
+    // One process runs hundreds of executions against this server, on a machine that may be busy.
+    // Node closes a keep-alive socket after 5 s idle (server.keepAliveTimeout), racing the SDK
+    // that reuses it: requests fail with ECONNRESET / "socket hang up" (the SDK's TimeoutError)
+    // under load. On loopback the client's agent closes its own sockets; the server keeps them,
+    // and sets no header or request deadline (a slow event loop is not a slow client).
+    server.keepAliveTimeout = 0;
+    server.headersTimeout = 0;
+    server.requestTimeout = 0;
+    return new Promise<Server>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve(server));
+    });
+  };
+  let server: Server | undefined = await open(0);
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   await ensureTable(endpoint, LOCAL_TABLE);
   return {
     endpoint,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections?.();
-      }),
+    stop: () => {
+      const running = server;
+      server = undefined;
+      if (!running) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        running.close(() => resolve());
+        running.closeAllConnections?.();
+      });
+    },
+    start: async () => {
+      if (server) return;
+      server = await open(port);
+    },
   };
 }
 

@@ -35,6 +35,7 @@ import { RehearsalEcsTarget } from './ecs-rehearsal.ts';
 import { LocalEngine, type LocalFunction } from './engine.ts';
 import { alongsideInbox, inboxNotifier } from './inbox-notifier.ts';
 import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dynamodb.ts';
+import { findLooseEnds, PendingCleanups } from './pending-cleanups.ts';
 import { privateDir } from './private-files.ts';
 import { announceLocalPush } from './registry-stand-in.ts';
 import { localSecrets } from './secrets.ts';
@@ -93,7 +94,9 @@ export interface Runtime {
   secretsFile?: string;
   server: Server;
   /** The local DynamoDB server (fault tests stop it to see the store refuse writes). */
-  storeServer: { endpoint: string; stop(): Promise<void> };
+  storeServer: { endpoint: string; stop(): Promise<void>; start(): Promise<void> };
+  /** Cleanups after ended executions, retried until the store answers (events: deferred, repaired). */
+  cleanups: PendingCleanups;
   /** Resolves when no execution runs and no event is being delivered. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -128,6 +131,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const secrets = opts.secrets ?? (local as NonNullable<typeof local>).secrets;
 
   const functions: Record<string, LocalFunction> = {};
+  const cleanups = new PendingCleanups({ dataDir, log, repair: (end) => repairAfterExecution(ports, end) });
   const engine = new LocalEngine({
     definitions: {
       deploy: await loadStateMachine(PROJECT_ROOT, 'deploy'),
@@ -143,7 +147,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         else log.warn(`release ${record.name} ${record.status}: no image was pushed, so nothing deploys`);
         return;
       }
-      await repairAfterExecution(ports, {
+      // Written down first and retried until the store answers (pending-cleanups.ts).
+      await cleanups.run({
         deploymentId: record.name,
         status: record.status,
         ...(record.error ? { error: record.error } : {}),
@@ -228,6 +233,15 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
 
   await recoverInterrupted(engine, ports);
+  // Cleanups an earlier run could not finish (the store was down): retried in the background,
+  // with any recent execution that ended with loose ends and was never written down.
+  cleanups.resume();
+  const since = new Date(Date.now() - LOOSE_ENDS_LOOKBACK_MS);
+  void findLooseEnds(engine.list(), store, since)
+    .then((loose) =>
+      Promise.all(loose.filter((end) => !cleanups.pending().includes(end.deploymentId)).map((end) => cleanups.run(end))),
+    )
+    .catch((error) => log.warn(`could not look for executions that ended with loose ends: ${(error as Error).message}`));
   if (opts.probes !== false) alarms.start();
 
   return {
@@ -242,6 +256,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     ...(local?.fromFile.length ? { secretsFile: local.file } : {}),
     server,
     storeServer: dynamo,
+    cleanups,
     idle: async () => {
       await bus.idle();
       await engine.idle();
@@ -250,6 +265,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       alarms.stop();
       builds.stop();
       await engine.stop();
+      await cleanups.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -259,6 +275,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     },
   };
 }
+
+/** How far back start-up looks for ended executions with loose ends (locks expire well within it). */
+const LOOSE_ENDS_LOOKBACK_MS = 24 * 3600 * 1000;
 
 /** A middy handler as the engine and server call it: (event, context). */
 // biome-ignore lint/suspicious/noExplicitAny: each handler has its own event type; the engine passes JSON.

@@ -362,16 +362,18 @@ services:
     environments:
       - { name: staging, bake: 1m }
       - { name: prod, bake: 5m }
+slack:
+  users: { 'https://idp.example.com#u-1': U0OTHER, 'https://idp.example.com#u-2': U0BOSS }
 `);
 
-type Who = 'local' | { sub: string; slackId?: string };
+type Who = 'local' | { sub: string };
 
 function httpEvent(routeKey: string, opts: { body?: string; query?: Record<string, string>; who?: Who } = {}) {
   const who = opts.who ?? 'local';
   const authorizer =
     who === 'local'
       ? { lambda: { coconutLocalOperator: true, user: 'dev' } }
-      : { jwt: { claims: { sub: who.sub, ...(who.slackId ? { 'custom:slack_user_id': who.slackId } : {}) } } };
+      : { jwt: { claims: { iss: 'https://idp.example.com', sub: who.sub } } };
   return {
     version: '2.0',
     routeKey,
@@ -485,10 +487,10 @@ describe('GET /api/export and POST /api/import (API handler, dynalite)', () => {
     expect(JSON.parse(big.body).error).toMatch(/send the file in parts/);
     expect((await call(target, 'POST /api/import', { body: '', query: { dryRun: 'maybe' } })).statusCode).toBe(400);
     expect((await call(target, 'POST /api/import', { body: '', query: { lineOffset: '-1' } })).statusCode).toBe(400);
-    const stranger = await call(target, 'POST /api/import', { body: '', who: { sub: 'u-1', slackId: 'U0OTHER' } });
+    const stranger = await call(target, 'POST /api/import', { body: '', who: { sub: 'u-1' } });
     expect(stranger.statusCode).toBe(403);
     expect(JSON.parse(stranger.body).error).toMatch(/does not approve demo-api\/prod$/);
-    const approver = await call(target, 'POST /api/import', { body: '', who: { sub: 'u-2', slackId: 'U0BOSS' } });
+    const approver = await call(target, 'POST /api/import', { body: '', who: { sub: 'u-2' } });
     expect(approver.statusCode).toBe(400); // allowed; the empty file is what is refused
     expect(JSON.parse(approver.body).error).toMatch(/^line 1: the file is empty/);
   });

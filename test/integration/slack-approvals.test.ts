@@ -51,7 +51,7 @@ services:
 slack:
   channel: '#deploys'
   dashboardUrl: https://coconut.example
-  users: { dev-dana: U0DANA }
+  users: { dev-dana: U0DANA, dev-erin: U0ERIN, 'https://idp.example.com#cognito-1': U0RELEASER }
 `;
 
 /** Step Functions' side of task tokens: each waiting token resumes at most once. */
@@ -174,7 +174,8 @@ interface Waiting {
 /** A deployment whose prod stage waits: what the state machine's RequestApproval state does. */
 async function waitingApproval(opts: { actor?: string; enteredAgoMs?: number } = {}): Promise<Waiting> {
   const id = `demo-api-1-2-0-t${++serial}`;
-  await store.createDeployment(...deployment(id, opts.actor));
+  // By default a tag pushed by someone slack.users knows and who approves nothing: four eyes (on for prod) lets approvers decide.
+  await store.createDeployment(...deployment(id, opts.actor ?? 'dev-erin'));
   const token = `AQCEAAAAKgAAAAMAAAAAAAAAA${serial}${'Tk'.repeat(900)}`; // tokens run to ~2 KB
   orchestrator.waiting.add(token);
   const result = (await requestApproval(
@@ -454,24 +455,25 @@ describe('Slack interactions (POST /slack/interactions)', () => {
 
   it('applies the same approver rules to the dashboard (JWT) and says when a group cannot be checked', async () => {
     const w = await waitingApproval();
-    const dashboardEvent = (slackUserId: string) =>
+    // The JWT user's Slack id comes from slack.users (ISSUER#SUB), never from a claim.
+    const dashboardEvent = (sub: string) =>
       ({
         ...httpEvent('', {}),
         routeKey: 'POST /api/approvals/{id}/approve',
         pathParameters: { id: w.approval.approvalId },
         requestContext: {
-          authorizer: { jwt: { claims: { sub: 'cognito-1', email: 'r@example.com', 'custom:slack_user_id': slackUserId } } },
+          authorizer: { jwt: { claims: { iss: 'https://idp.example.com', sub, email: 'r@example.com' } } },
         },
       }) as unknown as APIGatewayProxyEventV2;
     const { userGroups: _groups, ...withoutGroups } = ports;
     const noGroups = createApiHandler(async () => withoutGroups);
-    const refused = (await noGroups(dashboardEvent('U0RELEASER'), lambdaContext('api'))) as APIGatewayProxyStructuredResultV2;
+    const refused = (await noGroups(dashboardEvent('cognito-1'), lambdaContext('api'))) as APIGatewayProxyStructuredResultV2;
     expect(refused.statusCode).toBe(403);
     expect(JSON.parse(refused.body ?? '{}').error).toBe(
       'r@example.com is not an approver of demo-api on prod (approvers: U0LEAD, S0RELEASE); the members of S0RELEASE could not be checked right now, try again',
     );
     expect(resumesOf(w)).toEqual([]);
-    const allowed = (await api(dashboardEvent('U0RELEASER'), lambdaContext('api'))) as APIGatewayProxyStructuredResultV2;
+    const allowed = (await api(dashboardEvent('cognito-1'), lambdaContext('api'))) as APIGatewayProxyStructuredResultV2;
     expect(allowed.statusCode).toBe(200);
     expect(resumesOf(w)).toHaveLength(1);
     // The Slack message follows decisions taken elsewhere.

@@ -77,4 +77,76 @@ describe('Function: execution-ended handler', () => {
       /not a valid Step Functions Execution Status Change event: source/,
     );
   });
+
+  it('keeps trying while the store is down and the invocation has time; gives up (to Lambda retries, then the DLQ) when it has not', async () => {
+    // Lambda retries a failed asynchronous invocation only twice, 1 and 2 minutes apart, then
+    // sends it to the DLQ (Lambda guide, "How Lambda handles errors and retries with asynchronous
+    // invocation"); EventBridge's retry policy covers only delivering it ("How EventBridge
+    // retries delivering events"). So the handler itself must outlast a short store outage.
+    const at = new Date().toISOString();
+    await store.createDeployment(
+      {
+        deploymentId: 'dep-outage',
+        service: 'api',
+        version: '1.0.0',
+        image: { registry: 'ecr', repository: 'api', tag: '1.0.0' },
+        trigger: { kind: 'ecr-push', id: 'e', at },
+        environments: ['staging'],
+        createdAt: at,
+        kind: 'deploy',
+      },
+      [
+        {
+          deploymentId: 'dep-outage',
+          service: 'api',
+          environment: 'staging',
+          order: 0,
+          version: '1.0.0',
+          state: 'PENDING' as const,
+          createdAt: at,
+          updatedAt: at,
+        },
+      ],
+    );
+    for (const state of ['DEPLOYING', 'BAKING'] as const) await store.updateStage('dep-outage', 'staging', { state }, new Date());
+    let outage = 3;
+    const flaky = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === 'getDeployment' && outage > 0) {
+          return async () => {
+            outage -= 1;
+            throw new Error('connect ECONNREFUSED 127.0.0.1:8000');
+          };
+        }
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const log = memoryLog();
+    const ports = async () => ({ store: flaky, clock: { now: () => new Date() }, log }) as never;
+    const slept: number[] = [];
+    const handler = createExecutionEndedHandler(ports, { sleep: async (ms) => void slept.push(ms) });
+    const event = {
+      id: 'evt-2',
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: {
+        executionArn: 'arn:aws:states:us-east-1:123456789012:execution:coconut-prod-deploy:dep-outage',
+        stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:coconut-prod-deploy',
+        name: 'dep-outage',
+        status: 'FAILED',
+        error: 'Coconut.StoreUnavailable',
+        cause: 'the store did not answer',
+      },
+    };
+    // A Lambda context with most of its 15 minutes left.
+    const result = await handler(event as never, { getRemainingTimeInMillis: () => 14 * 60_000 } as never);
+    expect(slept).toEqual([1000, 2000, 4000]);
+    expect(result.repaired).toContain('staging: BAKING -> FAILED');
+    expect(log.lines.filter((l) => l.level === 'WARN').map((l) => l.message)[0]).toContain('repair attempt 1 failed');
+
+    // Too little time left for another attempt: the error goes to Lambda (its retries, then the DLQ).
+    outage = 1;
+    await expect(handler(event as never, { getRemainingTimeInMillis: () => 30_000 } as never)).rejects.toThrow('ECONNREFUSED');
+  });
 });

@@ -244,18 +244,26 @@ services:
 
   it('lets the local operator and an approver of every gated environment import', async () => {
     await assertMayImport({ config }, { id: 'dev', source: 'local' });
-    await assertMayImport({ config, userGroups }, { id: 'U0BOSS', source: 'dashboard' });
+    await assertMayImport({ config, userGroups }, { id: 'https://idp.example.com#boss', slackId: 'U0BOSS', source: 'dashboard' });
+    await assertMayImport({ config, userGroups }, { id: 'U0BOSS', source: 'slack' });
   });
 
   it('refuses anyone else on AWS, naming the environments they do not approve', async () => {
     await expect(
-      assertMayImport({ config, userGroups }, { id: 'U0LEAD', name: 'lead@example.com', source: 'dashboard' }),
+      assertMayImport(
+        { config, userGroups },
+        { id: 'https://idp.example.com#lead', slackId: 'U0LEAD', name: 'lead@example.com', source: 'dashboard' },
+      ),
     ).rejects.toThrow(
       new ForbiddenError(
         'importing history writes approval records, so it needs an approver of every gated environment; lead@example.com does not approve web/prod',
       ),
     );
-    await expect(assertMayImport({ config }, { id: 'U0NOBODY', source: 'dashboard' })).rejects.toThrow(
+    await expect(assertMayImport({ config }, { id: 'U0NOBODY', source: 'slack' })).rejects.toThrow(
+      /does not approve api\/prod, web\/prod$/,
+    );
+    // A JWT user is a Slack approver only through slack.users (actorOf sets slackId), never by its id.
+    await expect(assertMayImport({ config, userGroups }, { id: 'U0BOSS', source: 'dashboard' })).rejects.toThrow(
       /does not approve api\/prod, web\/prod$/,
     );
   });

@@ -65,6 +65,11 @@ services:
         approval:
           approvers: ['arn:aws:iam::${ACCOUNT}:role/deployers', 'arn:aws:iam::${ACCOUNT}:user/carol', U0BOSS]
           fourEyes: true
+slack:
+  users:
+    # A dashboard user (ISSUER#SUB) and an IAM session mapped to Slack ids, so four eyes can compare them.
+    'https://idp.example.com#sub-boss': U0BOSS
+    'arn:aws:sts::${ACCOUNT}:assumed-role/Deployers/bob': U0BOB
 `);
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -373,13 +378,16 @@ describe('IAM (SigV4) callers: the CLI signs, the API knows who they are', () =>
       const jwt = (routeKey: string, body: unknown, pathParameters?: Record<string, string>) => {
         const event = iamEvent(routeKey, mallory, body, pathParameters) as unknown as APIGatewayProxyEventV2;
         (event.requestContext as unknown as { authorizer: unknown }).authorizer = {
-          jwt: { claims: { sub: 'sub-boss', email: 'boss@example.com', 'custom:slack_user_id': 'U0BOSS' }, scopes: null },
+          jwt: { claims: { iss: 'https://idp.example.com', sub: 'sub-boss', email: 'boss@example.com' }, scopes: null },
         };
         return event as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
       };
       const made = await call(jwt('POST /api/deployments', { service: 'api', version: '1.0.2', requestId: 'req-boss-001' }));
       expect(made.statusCode).toBe(201);
-      expect(made.body.deployment.trigger).toMatchObject({ actor: 'boss@example.com', actorId: 'U0BOSS' });
+      expect(made.body.deployment.trigger).toMatchObject({
+        actor: 'boss@example.com',
+        actorId: 'https://idp.example.com#sub-boss',
+      });
       const id = await pendingApprovalFor(made.body.deployment.deploymentId, 'token-boss-1');
       const self = await call(jwt('POST /api/approvals/{id}/approve', {}, { id }));
       expect(self.statusCode).toBe(403);

@@ -11,6 +11,8 @@ import { silentNotifier, systemClock } from '../../src/core/ports.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';
 
+const ISSUER = 'https://idp.example.com';
+// JWT users are Slack users only through slack.users (ISSUER#SUB -> Slack id).
 const config = parseConfig(`
 services:
   - name: api
@@ -19,16 +21,14 @@ services:
     environments:
       - { name: staging, bake: 1m, alarms: [a] }
       - { name: prod, approval: { approvers: [U0BOSS] }, bake: 5m, alarms: [b] }
+slack:
+  users: { '${ISSUER}#u-1': U0INTERN, '${ISSUER}#u-2': U0BOSS }
 `);
 
 type Started = { name: string; input: DeploymentPlan };
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-function event(
-  routeKey: string,
-  body: unknown,
-  who: 'local' | { sub: string; slackId?: string } | 'anonymous',
-): APIGatewayProxyEventV2 {
+function event(routeKey: string, body: unknown, who: 'local' | { sub: string } | 'anonymous'): APIGatewayProxyEventV2 {
   const authorizer =
     who === 'local'
       ? { lambda: { coconutLocalOperator: true, user: 'dev' } }
@@ -37,9 +37,9 @@ function event(
         : {
             jwt: {
               claims: {
+                iss: ISSUER,
                 sub: who.sub,
                 email: `${who.sub}@example.com`,
-                ...(who.slackId ? { 'custom:slack_user_id': who.slackId } : {}),
               },
             },
           };
@@ -194,17 +194,13 @@ describe('Manual deployments and rollbacks (POST /api/deployments, POST /api/rol
     await stage('1.2.0', 'dep-120', '2026-01-02T00:00:00Z');
 
     // A signed-in user who is not an approver of prod may not skip its gate.
-    const refused = await call(
-      'POST /api/rollbacks',
-      { service: 'api', environment: 'prod' },
-      { sub: 'u-1', slackId: 'U0INTERN' },
-    );
+    const refused = await call('POST /api/rollbacks', { service: 'api', environment: 'prod' }, { sub: 'u-1' });
     expect(refused).toMatchObject({
       statusCode: 403,
       body: { error: 'u-1@example.com is not an approver of api on prod, so may not roll it back' },
     });
 
-    const res = await call('POST /api/rollbacks', { service: 'api', environment: 'prod' }, { sub: 'u-2', slackId: 'U0BOSS' });
+    const res = await call('POST /api/rollbacks', { service: 'api', environment: 'prod' }, { sub: 'u-2' });
     expect(res.statusCode).toBe(201);
     expect(res.body).toMatchObject({
       from: '1.2.0',

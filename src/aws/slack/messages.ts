@@ -40,6 +40,12 @@ export function mention(id: string): string {
   return esc(id);
 }
 
+/** Who decided: a mention when their id is a Slack user's, else their name (an ARN or ISSUER#SUB means nothing in Slack). */
+function decider(approval: ApprovalRecord): string {
+  const id = approval.decidedById;
+  return id && /^[UW][A-Z0-9]{1,20}$/.test(id) ? mention(id) : esc(approval.decidedBy ?? 'someone');
+}
+
 /** Shown in each reader's time zone; the ISO text is the fallback. */
 export function slackDate(iso: string): string {
   const seconds = Math.floor(Date.parse(iso) / 1000);
@@ -159,7 +165,7 @@ export function approvalTooLateMessage(approval: ApprovalRecord, ctx: ApprovalCo
 
 /** The request after a decision: no buttons, who decided and when. */
 export function approvalDecidedMessage(approval: ApprovalRecord, ctx: ApprovalContext): SlackMessage {
-  const who = approval.decidedById ? mention(approval.decidedById) : esc(approval.decidedBy ?? 'someone');
+  const who = decider(approval);
   const when = approval.decidedAt ? ` ${slackDate(approval.decidedAt)}` : '';
   const comment = approval.comment ? `\n> ${esc(clip(approval.comment, 500))}` : '';
   const outcome =
@@ -218,10 +224,7 @@ export function stageMessage(stage: StageRecord, ctx: StageContext): SlackMessag
       line = `:double_vertical_bar: ${env}: waiting for approval to deploy ${version}${stage.previousVersion ? ` (now ${code(stage.previousVersion)})` : ''}${ctx.approvers?.length ? ` — approvers ${ctx.approvers.map(mention).join(', ')}` : ''}`;
       break;
     case 'DEPLOYING': {
-      const approved =
-        ctx.approval?.status === 'APPROVED'
-          ? ` — approved by ${ctx.approval.decidedById ? mention(ctx.approval.decidedById) : esc(ctx.approval.decidedBy ?? 'someone')}`
-          : '';
+      const approved = ctx.approval?.status === 'APPROVED' ? ` — approved by ${decider(ctx.approval)}` : '';
       line = `:rocket: ${env}: deploying ${version}${stage.previousVersion ? ` (replacing ${code(stage.previousVersion)})` : ''}${approved}`;
       break;
     }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
 import { GITHUB_REPOSITORY_PATTERN } from '../events/github.ts';
-import { looksLikeArn, parseApproverArn } from '../iam-identity.ts';
+import { looksLikeArn, parseApproverArn, parseCallerArn } from '../iam-identity.ts';
 import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../oci.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -245,7 +245,7 @@ export const environmentSchema = z.strictObject({
         .boolean()
         .default(false)
         .describe(
-          'When true, whoever triggered the deployment may not approve it. People are compared by identity: the Slack id, JWT subject or IAM principal that started it through the API, or what slack.users maps its actor to.',
+          'When true, whoever triggered the deployment may not approve it. People are compared by identity (Slack id, ISSUER#SUB of a dashboard user, IAM principal, or what slack.users maps them to); when Coconut cannot tell who triggered it (an ECR push names no user) or cannot compare them with the approver, the approval is refused, saying why.',
         ),
       channel: slackChannel
         .optional()
@@ -280,6 +280,21 @@ export const serviceSchema = z.strictObject({
     .describe('Environments in promotion order: a failure in one stops the later ones.'),
 });
 
+/**
+ * A `slack.users` key that could never match is refused rather than silently ignored: a
+ * dashboard user is ISSUER#SUB, and an IAM caller is a user, role session or federated user
+ * ARN (what API Gateway reports), never a role or group.
+ */
+function userKeyProblem(key: string): string | undefined {
+  if (/^https?:\/\//.test(key) && !/^https:\/\/[^#\s]+#\S+$/.test(key)) {
+    return 'a dashboard user is ISSUER#SUB: the https issuer and the sub claim joined by "#" (e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf#8c1f0e2a-…)';
+  }
+  if (looksLikeArn(key) && !parseCallerArn(key)) {
+    return 'expected the ARN of a caller as API Gateway reports it: an IAM user (arn:aws:iam::123456789012:user/alice) or a role session (arn:aws:sts::123456789012:assumed-role/deployers/alice), not a role or group';
+  }
+  return undefined;
+}
+
 export const slackSchema = z
   .strictObject({
     channel: slackChannel.default('#deploys').describe('Channel of the deployment threads and, by default, of approvals.'),
@@ -289,9 +304,15 @@ export const slackSchema = z
       .describe('Base URL of the dashboard; messages link to <dashboardUrl>/#/deployments/<id>.'),
     users: z
       .record(z.string().min(1), z.string().regex(SLACK_USER, 'expected a Slack user id (U…/W…), like U0123ABCD'))
+      .superRefine((users, ctx) => {
+        for (const key of Object.keys(users)) {
+          const problem = userKeyProblem(key);
+          if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+        }
+      })
       .default({})
       .describe(
-        'Who is who: trigger actors (GitHub login, registry user, IAM principal like arn:aws:sts::123456789012:assumed-role/deployers/alice) -> Slack user id, for fourEyes.',
+        "Who is who -> Slack user id, for approvals and fourEyes. Keys: dashboard users as ISSUER#SUB (their token's iss and sub claims, e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf#8c1f…), IAM principals (arn:aws:sts::123456789012:assumed-role/deployers/alice), and who pushed: GitHub logins, registry users.",
       ),
   })
   .describe('Slack: approval messages and one thread per deployment (needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET).');
@@ -322,7 +343,9 @@ export const authSchema = z
     token: z
       .enum(['id', 'access'])
       .default('id')
-      .describe('Which token the dashboard sends: the ID token carries the email and custom:slack_user_id claims approvals use.'),
+      .describe(
+        'Which token the dashboard sends. A user is identified by its iss and sub claims (never by email or custom attributes, which users may edit); slack.users maps ISSUER#SUB to their Slack id.',
+      ),
   })
   .describe('Sign-in for the dashboard and API on AWS (OIDC / Cognito). The local runtime needs none: it listens on 127.0.0.1.');
 

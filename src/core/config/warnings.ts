@@ -32,7 +32,24 @@ export function unscannableNotices(config: CoconutConfig): string[] {
   });
 }
 
+ * Four eyes needs to know who triggered a deployment, and an ECR push event names no user
+ * ("Amazon ECR events and EventBridge": detail has the repository, tag, digest and result only).
+ */
+export function fourEyesEcrNotice(environments: string[]): string {
+  return (
+    `fourEyes is on for ${environments.join(', ')}, whose images come from ECR: an ECR push event names no user, so a deployment a push starts cannot be approved there ` +
+    '(Coconut cannot show the approver is not who pushed). Start those deployments with `coconut deploy` (or the dashboard), which records who asked, and let another approver approve.'
+  );
+}
+
 export function configWarnings(config: CoconutConfig): string[] {
+  const warnings: string[] = [];
   const copilot = config.services.filter((s) => s.target.kind === 'copilot').map((s) => s.name);
-  return [...(copilot.length > 0 ? [copilotNotice(copilot)] : []), ...unscannableNotices(config)];
+  if (copilot.length > 0) warnings.push(copilotNotice(copilot));
+  warnings.push(...unscannableNotices(config));
+  const ecrFourEyes = config.services.flatMap((s) =>
+    s.image.registry === 'ecr' ? s.environments.filter((e) => e.approval?.fourEyes).map((e) => `${s.name}/${e.name}`) : [],
+  );
+  if (ecrFourEyes.length > 0) warnings.push(fourEyesEcrNotice(ecrFourEyes));
+  return warnings;
 }
