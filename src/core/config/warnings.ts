@@ -32,6 +32,7 @@ export function unscannableNotices(config: CoconutConfig): string[] {
   });
 }
 
+/**
  * Four eyes needs to know who triggered a deployment, and an ECR push event names no user
  * ("Amazon ECR events and EventBridge": detail has the repository, tag, digest and result only).
  */
