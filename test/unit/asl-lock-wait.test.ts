@@ -143,9 +143,11 @@ describe('deploy.asl.json: waiting for the environment lock', () => {
     );
     const { engine, started } = start('patient', 3);
     await started;
+    // Taken means AcquireLock exited: the rest of the run (no deployment record here) ends at once
+    // and releases the lock again, too fast for a poll of the lock record to be sure to see it.
     await until(
       'the waiter took the lock',
-      async () => (await store.getLock(key))?.owner === 'patient',
+      async () => engine.events('patient').some((e) => e.type === 'StateExited' && e.state === 'AcquireLock'),
       30_000,
       () => JSON.stringify(engine.events('patient').map((e) => [e.type, e.state, e.error])),
     );
