@@ -192,6 +192,19 @@ export function requirements(config: CoconutConfig, region: string): Requirement
           path: at('target', target.service ? 'service' : 'kind'),
         });
       }
+      if (target.kind === 'ansible') {
+        // The SSH key and host keys the builds read (templates/buildspec/scripts/ansible-ssh.sh);
+        // a name without "{environment}" is one secret, checked once.
+        const secrets: [string | undefined, PropertyKey[]][] = [
+          [target.sshKey, ['sshKey']],
+          [target.knownHosts?.secret, ['knownHosts', 'secret']],
+        ];
+        for (const [secret, field] of secrets) {
+          if (secret && (j === 0 || secret.includes('{environment}'))) {
+            out.push({ ...base, kind: 'secret', ...perEnv(secret), path: at('target', ...field) });
+          }
+        }
+      }
       if (target.kind === 'helm' && target.cluster) {
         out.push({ ...base, kind: 'eks-cluster', ...perEnv(target.cluster), path: at('target', 'cluster') });
       }
