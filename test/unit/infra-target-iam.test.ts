@@ -173,8 +173,8 @@ services:
     expect(vars.get('COCONUT_ANSIBLE_SSH_KEY_SECRET')).toBe('shop/ssh-prod');
     expect(vars.get('COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET')).toBe('shop/known-hosts');
     const script = readFileSync('templates/buildspec/scripts/ansible-ssh.sh', 'utf8');
-    expect(script).toContain('key_secret=${COCONUT_ANSIBLE_SSH_KEY_SECRET:-}');
-    expect(script).toContain('hosts_secret=${COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET:-}');
+    expect(script).toMatch(/^key_secret=\$\{COCONUT_ANSIBLE_SSH_KEY_SECRET:-\}$/m);
+    expect(script).toMatch(/^hosts_secret=\$\{COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET:-\}$/m);
     expect(script).toContain('aws secretsmanager get-secret-value --secret-id="$key_secret"');
     expect(script).toContain('aws secretsmanager get-secret-value --secret-id="$hosts_secret"');
     for (const step of ['deploy', 'rollback']) {
