@@ -376,6 +376,13 @@ async function checkGroups(
   return found;
 }
 
+/** What a secret must hold, by the config key that names it. */
+function secretValueOf(path: PropertyKey[]): string {
+  if (path.includes('sshKey')) return 'the SSH private key (OpenSSH or PEM text, no passphrase)';
+  if (path.includes('knownHosts')) return 'the known_hosts lines of the hosts';
+  return 'its JSON {"username","password"}';
+}
+
 async function checkSecrets(
   reqs: Requirement[],
   account: AccountReader,
@@ -397,7 +404,7 @@ async function checkSecrets(
       if (state === 'no-value') {
         report(
           r,
-          `Secrets Manager secret "${r.name}" in ${region} has no value: set its JSON {"username","password"} with \`aws secretsmanager put-secret-value\``,
+          `Secrets Manager secret "${r.name}" in ${region} has no value: set ${secretValueOf(r.path)} with \`aws secretsmanager put-secret-value\``,
         );
       }
       if (state === 'scheduled-for-deletion') {
