@@ -12,10 +12,22 @@
  * Proves: the key reaches the agent through ssh-add's stdin and no file of the build, its source, its
  * temporary folder or its home holds it; ssh is told StrictHostKeyChecking=yes with the target's
  * known_hosts (0600); a known_hosts secret with no host key stops the build before Ansible; the agent
- * is stopped after the build; a target without SSH settings (the local demo) starts nothing.
+ * is stopped after the build; a target without SSH settings (the local demo) starts nothing. And with
+ * the REAL ansible-playbook (a recording `ssh` in place of ssh, which reaches nothing): an inventory
+ * that asks for StrictHostKeyChecking=no cannot override the buildspec's ssh options.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -87,11 +99,20 @@ interface Run {
   dirs: Record<'data' | 'tmp' | 'home', string>;
 }
 
+interface RunOptions {
+  edit?: (vars: { Name: string; Value: string }[]) => { Name: string; Value: string }[];
+  /** The source to build from (default: the archive of the user's repository). */
+  source?: string;
+  /** Use the host's ansible-playbook instead of the fake. */
+  realAnsible?: boolean;
+  env?: Record<string, string>;
+}
+
 async function runBuild(
   step: 'deploy' | 'rollback',
   environment: string,
   configText: string,
-  edit: (vars: { Name: string; Value: string }[]) => { Name: string; Value: string }[] = (v) => v,
+  { edit = (v) => v, source = archive, realAnsible = false, env = {} }: RunOptions = {},
 ): Promise<Run> {
   const dir = mkdtempSync(path.join(root, `${step}-${environment}-`));
   const dirs = { data: path.join(dir, 'data'), tmp: path.join(dir, 'tmp'), home: path.join(dir, 'home') };
@@ -100,7 +121,7 @@ async function runBuild(
   mkdirSync(bin);
   const toolLog = path.join(dir, 'tools.jsonl');
   wrapper(path.join(bin, 'aws'), 'aws');
-  wrapper(path.join(bin, 'ansible-playbook'), 'ansible-playbook');
+  if (!realAnsible) wrapper(path.join(bin, 'ansible-playbook'), 'ansible-playbook');
   if (REAL_SSH) {
     symlinkSync(which('ssh-agent', HOST_PATH) as string, path.join(bin, 'ssh-agent'));
     // Records the arguments, then becomes the real ssh-add: its stdin is the buildspec's pipe.
@@ -125,7 +146,7 @@ async function runBuild(
     step,
   );
   const runner = new BuildRunner({
-    sourceDir: archive,
+    sourceDir: source,
     dataDir: dirs.data,
     projectPrefix: 'coconut',
     strict: true,
@@ -144,6 +165,7 @@ async function runBuild(
         'coconut/api-ssh-staging': keyFile,
         'coconut/api-known-hosts': path.join(root, 'secrets/known_hosts'),
       }),
+      ...env,
     },
   });
   let build: { BuildStatus: string; Phases?: { PhaseType: string; PhaseStatus: string }[]; Logs?: { DeepLink?: string } };
@@ -255,9 +277,10 @@ describe(`Ansible builds reach their hosts over SSH (${REAL_SSH ? "the host's re
   });
 
   it('stops before Ansible when the known_hosts secret holds no host key (here: the private key, put in the wrong secret)', async () => {
-    const run = await runBuild('deploy', 'prod', SECRET_CONFIG, (vars) =>
-      vars.map((v) => (v.Name === 'COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET' ? { ...v, Value: 'coconut/api-ssh-prod' } : v)),
-    );
+    const run = await runBuild('deploy', 'prod', SECRET_CONFIG, {
+      edit: (vars) =>
+        vars.map((v) => (v.Name === 'COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET' ? { ...v, Value: 'coconut/api-ssh-prod' } : v)),
+    });
     expect(run.status).toBe('FAILED');
     expect(run.failedPhase).toBe('PRE_BUILD');
     expect(run.log).toContain('holds no host key lines');
@@ -268,23 +291,66 @@ describe(`Ansible builds reach their hosts over SSH (${REAL_SSH ? "the host's re
   });
 
   it('refuses a secret name that could be read as an option, before any aws call', async () => {
-    const run = await runBuild('deploy', 'prod', SECRET_CONFIG, (vars) =>
-      vars.map((v) => (v.Name === 'COCONUT_ANSIBLE_SSH_KEY_SECRET' ? { ...v, Value: '--debug' } : v)),
-    );
+    const run = await runBuild('deploy', 'prod', SECRET_CONFIG, {
+      edit: (vars) => vars.map((v) => (v.Name === 'COCONUT_ANSIBLE_SSH_KEY_SECRET' ? { ...v, Value: '--debug' } : v)),
+    });
     expect(run.status).toBe('FAILED');
     expect(run.log).toContain('COCONUT_ANSIBLE_SSH_KEY_SECRET must be a Secrets Manager secret name');
     expect(run.calls.some((c) => c.tool === 'aws')).toBe(false);
   });
 
   it('starts no agent and sets no ssh options for a target without SSH settings (the local demo)', async () => {
-    const run = await runBuild('deploy', 'prod', BUILD_TEST_CONFIG, (vars) =>
-      vars.filter((v) => !/^COCONUT_ANSIBLE_(SSH_KEY|KNOWN_HOSTS|REMOTE_USER)/.test(v.Name)),
-    );
+    const run = await runBuild('deploy', 'prod', BUILD_TEST_CONFIG, {
+      edit: (vars) => vars.filter((v) => !/^COCONUT_ANSIBLE_(SSH_KEY|KNOWN_HOSTS|REMOTE_USER)/.test(v.Name)),
+    });
     expect(run.status, run.log).toBe('SUCCEEDED');
     expect(run.calls.filter((c) => ['aws', 'ssh-agent', 'ssh-add'].includes(c.tool))).toEqual([]);
     const play = run.calls.find((c) => c.tool === 'ansible-playbook')?.ssh as Record<string, string | undefined>;
     expect(play.ANSIBLE_SSH_ARGS).toBeUndefined();
     expect(readdirSync(run.dirs.tmp).filter((d) => d.startsWith('coconut-ssh.'))).toEqual([]);
     expect(statSync(run.dirs.tmp).isDirectory()).toBe(true);
+  });
+
+  // REAL ansible-playbook (the host's ansible-core): the ssh command line it builds. ssh uses the first
+  // value it obtains for an option (ssh_config(5): "For each parameter, the first obtained value will
+  // be used"; command-line options come first), and ansible-core's ssh connection puts ssh_args
+  // (ANSIBLE_SSH_ARGS) before host_key_checking=False's StrictHostKeyChecking=no and before
+  // ansible_ssh_common_args / ansible_ssh_extra_args (ansible/plugins/connection/ssh.py, _build_command).
+  it("REAL ansible-playbook: an inventory that asks for StrictHostKeyChecking=no still gets ssh's first value, yes", async () => {
+    if (!which('ansible-playbook', HOST_PATH))
+      throw new Error('install ansible-core (`npm test` installs it: scripts/system-tools.ts)');
+    const repo = userRepository();
+    // A careless (or hostile) inventory: both ways Ansible offers to switch host key checking off.
+    writeFileSync(
+      path.join(repo, 'ops/inventory/group_vars/all.yml'),
+      `app_deploy_port: 8080\napp_deploy_root: /srv/api\napp_deploy_source: ${PROJECT_ROOT}/examples/demo/demo-app\nansible_host_key_checking: false\nansible_ssh_common_args: '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'\nansible_ssh_extra_args: '-o StrictHostKeyChecking=no'\n`,
+    );
+    const source = sourceArchive(repo, buildTestConfig()).dir;
+    // ssh itself: records its arguments and fails as an unreachable host does (exit 255).
+    const sshDir = mkdtempSync(path.join(root, 'fake-ssh-'));
+    const argvFile = path.join(sshDir, 'argv');
+    writeFileSync(
+      path.join(sshDir, 'ssh'),
+      `#!/bin/bash\nprintf '%s\\n' "$@" >>'${argvFile}'\necho '--' >>'${argvFile}'\nexit 255\n`,
+    );
+    chmodSync(path.join(sshDir, 'ssh'), 0o755);
+    const run = await runBuild('deploy', 'prod', SECRET_CONFIG, {
+      source,
+      realAnsible: true,
+      env: { ANSIBLE_SSH_EXECUTABLE: path.join(sshDir, 'ssh'), ANSIBLE_SSH_RETRIES: '0' },
+    });
+    // The fake ssh reaches nothing: the play fails UNREACHABLE, after ssh was called.
+    expect(run.status).toBe('FAILED');
+    expect(run.failedPhase).toBe('BUILD');
+    expect(existsSync(argvFile), `ssh was never called:\n${run.log}`).toBe(true);
+    const first = readFileSync(argvFile, 'utf8').split('\n--\n')[0]?.split('\n') ?? [];
+    const option = (name: string) =>
+      first.filter((a, i) => first[i - 1] === '-o' && a.startsWith(`${name}=`)).map((a) => a.slice(name.length + 1));
+    // The inventory's values are there, but after ours: ssh never uses them.
+    expect(option('StrictHostKeyChecking')[0]).toBe('yes');
+    expect(option('StrictHostKeyChecking').slice(1)).toContain('no');
+    expect(option('UserKnownHostsFile')[0]).toMatch(new RegExp(`^${run.dirs.tmp}/coconut-ssh\\.[A-Za-z0-9]+/known_hosts$`));
+    expect(option('GlobalKnownHostsFile')[0]).toBe('/dev/null');
+    expect(await agentStopped(run.dirs.tmp)).toBe(true);
   });
 });
