@@ -14,7 +14,7 @@ import { buildspecPlaceholder, placeholdersIn, type StateDefinition, substitute,
 import { type BuildspecInfo, buildCompute } from './build-compute.ts';
 import { kebab, pascal } from './naming.ts';
 import { RESOURCE_STAR_ACTIONS } from './permissions.ts';
-import { eksClusters, pushSecrets, secretArnPattern } from './target-resources.ts';
+import { ansibleSecrets, eksClusters, pushSecrets, secretArnPattern } from './target-resources.ts';
 
 export type Buildspec = BuildspecInfo;
 
@@ -244,6 +244,21 @@ export function targetStatements(kind: string, args: PipelineArgs): { Action: st
           Resource: apps.map((a) => $interpolate`arn:aws:cloudformation:${region}:${account}:stack/${a}-*/*`),
         },
       ];
+    }
+    case 'ansible': {
+      // SSH access to the hosts: ansible-deploy.yml and ansible-rollback.yml read the key and the
+      // known_hosts secrets (target.sshKey, target.knownHosts.secret) with get-secret-value.
+      const secrets = ansibleSecrets(config);
+      return secrets.length
+        ? [
+            {
+              Action: ['secretsmanager:GetSecretValue'],
+              Resource: secrets.map((name) =>
+                $resolve([region, account]).apply(([r, a]) => secretArnPattern(r as string, a as string, name)),
+              ),
+            },
+          ]
+        : [];
     }
     case 'build-image': {
       const repositories = [...new Set(config.services.filter((s) => s.image.registry === 'ecr').map((s) => s.image.repository))];

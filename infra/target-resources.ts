@@ -49,6 +49,17 @@ export function pushSecrets(config: CoconutConfig): string[] {
 }
 
 /**
+ * Secrets Manager secret NAMES the Ansible deploy and rollback builds read: the SSH key and the
+ * known_hosts of each ansible target (templates/buildspec/scripts/ansible-ssh.sh), per environment.
+ */
+export function ansibleSecrets(config: CoconutConfig): string[] {
+  const names = everyEnvironment(config, 'ansible', (v) =>
+    ['COCONUT_ANSIBLE_SSH_KEY_SECRET', 'COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET'].map((n) => v.get(n)).filter((n) => n !== undefined),
+  );
+  return [...new Set(names.flat())].sort();
+}
+
+/**
  * The ARN pattern of a secret known by name. Secrets Manager appends "-" and six random characters
  * to a secret's name in its ARN; `-??????` matches exactly those and not a longer name sharing the
  * prefix (Secrets Manager User Guide, "Permissions policy examples" / limiting access to specific

@@ -185,6 +185,12 @@ function targetVariables(service: ServiceConfig, environment: string): Record<st
         COCONUT_ANSIBLE_PLAYBOOK: target.playbook,
         COCONUT_ANSIBLE_ROLLBACK_PLAYBOOK: target.rollbackPlaybook,
         COCONUT_ANSIBLE_INVENTORY: target.inventory,
+        // Names and a path only, never key material: the buildspec reads the secrets itself
+        // (templates/buildspec/scripts/ansible-ssh.sh). Unset means no SSH setup (local demo hosts).
+        ...(target.sshKey ? { COCONUT_ANSIBLE_SSH_KEY_SECRET: perEnv(target.sshKey) } : {}),
+        ...(target.knownHosts?.secret ? { COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET: perEnv(target.knownHosts.secret) } : {}),
+        ...(target.knownHosts?.file ? { COCONUT_ANSIBLE_KNOWN_HOSTS_FILE: perEnv(target.knownHosts.file) } : {}),
+        ...(target.user ? { COCONUT_ANSIBLE_REMOTE_USER: target.user } : {}),
       };
     case 'helm':
       return {

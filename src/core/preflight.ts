@@ -192,6 +192,19 @@ export function requirements(config: CoconutConfig, region: string): Requirement
           path: at('target', target.service ? 'service' : 'kind'),
         });
       }
+      if (target.kind === 'ansible') {
+        // The SSH key and host keys the builds read (templates/buildspec/scripts/ansible-ssh.sh);
+        // a name without "{environment}" is one secret, checked once.
+        const secrets: [string | undefined, PropertyKey[]][] = [
+          [target.sshKey, ['sshKey']],
+          [target.knownHosts?.secret, ['knownHosts', 'secret']],
+        ];
+        for (const [secret, field] of secrets) {
+          if (secret && (j === 0 || secret.includes('{environment}'))) {
+            out.push({ ...base, kind: 'secret', ...perEnv(secret), path: at('target', ...field) });
+          }
+        }
+      }
       if (target.kind === 'helm' && target.cluster) {
         out.push({ ...base, kind: 'eks-cluster', ...perEnv(target.cluster), path: at('target', 'cluster') });
       }
@@ -363,6 +376,13 @@ async function checkGroups(
   return found;
 }
 
+/** What a secret must hold, by the config key that names it. */
+function secretValueOf(path: PropertyKey[]): string {
+  if (path.includes('sshKey')) return 'the SSH private key (OpenSSH or PEM text, no passphrase)';
+  if (path.includes('knownHosts')) return 'the known_hosts lines of the hosts';
+  return 'its JSON {"username","password"}';
+}
+
 async function checkSecrets(
   reqs: Requirement[],
   account: AccountReader,
@@ -384,7 +404,7 @@ async function checkSecrets(
       if (state === 'no-value') {
         report(
           r,
-          `Secrets Manager secret "${r.name}" in ${region} has no value: set its JSON {"username","password"} with \`aws secretsmanager put-secret-value\``,
+          `Secrets Manager secret "${r.name}" in ${region} has no value: set ${secretValueOf(r.path)} with \`aws secretsmanager put-secret-value\``,
         );
       }
       if (state === 'scheduled-for-deletion') {

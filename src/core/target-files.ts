@@ -1,6 +1,7 @@
 /**
  * The files and folders a service's target names, per environment, as its builds will read them:
- * the same "{environment}" expansion as the plan (src/core/plan.ts expands valuesFiles only).
+ * the same "{environment}" expansion as the plan (src/core/plan.ts expands valuesFiles and
+ * knownHosts.file).
  * infra/ archives exactly these for CodeBuild, and refuses a config that names a missing one.
  */
 import type { ServiceConfig } from './config/schema.ts';
@@ -31,6 +32,9 @@ export function namedPaths(service: ServiceConfig): NamedPath[] {
         add('target.playbook', target.playbook, 'file', 'folder');
         add('target.rollbackPlaybook', target.rollbackPlaybook, 'file', 'folder');
         add('target.inventory', target.inventory, 'file or directory', 'folder');
+        if (target.knownHosts?.file) {
+          add('target.knownHosts.file', target.knownHosts.file.replaceAll('{environment}', environment), 'file');
+        }
         break;
       case 'helm':
         add('target.chart', target.chart, 'directory');

@@ -1,7 +1,8 @@
 /**
  * A user's repository for the build tests, and the source archive infra/ would upload from it:
  * a coconut.yaml with a helm service whose values files differ per environment, a copilot service
- * with its own workspace, an ansible service with its own inventory, and an `onTag: build` service;
+ * with its own workspace, an ansible service with its own inventory and SSH access (a key secret and
+ * known_hosts files per environment), and an `onTag: build` service;
  * plus an app repository (what a release clones from GitHub), which has no templates/.
  */
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -30,9 +31,17 @@ services:
   - name: api
     image: { registry: ecr, repository: api }
     source: { github: octo/api, onTag: build }
-    target: { kind: ansible, inventory: ops/inventory/hosts.yml }
+    target:
+      kind: ansible
+      inventory: ops/inventory/hosts.yml
+      sshKey: 'coconut/api-ssh-{environment}'
+      knownHosts: { file: 'ops/known_hosts/{environment}' }
+      user: deploy
     environments: [{ name: staging }, { name: prod }]
 `;
+
+/** A host public key line's "type key" part: well-formed, and no host has it. */
+export const TEST_HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3QtaG9zdC1rZXktb2YtY29jb251dC10ZXN0cyEh';
 
 export function buildTestConfig(text = BUILD_TEST_CONFIG): CoconutConfig {
   return parseConfig(text, 'coconut.yaml');
@@ -60,6 +69,13 @@ export function userRepository(config = BUILD_TEST_CONFIG): string {
   );
   write(root, 'ops/inventory/hosts.yml', 'staging:\n  hosts: { s1: {} }\nprod:\n  hosts: { p1: {} }\n');
   write(root, 'ops/inventory/group_vars/all.yml', 'app_port: 8080\n');
+  // What `ssh-keyscan` prints, one file per environment (a throwaway key; the builds never connect).
+  for (const [env, host] of [
+    ['staging', 's1'],
+    ['prod', 'p1'],
+  ]) {
+    write(root, `ops/known_hosts/${env}`, `# ${env} hosts\n${host} ${TEST_HOST_KEY}\n`);
+  }
   write(root, 'README.md', 'not needed by any build\n');
   return root;
 }

@@ -26,6 +26,9 @@ describe('Build source archive (sourcePaths)', () => {
       { path: 'deploy/values-staging.yaml', kind: 'file' },
       // The inventory travels with its folder (group_vars/); the default playbooks are inside templates/.
       { path: 'ops/inventory', kind: 'directory' },
+      // target.knownHosts.file, per environment.
+      { path: 'ops/known_hosts/prod', kind: 'file' },
+      { path: 'ops/known_hosts/staging', kind: 'file' },
       // Copilot reads <workspace>/copilot/.
       { path: 'services/shop/copilot', kind: 'directory' },
       { path: 'templates', kind: 'directory' },

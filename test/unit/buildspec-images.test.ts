@@ -183,6 +183,13 @@ describe.each(Object.entries(ARCHITECTURES))(
         const log = logs.get(kind) ?? path.join(dir, 'fake-tools.jsonl');
         logs.set(kind, log);
         const { map, checksums } = downloads(image, dir);
+        // The ansible target's SSH key secret (BUILD_TEST_CONFIG: coconut/api-ssh-{environment}): a
+        // throwaway text shaped like a key, which the fake ssh-add accepts and fingerprints.
+        const keyFile = path.join(dir, 'ssh-key-secret');
+        writeFileSync(
+          keyFile,
+          `-----BEGIN OPENSSH PRIVATE KEY-----\n${'QUFBQQ=='.repeat(8)}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        );
         const lines = memoryLog();
         const runner = new BuildRunner({
           sourceDir: archive,
@@ -199,6 +206,7 @@ describe.each(Object.entries(ARCHITECTURES))(
             FAKE_TOOL_LOG: log,
             FAKE_DOWNLOADS: JSON.stringify(map),
             FAKE_MACHINE: image.machine,
+            FAKE_SECRETS: JSON.stringify({ 'coconut/api-ssh-prod': keyFile }),
           },
         });
         mkdirSync(path.join(dir, 'tmp'));
@@ -225,6 +233,24 @@ describe.each(Object.entries(ARCHITECTURES))(
             true,
           );
           expect(calls.some((c) => c.tool === 'ansible-playbook' && c.argv.includes('--limit'))).toBe(true);
+          // SSH access with the image's own openssh-clients: the key read from Secrets Manager into
+          // ssh-agent through ssh-add's stdin, the known_hosts file of the environment, strict checking.
+          // (The log is shared by the deploy and the rollback: one of each per playbook run so far.)
+          const runs = calls.filter((c) => c.tool === 'ansible-playbook').length;
+          const count = (pick: (c: (typeof calls)[number] & { readKeyFromStdin?: boolean }) => boolean) =>
+            calls.filter(pick).length;
+          expect(count((c) => c.tool === 'aws' && c.argv.includes('--secret-id=coconut/api-ssh-prod'))).toBe(runs);
+          expect(count((c) => c.tool === 'ssh-agent')).toBe(runs);
+          expect(count((c) => c.tool === 'ssh-add' && c.readKeyFromStdin === true)).toBe(runs);
+          const play = calls.filter((c) => c.tool === 'ansible-playbook').at(-1) as unknown as {
+            ssh: Record<string, string>;
+          };
+          expect(play.ssh.ANSIBLE_SSH_ARGS).toMatch(/(^| )-o StrictHostKeyChecking=yes( |$)/);
+          expect(play.ssh.ANSIBLE_SSH_ARGS).toMatch(/ -o UserKnownHostsFile=\S+\/known_hosts /);
+          expect(play.ssh.knownHosts).toBe(readFileSync(path.join(archive, 'ops/known_hosts/prod'), 'utf8'));
+          expect(play.ssh.knownHostsMode).toBe('600');
+          expect(play.ssh.agentKeys).toMatch(/^256 SHA256:\S+ /);
+          expect(play.ssh.ANSIBLE_REMOTE_USER).toBe('deploy');
         }
         if (kind === 'helm' || kind === 'copilot') {
           expect(calls.some((c) => c.tool === 'curl' && c.argv.some((a) => Object.keys(map).includes(a)))).toBe(true);

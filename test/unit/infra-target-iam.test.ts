@@ -10,6 +10,8 @@
  * - Image build to GHCR / Docker Hub: secretsmanager:GetSecretValue on the push secret, resource
  *   arn:aws:secretsmanager:${Region}:${Account}:secret:${SecretId} where the ARN ends in "-" and six
  *   random characters (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html).
+ * - Ansible builds with target.sshKey / knownHosts.secret: secretsmanager:GetSecretValue on exactly
+ *   those secrets, the same ARN rule, "{environment}" expanded; nothing when no target names one.
  * - ECS with target.region: UpdateService/DescribeServices on
  *   arn:aws:ecs:${Region}:${Account}:service/${ClusterName}/${ServiceName}, TagResource on the
  *   task definition arn:aws:ecs:${Region}:${Account}:task-definition/${Family}:${Revision}
@@ -47,6 +49,18 @@ services:
     source: { github: octo/hub, onTag: deploy, pushSecret: coconut/not-built-here }
     target: { kind: helm }
     environments: [{ name: staging }]
+  - name: shop
+    image: { registry: ecr, repository: shop }
+    target:
+      kind: ansible
+      inventory: ops/hosts.yml
+      sshKey: 'shop/ssh-{environment}'
+      knownHosts: { secret: shop/known-hosts }
+    environments: [{ name: staging }, { name: prod }]
+  - name: legacy
+    image: { registry: ecr, repository: legacy }
+    target: { kind: ansible, inventory: ops/legacy.yml, sshKey: legacy-ssh, knownHosts: { file: ops/known_hosts } }
+    environments: [{ name: prod }]
   - name: orders
     image: { registry: ecr, repository: orders }
     target: { kind: ecs, cluster: 'demo-{environment}', region: eu-west-1 }
@@ -114,6 +128,60 @@ describe('IAM: image builds (defect 10)', () => {
     expect(release.States.BuildImage.Parameters['EnvironmentVariablesOverride.$']).toBe('$.buildEnv');
     const buildspec = readFileSync('templates/buildspec/build-image.yml', 'utf8');
     expect(buildspec).toContain('aws secretsmanager get-secret-value --secret-id "$COCONUT_REGISTRY_SECRET"');
+  });
+});
+
+describe('IAM: Ansible builds reach their hosts over SSH', () => {
+  const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}`;
+
+  it('may read the SSH key and known_hosts secrets of every ansible target, per environment, and no other', () => {
+    const grants = buildGrants('ansible');
+    for (const name of ['shop/ssh-staging', 'shop/ssh-prod', 'shop/known-hosts', 'legacy-ssh']) {
+      expect(allows(grants, 'secretsmanager:GetSecretValue', secret(`${name}-AbC123`)), name).toBe(true);
+    }
+    expect(allows(grants, 'secretsmanager:GetSecretValue', secret('shop/ssh-dev-AbC123'))).toBe(false);
+    expect(allows(grants, 'secretsmanager:GetSecretValue', secret('legacy-ssh-extra-AbC123'))).toBe(false);
+    expect(allows(grants, 'secretsmanager:GetSecretValue', secret('coconut/ghcr-push-AbC123'))).toBe(false);
+    expect(
+      allows(grants, 'secretsmanager:GetSecretValue', `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:legacy-ssh-AbC123`),
+    ).toBe(false);
+    expect(JSON.stringify(grants)).not.toContain('{environment}');
+    // Only reads: nothing that could change or list secrets.
+    expect(grants.flatMap((g) => g.actions)).toEqual(['secretsmanager:GetSecretValue']);
+  });
+
+  it('grants nothing when no ansible target names a secret', () => {
+    const plain = parseConfig(`
+services:
+  - name: demo
+    image: { registry: ecr, repository: demo }
+    target: { kind: ansible, inventory: ops/hosts.yml }
+    environments: [{ name: prod }]
+`);
+    const args = { config: plain, region: REGION, account: ACCOUNT } as unknown as PipelineArgs;
+    expect(targetStatements('ansible', args)).toEqual([]);
+  });
+
+  it('grants the secrets the plan hands the build, which the buildspecs read by those variables', () => {
+    const shop = config.services.find((s) => s.name === 'shop') as (typeof config.services)[number];
+    const vars = new Map(
+      buildEnvironment(shop, 'prod', 'd', { registry: 'ecr', repository: 'shop', tag: '1' }, 'deploy').map((v) => [
+        v.Name,
+        v.Value,
+      ]),
+    );
+    expect(vars.get('COCONUT_ANSIBLE_SSH_KEY_SECRET')).toBe('shop/ssh-prod');
+    expect(vars.get('COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET')).toBe('shop/known-hosts');
+    const script = readFileSync('templates/buildspec/scripts/ansible-ssh.sh', 'utf8');
+    expect(script).toMatch(/^key_secret=\$\{COCONUT_ANSIBLE_SSH_KEY_SECRET:-\}$/m);
+    expect(script).toMatch(/^hosts_secret=\$\{COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET:-\}$/m);
+    expect(script).toContain('aws secretsmanager get-secret-value --secret-id="$key_secret"');
+    expect(script).toContain('aws secretsmanager get-secret-value --secret-id="$hosts_secret"');
+    for (const step of ['deploy', 'rollback']) {
+      expect(readFileSync(`templates/buildspec/ansible-${step}.yml`, 'utf8')).toContain(
+        'bash templates/buildspec/scripts/ansible-ssh.sh "$ssh_dir"',
+      );
+    }
   });
 });
 

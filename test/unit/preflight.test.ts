@@ -81,6 +81,27 @@ describe('Function: requirements', () => {
   });
 });
 
+describe('Function: requirements of ansible SSH access', () => {
+  it('checks the SSH key and known_hosts secrets: once when shared, per environment when templated', () => {
+    const { config } = parseConfigWithPositions(`services:
+  - name: ops
+    image: { registry: ghcr, repository: octo/ops }
+    target:
+      kind: ansible
+      inventory: inventory.ini
+      sshKey: 'ops/ssh-{environment}'
+      knownHosts: { secret: ops/known-hosts }
+    environments: [{ name: staging }, { name: prod }]
+`);
+    const secrets = requirements(config, 'us-east-1').filter((r) => r.kind === 'secret');
+    expect(secrets.map((r) => [r.name, r.environment ?? '', r.path.join('.')])).toEqual([
+      ['ops/ssh-staging', 'staging', 'services.0.target.sshKey'],
+      ['ops/known-hosts', '', 'services.0.target.knownHosts.secret'],
+      ['ops/ssh-prod', 'prod', 'services.0.target.sshKey'],
+    ]);
+  });
+});
+
 describe('Function: preflight', () => {
   it('reports each line naming a missing thing, in file order, with line and column', async () => {
     const located = parseConfigWithPositions(YAML, 'coconut.yaml');

@@ -129,6 +129,63 @@ describe('Config and plan: ecs target', () => {
   });
 });
 
+describe('Config and plan: ansible target SSH access', () => {
+  it('passes the key and known_hosts secret NAMES (never values) and the user, {environment} expanded', () => {
+    const text = yaml(`
+      kind: ansible
+      inventory: ops/hosts.yml
+      sshKey: 'web/ssh-{environment}'
+      knownHosts: { secret: 'web/known-hosts-{environment}' }
+      user: deploy`);
+    expect(vars(text, 1)).toMatchObject({
+      COCONUT_ANSIBLE_SSH_KEY_SECRET: 'web/ssh-prod',
+      COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET: 'web/known-hosts-prod',
+      COCONUT_ANSIBLE_REMOTE_USER: 'deploy',
+    });
+    expect(vars(text, 1)).not.toHaveProperty('COCONUT_ANSIBLE_KNOWN_HOSTS_FILE');
+    const file = vars(
+      yaml("{ kind: ansible, inventory: i.yml, sshKey: k, knownHosts: { file: 'ops/known_hosts.{environment}' } }"),
+    );
+    expect(file.COCONUT_ANSIBLE_KNOWN_HOSTS_FILE).toBe('ops/known_hosts.staging');
+  });
+
+  it('sets no SSH variable when the target names none (local demo hosts)', () => {
+    expect(Object.keys(vars(yaml('{ kind: ansible, inventory: i.yml }'))).filter((k) => /SSH|KNOWN|REMOTE/.test(k))).toEqual([]);
+  });
+
+  it.each([
+    ['{ kind: ansible, inventory: i.yml, sshKey: k }', 'services[0].target.knownHosts', 'sshKey needs knownHosts'],
+    [
+      '{ kind: ansible, inventory: i.yml, sshKey: k, knownHosts: { secret: a, file: b } }',
+      'services[0].target.knownHosts',
+      'expected exactly one of knownHosts.secret',
+    ],
+    ['{ kind: ansible, inventory: i.yml, knownHosts: {} }', 'services[0].target.knownHosts', 'expected exactly one'],
+    ['{ kind: ansible, inventory: i.yml, knownHosts: { file: ../hosts } }', 'services[0].target.knownHosts.file', 'no ".."'],
+    [
+      '{ kind: ansible, inventory: i.yml, sshKey: "-----BEGIN KEY", knownHosts: { file: h } }',
+      'services[0].target.sshKey',
+      'never its value',
+    ],
+    [
+      '{ kind: ansible, inventory: i.yml, sshKey: "a b", knownHosts: { file: h } }',
+      'services[0].target.sshKey',
+      'NAME of a Secrets Manager',
+    ],
+    ['{ kind: ansible, inventory: i.yml, user: "root; rm" }', 'services[0].target.user', 'expected a remote user name'],
+    ['{ kind: ansible, inventory: i.yml, knownHosts: { file: h, strict: no } }', 'services[0].target.knownHosts', 'strict'],
+  ])('rejects %s at %s', (target, where, message) => {
+    const error = errorOf(yaml(target));
+    expect(error.issues[0]?.path).toBe(where);
+    expect(error.message).toContain(message);
+  });
+
+  it('is offered by the JSON Schema for editors', () => {
+    const schema = JSON.stringify(configJsonSchema());
+    for (const key of ['"sshKey"', '"knownHosts"', '"user"']) expect(schema).toContain(key);
+  });
+});
+
 describe('Rollback variables', () => {
   it('carry the recorded target revision of the known-good version, empty when none was recorded', () => {
     const deploy = buildPlan(parseConfig(yaml('{ kind: helm }')).services[0]!, image).environments[0]!.buildEnv;

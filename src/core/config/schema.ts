@@ -107,13 +107,6 @@ export const sourceSchema = z
   })
   .describe('Git tags that release this service (GitHub webhook `push`/`create` of a tag).');
 
-const ansibleTarget = z.strictObject({
-  kind: z.literal('ansible'),
-  playbook: z.string().min(1).default('templates/ansible/deploy.yml'),
-  rollbackPlaybook: z.string().min(1).default('templates/ansible/rollback.yml'),
-  inventory: z.string().min(1).describe('Inventory path relative to the source root; groups are environment names.'),
-});
-
 /** A full image name without tag or digest: registry host, optional port, repository path. */
 export const IMAGE_NAME_PATTERN = /^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)+$/;
 /** A path relative to the repository root: no "..", no leading "/" or "-", no commas (lists travel comma-joined). */
@@ -141,6 +134,66 @@ const perEnvironment = (pattern: RegExp, message: string) =>
 
 const relativePath = (what: string) =>
   z.string().regex(RELATIVE_PATH, `expected ${what} relative to the repository root (letters, digits, . _ - / only; no "..")`);
+
+/**
+ * A Secrets Manager secret name as the Ansible builds pass it to `aws secretsmanager
+ * get-secret-value --secret-id=...`: the characters Secrets Manager allows in a name, not starting
+ * with "-" (never an option), "{environment}" allowed (replaced by the environment name).
+ */
+const SSH_SECRET_NAME = /^(?!-)[A-Za-z0-9/_+=.@-]{1,512}$/;
+const sshSecret = (what: string) =>
+  perEnvironment(SSH_SECRET_NAME, `expected the NAME of a Secrets Manager secret that ${what}, never its value`);
+
+const knownHosts = z
+  .strictObject({
+    secret: sshSecret('holds the known_hosts lines of the hosts')
+      .optional()
+      .describe('Secrets Manager secret whose text is known_hosts lines (e.g. `ssh-keyscan` output you checked).'),
+    file: relativePath('a known_hosts file')
+      .optional()
+      .describe('A known_hosts file in the repository (it travels in the build source).'),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.secret === undefined) === (value.file === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'expected exactly one of knownHosts.secret (a Secrets Manager secret name) or knownHosts.file (a known_hosts file in the repository)',
+      });
+    }
+  })
+  .describe(
+    'Public host keys of the hosts, checked strictly (StrictHostKeyChecking=yes): a host whose key is not listed is refused. "{environment}" is replaced by the environment name.',
+  );
+
+const ansibleTarget = z
+  .strictObject({
+    kind: z.literal('ansible'),
+    playbook: z.string().min(1).default('templates/ansible/deploy.yml'),
+    rollbackPlaybook: z.string().min(1).default('templates/ansible/rollback.yml'),
+    inventory: z.string().min(1).describe('Inventory path relative to the source root; groups are environment names.'),
+    sshKey: sshSecret('holds the SSH private key')
+      .optional()
+      .describe(
+        'Name of the Secrets Manager secret holding the SSH private key (OpenSSH or PEM text, no passphrase) the builds log in to the hosts with; loaded into ssh-agent, never written to disk. "{environment}" is replaced by the environment name. A name, never the value.',
+      ),
+    knownHosts: knownHosts.optional(),
+    user: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'expected a remote user name like "deploy" (letters, digits, _ . -)')
+      .optional()
+      .describe('Remote user on the hosts (ANSIBLE_REMOTE_USER) where the inventory sets no ansible_user.'),
+  })
+  .superRefine((target, ctx) => {
+    if (target.sshKey !== undefined && target.knownHosts === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['knownHosts'],
+        message:
+          'sshKey needs knownHosts: host keys are always checked strictly and a build knows no hosts of its own; name a secret ({ secret: NAME }) or a file ({ file: PATH }) holding the known_hosts lines',
+      });
+    }
+  });
 
 const helmTarget = z.strictObject({
   kind: z.literal('helm'),
