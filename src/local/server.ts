@@ -50,6 +50,19 @@ export function functionRouteGuard(route: { route: string; public?: boolean }): 
   return { operator: true, contentType: route.route === 'POST /api/import' ? 'ndjson' : 'json' };
 }
 
+/**
+ * The request target as a URL on this server. Only origin-form (a path) is served: an absolute
+ * target (proxy style) or `//host/...` names another server, and must not become our URL's host.
+ */
+function requestUrl(target = '/'): URL {
+  if (!target.startsWith('/')) throw new BadRequestError(`request target ${shown(target)} is not a path: expected /…`);
+  try {
+    return new URL(`http://127.0.0.1${target}`);
+  } catch {
+    throw new BadRequestError(`request target ${shown(target)} is not a valid path`);
+  }
+}
+
 /** Whether every path parameter decodes: a malformed percent-encoding is the caller's error (400), not ours. */
 function wellEncoded(params: Record<string, string>): boolean {
   try {
@@ -75,7 +88,7 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
     const method = req.method ?? 'GET';
     let where = '(unparsed path)';
     try {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const url = requestUrl(req.url);
       // The Docker Hub webhook's path carries its secret token: never log it.
       where = url.pathname.replace(/^\/webhooks\/dockerhub\/.*/, '/webhooks/dockerhub/{token}');
       // The body first (bounded), even for a refusal: answering over an unread upload can reset the connection.
@@ -110,6 +123,7 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
       sendJson(res, 404, { error: `no route ${method} ${url.pathname}` });
     } catch (error) {
       if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
+      if (error instanceof BadRequestError) return sendJson(res, 400, { error: error.message });
       deps.log.error(`${method} ${where} failed: ${(error as Error).message}`);
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     }
@@ -123,12 +137,25 @@ export async function startServer(deps: ServerDeps, port: number): Promise<{ ser
   return { server, url: `http://127.0.0.1:${address.port}` };
 }
 
-function parseJson(body: Buffer): unknown {
+/** A value the caller sent, quoted and cut short for an error message. */
+const shown = (value: unknown) => String(JSON.stringify(value)).slice(0, 100);
+
+/** The caller's mistake: answered 400 with its message, never 500. */
+class BadRequestError extends Error {
+  override name = 'BadRequestError';
+}
+
+/** The body as a JSON object (an empty body is {}); anything else is the caller's error. */
+function parseJson(body: Buffer): Record<string, unknown> {
+  let parsed: unknown;
   try {
-    return JSON.parse(body.toString('utf8') || '{}');
+    parsed = JSON.parse(body.toString('utf8') || '{}');
   } catch {
-    throw Object.assign(new Error('body is not valid JSON'), { status: 400 });
+    throw new BadRequestError('body is not valid JSON: expected a JSON object');
   }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new BadRequestError(`body must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : shown(parsed)}`);
+  return parsed as Record<string, unknown>;
 }
 
 function localApi(deps: ServerDeps): Record<keyof typeof LOCAL_ROUTES, LocalRoute> {
@@ -161,9 +188,12 @@ function localApi(deps: ServerDeps): Record<keyof typeof LOCAL_ROUTES, LocalRout
     },
     'GET /api/alarms': async (_req, res) => sendJson(res, 200, { alarms: deps.alarms.list() }),
     'POST /api/alarms/{name}': async (_req, res, params, body) => {
-      const { state, reason } = parseJson(body) as { state?: string; reason?: string };
-      if (!['ALARM', 'OK', 'INSUFFICIENT_DATA', 'auto'].includes(String(state))) {
-        return sendJson(res, 400, { error: `state must be ALARM, OK, INSUFFICIENT_DATA or auto, got ${JSON.stringify(state)}` });
+      const { state, reason } = parseJson(body);
+      if (typeof state !== 'string' || !['ALARM', 'OK', 'INSUFFICIENT_DATA', 'auto'].includes(state)) {
+        return sendJson(res, 400, { error: `state must be ALARM, OK, INSUFFICIENT_DATA or auto, got ${shown(state)}` });
+      }
+      if (reason !== undefined && typeof reason !== 'string') {
+        return sendJson(res, 400, { error: `reason must be a string, got ${shown(reason)}` });
       }
       try {
         const alarm = await deps.alarms.set(decodeURIComponent(params.name ?? ''), state as 'ALARM', reason);

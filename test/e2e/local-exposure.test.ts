@@ -11,7 +11,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,49 +18,14 @@ import { HTTP_ROUTES } from '../../functions/http-routes.ts';
 import { TOKEN_HEADER } from '../../src/local/request-guard.ts';
 import { PROJECT_ROOT } from '../../src/local/runtime.ts';
 import { functionRouteGuard, LOCAL_ROUTES } from '../../src/local/server.ts';
+import { rawRequest } from '../support/raw-http.ts';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
-
-interface Answer {
-  status: number;
-  body: { error?: string } & Record<string, unknown>;
-}
 
 let rt: TestRuntime;
 let port: number;
 
-/** One request exactly as given: no header added but Content-Length. */
-function raw(method: string, target: string, headers: Record<string, string>, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path: target,
-        // Host only as given (an absent Host stays absent).
-        setHost: false,
-        headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => {
-          text += d;
-        });
-        res.on('end', () => {
-          let parsed: Answer['body'] = {};
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = { text };
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const raw = (method: string, target: string, headers: Record<string, string>, body?: string) =>
+  rawRequest(port, method, target, headers, body);
 
 const host = () => `127.0.0.1:${port}`;
 const operator = () => ({ host: host(), [TOKEN_HEADER]: rt.operatorToken });
@@ -215,6 +179,27 @@ describe('Local server: no web page, rebinding page or raw tunnel drives it', ()
     const res = await raw('GET', '/api/executions/%ZZ', operator());
     expect(res.status).toBe(400);
     expect(res.body.error).toContain('"/api/executions/%ZZ" has a malformed percent-encoding');
+  });
+
+  it('answers what the fuzz found with 400 naming the mistake, not 500 (test/e2e/http-fuzz.test.ts)', async () => {
+    const json = { ...operator(), 'content-type': 'application/json' };
+    const form = await raw('POST', '/api/alarms/demo-api-staging-health', json, 'payload=');
+    expect(form.status).toBe(400);
+    expect(form.body.error).toBe('body is not valid JSON: expected a JSON object');
+    const nil = await raw('POST', '/api/alarms/demo-api-staging-health', json, 'null');
+    expect(nil.status).toBe(400);
+    expect(nil.body.error).toBe('body must be a JSON object, got null');
+    const reason = await raw('POST', '/api/alarms/demo-api-staging-health', json, '{"state":"OK","reason":{}}');
+    expect(reason.status).toBe(400);
+    // A path that starts with // is a path here, not another host (new URL('//x', base) would make it one).
+    for (const target of ['//%00', '//[']) {
+      const res = await raw('GET', target, operator());
+      expect(res.status, target).toBe(404);
+      expect(res.body.error).toBe(`no route GET ${target}`);
+    }
+    const absolute = await raw('GET', 'http://evil.example/api/status', operator());
+    expect(absolute.status).toBe(400);
+    expect(absolute.body.error).toBe('request target "http://evil.example/api/status" is not a path: expected /…');
   });
 
   it('the CLI sends the token from the data dir; elsewhere it says where the token is', async () => {
