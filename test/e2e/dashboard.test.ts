@@ -198,4 +198,15 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(res.headers.get('x-frame-options')).toBe('DENY');
   });
+
+  it('without the operator token says which URL to open, and works again once opened', async () => {
+    await page.evaluate(() => localStorage.clear());
+    await page.goto(`${rt.url}/#/`);
+    await page.reload();
+    const alert = page.locator('[role="alert"]').first();
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('open the dashboard through the URL that `npm start` (coconut dev) printed');
+    await page.goto(rt.dashboardUrl);
+    await page.locator('tr[data-service="demo-api"]').waitFor();
+  });
 });
