@@ -5,11 +5,15 @@
  * - a stage with an `auth:` section wants a JWT: COCONUT_TOKEN is sent as a bearer token;
  * - a stage without one uses IAM authorization: requests to it are SigV4-signed with the
  *   standard AWS credential chain (sigv4.ts);
- * - the local runtime (127.0.0.1) needs neither.
+ * - the local runtime (127.0.0.1) needs neither, but wants its operator token (X-Coconut-Token):
+ *   COCONUT_OPERATOR_TOKEN, else the one in <data dir>/secrets.json (COCONUT_DATA_DIR, default
+ *   .coconut: where `npm start` runs). It is sent to a loopback address only.
  * Secrets (the token, AWS keys, signatures) are never printed.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { TOKEN_HEADER } from '../local/request-guard.ts';
+import { OPERATOR_TOKEN_ENV, readOperatorToken, SECRETS_FILE } from '../local/secrets.ts';
 import { CommandFailed } from './errors.ts';
 import { isAwsApiUrl, signRequest } from './sigv4.ts';
 
@@ -112,6 +116,10 @@ async function send(method: string, path: string, body: { text: string; type: st
   const headers: Record<string, string> = body === undefined ? {} : { 'content-type': body.type };
   let target = url.href;
   if (mode === 'jwt') headers.authorization = `Bearer ${process.env.COCONUT_TOKEN}`;
+  if (mode === 'none' && isLoopback(url)) {
+    const token = readOperatorToken(localDataDir());
+    if (token) headers[TOKEN_HEADER] = token;
+  }
   if (mode === 'iam') {
     const signed = await signRequest(method, url, headers, body?.text);
     target = signed.url;
@@ -126,8 +134,27 @@ async function send(method: string, path: string, body: { text: string; type: st
   }
 }
 
+/** Where the local runtime keeps its secrets, as `coconut dev` chooses it. */
+function localDataDir(): string {
+  return path.resolve(process.env.COCONUT_DATA_DIR ?? '.coconut');
+}
+
+function localSecretsFile(): string {
+  return path.join(localDataDir(), SECRETS_FILE);
+}
+
+/** Only a loopback address gets the local operator token: never a remote host named by COCONUT_URL. */
+export function isLoopback(url: URL): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}
+
 function refusal(res: Response, data: unknown, method: string, path: string): CommandFailed {
   const mode = authMode();
+  if (res.status === 401 && mode === 'none' && isLoopback(new URL(serverUrl()))) {
+    return new CommandFailed(
+      `the local runtime at ${serverUrl()} wants its operator token (HTTP 401 from ${method} ${path}): run this command where \`npm start\` runs (it reads ${localSecretsFile()}), or set COCONUT_DATA_DIR to the runtime's data dir or ${OPERATOR_TOKEN_ENV} to its token`,
+    );
+  }
   // API Gateway's own refusals carry {"message": …}; Coconut's carry {"error": …}.
   const gateway = data && typeof data === 'object' ? (data as { message?: unknown }).message : undefined;
   if (mode === 'iam' && res.status === 403 && typeof gateway === 'string') {

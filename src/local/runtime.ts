@@ -38,7 +38,7 @@ import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dyn
 import { findLooseEnds, PendingCleanups } from './pending-cleanups.ts';
 import { privateDir } from './private-files.ts';
 import { announceLocalPush } from './registry-stand-in.ts';
-import { localSecrets } from './secrets.ts';
+import { localSecrets, operatorToken } from './secrets.ts';
 import { startServer } from './server.ts';
 import { stopLocalTargets } from './targets.ts';
 import { TrivyScanner } from './trivy-scanner.ts';
@@ -74,6 +74,8 @@ export interface RuntimeOptions {
   ecsPollMs?: number;
   /** Webhook secrets (tests); default: env vars, else generated into <dataDir>/secrets.json. */
   secrets?: WebhookSecrets;
+  /** The operator token; default COCONUT_OPERATOR_TOKEN, else generated into <dataDir>/secrets.json. */
+  operatorToken?: string;
   /**
    * Slack: settings, or false for none. Default: from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
    * (and SLACK_API_URL); without them approvals wait in the local inbox.
@@ -83,6 +85,10 @@ export interface RuntimeOptions {
 
 export interface Runtime {
   url: string;
+  /** What makes a request the operator's (X-Coconut-Token); never logged. */
+  operatorToken: string;
+  /** The dashboard's address with the operator token, printed once to the terminal. */
+  dashboardUrl: string;
   config: CoconutConfig;
   ports: Ports;
   engine: LocalEngine;
@@ -129,6 +135,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
   const local = opts.secrets ? undefined : localSecrets(dataDir);
   const secrets = opts.secrets ?? (local as NonNullable<typeof local>).secrets;
+  const token = opts.operatorToken ?? operatorToken(dataDir).token;
 
   const functions: Record<string, LocalFunction> = {};
   const cleanups = new PendingCleanups({ dataDir, log, repair: (end) => repairAfterExecution(ports, end) });
@@ -205,7 +212,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     bus.addRule({ name: rule.name, pattern: rule.pattern, target: (event) => fn(event, { functionName: rule.target } as never) });
   }
 
-  const { server, url: serverUrl } = await startServer({ functions, engine, bus, alarms, log }, opts.port);
+  const { server, url: serverUrl } = await startServer({ functions, engine, bus, alarms, log, operatorToken: token }, opts.port);
   url = serverUrl;
   const slackEnv =
     opts.slack === false ? { problem: 'disabled for this runtime' } : opts.slack ? { settings: opts.slack } : slackFromEnv();
@@ -246,6 +253,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
   return {
     url,
+    operatorToken: token,
+    dashboardUrl: `${url}/?token=${encodeURIComponent(token)}`,
     config,
     ports,
     engine,

@@ -55,7 +55,7 @@ describe('Backbone edges (local runtime)', () => {
     ).toBe(true);
     // Nothing really runs, so nothing counts as running or known-good.
     expect(await rt.ports.store.getEnvironmentState('demo-api', 'prod')).toBeUndefined();
-    const status = (await (await fetch(`${rt.url}/api/status`)).json()) as {
+    const status = (await (await rt.fetch('/api/status')).json()) as {
       services: { environments: { latest: { rehearsal?: unknown } }[] }[];
     };
     expect(status.services[0]?.environments[0]?.latest.rehearsal).toEqual({ tools: ['ansible-playbook'], steps: ['deploy'] });

@@ -25,7 +25,7 @@ describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
     const approvalId = await rt.waitForApproval(id);
     expect((await rt.ports.store.getStage(id, 'prod'))?.state).toBe('AWAITING_APPROVAL');
     expect(await rt.appVersion('prod')).toBeUndefined(); // nothing in prod before approval
-    const res = await fetch(`${rt.url}/api/approvals/${approvalId}/approve`, { method: 'POST' });
+    const res = await rt.fetch(`/api/approvals/${approvalId}/approve`, { method: 'POST' });
     expect(res.status).toBe(200);
     expect(JSON.stringify(await res.json())).not.toContain('taskToken');
 
@@ -34,7 +34,7 @@ describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
     expect(await rt.appVersion('prod')).toBe('1.0.0');
     expect((await rt.engine.waitFor(id))?.status).toBe('SUCCEEDED');
 
-    const history = (await (await fetch(`${rt.url}/api/history/demo-api`)).json()) as {
+    const history = (await (await rt.fetch('/api/history/demo-api')).json()) as {
       stages: { environment: string; state: string }[];
     };
     expect(history.stages.map((s) => `${s.environment}:${s.state}`)).toEqual(['prod:SUCCEEDED', 'staging:SUCCEEDED']);
@@ -72,7 +72,7 @@ describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
     ]);
     expect(rt.engine.list().filter((e) => e.name === id)).toHaveLength(1);
     await rt.waitForStage(id, 'prod', ['AWAITING_APPROVAL']);
-    await fetch(`${rt.url}/api/approvals/${await rt.waitForApproval(id)}/reject`, {
+    await rt.fetch(`/api/approvals/${await rt.waitForApproval(id)}/reject`, {
       method: 'POST',
       body: JSON.stringify({ comment: 'not today' }),
     });

@@ -20,7 +20,7 @@ function coconut(rt: TestRuntime | undefined, args: string[]): Run {
   let stdout = '';
   let stderr = '';
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/coconut.mjs'), ...args], {
-    env: { ...process.env, ...(rt ? { COCONUT_URL: rt.url } : {}), NO_COLOR: '1' },
+    env: { ...process.env, ...(rt ? rt.cliEnv : {}), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d) => {

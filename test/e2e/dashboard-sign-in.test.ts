@@ -100,7 +100,7 @@ describe('Dashboard sign-in (headless Chromium, OIDC code flow with PKCE against
         apiCalls.push({ path: url.pathname, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
         if (!req.headers.authorization?.startsWith('Bearer '))
           return res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Unauthorized"}');
-        const answer = await fetch(`${rt.url}${url.pathname}${url.search}`, { method: req.method ?? 'GET' });
+        const answer = await rt.fetch(`${url.pathname}${url.search}`, { method: req.method ?? 'GET' });
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         return res.end(await answer.text());
       }

@@ -71,7 +71,8 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
   const cell = (env: string) => page.locator(`tr[data-service="demo-api"] td[data-environment="${env}"]`);
 
   it('shows the demo service in the services x environments grid', async () => {
-    await page.goto(rt.url);
+    // Once through the URL `coconut dev` prints: the page keeps the operator token and drops it from the address.
+    await page.goto(rt.dashboardUrl);
     await page.locator('tr[data-service="demo-api"]').waitFor();
     expect(await page.locator('tr[data-service]').count()).toBe(1);
     expect(await page.locator('h2#grid-title').textContent()).toBe('Services');
@@ -79,6 +80,7 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     expect(await cell('staging').locator('.running').textContent()).toBe('—');
     expect(await page.locator('#who').textContent()).toBe('local runtime');
     await page.locator('#live.ok').waitFor();
+    expect(page.url()).toBe(`${rt.url}/`);
     await shot('overview-empty');
   });
 
@@ -193,10 +195,24 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     }
     const html = await page.content();
     for (const token of tokens) expect(html).not.toContain(token);
-    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).toBe('{}');
+    // Only the operator token is stored (this origin's localStorage), never a task token.
+    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).toBe(
+      JSON.stringify({ 'coconut.operatorToken': rt.operatorToken }),
+    );
     // The local server answers with the page's security headers.
     const res = await fetch(`${rt.url}/`);
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(res.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it('without the operator token says which URL to open, and works again once opened', async () => {
+    await page.evaluate(() => localStorage.clear());
+    await page.goto(`${rt.url}/#/`);
+    await page.reload();
+    const alert = page.locator('[role="alert"]').first();
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('open the dashboard through the URL that `npm start` (coconut dev) printed');
+    await page.goto(rt.dashboardUrl);
+    await page.locator('tr[data-service="demo-api"]').waitFor();
   });
 });

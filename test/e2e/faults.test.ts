@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readOperatorToken } from '../../src/local/secrets.ts';
 import { faultySource } from '../support/fixture-source.ts';
 import { freePort, startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
@@ -55,7 +56,7 @@ describe('Faults (local runtime)', () => {
     expect(staging.reason).toContain('then rollback build');
     expect(staging.reason).toContain('demo-api on staging needs attention');
     expect(await rt.engine.waitFor(id)).toMatchObject({ status: 'FAILED', error: 'Coconut.RollbackFailed' });
-    const status = (await (await fetch(`${rt.url}/api/status`)).json()) as {
+    const status = (await (await rt.fetch('/api/status')).json()) as {
       services: { environments: { name: string; needsAttention: boolean }[] }[];
     };
     expect(status.services[0]?.environments.find((e) => e.name === 'staging')?.needsAttention).toBe(true);
@@ -115,7 +116,7 @@ describe('Faults (local runtime)', () => {
     expect(await rt.engine.waitFor(id)).toMatchObject({ status: 'FAILED', error: 'Coconut.ApprovalExpired' });
     expect((await rt.ports.store.getApproval(approvalId))?.status).toBe('EXPIRED');
     // A late click is refused and resumes nothing.
-    const late = await fetch(`${rt.url}/api/approvals/${approvalId}/approve`, { method: 'POST' });
+    const late = await rt.fetch(`/api/approvals/${approvalId}/approve`, { method: 'POST' });
     expect(late.status).toBe(409);
     await expectUnlocked(rt, 'prod');
   });
@@ -125,7 +126,7 @@ describe('Faults (local runtime)', () => {
     const id = startedId(await rt.push('1.0.0'));
     const approvalId = await rt.waitForApproval(id);
     await rt.alarms.set('demo-api-prod-health', 'ALARM');
-    await fetch(`${rt.url}/api/approvals/${approvalId}/approve`, { method: 'POST' });
+    await rt.fetch(`/api/approvals/${approvalId}/approve`, { method: 'POST' });
     const prod = await rt.waitForStage(id, 'prod', [...ENDED]);
     // Still firing after the bake and nothing earlier to go back to: FAILED, naming the alarm.
     expect(prod.state).toBe('FAILED');
@@ -190,6 +191,8 @@ describe('Faults: the local runtime process is killed mid-deployment', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+    // The operator token `coconut dev` generated into its data dir, as the CLI reads it.
+    const operator = { 'x-coconut-token': readOperatorToken(dir) ?? '' };
     const detail = JSON.stringify({
       'action-type': 'PUSH',
       result: 'SUCCESS',
@@ -199,12 +202,13 @@ describe('Faults: the local runtime process is killed mid-deployment', () => {
     const pushed = (await (
       await fetch(`${url}/events`, {
         method: 'POST',
+        headers: { ...operator, 'content-type': 'application/json' },
         body: JSON.stringify({ Entries: [{ Source: 'aws.ecr', DetailType: 'ECR Image Action', Detail: detail }] }),
       })
     ).json()) as Parameters<typeof startedId>[0];
     const id = startedId(pushed);
     for (let i = 0; ; i++) {
-      const d = (await (await fetch(`${url}/api/deployments/${id}`)).json()) as {
+      const d = (await (await fetch(`${url}/api/deployments/${id}`, { headers: operator })).json()) as {
         deployment: { stages: { environment: string; state: string }[] };
       };
       if (d.deployment.stages[0]?.state === 'DEPLOYING') break;
@@ -225,7 +229,7 @@ describe('Faults: the local runtime process is killed mid-deployment', () => {
     // deploys again as a new execution (the lock is free), and history keeps both.
     const { rmSync } = await import('node:fs');
     rmSync(path.join(dir, 'deploy-sleep'));
-    const again = await fetch(`${rt.url}/api/deployments`, {
+    const again = await rt.fetch('/api/deployments', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ service: 'demo-api', version: '4.0.0' }),

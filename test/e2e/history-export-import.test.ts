@@ -25,7 +25,7 @@ function coconut(
     let stdout = '';
     let stderr = '';
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/coconut.mjs'), ...args], {
-      env: { ...process.env, ...(rt ? { COCONUT_URL: rt.url } : {}), NO_COLOR: '1' },
+      env: { ...process.env, ...(rt ? rt.cliEnv : {}), NO_COLOR: '1' },
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     if (stdin !== undefined) child.stdin?.end(stdin);
@@ -55,7 +55,7 @@ describe('coconut export / import (spawned CLI, local runtime, fixture builds: n
     const good = startedId(await first.push('1.0.0'));
     await first.waitForStage(good, 'staging', ['SUCCEEDED']);
     const approvalId = await first.waitForApproval(good);
-    const approved = await fetch(`${first.url}/api/approvals/${approvalId}/approve`, {
+    const approved = await first.fetch(`/api/approvals/${approvalId}/approve`, {
       method: 'POST',
       body: '{"comment":"ok"}',
     });
@@ -131,7 +131,7 @@ describe('coconut export / import (spawned CLI, local runtime, fixture builds: n
       ['staging', '1.0.0'],
       ['prod', '1.0.0'],
     ]);
-    const approvals = (await (await fetch(`${second.url}/api/approvals`)).json()) as { approvals: unknown[] };
+    const approvals = (await (await second.fetch('/api/approvals')).json()) as { approvals: unknown[] };
     expect(approvals.approvals).toEqual([
       expect.objectContaining({ approvalId, status: 'APPROVED', comment: 'ok', tokenRemoved: true }),
     ]);
@@ -180,7 +180,7 @@ describe('coconut export / import (spawned CLI, local runtime, fixture builds: n
       ].join('\n'),
     );
     expect((await rt.ports.store.getStage(late.data.deploymentId, 'staging'))?.reason).toBe('the newer truth');
-    const whole = await (await fetch(`${rt.url}/api/export`)).text();
+    const whole = await (await rt.fetch('/api/export')).text();
     expect(JSON.parse(whole.split('\n')[0] as string).counts).toEqual({ ...emptyCounts(), deployment: 700, stage: 1400 });
   }, 240_000);
 

@@ -112,7 +112,7 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
     const prod = await rt.waitForStage(deployment!.deploymentId, 'prod', ['SUCCEEDED', 'FAILED', 'ROLLED_BACK'], 300_000);
     expect(prod.state).toBe('SUCCEEDED');
     expect(await rt.appVersion('prod')).toBe('1.4.0');
-    const status = (await (await fetch(`${rt.url}/api/status`)).json()) as {
+    const status = (await (await rt.fetch('/api/status')).json()) as {
       services: { service: string; environments: { current?: { version: string } }[] }[];
     };
     expect(status.services.find((s) => s.service === 'demo-api')?.environments.map((e) => e.current?.version)).toEqual([

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StageRecord } from '../../src/core/deployment.ts';
 import type { Log } from '../../src/core/ports.ts';
+import { TOKEN_HEADER } from '../../src/local/request-guard.ts';
 import { PROJECT_ROOT, type Runtime, type RuntimeOptions, startRuntime } from '../../src/local/runtime.ts';
 
 export async function freePort(): Promise<number> {
@@ -39,6 +40,13 @@ export interface TestRuntime extends Runtime {
   log: ReturnType<typeof memoryLog>;
   ports: Runtime['ports'];
   appPorts: { staging: number; prod: number };
+  /**
+   * fetch() as the operator: `path` is relative to the runtime's URL; the operator token goes in
+   * X-Coconut-Token, and a POST without a content type says application/json (as the CLI does).
+   */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Environment for a spawned `coconut` command that talks to this runtime as its operator. */
+  cliEnv: Record<string, string>;
   /** An ECR push event; `digest` as ECR sends it (targets that deploy by digest need one). */
   push(tag: string, repository?: string, digest?: string): Promise<PushResult>;
   waitForStage(
@@ -147,13 +155,23 @@ local:
       await new Promise((r) => setTimeout(r, 100));
     }
   };
+  const operatorFetch = (where: string, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set(TOKEN_HEADER, runtime.operatorToken);
+    if ((init.method ?? 'GET').toUpperCase() === 'POST' && !headers.has('content-type'))
+      headers.set('content-type', 'application/json');
+    return fetch(`${runtime.url}${where}`, { ...init, headers });
+  };
   return {
     ...runtime,
     dir,
     log,
     appPorts,
+    fetch: operatorFetch,
+    // The CLI finds the token in the data dir's secrets.json, as it does where `npm start` runs.
+    cliEnv: { COCONUT_URL: runtime.url, COCONUT_DATA_DIR: dir },
     push: async (tag, repository = 'demo-api', digest) => {
-      const res = await fetch(`${runtime.url}/events`, {
+      const res = await operatorFetch('/events', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({

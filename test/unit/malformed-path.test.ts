@@ -56,6 +56,7 @@ describe('a malformed percent-encoding in a path', () => {
           bus: {} as never,
           alarms: { list: () => [] } as never,
           log: memoryLog(),
+          operatorToken: 'test-operator-token',
         },
         0,
       );

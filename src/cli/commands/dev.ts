@@ -63,6 +63,10 @@ export async function dev(args: string[]): Promise<number> {
     `try: npx coconut push ${runtime.config.services[0]?.image.repository ?? 'demo-api'}:1.0.0   then: npx coconut status`,
   );
   printWebhooks(runtime);
+  // Like Jupyter: the URL with the operator token, once, on the terminal only (the log file keeps everything).
+  process.stdout.write(
+    `Dashboard: ${runtime.dashboardUrl}\n  (the token makes you the operator: keep it to yourself; the CLI reads it from ${values['data-dir']}/secrets.json or COCONUT_OPERATOR_TOKEN)\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
