@@ -6,6 +6,7 @@
  */
 import type { EcsService } from './ecs.ts';
 import type { Capability } from './function-manifest.ts';
+import { compactRepositoryNames } from './policy-size.ts';
 
 export interface CapabilitySpec {
   /** The adapter file in src/aws whose SDK calls this capability covers. */
@@ -127,7 +128,10 @@ export function statementsFor(capabilities: Capability[], refs: ResourceRefs): S
   const statements: Statement[] = [];
   const machines = Object.values(refs.machines);
   const executions = machines.map((m) => $interpolate`arn:aws:states:${refs.region}:${refs.account}:execution:${m.name}:*`);
-  const repositories = refs.ecrRepositories.map((r) => $interpolate`arn:aws:ecr:${refs.region}:${refs.account}:repository/${r}`);
+  // Listed one by one while they fit IAM's role policy size, else by namespace (infra/policy-size.ts).
+  const repositories = compactRepositoryNames(refs.ecrRepositories).map(
+    (r) => $interpolate`arn:aws:ecr:${refs.region}:${refs.account}:repository/${r}`,
+  );
   for (const capability of new Set(capabilities)) {
     const { actions } = CAPABILITIES[capability];
     switch (capability) {

@@ -14,6 +14,7 @@ import { buildspecPlaceholder, placeholdersIn, type StateDefinition, substitute,
 import { type BuildspecInfo, buildCompute } from './build-compute.ts';
 import { kebab, pascal } from './naming.ts';
 import { RESOURCE_STAR_ACTIONS } from './permissions.ts';
+import { compactRepositoryNames } from './policy-size.ts';
 import { ansibleSecrets, eksClusters, pushSecrets, secretArnPattern } from './target-resources.ts';
 
 export type Buildspec = BuildspecInfo;
@@ -261,7 +262,10 @@ export function targetStatements(kind: string, args: PipelineArgs): { Action: st
         : [];
     }
     case 'build-image': {
-      const repositories = [...new Set(config.services.filter((s) => s.image.registry === 'ecr').map((s) => s.image.repository))];
+      // One ARN per repository while they fit IAM's role policy size, else by namespace (infra/policy-size.ts).
+      const repositories = compactRepositoryNames(
+        config.services.filter((s) => s.image.registry === 'ecr').map((s) => s.image.repository),
+      );
       // GHCR / Docker Hub logins: build-image.yml reads the secret named by COCONUT_REGISTRY_SECRET
       // (source.pushSecret) with `aws secretsmanager get-secret-value`.
       const secrets = pushSecrets(config);
