@@ -23,6 +23,12 @@ export const X86_IMAGE = 'aws/codebuild/amazonlinux2-x86_64-standard:5.0';
 /** CodeBuild's build timeout bounds, in minutes (API Project.timeoutInMinutes: 5 to 2160). */
 export const MIN_TIMEOUT_MINUTES = 5;
 export const MAX_TIMEOUT_MINUTES = 2160;
+/**
+ * How long a build may wait for an instance (Project.queuedTimeoutInMinutes: 5 to 480; CodeBuild's
+ * default is 8 hours). The state machine's task waits for queueing and the build together, so its
+ * TimeoutSeconds must cover both (checked in test/unit/infra-builds.test.ts).
+ */
+export const QUEUED_TIMEOUT_MINUTES = 60;
 /** Installing the pinned tools, cloning or unpacking the source, building a kubeconfig. */
 const SETUP_MARGIN_SECONDS = 10 * 60;
 

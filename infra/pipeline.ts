@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { namedPaths } from '../src/core/target-files.ts';
 import { buildspecPlaceholder, placeholdersIn, type StateDefinition, substitute, taskStates } from '../src/local/asl.ts';
-import { type BuildspecInfo, buildCompute } from './build-compute.ts';
+import { type BuildspecInfo, buildCompute, QUEUED_TIMEOUT_MINUTES } from './build-compute.ts';
 import { kebab, pascal } from './naming.ts';
 import { RESOURCE_STAR_ACTIONS } from './permissions.ts';
 import { compactRepositoryNames } from './policy-size.ts';
@@ -456,6 +456,7 @@ export function pipeline(args: PipelineArgs) {
         privilegedMode: compute.privilegedMode,
       },
       buildTimeout: compute.timeoutMinutes,
+      queuedTimeout: QUEUED_TIMEOUT_MINUTES,
       ...(compute.vpc
         ? { vpcConfig: { vpcId: compute.vpc.vpcId, subnets: compute.vpc.subnets, securityGroupIds: compute.vpc.securityGroups } }
         : {}),

@@ -15,7 +15,8 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCompute, MAX_TIMEOUT_MINUTES, MIN_TIMEOUT_MINUTES } from '../../infra/build-compute.ts';
+import { buildCompute, MAX_TIMEOUT_MINUTES, MIN_TIMEOUT_MINUTES, QUEUED_TIMEOUT_MINUTES } from '../../infra/build-compute.ts';
+import { buildspecs } from '../../infra/pipeline.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { configJsonSchema } from '../../src/core/config/schema.ts';
 import { installSstGlobals, type Recorded, resolveDeep } from '../support/sst-recorder.ts';
@@ -140,6 +141,30 @@ services:
     expect(compute.timeoutMinutes).toBeGreaterThanOrEqual(2 * 60 + 1);
     expect(compute.type).not.toMatch(/LAMBDA/);
     expect(buildCompute(helm, helmConfig(300)).timeoutMinutes).toBeLessThan(compute.timeoutMinutes);
+  });
+
+  it("gives each state machine's CodeBuild task room for the queue and the longest build it may start", () => {
+    // A .sync task waits for the queue and the build together (Project.queuedTimeoutInMinutes, then
+    // timeoutInMinutes); a task timeout below both fails a build CodeBuild would still finish.
+    const config = helmConfig(3600);
+    const tasks: { file: string; state: string; timeout: number }[] = [];
+    const visit = (file: string, states: Record<string, Record<string, unknown>>) => {
+      for (const [state, def] of Object.entries(states)) {
+        if (def.Resource === 'arn:aws:states:::codebuild:startBuild.sync')
+          tasks.push({ file, state, timeout: Number(def.TimeoutSeconds) });
+        const inner = (def.ItemProcessor ?? def.Iterator) as { States?: Record<string, Record<string, unknown>> } | undefined;
+        if (inner?.States) visit(file, inner.States);
+      }
+    };
+    for (const file of ['deploy', 'release']) {
+      visit(file, JSON.parse(readFileSync(`stepfunctions/${file}.asl.json`, 'utf8')).States);
+    }
+    expect(tasks.map((t) => `${t.file}:${t.state}`).sort()).toEqual(['deploy:Deploy', 'deploy:Rollback', 'release:BuildImage']);
+    for (const spec of buildspecs()) {
+      const needed = 60 * (buildCompute(spec, config).timeoutMinutes + QUEUED_TIMEOUT_MINUTES);
+      const starters = tasks.filter((t) => (spec.kind === 'build-image' ? t.file === 'release' : t.file === 'deploy'));
+      for (const t of starters) expect(t.timeout, `${t.file}:${t.state} starts ${spec.name}`).toBeGreaterThanOrEqual(needed);
+    }
   });
 
   it('runs on x86_64 when build.architecture says so (Regions without ARM_CONTAINER builds)', () => {
