@@ -160,6 +160,10 @@ describe('coconut dev without Ansible', () => {
       });
       child.on('exit', (code) => reject(new Error(`coconut dev exited ${code}: ${stderr}`)));
     });
+    // It tells the CLI beside it which configuration it runs (src/local/runtime-file.ts).
+    const info = JSON.parse(readFileSync(path.join(data, 'runtime.json'), 'utf8')) as { configPath: string; pid: number };
+    expect(info.configPath).toBe(path.join(ROOT, 'examples/demo/coconut.yaml'));
+    expect(info.pid).toBe(child.pid);
     child.kill('SIGTERM');
     const first = stderr.split('\n')[0] ?? '';
     expect(first).toContain('ansible-playbook is missing: Ansible deploy steps will be REHEARSALS');

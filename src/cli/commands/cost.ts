@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import deployDefinition from '../../../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { loadConfigFile } from '../../core/config/load.ts';
 import { type AslMachine, type CostAssumptions, costModel, DEFAULT_ASSUMPTIONS, PRICES } from '../../core/cost/model.ts';
+import { configFile } from '../config-file.ts';
 import { UsageError } from '../errors.ts';
 import { table } from '../format.ts';
 
@@ -30,7 +31,7 @@ export async function cost(args: string[]): Promise<number> {
       'lambda-memory': { type: 'string' },
       'lambda-ms': { type: 'string' },
       arch: { type: 'string' },
-      config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
+      config: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -50,6 +51,7 @@ export async function cost(args: string[]): Promise<number> {
     lambdaMilliseconds: number('lambda-ms', values['lambda-ms'], DEFAULT_ASSUMPTIONS.lambdaMilliseconds, 1, 900_000),
     architecture: (values.arch ?? DEFAULT_ASSUMPTIONS.architecture) as CostAssumptions['architecture'],
   };
+  values.config = configFile(values.config);
   const config = await loadConfigFile(values.config);
   const service = values.service ? config.services.find((s) => s.name === values.service) : config.services[0];
   if (!service)

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../core/config/load.ts';
 import { dashboardConfig } from '../../core/dashboard-config.ts';
 import { PROJECT_ROOT } from '../../local/runtime.ts';
+import { configFile } from '../config-file.ts';
 import { UsageError } from '../errors.ts';
 
 export const usage = 'coconut dashboard-site --out DIR [--api URL] [--config FILE]';
@@ -19,13 +20,14 @@ export async function dashboardSite(args: string[]): Promise<number> {
     options: {
       out: { type: 'string' },
       api: { type: 'string', default: process.env.COCONUT_API_URL ?? '' },
-      config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
+      config: { type: 'string' },
     },
     strict: true,
   });
   if (!values.out) throw new UsageError('--out DIR is required');
   if (values.api && !/^https?:\/\/[^\s]+$/.test(values.api))
     throw new UsageError(`--api must be an http(s) URL, got "${values.api}"`);
+  values.config = configFile(values.config, { running: false });
   const config = await loadConfigFile(values.config);
   const out = path.resolve(values.out);
   if (existsSync(out)) rmSync(out, { recursive: true });

@@ -1,9 +1,12 @@
 /** `coconut dev`: runs the local runtime until Ctrl-C. What `npm start` runs. */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { consoleLog } from '../../local/console-log.ts';
 import { type Runtime, startRuntime } from '../../local/runtime.ts';
+import { removeRuntimeFile, writeRuntimeFile } from '../../local/runtime-file.ts';
 import { ANSIBLE, installHint } from '../../local/system-tools.ts';
 import { which } from '../../local/tools.ts';
+import { configFile } from '../config-file.ts';
 import { UsageError } from '../errors.ts';
 
 export const usage = 'coconut dev [--config FILE] [--port N] [--data-dir DIR] [--source-dir DIR] [--strict] [--no-probes]';
@@ -12,7 +15,7 @@ export async function dev(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
+      config: { type: 'string' },
       port: { type: 'string', default: process.env.COCONUT_PORT ?? '4500' },
       'data-dir': { type: 'string', default: process.env.COCONUT_DATA_DIR ?? '.coconut' },
       // The repository whose templates/ the builds run (default: Coconut's own templates).
@@ -34,6 +37,7 @@ export async function dev(args: string[]): Promise<number> {
         : `${ANSIBLE.command} is missing: Ansible deploy steps will be REHEARSALS (PLANNED, nothing runs). For real deploys: ${installHint([ANSIBLE])}`,
     );
   }
+  values.config = configFile(values.config, { running: false });
   const runtime = await startRuntime({
     log,
     configPath: values.config,
@@ -43,6 +47,8 @@ export async function dev(args: string[]): Promise<number> {
     probes: !values['no-probes'],
     ...(values['source-dir'] ? { sourceDir: values['source-dir'] } : {}),
   });
+  // Lets `coconut cost|validate|generate|webhook` beside this runtime find its configuration.
+  writeRuntimeFile(values['data-dir'], { configPath: path.resolve(values.config), url: runtime.url, pid: process.pid });
   const tools = ['ansible-playbook', 'helm', 'copilot', 'docker', 'trivy'].map((t) => `${t}: ${which(t) ? 'found' : 'missing'}`);
   log.info(`Coconut is running at ${runtime.url} (local runtime; config ${values.config}; data in ${values['data-dir']})`);
   log.info(`tools on PATH — ${tools.join(', ')}`);
@@ -73,6 +79,7 @@ export async function dev(args: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   log.info('stopping…');
+  removeRuntimeFile(values['data-dir']);
   await runtime.stop();
   return 0;
 }

@@ -14,6 +14,7 @@ import {
   generate,
   type TemplateSource,
 } from '../../generate/generate.ts';
+import { configFile } from '../config-file.ts';
 import { CommandFailed, UsageError } from '../errors.ts';
 
 export const usage = `coconut generate ${GENERATE_KINDS.join('|')} --service NAME [--out DIR] [--force] [--config FILE]`;
@@ -42,7 +43,7 @@ export async function generateCommand(
       service: { type: 'string' },
       out: { type: 'string' },
       force: { type: 'boolean', default: false },
-      config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
+      config: { type: 'string' },
     },
     strict: true,
   });
@@ -53,6 +54,7 @@ export async function generateCommand(
     );
   }
   if (!values.service) throw new UsageError('--service NAME is required: which service of coconut.yaml');
+  values.config = configFile(values.config);
   const config = await loadConfigFile(values.config);
   const service = (() => {
     try {

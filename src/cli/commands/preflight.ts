@@ -15,6 +15,7 @@ import { SlackChannelReader } from '../../aws/slack/channels.ts';
 import { loadConfigWithPositions } from '../../core/config/load.ts';
 import type { CoconutConfig } from '../../core/config/schema.ts';
 import { type BuildCompute, formatFinding, preflight as runPreflight } from '../../core/preflight.ts';
+import { configFile } from '../config-file.ts';
 import { UsageError } from '../errors.ts';
 
 export const usage = 'coconut preflight [--config FILE] [--stage S] [--region R] [--json]';
@@ -27,7 +28,7 @@ export async function preflight(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
-      config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
+      config: { type: 'string' },
       stage: { type: 'string' },
       region: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -43,6 +44,7 @@ export async function preflight(args: string[]): Promise<number> {
   if (values.stage !== undefined && !/^[A-Za-z][A-Za-z0-9-]*$/.test(values.stage)) {
     throw new UsageError(`--stage must be an SST stage name (letters, digits, "-"), got "${values.stage}"`);
   }
+  values.config = configFile(values.config, { running: false });
   const located = await loadConfigWithPositions(values.config);
   const region = values.region ?? (await defaultRegion());
   const notes: string[] = [];

@@ -4,6 +4,7 @@ import { loadConfigFile } from '../../core/config/load.ts';
 import { configJsonSchema } from '../../core/config/schema.ts';
 import { configWarnings } from '../../core/config/warnings.ts';
 import { formatDuration } from '../../core/duration.ts';
+import { configFile } from '../config-file.ts';
 
 export const validateUsage = 'coconut validate [--config FILE] [--json]';
 export const schemaUsage = 'coconut schema';
@@ -12,11 +13,12 @@ export async function validate(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
+      config: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  values.config = configFile(values.config);
   const config = await loadConfigFile(values.config);
   const warnings = configWarnings(config);
   if (values.json) {

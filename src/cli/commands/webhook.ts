@@ -14,6 +14,7 @@ import { isValidRepository, isValidTag } from '../../core/oci.ts';
 import { localSecrets } from '../../local/secrets.ts';
 import { dockerhubPush, ghcrPublished, githubTagPush, signedGithubRequest } from '../../local/webhook-payloads.ts';
 import { serverUrl } from '../client.ts';
+import { configFile } from '../config-file.ts';
 import { CommandFailed, UsageError } from '../errors.ts';
 
 export const usage = `coconut webhook github-tag TAG [--repo OWNER/NAME] [--delivery ID] [--sha SHA]
@@ -62,7 +63,7 @@ export async function webhook(args: string[]): Promise<number> {
       repo: { type: 'string' },
       delivery: { type: 'string' },
       sha: { type: 'string' },
-      config: { type: 'string', default: process.env.COCONUT_CONFIG ?? 'coconut.yaml' },
+      config: { type: 'string' },
       'data-dir': { type: 'string', default: process.env.COCONUT_DATA_DIR ?? '.coconut' },
       json: { type: 'boolean', default: false },
     },
@@ -78,6 +79,7 @@ export async function webhook(args: string[]): Promise<number> {
   switch (kind) {
     case 'github-tag': {
       if (!isValidTag(target)) throw new UsageError(`"${target}" is not a tag an image can carry (letters, digits, . _ -)`);
+      values.config = configFile(values.config);
       const repository = await repositoryFor(values.repo, values.config);
       if (!GITHUB_REPOSITORY_PATTERN.test(repository)) throw new UsageError(`--repo must be OWNER/NAME, got "${repository}"`);
       const payload = githubTagPush({ repository, tag: target, sender: user, ...(values.sha ? { sha: values.sha } : {}) });
