@@ -292,6 +292,11 @@ describe('coconut validate / schema / cost (spawned CLI, no runtime)', () => {
     (broken.services[0] as { image: { registry: string } }).image.registry = 'quay';
     expect(validate(broken)).toBe(false);
     expect(validate.errors?.some((e) => e.instancePath === '/services/0/image/registry')).toBe(true);
+    // What the schema requires, as coconut.yaml's loader does: services, and each service's target.
+    expect(validate({ version: 1 })).toBe(false);
+    const targetless = structuredClone(demo) as unknown as { services: { target?: unknown }[] };
+    delete targetless.services[0]?.target;
+    expect(validate(targetless)).toBe(false);
     expect((await coconut(['schema', 'extra'])).code).toBe(2);
   });
 
