@@ -76,7 +76,7 @@ describe('coconut push / status / approve / reject (spawned CLI, local runtime)'
     await rt.engine.waitFor(id);
   });
 
-  it('approve APPROVAL-ID (the id `status` lists) resumes the deployment: prod deploys', async () => {
+  it('approve APPROVAL-ID (the id `status` lists) resumes the deployment: prod deploys, along the states `coconut cost` counts', async () => {
     const id = pushedId((await coconut(['push', 'demo-api:1.1.0'], { env: rt.cliEnv })).stdout);
     await rt.waitForApproval(id);
     const approval = (await statusJson(rt)).approvals.find((a) => a.deploymentId === id);
@@ -87,6 +87,20 @@ describe('coconut push / status / approve / reject (spawned CLI, local runtime)'
     expect(run.stdout).toMatch(/^approved: demo-api 1\.1\.0 on prod \(by /);
     expect((await rt.waitForStage(id, 'prod', ['SUCCEEDED', 'FAILED', 'REJECTED', 'ROLLED_BACK'])).state).toBe('SUCCEEDED');
     expect(await rt.engine.waitFor(id)).toMatchObject({ status: 'SUCCEEDED' });
+    // `coconut cost` predicts the path through deploy.asl.json of this very config: the states it
+    // says each environment enters are those the engine (aws-local-stepfunctions) entered, in order.
+    const entered = rt.engine.events(id).filter((e) => e.type === 'StateEntered');
+    const cost = await coconut(['cost', '--config', path.join(rt.dir, 'coconut.yaml'), '--json']);
+    expect(cost.code, cost.stderr).toBe(0);
+    const predicted = JSON.parse(cost.stdout) as {
+      environments: { environment: string; path: { states: string[] } }[];
+      perDeployment: { transitions: number };
+    };
+    expect(predicted.environments.map((e) => e.environment)).toEqual(['staging', 'prod']);
+    predicted.environments.forEach((e, index) => {
+      expect(e.path.states, e.environment).toEqual(entered.filter((x) => x.index === index).map((x) => x.state));
+    });
+    expect(predicted.perDeployment.transitions).toBe(entered.length);
     // Decided once: a second decision is refused, and says why.
     const twice = await coconut(['reject', approval!.approvalId], { env: rt.cliEnv });
     expect(twice.code).toBe(1);
