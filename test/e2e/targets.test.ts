@@ -1,9 +1,10 @@
 /**
  * The demo's Helm, Copilot and ECS services end to end in the local runtime: push -> deploy -> bake ->
- * alarm -> rollback, with the exact command lines asserted. No helm or copilot on this machine: the
- * builds then run FAKE executables (test/fixtures/fake-bin) that record their arguments; with the real
- * tool on PATH the same test runs it for real (helm then needs a reachable cluster in the kube context)
- * and checks the command lines the buildspecs print. The ecs service deploys through moto_server's ECS API.
+ * alarm -> rollback, with the exact command lines asserted. The builds run FAKE helm and copilot
+ * executables (test/fixtures/fake-bin) that record their arguments, first on the builds' PATH on every
+ * machine: a real helm or copilot installed here is never run (it would deploy to the developer's kube
+ * context or AWS account) and never changes which assertions run. The command lines the buildspecs
+ * print are checked too. The ecs service deploys through moto_server's ECS API.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -20,7 +21,6 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { PROJECT_ROOT } from '../../src/local/runtime.ts';
-import { which } from '../../src/local/tools.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import { startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
@@ -64,11 +64,10 @@ function printed(argv: string[]): string {
   return `+${execFileSync('bash', ['-c', 'printf " %q" "$@"', '_', ...argv], { encoding: 'utf8' })}`;
 }
 
-describe('Helm, Copilot and ECS targets end to end (local runtime; FAKE helm/copilot when not on PATH; moto_server ECS)', () => {
+describe('Helm, Copilot and ECS targets end to end (local runtime; FAKE helm/copilot; moto_server ECS)', () => {
   let rt: TestRuntime;
   let moto: Moto;
   let ecs: ECSClient;
-  const faked: string[] = [];
 
   beforeAll(async () => {
     moto = await startMoto({ env: { MOTO_ECS_SERVICE_RUNNING: '1' } });
@@ -92,13 +91,9 @@ describe('Helm, Copilot and ECS targets end to end (local runtime; FAKE helm/cop
         }),
       );
     }
-    // Only the tools that are missing are replaced by fakes.
+    // The FAKE tools, ahead of any real one on this machine's PATH.
     const bin = mkdtempSync(path.join(tmpdir(), 'coconut-fake-bin-'));
-    for (const tool of ['helm', 'copilot']) {
-      if (which(tool)) continue;
-      symlinkSync(path.join(FAKES, tool), path.join(bin, tool));
-      faked.push(tool);
-    }
+    for (const tool of ['helm', 'copilot']) symlinkSync(path.join(FAKES, tool), path.join(bin, tool));
     rt = await startTestRuntime({
       extraYaml: demoServicesYaml(),
       buildPath: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
@@ -207,9 +202,7 @@ describe('Helm, Copilot and ECS targets end to end (local runtime; FAKE helm/cop
       rollback,
       metadata('staging'),
     ];
-    if (faked.includes('helm')) {
-      expect(calls('helm').map((c) => ['helm', ...c.argv])).toEqual(expected);
-    }
+    expect(calls('helm').map((c) => ['helm', ...c.argv])).toEqual(expected);
     const logs = buildLogs();
     for (const argv of [expected[0], expected[2], expected[4], rollback] as string[][]) expect(logs).toContain(printed(argv));
 
@@ -227,33 +220,31 @@ describe('Helm, Copilot and ECS targets end to end (local runtime; FAKE helm/cop
     await deployBakeAlarmRollback('demo-worker', 'demo-worker-staging-errors');
     const deploy = (env: string) => ['copilot', 'svc', 'deploy', '--app', 'demo', '--env', env, '--name', 'demo-worker'];
     const image = (d: string) => `${REGISTRY}/demo-worker@${d}`;
-    if (faked.includes('copilot')) {
-      expect(
-        calls('copilot').map((c) => ({
-          argv: ['copilot', ...c.argv],
-          cwd: c.cwd,
-          uri: c.env.COCONUT_IMAGE_URI,
-          location: c.imageLocation,
-          type: c.manifestType,
-          action: c.env.COCONUT_ACTION,
-        })),
-      ).toEqual(
-        [
-          [deploy('staging'), D1, 'deploy'],
-          [deploy('prod'), D1, 'deploy'],
-          [deploy('staging'), D2, 'deploy'],
-          [deploy('staging'), D1, 'rollback'],
-        ].map(([argv, d, action]) => ({
-          argv,
-          cwd: path.join(PROJECT_ROOT, 'examples/demo'),
-          uri: image(d as string),
-          // What Copilot reads after substituting ${COCONUT_IMAGE_URI} in the generated manifest.
-          location: image(d as string),
-          type: 'Backend Service',
-          action,
-        })),
-      );
-    }
+    expect(
+      calls('copilot').map((c) => ({
+        argv: ['copilot', ...c.argv],
+        cwd: c.cwd,
+        uri: c.env.COCONUT_IMAGE_URI,
+        location: c.imageLocation,
+        type: c.manifestType,
+        action: c.env.COCONUT_ACTION,
+      })),
+    ).toEqual(
+      [
+        [deploy('staging'), D1, 'deploy'],
+        [deploy('prod'), D1, 'deploy'],
+        [deploy('staging'), D2, 'deploy'],
+        [deploy('staging'), D1, 'rollback'],
+      ].map(([argv, d, action]) => ({
+        argv,
+        cwd: path.join(PROJECT_ROOT, 'examples/demo'),
+        uri: image(d as string),
+        // What Copilot reads after substituting ${COCONUT_IMAGE_URI} in the generated manifest.
+        location: image(d as string),
+        type: 'Backend Service',
+        action,
+      })),
+    );
     expect(buildLogs()).toContain(printed(deploy('staging')));
     expect(await rt.ports.store.getEnvironmentState('demo-worker', 'staging')).toMatchObject({
       current: { version: '1.0.0', digest: D1 },

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../../src/local/runtime.ts';
 import { which } from '../../src/local/tools.ts';
+import { pathWithout } from '../support/tool-path.ts';
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string) {
   return new Promise<{ code: number; output: string }>((resolve) => {
@@ -265,7 +266,8 @@ describe('Buildspec scripts, run for real', () => {
     const version = helmSpec().HELM_VERSION as string;
     const good = await tarball(version);
     const dest = path.join(work, 'tools-download');
-    const noHelm = { PATH: '/usr/bin:/bin', HELM_VERSION: version, HELM_DOWNLOAD_URL: good.url };
+    // A PATH without helm, whether or not this machine installed one there.
+    const noHelm = { PATH: pathWithout('helm', '/usr/bin:/bin'), HELM_VERSION: version, HELM_DOWNLOAD_URL: good.url };
 
     const tampered = await run('bash', [script('ensure-tool.sh'), 'helm', dest], {
       ...noHelm,
@@ -335,14 +337,29 @@ describe('Buildspec scripts, run for real', () => {
     expect(planned.output.trim()).toBe('ghcr.io/acme/web');
     const bad = await run('bash', [script('image-name.sh')], { COCONUT_IMAGE_NAME: 'ghcr.io/acme/web:latest' });
     expect(bad.code).not.toBe(0);
+    // Both paths on every machine: a PATH without the AWS CLI, and one with a FAKE aws first.
     const ecrWithoutAws = await run('bash', [script('image-name.sh')], {
       COCONUT_IMAGE_NAME: '',
       COCONUT_IMAGE_REGISTRY: 'ecr',
-      PATH: '/usr/bin:/bin',
+      PATH: pathWithout('aws', '/usr/bin:/bin'),
     });
-    if (!which('aws', '/usr/bin:/bin')) {
-      expect(ecrWithoutAws.code).not.toBe(0);
-      expect(ecrWithoutAws.output).toContain('set target.imageRepository in coconut.yaml');
-    }
+    expect(ecrWithoutAws.code).not.toBe(0);
+    expect(ecrWithoutAws.output).toContain('set target.imageRepository in coconut.yaml');
+    const bin = mkdtempSync(path.join(work, 'fake-aws-'));
+    // FAKE aws: answers `sts get-caller-identity --query Account --output text` only.
+    writeFileSync(
+      path.join(bin, 'aws'),
+      '#!/usr/bin/env bash\n[[ "$*" == "sts get-caller-identity --query Account --output text" ]] && echo 123456789012\n',
+      { mode: 0o755 },
+    );
+    const ecrWithAws = await run('bash', [script('image-name.sh')], {
+      COCONUT_IMAGE_NAME: '',
+      COCONUT_IMAGE_REGISTRY: 'ecr',
+      COCONUT_IMAGE_REPOSITORY: 'team/web',
+      AWS_REGION: 'eu-west-1',
+      PATH: `${bin}:${pathWithout('aws', '/usr/bin:/bin')}`,
+    });
+    expect(ecrWithAws, ecrWithAws.output).toMatchObject({ code: 0 });
+    expect(ecrWithAws.output.trim()).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web');
   });
 });

@@ -1,11 +1,16 @@
 /**
  * Triggers end to end in the local runtime, through its HTTP server, with real ansible-playbook:
- * a signed GitHub tag push releases demo-api (the image build is a labelled rehearsal: this
- * machine has no Docker engine), the local registry stand-in announces the push, and the
- * deployment runs to SUCCEEDED; GHCR and Docker Hub pushes deploy their services.
+ * a signed GitHub tag push releases demo-api, the local registry stand-in announces the push,
+ * and the deployment runs to SUCCEEDED; GHCR and Docker Hub pushes deploy their services.
+ *
+ * Whether docker works decides what a release's image build does, so the builds' PATH is set
+ * by the test, never taken from the machine: without docker the build is a labelled rehearsal;
+ * with a FAKE docker (test/support/tool-path.ts, not Docker) build-image.yml really runs, the
+ * digest it exports travels with the announced push, and the deployment deploys that digest;
+ * with docker on PATH but no engine behind it (`docker info` fails) it is a rehearsal again.
+ * Every path runs on every machine: none is skipped because the machine has or lacks Docker.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,16 +18,8 @@ import { PROJECT_ROOT } from '../../src/local/runtime.ts';
 import { which } from '../../src/local/tools.ts';
 import { dockerhubPush, ghcrPublished, githubTagPush, signedGithubRequest } from '../../src/local/webhook-payloads.ts';
 import { freePort, startTestRuntime, TEST_SECRETS, type TestRuntime } from '../support/runtime.ts';
+import { fakeDocker, pathWithout } from '../support/tool-path.ts';
 import { fixture } from '../support/webhooks.ts';
-
-function dockerEngineWorks(): boolean {
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 15_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** An inventory like the demo's, for one more service on its own port and folder. */
 function inventory(dir: string, name: string, port: number): string {
@@ -56,7 +53,7 @@ async function version(port: number): Promise<string | undefined> {
   }
 }
 
-describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-playbook, no Docker engine)', () => {
+describe('Triggers e2e (local runtime, real ansible-playbook, builds without docker on PATH)', () => {
   let rt: TestRuntime;
   const ports = { ghcr: 0, hub: 0 };
   beforeAll(async () => {
@@ -67,6 +64,8 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
     ports.hub = await freePort();
     rt = await startTestRuntime({
       dataDir: dir,
+      // The machine's PATH without docker, whether or not this machine has it.
+      buildPath: pathWithout('docker'),
       prodApproval: false,
       stagingBake: '1s',
       prodBake: '1s',
@@ -89,7 +88,7 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
     };
   };
 
-  it('releases a signed tag push: build rehearsed, registry stand-in announces it, deploy SUCCEEDED; once', async () => {
+  it('releases a signed tag push: build rehearsed (no docker), registry stand-in announces it, deploy SUCCEEDED; once', async () => {
     const payload = githubTagPush({ repository: 'coconut-demo/demo-api', tag: '1.4.0', sender: 'octocat' });
     const request = await signedGithubRequest(TEST_SECRETS.githubWebhookSecret, 'push', payload, 'e2e-delivery-1');
     const first = await post('/webhooks/github', request);
@@ -100,9 +99,7 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
     const release = await rt.engine.waitFor(releaseId);
     expect(release).toMatchObject({ machine: 'release', status: 'SUCCEEDED' });
     const lines = rt.log.lines.map((l) => l.message);
-    expect(lines.some((l) => /REHEARSAL \(PLANNED, nothing ran\): (`docker info` failed|docker not found on PATH)/.test(l))).toBe(
-      true,
-    );
+    expect(lines.some((l) => l.includes('REHEARSAL (PLANNED, nothing ran): docker not found on PATH'))).toBe(true);
     expect(lines).toContain(
       'local registry stand-in: announcing the push of demo-api:1.4.0 as ecr would (the image build was a REHEARSAL: no image was built or pushed)',
     );
@@ -175,5 +172,122 @@ describe.skipIf(dockerEngineWorks())('Triggers e2e (local runtime, real ansible-
     expect(res.status).toBe(413);
     await rt.idle();
     expect(rt.engine.list()).toHaveLength(before);
+  }, 120_000);
+});
+
+describe('Triggers e2e: the image build when docker is on PATH (a FAKE docker executable), real ansible-playbook', () => {
+  let rt: TestRuntime;
+  let port = 0;
+  const digest = `sha256:${'d'.repeat(64)}`;
+  const docker = fakeDocker(digest);
+  beforeAll(async () => {
+    if (!which('ansible-playbook'))
+      throw new Error('ansible-playbook is not on PATH: install ansible-core (`npm test` installs it: scripts/system-tools.ts)');
+    const dir = mkdtempSync(path.join(tmpdir(), 'coconut-e2e-hooks-docker-'));
+    port = await freePort();
+    rt = await startTestRuntime({
+      dataDir: dir,
+      // The FAKE docker first, and no other docker behind it.
+      buildPath: `${docker.bin}${path.delimiter}${pathWithout('docker')}`,
+      prodApproval: false,
+      stagingBake: '1s',
+      prodBake: '1s',
+      source: '{ github: coconut-demo/demo-api, onTag: build, context: examples/demo/demo-app }',
+      extraYaml: `
+  - name: ghcr-api
+    image: { registry: ghcr, repository: coconut-demo/ghcr-api }
+    source: { github: coconut-demo/ghcr-api, onTag: build, context: examples/demo/demo-app, dockerfile: examples/demo/demo-app/Dockerfile }
+    target: { kind: ansible, inventory: ${inventory(dir, 'ghcr-api', port)} }
+    environments: [{ name: staging, bake: 1s }]`,
+    });
+  });
+  afterAll(() => rt?.stop());
+
+  const tagPush = async (repository: string, tag: string) => {
+    const request = await signedGithubRequest(
+      TEST_SECRETS.githubWebhookSecret,
+      'push',
+      githubTagPush({ repository, tag, sender: 'octocat' }),
+    );
+    const res = await fetch(`${rt.url}/webhooks/github`, { method: 'POST', headers: request.headers, body: request.body });
+    const body = (await res.json()) as Answer;
+    expect(body.outcomes).toEqual([expect.objectContaining({ status: 'release-started' })]);
+    return body.outcomes[0]!.releaseId;
+  };
+  const exported = (output: unknown) =>
+    Object.fromEntries(
+      ((output as { build?: { Exported?: { Name: string; Value: string }[] } }).build?.Exported ?? []).map((v) => [
+        v.Name,
+        v.Value,
+      ]),
+    );
+  const deploymentOf = async (service: string, version: string) => {
+    for (let i = 0; i < 300; i++) {
+      const found = (await rt.ports.store.listDeployments({ service })).find((d) => d.version === version);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no deployment of ${service} ${version}`);
+  };
+
+  it('builds and pushes the tag with docker, and the push it announces deploys the digest the build exported', async () => {
+    const releaseId = await tagPush('coconut-demo/ghcr-api', '2.5.0');
+    const release = await rt.engine.waitFor(releaseId);
+    expect(release).toMatchObject({ machine: 'release', status: 'SUCCEEDED' });
+    expect(exported(release?.output)).toEqual({
+      COCONUT_IMAGE_REF: 'ghcr.io/coconut-demo/ghcr-api:2.5.0',
+      COCONUT_IMAGE_DIGEST: digest,
+    });
+    // docker ran: the engine check, then build, push and inspect of the tag's image.
+    const calls = docker.calls();
+    expect(calls.map((c) => c[0])).toEqual(['info', 'build', 'push', 'inspect']);
+    expect(calls[1]).toEqual(expect.arrayContaining(['--file', 'examples/demo/demo-app/Dockerfile', 'examples/demo/demo-app']));
+    expect(calls[1]).toEqual(expect.arrayContaining(['--tag', 'ghcr.io/coconut-demo/ghcr-api:2.5.0']));
+    expect(calls[2]).toEqual(['push', 'ghcr.io/coconut-demo/ghcr-api:2.5.0']);
+    const lines = rt.log.lines.map((l) => l.message);
+    expect(lines.some((l) => l.includes('REHEARSAL'))).toBe(false);
+    expect(lines).toContain('local registry stand-in: announcing the push of coconut-demo/ghcr-api:2.5.0 as ghcr would');
+
+    const deployment = await deploymentOf('ghcr-api', '2.5.0');
+    expect(deployment).toMatchObject({ trigger: { kind: 'ghcr-push' }, image: { digest } });
+    expect((await rt.waitForStage(deployment.deploymentId, 'staging', ['SUCCEEDED', 'FAILED'], 300_000)).state).toBe('SUCCEEDED');
+    expect(await version(port)).toBe('2.5.0');
+  }, 420_000);
+
+  it('with docker on PATH but no engine (`docker info` fails) the build is a labelled rehearsal: nothing built', async () => {
+    docker.engine(false);
+    const before = docker.calls().length;
+    try {
+      const release = await rt.engine.waitFor(await tagPush('coconut-demo/ghcr-api', '2.6.0'));
+      expect(release).toMatchObject({ machine: 'release', status: 'SUCCEEDED' });
+      expect(exported(release?.output)).toMatchObject({ COCONUT_REHEARSAL: 'true', COCONUT_FAILED_PROBES: 'docker info' });
+      expect(docker.calls().slice(before)).toEqual([['info']]);
+      const lines = rt.log.lines.map((l) => l.message);
+      expect(lines.some((l) => l.includes('REHEARSAL (PLANNED, nothing ran): `docker info` failed'))).toBe(true);
+    } finally {
+      docker.engine(true);
+    }
+    const deployment = await deploymentOf('ghcr-api', '2.6.0');
+    await rt.waitForStage(deployment.deploymentId, 'staging', ['SUCCEEDED', 'FAILED'], 300_000);
+  }, 420_000);
+
+  it('an ECR image build with docker but no registry host fails, saying which variable to set, and deploys nothing', async () => {
+    const before = docker.calls().length;
+    const release = await rt.engine.waitFor(await tagPush('coconut-demo/demo-api', '1.7.0'));
+    expect(release).toMatchObject({ machine: 'release', status: 'FAILED', error: 'Coconut.BuildFailed' });
+    // It stopped before building anything (docker info is the runner's readiness probe).
+    expect(docker.calls().slice(before)).toEqual([['info']]);
+    const logs = readdirSync(path.join(rt.dir, 'builds')).map((b) => path.join(rt.dir, 'builds', b, 'build.log'));
+    expect(
+      logs.some(
+        (f) =>
+          existsSync(f) &&
+          readFileSync(f, 'utf8').includes(
+            'COCONUT_ECR_REGISTRY is not set and cannot be derived (no CODEBUILD_BUILD_ARN/AWS_REGION)',
+          ),
+      ),
+    ).toBe(true);
+    await rt.idle();
+    expect((await rt.ports.store.listDeployments({ service: 'demo-api' })).some((d) => d.version === '1.7.0')).toBe(false);
   }, 120_000);
 });
