@@ -194,6 +194,14 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>): R
     case 'aws:dynamodb/table:Table':
       state.streamArn = `${state.arn}/stream/2026-01-01T00:00:00.000`;
       break;
+    case 'random:index/randomBytes:RandomBytes': {
+      // What the random provider reports: `length` bytes as base64 and hex (deterministic here).
+      // SST's Function uses one as the key of its links file (SST_KEY, function.ts encryptionKey).
+      const bytes = Buffer.alloc(Number(inputs.length ?? 32));
+      createHash('sha256').update(name).digest().copy(bytes);
+      Object.assign(state, { base64: bytes.toString('base64'), hex: bytes.toString('hex') });
+      break;
+    }
   }
   return state;
 }
@@ -329,7 +337,16 @@ async function startRpcServer(
           .catch((error: { errors?: { text: string }[] }) => ({ errors: error.errors ?? [{ text: String(error) }] }));
         if (result.errors.length) return { handler, out, errors: result.errors.map((e) => e.text), sourcemaps: [] };
       }
-      builds.push({ functionID, handler, out, bytes: statSync(outfile).size });
+      builds.push({
+        functionID,
+        handler,
+        out,
+        bytes: statSync(outfile).size,
+        // What the CLI writes next to the bundle as resource.enc, encrypted with this key.
+        links: (input.links ?? {}) as Record<string, Record<string, unknown>>,
+        encryptionKey: String(input.encryptionKey ?? ''),
+        copyFiles: (input.copyFiles ?? []) as { from: string; to?: string }[],
+      });
       return { handler, out, errors: [], sourcemaps: [] };
     },
   };

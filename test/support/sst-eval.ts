@@ -40,6 +40,14 @@ export interface SstBuild {
   out: string;
   /** Bytes of the bundled handler file (before zipping). */
   bytes: number;
+  /**
+   * The links the CLI receives for this function (name -> properties, e.g. an sst.Secret's
+   * { value, type }) and the key it encrypts them with into resource.enc (SST_KEY at runtime).
+   */
+  links: Record<string, Record<string, unknown>>;
+  encryptionKey: string;
+  /** copyFiles as the CLI receives them (from: relative to the project root). */
+  copyFiles: { from: string; to?: string }[];
 }
 
 export interface SstEvaluation {
