@@ -45,4 +45,4 @@ export function createAlarmChangedHandler(ports: PortsProvider) {
     });
 }
 
-export const handler = createAlarmChangedHandler(awsPorts).use(withRequestIds());
+export const handler = withRequestIds(createAlarmChangedHandler(awsPorts));

@@ -359,6 +359,4 @@ export function createApiHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = createApiHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))).use(
-  withRequestIds(),
-);
+export const handler = withRequestIds(createApiHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))));

@@ -27,4 +27,4 @@ export function createEcrPushHandler(ports: PortsProvider) {
     });
 }
 
-export const handler = createEcrPushHandler(awsPorts).use(withRequestIds());
+export const handler = withRequestIds(createEcrPushHandler(awsPorts));

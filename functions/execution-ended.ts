@@ -97,4 +97,4 @@ export function createExecutionEndedHandler(ports: PortsProvider, retry: RetryOp
     });
 }
 
-export const handler = createExecutionEndedHandler(awsPorts).use(withRequestIds());
+export const handler = withRequestIds(createExecutionEndedHandler(awsPorts));

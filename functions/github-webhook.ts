@@ -58,6 +58,6 @@ export function createGithubWebhookHandler(ports: PortsProvider) {
 }
 
 // On AWS the secret is the sst.Secret linked to this function (infra/function-manifest.ts).
-export const handler = createGithubWebhookHandler(
-  withSecrets(awsPorts, () => ({ githubWebhookSecret: secret('GithubWebhookSecret') })),
-).use(withRequestIds());
+export const handler = withRequestIds(
+  createGithubWebhookHandler(withSecrets(awsPorts, () => ({ githubWebhookSecret: secret('GithubWebhookSecret') }))),
+);

@@ -23,6 +23,6 @@ export function createPipelineStepHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = createPipelineStepHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))).use(
-  withRequestIds(),
+export const handler = withRequestIds(
+  createPipelineStepHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))),
 );

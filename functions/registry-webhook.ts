@@ -36,6 +36,6 @@ export function createRegistryWebhookHandler(ports: PortsProvider) {
 }
 
 // On AWS the secret is the sst.Secret linked to this function (infra/function-manifest.ts).
-export const handler = createRegistryWebhookHandler(
-  withSecrets(awsPorts, () => ({ dockerhubToken: secret('DockerhubToken') })),
-).use(withRequestIds());
+export const handler = withRequestIds(
+  createRegistryWebhookHandler(withSecrets(awsPorts, () => ({ dockerhubToken: secret('DockerhubToken') }))),
+);

@@ -33,6 +33,6 @@ export function createRequestApprovalHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = createRequestApprovalHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))).use(
-  withRequestIds(),
+export const handler = withRequestIds(
+  createRequestApprovalHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))),
 );

@@ -21,6 +21,8 @@ export function createSlackInteractionsHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = createSlackInteractionsHandler(
-  awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken'), signingSecret: optionalSecret('SlackSigningSecret') })),
-).use(withRequestIds());
+export const handler = withRequestIds(
+  createSlackInteractionsHandler(
+    awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken'), signingSecret: optionalSecret('SlackSigningSecret') })),
+  ),
+);

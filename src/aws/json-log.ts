@@ -8,7 +8,7 @@
  * or successive invocations cannot be told apart.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Context } from 'aws-lambda';
 import type { Log } from '../core/ports.ts';
 
 /** The service name on every line Coconut's Lambdas log. */
@@ -36,9 +36,17 @@ export function jsonLog(serviceName: string = LOG_SERVICE): Log {
 }
 
 /**
- * Middy middleware for the Lambda entry points (functions/*.ts `handler`): adds the invocation's
- * context (request id, function name, cold start) to every line jsonLog prints during it.
+ * The Lambda entry point (functions/*.ts `handler`) with each invocation's context (request id,
+ * function name, cold start) on every line jsonLog prints during it. It wraps the whole handler,
+ * so that lines logged by its first middlewares (building the ports, checking a signature)
+ * carry the id too.
  */
-export function withRequestIds(serviceName: string = LOG_SERVICE) {
-  return injectLambdaContext(loggerFor(serviceName));
+export function withRequestIds<E, R>(
+  handler: (event: E, context: Context) => Promise<R>,
+): (event: E, context: Context) => Promise<R> {
+  const logger = loggerFor(LOG_SERVICE);
+  return (event, context) => {
+    logger.addContext(context);
+    return handler(event, context);
+  };
 }

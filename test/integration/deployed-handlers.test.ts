@@ -117,7 +117,16 @@ function fn(name: string): DeployedFunction {
 }
 
 async function call(name: string, event: unknown, env: Record<string, string | undefined> = {}): Promise<Invocation> {
-  return invoke(fn(name), event, { env: { ...AT_MOTO(), ...env } });
+  const invocation = await invoke(fn(name), event, { env: { ...AT_MOTO(), ...env } });
+  // json-log, on every invocation: each line on stdout and stderr (both go to CloudWatch Logs) is
+  // JSON with a level and a message, and names the invocation's request id (Powertools' key, or
+  // logErrors' own when the ports, and with them the logger, could not be built).
+  for (const line of logLines(invocation)) {
+    const where = `${name}: ${JSON.stringify(line)}`;
+    expect(line, where).toMatchObject({ level: expect.any(String), message: expect.any(String) });
+    expect(line.function_request_id ?? line.requestId, where).toBe(invocation.requestId);
+  }
+  return invocation;
 }
 
 /** The handler answered (no error), with this result. */
@@ -132,7 +141,8 @@ function ok(invocation: Invocation): unknown {
 
 /** Log lines as CloudWatch Logs would hold them: each one JSON. */
 function logLines(invocation: Invocation): Record<string, unknown>[] {
-  return invocation.stdout.map((line) => {
+  const stderr = invocation.stderr.split('\n').filter((l) => l.trim() !== '');
+  return [...invocation.stdout, ...stderr].map((line) => {
     try {
       return JSON.parse(line) as Record<string, unknown>;
     } catch {
