@@ -44,9 +44,9 @@ export function jsonLog(serviceName: string = LOG_SERVICE): Log {
 export function withRequestIds<E, R>(
   handler: (event: E, context: Context) => Promise<R>,
 ): (event: E, context: Context) => Promise<R> {
-  const logger = loggerFor(LOG_SERVICE);
+  // The logger is made on first use, as the ports are: importing a handler has no side effects.
   return (event, context) => {
-    logger.addContext(context);
+    loggerFor(LOG_SERVICE).addContext(context);
     return handler(event, context);
   };
 }
