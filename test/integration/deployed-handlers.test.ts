@@ -266,6 +266,29 @@ describe('Deployed handlers, invoked as Lambda invokes them (moto_server)', () =
     }
   });
 
+  it('creates in moto the table infra/ deploys: tableDefinition has its name, keys and indexes', () => {
+    const [deployed] = app.of('aws:dynamodb/table:Table');
+    const inputs = deployed?.inputs as {
+      name: string;
+      hashKey: string;
+      rangeKey: string;
+      attributes: { name: string; type: string }[];
+      globalSecondaryIndexes: { name: string; hashKey: string; rangeKey: string; projectionType: string }[];
+    };
+    const ours = tableDefinition(table());
+    expect(inputs.name).toBe(table());
+    expect(ours.KeySchema).toEqual([
+      { AttributeName: inputs.hashKey, KeyType: 'HASH' },
+      { AttributeName: inputs.rangeKey, KeyType: 'RANGE' },
+    ]);
+    expect(ours.AttributeDefinitions?.map((a) => ({ name: a.AttributeName, type: a.AttributeType }))).toEqual(
+      expect.arrayContaining(inputs.attributes),
+    );
+    expect(ours.GlobalSecondaryIndexes?.map((i) => [i.IndexName, ...(i.KeySchema ?? []).map((k) => k.AttributeName)])).toEqual(
+      inputs.globalSecondaryIndexes.map((i) => [i.name, i.hashKey, i.rangeKey]),
+    );
+  });
+
   it('ecr-push: a push starts the deploy execution under its deterministic name and records the deployment; logs are JSON with the request id', async () => {
     const event = ecrPush({ 'repository-name': 'demo-api', 'image-tag': '1.2.3', 'image-digest': DIGEST });
     const first = await call('ecr-push', event);
