@@ -1,6 +1,7 @@
 /**
  * The production wiring, run as Lambda runs it: every function infra/ deploys is invoked through
- * its `handler` export in a fresh Node process (test/support/lambda-host.ts), with the environment
+ * the `handler` export of its bundle (functions/<name>.mjs, built with esbuild as SST's CLI builds
+ * it) in a fresh Node process (test/support/lambda-host.ts), with the environment
  * SST's own components give it (sst.config.ts evaluated under Pulumi mocks, test/support/sst-eval.ts),
  * its linked sst.Secrets in resource.enc as SST's CLI writes them, and the Lambda runtime's own
  * variables. Only the AWS endpoint (AWS_ENDPOINT_URL, honoured by the SDK v3 for every client:
@@ -15,7 +16,8 @@
  */
 
 import { createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -61,10 +63,11 @@ let sqs: SQSClient;
 let cloudwatch: CloudWatchClient;
 let dynamo: DynamoDBDocumentClient;
 
+const artifacts = mkdtempSync(path.join(tmpdir(), 'coconut-artifacts-'));
 beforeAll(async () => {
   [moto, app] = await Promise.all([
     startMoto(),
-    evaluateSstApp({ configFile: CONFIG, stage: 'prod', secrets: SECRETS, build: 'placeholder' }),
+    evaluateSstApp({ configFile: CONFIG, stage: 'prod', secrets: SECRETS, artifactsDir: artifacts }),
   ]);
   fns = new Map(deployedFunctions(app).map((fn) => [path.basename(fn.handler, '.handler'), fn]));
   sfn = new SFNClient(moto.clientOptions);
@@ -72,7 +75,10 @@ beforeAll(async () => {
   cloudwatch = new CloudWatchClient(moto.clientOptions);
   dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(moto.clientOptions));
 }, 120_000);
-afterAll(() => moto?.stop());
+afterAll(async () => {
+  await moto?.stop();
+  rmSync(artifacts, { recursive: true, force: true });
+});
 
 /** What infra/ creates that the handlers reach: the table and the state machines, under their deployed names. */
 async function deployInfra(): Promise<void> {

@@ -1,11 +1,12 @@
 /**
  * Child-process entry of lambda-host.ts: one cold Lambda execution environment. It loads the
- * handler module named by `_HANDLER` from LAMBDA_TASK_ROOT's project (as the Node.js runtime
- * resolves "functions/ecr-push.handler": file functions/ecr-push, export `handler`), calls the
- * export once with the event and a Lambda-shaped context, writes what Lambda would answer to the
- * result file, and exits: Lambda freezes the environment once the handler has answered.
+ * handler module named by `_HANDLER` from the task root as the Node.js runtime resolves it
+ * ("functions/ecr-push.handler": the file functions/ecr-push.mjs, .js or .cjs under
+ * LAMBDA_TASK_ROOT, its export `handler`), calls the export once with the event and a
+ * Lambda-shaped context, writes what Lambda would answer to the result file, and exits: Lambda
+ * freezes the environment once the handler has answered.
  *
- *   node lambda-host-run.ts <project root> <request file> <result file>
+ *   node lambda-host-run.ts <task root> <request file> <result file>
  *
  * The request file holds { event, context: { awsRequestId, functionName, ... }, timeoutMs }.
  * The result is { result } or Lambda's error shape { errorType, errorMessage }.
@@ -30,7 +31,7 @@ interface Request {
 
 const [root, requestFile, resultFile] = process.argv.slice(2);
 if (!root || !requestFile || !resultFile) {
-  throw new Error('usage: node test/support/lambda-host-run.ts <project root> <request file> <result file>');
+  throw new Error('usage: node test/support/lambda-host-run.ts <task root> <request file> <result file>');
 }
 const request = JSON.parse(readFileSync(requestFile, 'utf8')) as Request;
 const started = Date.now();
@@ -45,8 +46,7 @@ try {
   const dot = handlerSetting.lastIndexOf('.');
   if (dot <= 0) throw new Error(`_HANDLER "${handlerSetting}" is not <file>.<export>`);
   const base = path.join(root, handlerSetting.slice(0, dot));
-  // The source file the bundle is built from (SST's node runtime looks for these extensions).
-  const file = ['.ts', '.mts', '.js', '.mjs'].map((ext) => base + ext).find((f) => existsSync(f));
+  const file = ['.mjs', '.js', '.cjs'].map((ext) => base + ext).find((f) => existsSync(f));
   if (!file) throw new Error(`no file for handler ${handlerSetting} under ${root}`);
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const handler = mod[handlerSetting.slice(dot + 1)];

@@ -1,8 +1,10 @@
 /**
- * Runs a deployed function the way Lambda does, from what SST would deploy (sst-eval.ts):
- * each invocation is a fresh Node process (a cold execution environment, test/support/lambda-host-run.ts)
- * whose working directory is the function's task root, holding what `sst deploy` ships beside
- * the bundle — its copyFiles (coconut.yaml) and resource.enc, the function's links encrypted
+ * Runs a deployed function the way Lambda does, from what SST would deploy (sst-eval.ts, with
+ * `build: 'esbuild'` and `artifactsDir`): each invocation is a fresh Node process (a cold
+ * execution environment, test/support/lambda-host-run.ts) whose working directory is the
+ * function's task root, holding what `sst deploy` ships: the esbuild bundle of the handler
+ * (functions/<name>.mjs, as the CLI's node runtime builds it), its copyFiles (coconut.yaml) and
+ * resource.enc, the function's links encrypted
  * with SST_KEY exactly as SST's CLI writes it (sst/sst pkg/runtime/runtime.go: AES-256-GCM of
  * the links JSON, 12-byte zero nonce, tag appended; read back by the `sst` package's
  * dist/resource/node.js) — and whose environment is the function's own (from the evaluated
@@ -13,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createCipheriv, randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SstBuild, SstEvaluation } from './sst-eval.ts';
@@ -70,6 +72,11 @@ export function encryptLinks(links: Record<string, unknown>, keyBase64: string):
 /** The task root (/var/task) of a function: copyFiles and resource.enc. Remove it with rmSync when done. */
 export function taskRoot(fn: DeployedFunction, links: Record<string, unknown> = fn.build.links): string {
   const dir = mkdtempSync(path.join(tmpdir(), `coconut-task-${fn.build.functionID}-`));
+  const bundle = path.join(fn.build.out, `${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.mjs`);
+  if (!existsSync(bundle) || fn.build.bytes < 1024) {
+    throw new Error(`${fn.handler}: no bundle at ${bundle}: evaluate the app with build: 'esbuild' and an artifactsDir`);
+  }
+  cpSync(fn.build.out, dir, { recursive: true });
   for (const item of fn.build.copyFiles) {
     const to = path.join(dir, item.to ?? item.from);
     mkdirSync(path.dirname(to), { recursive: true });
@@ -151,7 +158,7 @@ export async function invoke(fn: DeployedFunction, event: unknown, opts: InvokeO
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
       execFile(
         process.execPath,
-        ['--no-warnings', path.join(import.meta.dirname, 'lambda-host-run.ts'), ROOT, requestFile, resultFile],
+        ['--no-warnings', path.join(import.meta.dirname, 'lambda-host-run.ts'), root, requestFile, resultFile],
         { cwd: root, env, timeout: fn.timeoutSeconds * 1000 + 10_000, maxBuffer: 16 * 1024 * 1024 },
         (error, out, err) =>
           error

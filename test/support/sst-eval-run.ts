@@ -27,6 +27,7 @@
 
 import { createHash } from 'node:crypto';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -505,6 +506,13 @@ export async function evaluateInProcess(options: EvaluateOptions = {}): Promise<
     await new Promise((resolve) => setTimeout(resolve, 50));
     failure ??= stray[0];
     if (failure) throw Object.assign(failure instanceof Error ? failure : new Error(String(failure)), { resources });
+    if (options.artifactsDir) {
+      for (const b of builds) {
+        const kept = path.join(options.artifactsDir, path.basename(b.out));
+        cpSync(b.out, kept, { recursive: true });
+        b.out = kept;
+      }
+    }
     return { resources, outputs, builds, invokes };
   } finally {
     rpc.server.close();

@@ -69,6 +69,11 @@ export interface EvaluateOptions {
   secrets?: Record<string, string>;
   /** Bundle each function with esbuild (default), or write a placeholder handler (faster). */
   build?: 'esbuild' | 'placeholder';
+  /**
+   * Keep each function's build output (what `sst deploy` zips: the bundle, e.g. functions/api.mjs)
+   * under this folder, one <functionID>-src folder each; the builds' `out` then point there.
+   */
+  artifactsDir?: string;
 }
 
 /** SST (or Pulumi) refused the program: `message` is theirs; `resources` were registered before. */
