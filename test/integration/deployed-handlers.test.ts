@@ -11,8 +11,9 @@
  * src/aws/secrets.ts (links -> values) and src/aws/json-log.ts (log lines) for real; each test
  * checks an effect in moto that only a correct wiring produces.
  *
- * Slack: the bot token is linked, so Slack is on; its Web API (slack.com) is not reachable from a
- * test, and the handlers treat a failed Slack call as a failed notification, not a failed step.
+ * Slack: the bot token is linked, so Slack is on; its Web API is slack.com, fixed when the token
+ * comes from a link, which a test cannot reach (or which refuses the made-up token where it can):
+ * the handlers treat a failed Slack call as a failed notification, not a failed step.
  */
 
 import { createHmac, randomUUID } from 'node:crypto';
