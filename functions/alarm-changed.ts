@@ -4,6 +4,7 @@
  */
 import middy from '@middy/core';
 import { z } from 'zod';
+import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { handleAlarmChange } from '../src/core/bake.ts';
 import { logErrors, parseEvent } from './commons/middleware.ts';
@@ -44,4 +45,4 @@ export function createAlarmChangedHandler(ports: PortsProvider) {
     });
 }
 
-export const handler = createAlarmChangedHandler(awsPorts);
+export const handler = withRequestIds(createAlarmChangedHandler(awsPorts));

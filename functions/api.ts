@@ -9,6 +9,7 @@ import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayEventRequestContextIAMAuthorizer, APIGatewayEventRequestContextJWTAuthorizer } from 'aws-lambda';
 import { z } from 'zod';
+import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { type Actor, decideApproval } from '../src/core/approvals.ts';
@@ -358,4 +359,4 @@ export function createApiHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = createApiHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') })));
+export const handler = withRequestIds(createApiHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))));

@@ -3,6 +3,7 @@
  * with a log line saying why; a duplicate push starts nothing (the execution name is the key).
  */
 import middy from '@middy/core';
+import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { type EcrImageActionEvent, ecrImageActionSchema, normalizeEcrEvent } from '../src/core/events/ecr.ts';
 import { type ReleaseOutcome, startDeployments } from '../src/core/start-deployment.ts';
@@ -26,4 +27,4 @@ export function createEcrPushHandler(ports: PortsProvider) {
     });
 }
 
-export const handler = createEcrPushHandler(awsPorts);
+export const handler = withRequestIds(createEcrPushHandler(awsPorts));

@@ -6,6 +6,7 @@
  */
 import middy from '@middy/core';
 import { z } from 'zod';
+import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { repairAfterExecution } from '../src/core/execution-ended.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
@@ -96,4 +97,4 @@ export function createExecutionEndedHandler(ports: PortsProvider, retry: RetryOp
     });
 }
 
-export const handler = createExecutionEndedHandler(awsPorts);
+export const handler = withRequestIds(createExecutionEndedHandler(awsPorts));

@@ -5,6 +5,7 @@
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { secret } from '../src/aws/secrets.ts';
 import { InvalidInputError } from '../src/core/errors.ts';
@@ -57,6 +58,6 @@ export function createGithubWebhookHandler(ports: PortsProvider) {
 }
 
 // On AWS the secret is the sst.Secret linked to this function (infra/function-manifest.ts).
-export const handler = createGithubWebhookHandler(
-  withSecrets(awsPorts, () => ({ githubWebhookSecret: secret('GithubWebhookSecret') })),
+export const handler = withRequestIds(
+  createGithubWebhookHandler(withSecrets(awsPorts, () => ({ githubWebhookSecret: secret('GithubWebhookSecret') }))),
 );

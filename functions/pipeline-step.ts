@@ -4,6 +4,7 @@
  * invoked by the state machine with `{ action, ref, ... }`.
  */
 import middy from '@middy/core';
+import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { type PipelineStep, pipelineStepSchema, runPipelineStep } from '../src/core/pipeline-steps.ts';
@@ -22,4 +23,6 @@ export function createPipelineStepHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = createPipelineStepHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') })));
+export const handler = withRequestIds(
+  createPipelineStepHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))),
+);

@@ -10,6 +10,7 @@
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { secret } from '../src/aws/secrets.ts';
 import { normalizeDockerhubPush } from '../src/core/events/dockerhub.ts';
@@ -35,4 +36,6 @@ export function createRegistryWebhookHandler(ports: PortsProvider) {
 }
 
 // On AWS the secret is the sst.Secret linked to this function (infra/function-manifest.ts).
-export const handler = createRegistryWebhookHandler(withSecrets(awsPorts, () => ({ dockerhubToken: secret('DockerhubToken') })));
+export const handler = withRequestIds(
+  createRegistryWebhookHandler(withSecrets(awsPorts, () => ({ dockerhubToken: secret('DockerhubToken') }))),
+);

@@ -4,6 +4,7 @@
  */
 import middy from '@middy/core';
 import { z } from 'zod';
+import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { requestApproval } from '../src/core/approvals.ts';
@@ -32,4 +33,6 @@ export function createRequestApprovalHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = createRequestApprovalHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') })));
+export const handler = withRequestIds(
+  createRequestApprovalHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))),
+);

@@ -4,6 +4,7 @@
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { handleSlackInteraction } from '../src/aws/slack/interactions.ts';
@@ -20,6 +21,8 @@ export function createSlackInteractionsHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = createSlackInteractionsHandler(
-  awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken'), signingSecret: optionalSecret('SlackSigningSecret') })),
+export const handler = withRequestIds(
+  createSlackInteractionsHandler(
+    awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken'), signingSecret: optionalSecret('SlackSigningSecret') })),
+  ),
 );

@@ -27,6 +27,7 @@
 
 import { createHash } from 'node:crypto';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -194,6 +195,14 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>): R
     case 'aws:dynamodb/table:Table':
       state.streamArn = `${state.arn}/stream/2026-01-01T00:00:00.000`;
       break;
+    case 'random:index/randomBytes:RandomBytes': {
+      // What the random provider reports: `length` bytes as base64 and hex (deterministic here).
+      // SST's Function uses one as the key of its links file (SST_KEY, function.ts encryptionKey).
+      const bytes = Buffer.alloc(Number(inputs.length ?? 32));
+      createHash('sha256').update(name).digest().copy(bytes);
+      Object.assign(state, { base64: bytes.toString('base64'), hex: bytes.toString('hex') });
+      break;
+    }
   }
   return state;
 }
@@ -329,7 +338,16 @@ async function startRpcServer(
           .catch((error: { errors?: { text: string }[] }) => ({ errors: error.errors ?? [{ text: String(error) }] }));
         if (result.errors.length) return { handler, out, errors: result.errors.map((e) => e.text), sourcemaps: [] };
       }
-      builds.push({ functionID, handler, out, bytes: statSync(outfile).size });
+      builds.push({
+        functionID,
+        handler,
+        out,
+        bytes: statSync(outfile).size,
+        // What the CLI writes next to the bundle as resource.enc, encrypted with this key.
+        links: (input.links ?? {}) as Record<string, Record<string, unknown>>,
+        encryptionKey: String(input.encryptionKey ?? ''),
+        copyFiles: (input.copyFiles ?? []) as { from: string; to?: string }[],
+      });
       return { handler, out, errors: [], sourcemaps: [] };
     },
   };
@@ -488,6 +506,13 @@ export async function evaluateInProcess(options: EvaluateOptions = {}): Promise<
     await new Promise((resolve) => setTimeout(resolve, 50));
     failure ??= stray[0];
     if (failure) throw Object.assign(failure instanceof Error ? failure : new Error(String(failure)), { resources });
+    if (options.artifactsDir) {
+      for (const b of builds) {
+        const kept = path.join(options.artifactsDir, path.basename(b.out));
+        cpSync(b.out, kept, { recursive: true });
+        b.out = kept;
+      }
+    }
     return { resources, outputs, builds, invokes };
   } finally {
     rpc.server.close();

@@ -40,6 +40,14 @@ export interface SstBuild {
   out: string;
   /** Bytes of the bundled handler file (before zipping). */
   bytes: number;
+  /**
+   * The links the CLI receives for this function (name -> properties, e.g. an sst.Secret's
+   * { value, type }) and the key it encrypts them with into resource.enc (SST_KEY at runtime).
+   */
+  links: Record<string, Record<string, unknown>>;
+  encryptionKey: string;
+  /** copyFiles as the CLI receives them (from: relative to the project root). */
+  copyFiles: { from: string; to?: string }[];
 }
 
 export interface SstEvaluation {
@@ -61,6 +69,11 @@ export interface EvaluateOptions {
   secrets?: Record<string, string>;
   /** Bundle each function with esbuild (default), or write a placeholder handler (faster). */
   build?: 'esbuild' | 'placeholder';
+  /**
+   * Keep each function's build output (what `sst deploy` zips: the bundle, e.g. functions/api.mjs)
+   * under this folder, one <functionID>-src folder each; the builds' `out` then point there.
+   */
+  artifactsDir?: string;
 }
 
 /** SST (or Pulumi) refused the program: `message` is theirs; `resources` were registered before. */
