@@ -9,9 +9,39 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readOperatorToken } from '../../src/local/secrets.ts';
 import { faultySource } from '../support/fixture-source.ts';
-import { freePort, startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
+import { startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 const ENDED = ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'ROLLBACK_FAILED', 'REJECTED', 'INTERRUPTED', 'SKIPPED'] as const;
+
+/** Waits until a child's stdout or stderr (so far or later) matches `pattern`; the test's limit bounds it. */
+function outputOf(child: ChildProcess): (pattern: RegExp) => Promise<RegExpExecArray> {
+  let text = '';
+  const waiters = new Set<() => void>();
+  const take = (chunk: Buffer) => {
+    text += chunk.toString();
+    for (const wake of waiters) wake();
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
+  return (pattern) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(text);
+        if (match) {
+          waiters.delete(check);
+          child.off('exit', exited);
+          resolve(match);
+        }
+      };
+      const exited = (code: number | null) => {
+        waiters.delete(check);
+        reject(new Error(`the process exited (${code}) before it said ${pattern}:\n${text.slice(-3000)}`));
+      };
+      waiters.add(check);
+      child.once('exit', exited);
+      check();
+    });
+}
 
 async function expectUnlocked(rt: TestRuntime, env: string) {
   const lock = await rt.ports.store.getLock(`demo-api#${env}`);
@@ -160,37 +190,16 @@ describe('Faults: the local runtime process is killed mid-deployment', () => {
     const configPath = path.join(dir, 'coconut.yaml');
     await first.stop();
     writeFileSync(path.join(dir, 'deploy-sleep'), '');
-    const port = await freePort();
     const source = faultySource();
+    // Port 0: the server binds a port the kernel picks and prints its URL; the test synchronises on
+    // what the process says (its stdout and its log lines on stderr), never on a timer.
     child = spawn(
       process.execPath,
-      [
-        'bin/coconut.mjs',
-        'dev',
-        '--config',
-        configPath,
-        '--data-dir',
-        dir,
-        '--port',
-        String(port),
-        '--source-dir',
-        source,
-        '--no-probes',
-      ],
-      {
-        stdio: 'ignore',
-      },
+      ['bin/coconut.mjs', 'dev', '--config', configPath, '--data-dir', dir, '--port', '0', '--source-dir', source, '--no-probes'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COCONUT_LOG_LEVEL: 'INFO' } },
     );
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      try {
-        await fetch(`${url}/healthz`);
-        break;
-      } catch {
-        if (i > 200) throw new Error('coconut dev did not start');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const said = outputOf(child);
+    const url = (await said(/^Dashboard: (http:\/\/127\.0\.0\.1:\d+)\//m))[1] as string;
     // The operator token `coconut dev` generated into its data dir, as the CLI reads it.
     const operator = { 'x-coconut-token': readOperatorToken(dir) ?? '' };
     const detail = JSON.stringify({
@@ -207,14 +216,12 @@ describe('Faults: the local runtime process is killed mid-deployment', () => {
       })
     ).json()) as Parameters<typeof startedId>[0];
     const id = startedId(pushed);
-    for (let i = 0; ; i++) {
-      const d = (await (await fetch(`${url}/api/deployments/${id}`, { headers: operator })).json()) as {
-        deployment: { stages: { environment: string; state: string }[] };
-      };
-      if (d.deployment.stages[0]?.state === 'DEPLOYING') break;
-      if (i > 200) throw new Error('never reached DEPLOYING');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // The deploy build starts once the stage is DEPLOYING (stage-steps.ts), and hangs on deploy-sleep.
+    await said(/build demo-api\/staging ansible-deploy: started/);
+    const during = (await (await fetch(`${url}/api/deployments/${id}`, { headers: operator })).json()) as {
+      deployment: { stages: { environment: string; state: string }[] };
+    };
+    expect(during.deployment.stages[0]?.state).toBe('DEPLOYING');
     child.kill('SIGKILL');
     await new Promise((r) => child?.once('exit', r));
 

@@ -1,26 +1,24 @@
 /**
- * A local runtime for end-to-end tests: its own data dir, config and inventory on free ports
+ * A local runtime for end-to-end tests: its own data dir, config and inventory on reserved ports
  * (never the demo's 4601/4602), short bakes, and helpers to push and to wait for states.
+ * Waiting is driven by the runtime's own notification of store writes (runtime.changes): a
+ * waiter looks at the store again only when something was written, never on a timer. Its time
+ * limit is a limit (generous, for a shared machine), never a speed assertion.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StageRecord } from '../../src/core/deployment.ts';
 import type { Log } from '../../src/core/ports.ts';
 import { TOKEN_HEADER } from '../../src/local/request-guard.ts';
 import { PROJECT_ROOT, type Runtime, type RuntimeOptions, startRuntime } from '../../src/local/runtime.ts';
+import { reservePort } from './ports.ts';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * A port for a process that must be told its port before it starts (ports.ts says why it is
+ * reserved rather than found by bind(0) and close). A server the test starts itself listens on 0.
+ */
+export const freePort = reservePort;
 
 export interface LogLine {
   level: string;
@@ -140,21 +138,47 @@ local:
     slack: opts.slack ?? false,
   });
   const store = runtime.ports.store;
-  const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) {
+  const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      // A write during a look may be missed by that look: `again` makes the next look start at once.
+      let looking = false;
+      let again = false;
+      let settled = false;
+      const finish = (settle: () => void) => {
+        settled = true;
+        clearTimeout(limit);
+        runtime.changes.off('stored', look);
+        settle();
+      };
+      const limit = setTimeout(() => {
         const tail = log.lines
           .slice(-15)
           .map((l) => `  ${l.level} ${l.message}`)
           .join('\n');
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last log lines:\n${tail}`);
+        finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms; last log lines:\n${tail}`)));
+      }, timeoutMs);
+      async function look(): Promise<void> {
+        if (looking) {
+          again = true;
+          return;
+        }
+        looking = true;
+        try {
+          do {
+            again = false;
+            const value = await probe();
+            if (settled) return;
+            if (value !== undefined) return finish(() => resolve(value));
+          } while (again);
+        } catch (error) {
+          if (!settled) finish(() => reject(error));
+        } finally {
+          looking = false;
+        }
       }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+      runtime.changes.on('stored', look);
+      void look();
+    });
   const operatorFetch = (where: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     headers.set(TOKEN_HEADER, runtime.operatorToken);
