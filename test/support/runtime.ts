@@ -54,6 +54,11 @@ export interface TestRuntime extends Runtime {
     timeoutMs?: number,
   ): Promise<StageRecord>;
   waitForApproval(deploymentId: string, timeoutMs?: number): Promise<string>;
+  /**
+   * The first defined value of `probe`, looked at now and after each store write (runtime.changes);
+   * rejects naming `what` with the last log lines after `timeoutMs` (a limit, default WAIT_LIMIT_MS).
+   */
+  until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
   appVersion(env: 'staging' | 'prod'): Promise<string | undefined>;
 }
 
@@ -84,6 +89,16 @@ export interface TestConfigOptions {
   /** Top-level YAML added before `local:` (e.g. a `slack:` block). */
   topYaml?: string;
 }
+
+/**
+ * The time limit of a test that runs real ansible-playbook deploys, for a shared 2-core machine where
+ * other suites run at once: generous on purpose, a limit and never a speed assertion. A wait inside
+ * such a test has a shorter limit of its own (WAIT_LIMIT_MS) so that its message, with the last log
+ * lines, is what a failure shows.
+ */
+export const REAL_DEPLOY_TEST_LIMIT_MS = 300_000;
+/** The default limit of waitForStage, waitForApproval and until. */
+export const WAIT_LIMIT_MS = 240_000;
 
 /** The webhook secrets of every test runtime (unless a test passes its own). */
 export const TEST_SECRETS = { githubWebhookSecret: 'test-github-webhook-secret', dockerhubToken: 'test-dockerhub-token' };
@@ -216,7 +231,7 @@ local:
       });
       return (await res.json()) as PushResult;
     },
-    waitForStage: (deploymentId, environment, states, timeoutMs = 120_000) =>
+    waitForStage: (deploymentId, environment, states, timeoutMs = WAIT_LIMIT_MS) =>
       until(
         `${deploymentId} on ${environment} to be ${states.join('|')}`,
         async () => {
@@ -225,12 +240,13 @@ local:
         },
         timeoutMs,
       ),
-    waitForApproval: (deploymentId, timeoutMs = 120_000) =>
+    waitForApproval: (deploymentId, timeoutMs = WAIT_LIMIT_MS) =>
       until(
         `an approval for ${deploymentId}`,
         async () => (await store.listApprovals({ status: 'PENDING' })).find((a) => a.deploymentId === deploymentId)?.approvalId,
         timeoutMs,
       ),
+    until: (what, probe, timeoutMs = WAIT_LIMIT_MS) => until(what, probe, timeoutMs),
     appVersion: async (env) => {
       try {
         const res = await fetch(`http://127.0.0.1:${appPorts[env]}/version`);
