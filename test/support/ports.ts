@@ -35,7 +35,8 @@ function ephemeralRange(): [number, number] {
   return [49152, 65535];
 }
 
-function lockDir(): string {
+/** Where the claims are: one file per port, holding the claiming process's pid. */
+export function lockDir(): string {
   const dir = path.join(tmpdir(), `coconut-test-ports-${userInfo().uid}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
@@ -50,8 +51,8 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Claims `port` for this process; false when a live process holds it. */
-function claim(dir: string, port: number): boolean {
+/** Claims `port` for this process (exported for its test); false when a live process holds it. */
+export function claimPort(port: number, dir = lockDir()): boolean {
   const file = path.join(dir, String(port));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -90,7 +91,7 @@ export async function reservePort(): Promise<number> {
   const start = Math.floor(Math.random() * SPAN);
   for (let i = 0; i < SPAN; i++) {
     const port = first + ((start + i) % SPAN);
-    if (!claim(dir, port)) continue;
+    if (!claimPort(port, dir)) continue;
     if (await bindable(port)) return port;
     // Bound by something outside this scheme: keep the claim (no other test process tries it), move on.
   }
