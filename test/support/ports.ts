@@ -51,22 +51,51 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Claims `port` for this process (exported for its test); false when a live process holds it. */
+/** Creates the claim file; false if it exists. */
+function create(file: string): boolean {
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  claimed.add(file);
+  return true;
+}
+
+/** The pid in a claim file; 0 while it is being written, undefined once it is gone. */
+function holderOf(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8')) || 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Claims `port` for this process (exported for its test); false when another live process holds it. */
 export function claimPort(port: number, dir = lockDir()): boolean {
   const file = path.join(dir, String(port));
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
-      claimed.add(file);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(file, 'utf8'));
-      if (holder === process.pid || (holder > 0 && alive(holder))) return false;
-      rmSync(file, { force: true }); // its process is gone: take the claim over
-    }
+  if (create(file)) return true;
+  const holder = holderOf(file);
+  if (holder === undefined) return create(file);
+  // 0: another process is writing its claim right now.
+  if (holder === 0 || holder === process.pid || alive(holder)) return false;
+  // Its process is gone (a killed test worker): take the claim over, one process at a time (mkdir is atomic),
+  // and only if it still names that process.
+  const guard = `${file}.takeover`;
+  try {
+    mkdirSync(guard);
+  } catch {
+    return false;
   }
-  return false;
+  try {
+    if (holderOf(file) !== holder) return false;
+    rmSync(file, { force: true });
+    return create(file);
+  } finally {
+    rmSync(guard, { recursive: true, force: true });
+  }
 }
 
 function bindable(port: number): Promise<boolean> {
