@@ -3,7 +3,8 @@
  * Coconut's table created from the same definition as on AWS. The store code talking to it is
  * the AWS adapter itself.
  */
-import type { Server } from 'node:http';
+import { EventEmitter } from 'node:events';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
@@ -25,6 +26,11 @@ export interface LocalDynamo {
 export async function startLocalDynamo(dataDir: string | undefined): Promise<LocalDynamo> {
   // LevelDB writes its files with the default modes: the directory is what keeps them private.
   const dbDir = dataDir ? privateDir(path.join(dataDir, 'dynamodb')) : undefined;
+  // Requests being answered. dynalite closes its database once the HTTP server has closed; a request
+  // cut off mid-way (closeAllConnections) would go on to its next database operation and throw
+  // "Database is closed" where nobody can catch it. So stop() lets them finish first.
+  const inFlight = new Set<ServerResponse>();
+  const drained = new EventEmitter();
   const open = (port: number) => {
     const server: Server = dynalite({
       ...(dbDir ? { path: dbDir } : {}),
@@ -40,6 +46,13 @@ export async function startLocalDynamo(dataDir: string | undefined): Promise<Loc
     server.keepAliveTimeout = 0;
     server.headersTimeout = 0;
     server.requestTimeout = 0;
+    server.on('request', (_req, res) => {
+      inFlight.add(res);
+      res.once('close', () => {
+        inFlight.delete(res);
+        if (inFlight.size === 0) drained.emit('drained');
+      });
+    });
     return new Promise<Server>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve(server));
@@ -57,7 +70,10 @@ export async function startLocalDynamo(dataDir: string | undefined): Promise<Loc
       if (!running) return Promise.resolve();
       return new Promise<void>((resolve) => {
         running.close(() => resolve());
-        running.closeAllConnections?.();
+        // No new connections from here on; idle ones close at once, busy ones once their request is answered.
+        const cut = () => running.closeAllConnections?.();
+        if (inFlight.size === 0) cut();
+        else drained.once('drained', cut);
       });
     },
     start: async () => {

@@ -3,6 +3,7 @@
  * files as on AWS, wired to local stand-ins: aws-local-stepfunctions, the build runner, dynalite,
  * local alarms and the local event bus, behind an HTTP server on 127.0.0.1.
  */
+import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { createAlarmChangedHandler } from '../../functions/alarm-changed.ts';
@@ -25,7 +26,7 @@ import { TERMINAL_STATES } from '../core/deployment.ts';
 import { eventRules } from '../core/event-rules.ts';
 import { repairAfterExecution } from '../core/execution-ended.ts';
 import { lockKey, releaseLock } from '../core/locks.ts';
-import { type Log, type Notifier, systemClock } from '../core/ports.ts';
+import { type Log, type Notifier, type Store, systemClock } from '../core/ports.ts';
 import { LocalAlarms } from './alarms.ts';
 import { loadStateMachine } from './asl.ts';
 import { BuildRunner } from './build-runner.ts';
@@ -103,6 +104,12 @@ export interface Runtime {
   storeServer: { endpoint: string; stop(): Promise<void>; start(): Promise<void> };
   /** Cleanups after ended executions, retried until the store answers (events: deferred, repaired). */
   cleanups: PendingCleanups;
+  /**
+   * Emits 'stored' (the Store method's name) once each write to the store has settled, whoever
+   * wrote: a step, the API, an alarm, a cleanup. Lets a caller wait for a record to change
+   * instead of polling the store.
+   */
+  changes: EventEmitter<{ stored: [method: string] }>;
   /** Resolves when no execution runs and no event is being delivered. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -117,9 +124,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const sourceDir = path.resolve(opts.sourceDir ?? PROJECT_ROOT);
 
   const dynamo = await startLocalDynamo(dataDir);
-  const store = new DynamoStore(
-    documentClient({ endpoint: dynamo.endpoint, credentials: EMULATOR_CREDENTIALS, region: 'us-east-1' }),
-    LOCAL_TABLE,
+  const changes = new EventEmitter<{ stored: [method: string] }>();
+  const store = observedStore(
+    new DynamoStore(
+      documentClient({ endpoint: dynamo.endpoint, credentials: EMULATOR_CREDENTIALS, region: 'us-east-1' }),
+      LOCAL_TABLE,
+    ),
+    changes,
+    log,
   );
   const bus = new LocalEventBus(dataDir, log);
   const alarms = new LocalAlarms(config, (event) => bus.publish(event), log);
@@ -266,6 +278,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     server,
     storeServer: dynamo,
     cleanups,
+    changes,
     idle: async () => {
       await bus.idle();
       await engine.idle();
@@ -287,6 +300,33 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
 /** How far back start-up looks for ended executions with loose ends (locks expire well within it). */
 const LOOSE_ENDS_LOOKBACK_MS = 24 * 3600 * 1000;
+
+/** Store methods that only read; every other method may write. */
+const READS = /^(get|list)[A-Z]/;
+
+/**
+ * The store, announcing each write on `changes` once it has settled (failed writes too: a waiter
+ * looks again and finds nothing new, which costs one read). A listener that throws is logged,
+ * never turned into a failed write.
+ */
+function observedStore(store: Store, changes: EventEmitter<{ stored: [method: string] }>, log: Log): Store {
+  return new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => Promise<unknown>;
+      if (typeof property !== 'string' || READS.test(property)) return method.bind(target);
+      return (...args: unknown[]) =>
+        method.apply(target, args).finally(() => {
+          try {
+            changes.emit('stored', property);
+          } catch (error) {
+            log.warn(`a listener of store writes failed: ${(error as Error).message}`);
+          }
+        });
+    },
+  });
+}
 
 /** A middy handler as the engine and server call it: (event, context). */
 // biome-ignore lint/suspicious/noExplicitAny: each handler has its own event type; the engine passes JSON.

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/core/config/load.ts';
 import { eventRules } from '../../src/core/event-rules.ts';
 import { which } from '../../src/local/tools.ts';
-import { startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
+import { REAL_DEPLOY_TEST_LIMIT_MS, startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 /** 80 more services with two alarms each: far more names than fit one pattern. */
 const EXTRA = Array.from(
@@ -21,7 +21,7 @@ const EXTRA = Array.from(
       - { name: prod, alarms: [other-service-${i}-prod-5xx-rate, other-service-${i}-prod-p99-latency] }`,
 ).join('\n');
 
-describe('Alarm rule at scale (local runtime, real ansible-playbook)', () => {
+describe('Alarm rule at scale (local runtime, real ansible-playbook)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
   let rt: TestRuntime;
   beforeAll(async () => {
     if (!which('ansible-playbook')) throw new Error('ansible-playbook is not on PATH: install ansible-core (`.ci/run` does)');

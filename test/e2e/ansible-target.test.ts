@@ -3,12 +3,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, constants as fsConstants, readFileSync, readlinkSync } from 'node:fs';
 import { access, cp, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { reservePort } from '../support/ports.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ANSIBLE_DIR = path.join(REPO, 'templates/ansible');
@@ -47,7 +47,8 @@ function run(
       {
         cwd: options.cwd ?? REPO,
         env: options.env ?? process.env,
-        timeout: options.timeoutMs ?? 55_000,
+        // A limit for a busy shared machine (chains run side by side), not a speed assertion.
+        timeout: options.timeoutMs ?? 240_000,
         maxBuffer: 32 * 1024 * 1024,
       },
       (error, stdout, stderr) => {
@@ -70,18 +71,6 @@ async function onPath(tool: string): Promise<boolean> {
     }
   }
   return false;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function get(port: number, route: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -200,7 +189,8 @@ async function runStaticChecks(): Promise<{ lint: RunResult; syntax: RunResult }
   }
 }
 
-describe('ansible deployment target', () => {
+// Each test's limit exceeds a playbook's (run()), so a stuck playbook reports its own output.
+describe('ansible deployment target', { timeout: 300_000 }, () => {
   let work = '';
   let dataDir = '';
   let inventory = '';
@@ -256,10 +246,8 @@ describe('ansible deployment target', () => {
     targets.staging.root = path.join(dataDir, 'targets/staging');
     targets.prod.root = path.join(dataDir, 'targets/prod');
     const ports = new Set<number>();
-    while (ports.size < 2) {
-      const port = await freePort();
-      if (port !== 4601 && port !== 4602) ports.add(port);
-    }
+    // Reserved, not found by bind(0) and close: ansible starts the app on them much later (ports.ts).
+    while (ports.size < 2) ports.add(await reservePort());
     [targets.staging.port, targets.prod.port] = [...ports] as [number, number];
 
     // Same shape as the demo inventory (same lookups, groups and connection), on free ports. Prod keeps a
@@ -302,6 +290,8 @@ describe('ansible deployment target', () => {
     };
     const apps = [...startedPids].filter(ours);
     for (const pid of apps) signal(pid, 'SIGTERM');
+    // A grace period before SIGKILL, not a synchronisation: ansible daemonised these apps, so they are not
+    // this process's children and no exit event reaches it; /proc is all there is to look at.
     const deadline = Date.now() + 5000;
     while (apps.some(isAlive) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));

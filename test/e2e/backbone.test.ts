@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { which } from '../../src/local/tools.ts';
-import { startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
+import { REAL_DEPLOY_TEST_LIMIT_MS, startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
-describe('Backbone e2e (local runtime, real ansible-playbook)', () => {
+describe('Backbone e2e (local runtime, real ansible-playbook)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
   let rt: TestRuntime;
   beforeAll(async () => {
     if (!which('ansible-playbook'))

@@ -13,6 +13,8 @@ import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 interface Run {
   child: ChildProcess;
   output: () => string;
+  /** Resolves once stdout contains `text` (checked on each chunk the CLI writes); rejects if it exits first. */
+  printed: (text: string) => Promise<void>;
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
@@ -32,7 +34,20 @@ function coconut(rt: TestRuntime | undefined, args: string[]): Run {
   const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('close', (code) => resolve({ code, stdout, stderr })),
   );
-  return { child, output: () => stdout, done };
+  const printed = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!stdout.includes(text)) return;
+        child.stdout?.off('data', check);
+        resolve();
+      };
+      child.stdout?.on('data', check);
+      void done.then(({ code }) =>
+        reject(new Error(`coconut exited (${code}) before printing ${JSON.stringify(text)}:\n${stdout}\n${stderr}`)),
+      );
+      check();
+    });
+  return { child, output: () => stdout, printed, done };
 }
 
 describe('coconut deploy / rollback --wait (spawned CLI, local runtime, real ansible-playbook)', () => {
@@ -49,7 +64,7 @@ describe('coconut deploy / rollback --wait (spawned CLI, local runtime, real ans
     // While the deployment bakes, the steps before it are already on the terminal and the command still runs.
     const id = await waitForDeployment(rt, '1.0.0');
     await rt.waitForStage(id, 'staging', ['BAKING'], 240_000);
-    await until(() => run.output().includes('✓ staging    Deploy'));
+    await run.printed('✓ staging    Deploy');
     expect(run.child.exitCode).toBeNull();
     expect(run.output()).toContain('✓ staging    AcquireLock');
     expect(run.output()).toContain('● staging    DEPLOYING');
@@ -127,21 +142,11 @@ describe('coconut deploy / rollback --wait (spawned CLI, local runtime, real ans
   });
 });
 
-async function waitForDeployment(rt: TestRuntime, version: string): Promise<string> {
-  let id: string | undefined;
-  await until(async () => {
-    id = (await rt.ports.store.listDeployments({ service: 'demo-api', limit: 5 })).find(
-      (d) => d.version === version,
-    )?.deploymentId;
-    return id !== undefined;
-  });
-  return id as string;
-}
-
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs = 240_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function waitForDeployment(rt: TestRuntime, version: string): Promise<string> {
+  return rt.until(
+    `a deployment of demo-api ${version}`,
+    async () =>
+      (await rt.ports.store.listDeployments({ service: 'demo-api', limit: 5 })).find((d) => d.version === version)?.deploymentId,
+    240_000,
+  );
 }

@@ -71,20 +71,23 @@ describe('Dashboard decisions need a confirming click (headless Chromium)', () =
     const approve = page.locator('article.approval button.approve');
     await approve.waitFor();
     await approve.click();
-    await page.waitForTimeout(1000);
+    // The page's own signal that arming is over: the button is enabled again CONFIRM_DELAY_MS later
+    // (approvals.js). A decision the first click had sent would have reached the server by then.
+    await page.locator('article.approval button.approve.armed:enabled').waitFor();
     expect(decisions).toEqual([]);
     expect(await approve.textContent()).toBe('Confirm approve');
 
     // Arming the other button disarms this one; a double click on it sends nothing either.
     const reject = page.locator('article.approval button.reject');
     await reject.dblclick({ force: true });
-    await page.waitForTimeout(300);
+    await page.locator('article.approval button.reject.armed:enabled').waitFor();
     expect(decisions).toEqual([]);
     expect(await reject.textContent()).toBe('Confirm reject');
     expect(await approve.textContent()).toBe('Approve');
 
     await approve.click();
-    await page.waitForTimeout(800); // the confirm button is enabled 600 ms after arming
+    // The confirm button is enabled CONFIRM_DELAY_MS after arming: wait for that, not for a guess of it.
+    await page.locator('article.approval button.approve.armed:enabled').waitFor();
     await approve.click();
     await page.locator('.toast').filter({ hasText: 'approved: demo-api 1.0.0 on prod' }).waitFor();
     expect(decisions).toEqual(['/api/approvals/apr-0123456789/approve']);

@@ -120,7 +120,8 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
     await approve.click();
     expect(await approve.textContent()).toBe('Confirm approve');
     expect(await rt.ports.store.listApprovals({ status: 'APPROVED' })).toEqual([]);
-    await page.waitForTimeout(800); // enabled 600 ms after arming
+    // Enabled CONFIRM_DELAY_MS after arming (approvals.js): wait for the page to say so.
+    await approval.locator('button.approve.armed:enabled').waitFor();
     await approve.click();
     await page.locator('.toast').filter({ hasText: 'approved: demo-api 1.0.0 on prod' }).waitFor();
     await cell('prod').locator('[data-state="SUCCEEDED"]').waitFor({ timeout: 240_000 });

@@ -9,9 +9,39 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readOperatorToken } from '../../src/local/secrets.ts';
 import { faultySource } from '../support/fixture-source.ts';
-import { freePort, startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
+import { REAL_DEPLOY_TEST_LIMIT_MS, startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 const ENDED = ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'ROLLBACK_FAILED', 'REJECTED', 'INTERRUPTED', 'SKIPPED'] as const;
+
+/** Waits until a child's stdout or stderr (so far or later) matches `pattern`; the test's limit bounds it. */
+function outputOf(child: ChildProcess): (pattern: RegExp) => Promise<RegExpExecArray> {
+  let text = '';
+  const waiters = new Set<() => void>();
+  const take = (chunk: Buffer) => {
+    text += chunk.toString();
+    for (const wake of waiters) wake();
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
+  return (pattern) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(text);
+        if (match) {
+          waiters.delete(check);
+          child.off('exit', exited);
+          resolve(match);
+        }
+      };
+      const exited = (code: number | null) => {
+        waiters.delete(check);
+        reject(new Error(`the process exited (${code}) before it said ${pattern}:\n${text.slice(-3000)}`));
+      };
+      waiters.add(check);
+      child.once('exit', exited);
+      check();
+    });
+}
 
 async function expectUnlocked(rt: TestRuntime, env: string) {
   const lock = await rt.ports.store.getLock(`demo-api#${env}`);
@@ -25,20 +55,24 @@ describe('Faults (local runtime)', () => {
     rt = undefined;
   });
 
-  it('deploy build fails (real ansible-playbook: the release crashes at start) -> rollback -> ROLLED_BACK', async () => {
-    rt = await startTestRuntime({ prodApproval: false, stagingBake: '1s', prodBake: '1s' });
-    const good = startedId(await rt.push('1.0.0'));
-    await rt.waitForStage(good, 'prod', ['SUCCEEDED']);
-    const id = startedId(await rt.push('1.0.1-crash'));
-    const staging = await rt.waitForStage(id, 'staging', [...ENDED]);
-    expect(staging.state).toBe('ROLLED_BACK');
-    expect(staging.reason).toMatch(/^deploy build coconut-ansible-deploy:\S+ failed: phase BUILD/);
-    expect(staging.rolledBackTo).toBe('1.0.0');
-    expect(await rt.appVersion('staging')).toBe('1.0.0');
-    expect((await rt.ports.store.getStage(id, 'prod'))?.state).toBe('SKIPPED');
-    await rt.engine.waitFor(id);
-    await expectUnlocked(rt, 'staging');
-  }, 120_000);
+  it(
+    'deploy build fails (real ansible-playbook: the release crashes at start) -> rollback -> ROLLED_BACK',
+    async () => {
+      rt = await startTestRuntime({ prodApproval: false, stagingBake: '1s', prodBake: '1s' });
+      const good = startedId(await rt.push('1.0.0'));
+      await rt.waitForStage(good, 'prod', ['SUCCEEDED']);
+      const id = startedId(await rt.push('1.0.1-crash'));
+      const staging = await rt.waitForStage(id, 'staging', [...ENDED]);
+      expect(staging.state).toBe('ROLLED_BACK');
+      expect(staging.reason).toMatch(/^deploy build coconut-ansible-deploy:\S+ failed: phase BUILD/);
+      expect(staging.rolledBackTo).toBe('1.0.0');
+      expect(await rt.appVersion('staging')).toBe('1.0.0');
+      expect((await rt.ports.store.getStage(id, 'prod'))?.state).toBe('SKIPPED');
+      await rt.engine.waitFor(id);
+      await expectUnlocked(rt, 'staging');
+    },
+    REAL_DEPLOY_TEST_LIMIT_MS,
+  );
 
   it('rollback build fails too -> ROLLBACK_FAILED, needs attention in the API, lock released', async () => {
     rt = await startTestRuntime({
@@ -153,94 +187,87 @@ describe('Faults: the local runtime process is killed mid-deployment', () => {
     await rt?.stop();
   });
 
-  it('shows the deployment as INTERRUPTED after a restart, releases its lock, keeps history, and deploys again', async () => {
-    // First life: a separate process (so it can really be killed), with deploys that hang.
-    const first = await startTestRuntime({ prodApproval: false, sourceDir: faultySource(), probes: false });
-    const { dir } = first;
-    const configPath = path.join(dir, 'coconut.yaml');
-    await first.stop();
-    writeFileSync(path.join(dir, 'deploy-sleep'), '');
-    const port = await freePort();
-    const source = faultySource();
-    child = spawn(
-      process.execPath,
-      [
-        'bin/coconut.mjs',
-        'dev',
-        '--config',
-        configPath,
-        '--data-dir',
-        dir,
-        '--port',
-        String(port),
-        '--source-dir',
-        source,
-        '--no-probes',
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      try {
-        await fetch(`${url}/healthz`);
-        break;
-      } catch {
-        if (i > 200) throw new Error('coconut dev did not start');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    // The operator token `coconut dev` generated into its data dir, as the CLI reads it.
-    const operator = { 'x-coconut-token': readOperatorToken(dir) ?? '' };
-    const detail = JSON.stringify({
-      'action-type': 'PUSH',
-      result: 'SUCCESS',
-      'repository-name': 'demo-api',
-      'image-tag': '4.0.0',
-    });
-    const pushed = (await (
-      await fetch(`${url}/events`, {
-        method: 'POST',
-        headers: { ...operator, 'content-type': 'application/json' },
-        body: JSON.stringify({ Entries: [{ Source: 'aws.ecr', DetailType: 'ECR Image Action', Detail: detail }] }),
-      })
-    ).json()) as Parameters<typeof startedId>[0];
-    const id = startedId(pushed);
-    for (let i = 0; ; i++) {
-      const d = (await (await fetch(`${url}/api/deployments/${id}`, { headers: operator })).json()) as {
+  it(
+    'shows the deployment as INTERRUPTED after a restart, releases its lock, keeps history, and deploys again',
+    async () => {
+      // First life: a separate process (so it can really be killed), with deploys that hang.
+      const first = await startTestRuntime({ prodApproval: false, sourceDir: faultySource(), probes: false });
+      const { dir } = first;
+      const configPath = path.join(dir, 'coconut.yaml');
+      await first.stop();
+      writeFileSync(path.join(dir, 'deploy-sleep'), '');
+      const source = faultySource();
+      // Port 0: the server binds a port the kernel picks and prints its URL; the test synchronises on
+      // what the process says (its stdout and its log lines on stderr), never on a timer.
+      child = spawn(
+        process.execPath,
+        [
+          'bin/coconut.mjs',
+          'dev',
+          '--config',
+          configPath,
+          '--data-dir',
+          dir,
+          '--port',
+          '0',
+          '--source-dir',
+          source,
+          '--no-probes',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COCONUT_LOG_LEVEL: 'INFO' } },
+      );
+      const said = outputOf(child);
+      const url = (await said(/^Dashboard: (http:\/\/127\.0\.0\.1:\d+)\//m))[1] as string;
+      // The operator token `coconut dev` generated into its data dir, as the CLI reads it.
+      const operator = { 'x-coconut-token': readOperatorToken(dir) ?? '' };
+      const detail = JSON.stringify({
+        'action-type': 'PUSH',
+        result: 'SUCCESS',
+        'repository-name': 'demo-api',
+        'image-tag': '4.0.0',
+      });
+      const pushed = (await (
+        await fetch(`${url}/events`, {
+          method: 'POST',
+          headers: { ...operator, 'content-type': 'application/json' },
+          body: JSON.stringify({ Entries: [{ Source: 'aws.ecr', DetailType: 'ECR Image Action', Detail: detail }] }),
+        })
+      ).json()) as Parameters<typeof startedId>[0];
+      const id = startedId(pushed);
+      // The deploy build starts once the stage is DEPLOYING (stage-steps.ts), and hangs on deploy-sleep.
+      await said(/build demo-api\/staging ansible-deploy: started/);
+      const during = (await (await fetch(`${url}/api/deployments/${id}`, { headers: operator })).json()) as {
         deployment: { stages: { environment: string; state: string }[] };
       };
-      if (d.deployment.stages[0]?.state === 'DEPLOYING') break;
-      if (i > 200) throw new Error('never reached DEPLOYING');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    child.kill('SIGKILL');
-    await new Promise((r) => child?.once('exit', r));
+      expect(during.deployment.stages[0]?.state).toBe('DEPLOYING');
+      child.kill('SIGKILL');
+      await new Promise((r) => child?.once('exit', r));
 
-    // Second life, same data dir.
-    rt = await startTestRuntime({ dataDir: dir, prodApproval: false, sourceDir: faultySource(), probes: false });
-    const deployment = await rt.ports.store.getDeployment(id);
-    expect(deployment?.stages.map((s) => `${s.environment}:${s.state}`)).toEqual(['staging:INTERRUPTED', 'prod:SKIPPED']);
-    expect(deployment?.stages[0]?.reason).toBe('the local runtime stopped during DEPLOYING');
-    expect(rt.engine.get(id)?.status).toBe('INTERRUPTED');
-    await expectUnlocked(rt, 'staging');
-    // Continue from there, as `coconut deploy demo-api 4.0.0` does: the interrupted version
-    // deploys again as a new execution (the lock is free), and history keeps both.
-    const { rmSync } = await import('node:fs');
-    rmSync(path.join(dir, 'deploy-sleep'));
-    const again = await rt.fetch('/api/deployments', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ service: 'demo-api', version: '4.0.0' }),
-    });
-    expect(again.status).toBe(201);
-    const redeploy = ((await again.json()) as { deployment: { deploymentId: string } }).deployment.deploymentId;
-    expect(redeploy).not.toBe(id);
-    expect((await rt.waitForStage(redeploy, 'prod', [...ENDED])).state).toBe('SUCCEEDED');
-    const history = await rt.ports.store.listStages({ service: 'demo-api', environment: 'staging' });
-    expect(history.map((s) => `${s.version}:${s.state}`)).toEqual(
-      expect.arrayContaining(['4.0.0:INTERRUPTED', '4.0.0:SUCCEEDED']),
-    );
-  }, 120_000);
+      // Second life, same data dir.
+      rt = await startTestRuntime({ dataDir: dir, prodApproval: false, sourceDir: faultySource(), probes: false });
+      const deployment = await rt.ports.store.getDeployment(id);
+      expect(deployment?.stages.map((s) => `${s.environment}:${s.state}`)).toEqual(['staging:INTERRUPTED', 'prod:SKIPPED']);
+      expect(deployment?.stages[0]?.reason).toBe('the local runtime stopped during DEPLOYING');
+      expect(rt.engine.get(id)?.status).toBe('INTERRUPTED');
+      await expectUnlocked(rt, 'staging');
+      // Continue from there, as `coconut deploy demo-api 4.0.0` does: the interrupted version
+      // deploys again as a new execution (the lock is free), and history keeps both.
+      const { rmSync } = await import('node:fs');
+      rmSync(path.join(dir, 'deploy-sleep'));
+      const again = await rt.fetch('/api/deployments', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ service: 'demo-api', version: '4.0.0' }),
+      });
+      expect(again.status).toBe(201);
+      const redeploy = ((await again.json()) as { deployment: { deploymentId: string } }).deployment.deploymentId;
+      expect(redeploy).not.toBe(id);
+      expect((await rt.waitForStage(redeploy, 'prod', [...ENDED])).state).toBe('SUCCEEDED');
+      const history = await rt.ports.store.listStages({ service: 'demo-api', environment: 'staging' });
+      expect(history.map((s) => `${s.version}:${s.state}`)).toEqual(
+        expect.arrayContaining(['4.0.0:INTERRUPTED', '4.0.0:SUCCEEDED']),
+      );
+    },
+    REAL_DEPLOY_TEST_LIMIT_MS,
+  );
 });

@@ -10,9 +10,9 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EcrRegistry } from '../../src/aws/ecr-registry.ts';
 import { ghcrPublished, signedGithubRequest } from '../../src/local/webhook-payloads.ts';
-import { startedId, startTestRuntime, TEST_SECRETS, type TestRuntime } from '../support/runtime.ts';
+import { REAL_DEPLOY_TEST_LIMIT_MS, startedId, startTestRuntime, TEST_SECRETS, type TestRuntime } from '../support/runtime.ts';
 
-describe('Scan gate (local runtime, fake trivy executable)', () => {
+describe('Scan gate (local runtime, fake trivy executable)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
   let rt: TestRuntime;
   beforeAll(async () => {
     const bin = mkdtempSync(path.join(tmpdir(), 'coconut-fake-trivy-'));
@@ -61,7 +61,7 @@ esac
   });
 });
 
-describe('Scan gate (local runtime, no trivy on PATH)', () => {
+describe('Scan gate (local runtime, no trivy on PATH)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
   let rt: TestRuntime;
   beforeAll(async () => {
     rt = await startTestRuntime({

@@ -63,15 +63,15 @@ describe('Slack approvals e2e (local runtime, recording Slack server, real ansib
   };
 
   /** The approval once its Slack message is noted (it is stored first, posted, then noted). */
-  const posted = async (approvalId: string): Promise<ApprovalRecord> => {
-    const deadline = Date.now() + E2E_TIMEOUT_MS;
-    for (;;) {
-      const approval = await rt.ports.store.getApproval(approvalId);
-      if (approval?.message) return approval;
-      if (Date.now() > deadline) throw new Error(`approval ${approvalId} was never posted to Slack`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const posted = (approvalId: string): Promise<ApprovalRecord> =>
+    rt.until(
+      `a Slack message for approval ${approvalId}`,
+      async () => {
+        const approval = await rt.ports.store.getApproval(approvalId);
+        return approval?.message ? approval : undefined;
+      },
+      E2E_TIMEOUT_MS,
+    );
 
   const threadLines = async (deploymentId: string) => {
     const thread = await rt.ports.store.getChatThread(deploymentId);

@@ -308,8 +308,16 @@ describe('Buildspec scripts, run for real', () => {
     };
     const extra = ['COCONUT_HELM_RELEASE', '^[a-z0-9]([a-z0-9-]{0,51}[a-z0-9])?$'];
     expect((await run('bash', [script('check-inputs.sh'), ...extra], good)).code).toBe(0);
+    // The attack's marker goes into this test's own folder: a fixed /tmp name could be left by an earlier
+    // run or another user's, and would then fail (or pass) for reasons of its own.
+    const marker = path.join(mkdtempSync(path.join(tmpdir(), 'coconut-inject-')), 'pwned');
+    const attack = `1.0;touch ${marker}`;
+    // The attack is live: evaluated as shell, it does create the marker.
+    expect((await run('bash', ['-c', 'eval "v=$COCONUT_VERSION"'], { COCONUT_VERSION: attack })).code).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+    rmSync(marker);
     const cases: [Record<string, string>, string][] = [
-      [{ COCONUT_VERSION: '1.0;touch /tmp/pwned' }, 'COCONUT_VERSION must match'],
+      [{ COCONUT_VERSION: attack }, 'COCONUT_VERSION must match'],
       [{ COCONUT_VERSION: '1.0.0\n' }, 'COCONUT_VERSION must match'],
       [{ COCONUT_IMAGE_DIGEST: '' }, 'this target deploys images by digest, never by a mutable tag'],
       [{ COCONUT_IMAGE_DIGEST: 'latest' }, 'COCONUT_IMAGE_DIGEST must match'],
@@ -321,7 +329,7 @@ describe('Buildspec scripts, run for real', () => {
       expect(res.code, JSON.stringify(overrides)).not.toBe(0);
       expect(res.output).toContain(message);
     }
-    expect(existsSync('/tmp/pwned')).toBe(false);
+    expect(existsSync(marker)).toBe(false);
     // A rollback to a recorded Helm revision needs no digest.
     const waived = await run('bash', [script('check-inputs.sh')], {
       ...good,

@@ -1,11 +1,13 @@
 /**
- * moto_server (a real AWS emulator, preinstalled on these machines) on a random loopback port,
+ * moto_server (a real AWS emulator, preinstalled on these machines) on a loopback port it picks,
  * for the AWS adapter tests. Fails with a clear message when moto_server is missing — the AWS
  * suite must never skip silently.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { which } from '../../src/local/tools.ts';
-import { freePort } from './runtime.ts';
+
+/** A limit for a slow, shared machine, not a speed assertion. */
+const START_LIMIT_MS = 60_000;
 
 export interface Moto {
   endpoint: string;
@@ -24,31 +26,32 @@ export interface MotoOptions {
 export async function startMoto(opts: MotoOptions = {}): Promise<Moto> {
   const bin = which('moto_server');
   if (!bin) throw new Error('moto_server is not on PATH: the AWS adapter tests need it (pip install "moto[server]")');
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
+  // Port 0: moto_server (Werkzeug) binds a port the kernel picks and says which on stderr
+  // ("Running on http://127.0.0.1:PORT"); no number is handed over that another process could take first.
+  const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const limit = setTimeout(() => fail(`did not say where it listens within ${START_LIMIT_MS / 1000} s`), START_LIMIT_MS);
+    const fail = (why: string) => {
+      clearTimeout(limit);
+      child.kill('SIGKILL');
+      reject(new Error(`moto_server ${why}: ${stderr}`));
+    };
+    child.once('error', (error) => fail(`could not start (${error.message})`));
+    child.once('exit', (code, signal) => fail(`exited (${code ?? signal}) before it listened`));
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+      const listening = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (!listening?.[1]) return;
+      clearTimeout(limit);
+      child.removeAllListeners('exit');
+      child.removeAllListeners('error');
+      resolve(listening[1]);
+    });
   });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}): ${stderr}`);
-    try {
-      const res = await fetch(`${endpoint}/moto-api/`);
-      await res.arrayBuffer();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill();
-        throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   const configure = async () => {
     // Real Step Functions execution (Pass/Wait/Choice/Task on SQS, DynamoDB...), not the default stub.
     const res = await fetch(`${endpoint}/moto-api/config`, {
@@ -68,6 +71,7 @@ export async function startMoto(opts: MotoOptions = {}): Promise<Moto> {
     },
     stop: () =>
       new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();

@@ -1,26 +1,24 @@
 /**
- * A local runtime for end-to-end tests: its own data dir, config and inventory on free ports
+ * A local runtime for end-to-end tests: its own data dir, config and inventory on reserved ports
  * (never the demo's 4601/4602), short bakes, and helpers to push and to wait for states.
+ * Waiting is driven by the runtime's own notification of store writes (runtime.changes): a
+ * waiter looks at the store again only when something was written, never on a timer. Its time
+ * limit is a limit (generous, for a shared machine), never a speed assertion.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StageRecord } from '../../src/core/deployment.ts';
 import type { Log } from '../../src/core/ports.ts';
 import { TOKEN_HEADER } from '../../src/local/request-guard.ts';
 import { PROJECT_ROOT, type Runtime, type RuntimeOptions, startRuntime } from '../../src/local/runtime.ts';
+import { reservePort } from './ports.ts';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * A port for a process that must be told its port before it starts (ports.ts says why it is
+ * reserved rather than found by bind(0) and close). A server the test starts itself listens on 0.
+ */
+export const freePort = reservePort;
 
 export interface LogLine {
   level: string;
@@ -56,6 +54,11 @@ export interface TestRuntime extends Runtime {
     timeoutMs?: number,
   ): Promise<StageRecord>;
   waitForApproval(deploymentId: string, timeoutMs?: number): Promise<string>;
+  /**
+   * The first defined value of `probe`, looked at now and after each store write (runtime.changes);
+   * rejects naming `what` with the last log lines after `timeoutMs` (a limit, default WAIT_LIMIT_MS).
+   */
+  until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
   appVersion(env: 'staging' | 'prod'): Promise<string | undefined>;
 }
 
@@ -86,6 +89,16 @@ export interface TestConfigOptions {
   /** Top-level YAML added before `local:` (e.g. a `slack:` block). */
   topYaml?: string;
 }
+
+/**
+ * The time limit of a test that runs real ansible-playbook deploys, for a shared 2-core machine where
+ * other suites run at once: generous on purpose, a limit and never a speed assertion. A wait inside
+ * such a test has a shorter limit of its own (WAIT_LIMIT_MS) so that its message, with the last log
+ * lines, is what a failure shows.
+ */
+export const REAL_DEPLOY_TEST_LIMIT_MS = 300_000;
+/** The default limit of waitForStage, waitForApproval and until. */
+export const WAIT_LIMIT_MS = 240_000;
 
 /** The webhook secrets of every test runtime (unless a test passes its own). */
 export const TEST_SECRETS = { githubWebhookSecret: 'test-github-webhook-secret', dockerhubToken: 'test-dockerhub-token' };
@@ -140,21 +153,47 @@ local:
     slack: opts.slack ?? false,
   });
   const store = runtime.ports.store;
-  const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) {
+  const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      // A write during a look may be missed by that look: `again` makes the next look start at once.
+      let looking = false;
+      let again = false;
+      let settled = false;
+      const finish = (settle: () => void) => {
+        settled = true;
+        clearTimeout(limit);
+        runtime.changes.off('stored', look);
+        settle();
+      };
+      const limit = setTimeout(() => {
         const tail = log.lines
           .slice(-15)
           .map((l) => `  ${l.level} ${l.message}`)
           .join('\n');
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last log lines:\n${tail}`);
+        finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms; last log lines:\n${tail}`)));
+      }, timeoutMs);
+      async function look(): Promise<void> {
+        if (looking) {
+          again = true;
+          return;
+        }
+        looking = true;
+        try {
+          do {
+            again = false;
+            const value = await probe();
+            if (settled) return;
+            if (value !== undefined) return finish(() => resolve(value));
+          } while (again);
+        } catch (error) {
+          if (!settled) finish(() => reject(error));
+        } finally {
+          looking = false;
+        }
       }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+      runtime.changes.on('stored', look);
+      void look();
+    });
   const operatorFetch = (where: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     headers.set(TOKEN_HEADER, runtime.operatorToken);
@@ -192,7 +231,7 @@ local:
       });
       return (await res.json()) as PushResult;
     },
-    waitForStage: (deploymentId, environment, states, timeoutMs = 120_000) =>
+    waitForStage: (deploymentId, environment, states, timeoutMs = WAIT_LIMIT_MS) =>
       until(
         `${deploymentId} on ${environment} to be ${states.join('|')}`,
         async () => {
@@ -201,12 +240,13 @@ local:
         },
         timeoutMs,
       ),
-    waitForApproval: (deploymentId, timeoutMs = 120_000) =>
+    waitForApproval: (deploymentId, timeoutMs = WAIT_LIMIT_MS) =>
       until(
         `an approval for ${deploymentId}`,
         async () => (await store.listApprovals({ status: 'PENDING' })).find((a) => a.deploymentId === deploymentId)?.approvalId,
         timeoutMs,
       ),
+    until: (what, probe, timeoutMs = WAIT_LIMIT_MS) => until(what, probe, timeoutMs),
     appVersion: async (env) => {
       try {
         const res = await fetch(`http://127.0.0.1:${appPorts[env]}/version`);

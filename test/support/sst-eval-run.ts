@@ -406,7 +406,14 @@ export async function evaluateInProcess(options: EvaluateOptions = {}): Promise<
   // When SST's program fails, every output that depended on the failed resource rejects too, with
   // no one listening (in a real deploy the engine reports the first error): collect them.
   const stray: unknown[] = [];
-  process.on('unhandledRejection', (reason) => stray.push(reason));
+  let strayArrived: () => void = () => {};
+  const firstStray = new Promise<void>((resolve) => {
+    strayArrived = resolve;
+  });
+  process.on('unhandledRejection', (reason) => {
+    stray.push(reason);
+    strayArrived();
+  });
   try {
     if (options.configFile) process.env.COCONUT_CONFIG = options.configFile;
     // `sst secret set <Name> <value>` values, as the CLI passes them (platform/src/components/secret.ts).
@@ -492,17 +499,23 @@ export async function evaluateInProcess(options: EvaluateOptions = {}): Promise<
     // a failed resource surface) before judging and before the RPC server goes away.
     // (After a failure, registrations under the failed resource never finish: stop waiting once an
     // error is known.)
+    // Woken by whichever comes first (Pulumi's own promise, the first stray rejection), never polled;
+    // 120 s is a limit for a stuck registration, not a speed assertion.
     const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
-    let settled = !runtime.waitForRPCs;
-    runtime.waitForRPCs?.().then(
-      () => {
-        settled = true;
-      },
-      (error: unknown) => stray.push(error),
-    );
-    for (let waited = 0; !settled && !failure && stray.length === 0 && waited < 120_000; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    if (runtime.waitForRPCs && !failure && stray.length === 0) {
+      let limit: NodeJS.Timeout | undefined;
+      await Promise.race([
+        runtime.waitForRPCs().catch((error: unknown) => {
+          stray.push(error);
+        }),
+        firstStray,
+        new Promise((resolve) => {
+          limit = setTimeout(resolve, 120_000);
+        }),
+      ]);
+      clearTimeout(limit);
     }
+    // Rejections of outputs that settle in the same moment are reported a turn later: give them one.
     await new Promise((resolve) => setTimeout(resolve, 50));
     failure ??= stray[0];
     if (failure) throw Object.assign(failure instanceof Error ? failure : new Error(String(failure)), { resources });

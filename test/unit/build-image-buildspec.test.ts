@@ -5,7 +5,7 @@
  * pushed digest is exported. Also lint: yamllint --strict and shellcheck on every command.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -98,8 +98,20 @@ describe('Buildspec: build-image.yml (fake docker executable)', () => {
     ]);
   });
 
+  // The attack's marker goes into this file's own folder, never a fixed /tmp name that another run could
+  // have left (or another user could own).
+  const marker = path.join(mkdtempSync(path.join(tmpdir(), 'coconut-inject-')), 'pwned');
+
+  it('the injection below is live: evaluated as shell, it creates the marker', async () => {
+    await run('bash', ['-c', 'eval "v=$COCONUT_IMAGE_TAG"'], {
+      env: { ...process.env, COCONUT_IMAGE_TAG: `1.2.3$(touch ${marker})` },
+    });
+    expect(existsSync(marker)).toBe(true);
+    rmSync(marker);
+  });
+
   it.each([
-    ['COCONUT_IMAGE_TAG', '1.2.3$(touch /tmp/coconut-pwned)'],
+    ['COCONUT_IMAGE_TAG', `1.2.3$(touch ${marker})`],
     ['COCONUT_IMAGE_REPOSITORY', 'Octo/Demo'],
     ['COCONUT_BUILD_CONTEXT', '../../etc'],
     ['COCONUT_DOCKERFILE', '-f/etc/passwd'],
@@ -114,7 +126,7 @@ describe('Buildspec: build-image.yml (fake docker executable)', () => {
     ).rejects.toMatchObject({ name: 'States.TaskFailed' });
     const calls = existsSync(log) ? readFileSync(log, 'utf8') : '';
     expect(calls).not.toContain('build');
-    expect(existsSync('/tmp/coconut-pwned')).toBe(false);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('passes yamllint --strict and shellcheck on every command', async () => {
