@@ -27,8 +27,13 @@ class Callbacks {
   readonly dead = new Set<string>();
   /** Tokens whose next SendTaskSuccess fails with a throttling error (once each). */
   readonly throttled = new Set<string>();
+  /** Runs just before the answer for a token is given (once): what else happens meanwhile. */
+  readonly before = new Map<string, () => Promise<void>>();
   async sendTaskSuccess(token: string): Promise<void> {
     await new Promise((r) => setImmediate(r));
+    const meanwhile = this.before.get(token);
+    this.before.delete(token);
+    await meanwhile?.();
     if (this.throttled.delete(token)) throw Object.assign(new Error('Rate exceeded'), { name: 'Coconut.Retryable' });
     if (this.dead.has(token)) throw new TaskTokenExpiredError('the task no longer waits (TaskTimedOut)');
     this.dead.add(token); // settled: a second success is refused, as on AWS
@@ -42,7 +47,7 @@ function harness(store: Store, start = 1_000_000) {
   const deps: LockDeps = { store, orchestrator: callbacks, clock: { now: () => new Date(now * 1000) }, log: memoryLog() };
   const ask = (key: string, id: string, createdAt: string, token = `t-${id}`, holdSeconds = 600) =>
     requestLock(deps, { key, deploymentId: id, createdAt, holdSeconds, token });
-  return { deps, callbacks, ask, advance: (s: number) => (now += s) };
+  return { deps, callbacks, ask, advance: (s: number) => (now += s), now: () => now };
 }
 
 const stores: [string, () => Promise<{ store: Store; stop: () => Promise<void> }>][] = [
@@ -79,8 +84,9 @@ describe.each(stores)('Environment lock on DynamoStore (%s)', (_name, open) => {
     expect(await ask(key, 'c', '2026-01-01T00:00:02Z')).toEqual({ acquired: false, holder: 'a', position: 1 });
     expect(await ask(key, 'b', '2026-01-01T00:00:01Z')).toEqual({ acquired: false, holder: 'a', position: 1 });
     expect(callbacks.woken).toEqual(['t-a']);
-    // A waiter leaving (its execution ended) frees nothing.
+    // A waiter leaving (its execution ended) frees nothing, and leaves the queue.
     expect(await releaseLock(deps, key, 'c')).toBe(false);
+    expect(Object.keys((await store.getLock(key))?.waiters ?? {})).toEqual(['b']);
     expect(await ask(key, 'c', '2026-01-01T00:00:02Z', 't-c2')).toMatchObject({ acquired: false, position: 2 });
     expect(await releaseLock(deps, key, 'a')).toBe(true);
     expect(callbacks.woken).toEqual(['t-a', 't-b']);
@@ -135,6 +141,80 @@ describe.each(stores)('Environment lock on DynamoStore (%s)', (_name, open) => {
     expect(await ask(key, 'newer', '2026-01-01T00:00:05Z')).toEqual({ acquired: false, holder: 'older', position: 1 });
     expect(callbacks.woken).toEqual(['t-stuck', 't-older']);
     expect(await store.getLock(key)).toMatchObject({ owner: 'older', grantedBy: 'newer' });
+  });
+
+  it("renews the holder's term when its AcquireLock step asks again, and a handed-over term runs the waiter's own hold", async () => {
+    const { deps, callbacks, ask, advance, now } = harness(store);
+    const key = 'api#term';
+    await ask(key, 'holder', '2026-01-01T00:00:00Z', 't-holder', 600);
+    advance(500);
+    // A retried AcquireLock of the holder: still its lock, for a fresh term.
+    expect(await ask(key, 'holder', '2026-01-01T00:00:00Z', 't-holder-2', 600)).toEqual({ acquired: true });
+    expect(await store.getLock(key)).toMatchObject({ owner: 'holder', expiresAt: now() + 600 });
+    advance(200); // past the first term, within the renewed one
+    expect(await ask(key, 'b', '2026-01-01T00:00:01Z', 't-b', 900)).toEqual({ acquired: false, holder: 'holder', position: 1 });
+    // The term includes its last second.
+    advance(400);
+    expect(await ask(key, 'c', '2026-01-01T00:00:02Z')).toEqual({ acquired: false, holder: 'holder', position: 2 });
+    expect(await releaseLock(deps, key, 'holder')).toBe(true);
+    expect(callbacks.woken).toEqual(['t-holder', 't-holder-2', 't-b']);
+    // b holds it for its own 900 s from the hand-over: a newcomer 899 s later still waits.
+    expect(await store.getLock(key)).toMatchObject({ owner: 'b', expiresAt: now() + 900 });
+    advance(899);
+    expect(await ask(key, 'd', '2026-01-01T00:00:03Z')).toEqual({ acquired: false, holder: 'b', position: 2 });
+    expect(callbacks.woken).toEqual(['t-holder', 't-holder-2', 't-b']);
+  });
+
+  it('keeps the lock with a waiter that asked again (a new token) while the release was finding its old token dead', async () => {
+    const { deps, callbacks, ask } = harness(store);
+    const key = 'api#race';
+    await ask(key, 'holder', '2026-01-01T00:00:00Z');
+    await ask(key, 'w', '2026-01-01T00:00:01Z', 'w-first');
+    await ask(key, 'next', '2026-01-01T00:00:02Z');
+    // w's wait timed out (States.Timeout): its first token is dead, and its retried step asks
+    // again just as the release hands it the lock and tries that first token.
+    callbacks.dead.add('w-first');
+    callbacks.before.set('w-first', async () => {
+      expect(await ask(key, 'w', '2026-01-01T00:00:01Z', 'w-second')).toEqual({ acquired: true });
+    });
+    expect(await releaseLock(deps, key, 'holder')).toBe(true);
+    // The refused old token does not take the lock back from w, which holds it and was woken.
+    expect(callbacks.woken).toEqual(['t-holder', 'w-second']);
+    const lock = await store.getLock(key);
+    expect(lock).toMatchObject({ owner: 'w', ownerToken: 'w-second' });
+    expect(Object.keys(lock?.waiters ?? {})).toEqual(['next']);
+  });
+
+  it('drops queue entries without a token (written before waiting was event-driven) and wakes the next real waiter', async () => {
+    const { deps, callbacks, ask, now } = harness(store);
+    const key = 'api#legacy';
+    await ask(key, 'holder', '2026-01-01T00:00:00Z');
+    await ask(key, 'current', '2026-01-01T00:00:05Z');
+    const lock = (await store.getLock(key)) as NonNullable<Awaited<ReturnType<Store['getLock']>>>;
+    const legacy = { createdAt: '2026-01-01T00:00:01Z', holdSeconds: 600, since: now() } as (typeof lock.waiters)[string];
+    expect(await store.putLock({ ...lock, waiters: { ...lock.waiters, legacy }, version: lock.version + 1 })).toBe(true);
+    expect(await releaseLock(deps, key, 'holder')).toBe(true);
+    expect(callbacks.woken).toEqual(['t-holder', 't-current']);
+    const after = await store.getLock(key);
+    expect(after).toMatchObject({ owner: 'current' });
+    expect(after?.waiters).toEqual({});
+  });
+
+  it('a waiter that leaves (its execution ended) gives up its place, and hands on a lock whose term ran out', async () => {
+    const { deps, callbacks, ask, advance } = harness(store);
+    const key = 'api#leave';
+    await ask(key, 'stuck', '2026-01-01T00:00:00Z', 't-stuck', 10);
+    await ask(key, 'gone', '2026-01-01T00:00:01Z');
+    await ask(key, 'next', '2026-01-01T00:00:02Z');
+    // Its place is gone at once: the queue no longer counts it.
+    expect(await releaseLock(deps, key, 'gone')).toBe(false);
+    expect(Object.keys((await store.getLock(key))?.waiters ?? {})).toEqual(['next']);
+    expect(await ask(key, 'later', '2026-01-01T00:00:03Z')).toEqual({ acquired: false, holder: 'stuck', position: 2 });
+    // The holder's term runs out and nobody asks; the next write on the lock hands it on.
+    advance(11);
+    expect(await releaseLock(deps, key, 'later')).toBe(false);
+    expect(callbacks.woken).toEqual(['t-stuck', 't-next']);
+    expect(await store.getLock(key)).toMatchObject({ owner: 'next', grantedBy: 'later', waiters: {} });
   });
 
   it('sends the wake-up again when a release is retried after the wake-up failed', async () => {

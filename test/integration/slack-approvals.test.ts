@@ -515,7 +515,8 @@ describe('Slack failures (500, timeouts, 429): retried with backoff; never fail 
     slack.fail('chat.postMessage', { status: 429, retryAfter: 1 });
     const w = await waitingApproval();
     expect(attempts('chat.postMessage', from).map((c) => c.outcome)).toEqual(['429', 'ok']);
-    expect(w.approval.message).toBeDefined();
+    // The approval points at the message Slack holds, with its buttons.
+    expect(buttons(w.message)).toHaveLength(2);
   });
 
   it('Slack down for good: the request step still succeeds, the approval works from the API, once', async () => {
@@ -700,10 +701,16 @@ describe('One Slack thread per deployment (stage moves through pipeline-step)', 
     const id = `demo-api-thread-${++serial}`;
     await store.createDeployment(...deployment(id));
     slack.fail('chat.postMessage', ...Array.from({ length: 4 }, () => ({ status: 500 as const })));
-    await expect(step(id, 'staging', 'DEPLOYING')).resolves.toBeDefined();
+    await step(id, 'staging', 'DEPLOYING'); // resolves: a rejection fails this test
     expect((await store.getStage(id, 'staging'))?.state).toBe('DEPLOYING');
     expect(log.lines.some((l) => l.message === 'could not notify about a stage change')).toBe(true);
     await step(id, 'staging', 'BAKING', { build: { Id: 'b4' } }); // Slack is back: the thread starts now
-    expect(await store.getChatThread(id)).toBeDefined();
+    const thread = await store.getChatThread(id);
+    // The thread is a top-level message Slack holds in the deploys channel; its one reply is the
+    // step after the outage (the DEPLOYING one was logged, not retried forever).
+    expect(slack.topLevel('C0DEPLOYS').map((m) => m.ts)).toContain(thread?.ts);
+    expect(slack.replies('C0DEPLOYS', thread?.ts ?? '').map((r) => blockText(r).split('\n')[0])).toEqual([
+      ':mag: *staging*: `1.2.0` deployed; baking for 30s while watching `demo-api-staging-health`',
+    ]);
   });
 });

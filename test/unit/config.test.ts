@@ -87,7 +87,9 @@ describe('Config: coconut.yaml', () => {
     const config = await loadConfigFile('examples/demo/coconut.yaml');
     expect(config.services[0]?.name).toBe('demo-api');
     expect(config.services[0]?.environments.map((e) => e.name)).toEqual(['staging', 'prod']);
-    expect(config.services[0]?.environments[1]?.approval).toBeDefined();
+    // The demo's prod approval as written (a 1h timeout parsed to seconds), staging without one.
+    expect(config.services[0]?.environments[1]?.approval).toMatchObject({ approvers: ['U0DEMOLEAD'], timeout: 3600 });
+    expect(config.services[0]?.environments[0]?.approval).toBeUndefined();
   });
 
   it('exports a JSON Schema from the same source', () => {

@@ -78,6 +78,97 @@ describe('Function: execution-ended handler', () => {
     );
   });
 
+  it('releases a lock its stage no longer needed (ended before ReleaseLock ran), keeps finished stages, and a rollback cut short is ROLLBACK_FAILED', async () => {
+    const at = new Date().toISOString();
+    const create = (id: string, service: string) =>
+      store.createDeployment(
+        {
+          deploymentId: id,
+          service,
+          version: '2.0.0',
+          image: { registry: 'ecr', repository: service, tag: '2.0.0' },
+          trigger: { kind: 'ecr-push', id: 'e', at },
+          environments: ['staging', 'prod'],
+          createdAt: at,
+          kind: 'deploy',
+        },
+        ['staging', 'prod'].map((environment, order) => ({
+          deploymentId: id,
+          service,
+          environment,
+          order,
+          version: '2.0.0',
+          state: 'PENDING' as const,
+          createdAt: at,
+          updatedAt: at,
+        })),
+      );
+    const woken: string[] = [];
+    const log = memoryLog();
+    const deps = {
+      store,
+      clock: { now: () => new Date() },
+      log,
+      orchestrator: { sendTaskSuccess: async (token: string) => void woken.push(token) },
+    };
+    const ask = (key: string, id: string, queuedAt: string) =>
+      requestLock(deps, { key, deploymentId: id, createdAt: queuedAt, holdSeconds: 3600, token: `token-${id}` });
+    const handler = createExecutionEndedHandler(async () => deps as never);
+    const ended = (name: string, status: string) =>
+      handler(
+        {
+          id: `evt-${name}`,
+          source: 'aws.states',
+          'detail-type': 'Step Functions Execution Status Change',
+          detail: {
+            executionArn: `arn:aws:states:us-east-1:123456789012:execution:coconut-prod-deploy:${name}`,
+            stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:coconut-prod-deploy',
+            name,
+            status,
+            error: null,
+            cause: null,
+          },
+        } as never,
+        {} as never,
+      );
+
+    // Staging SUCCEEDED, and the execution timed out before its ReleaseLock: the lock is still held.
+    await create('dep-done', 'web');
+    for (const state of ['DEPLOYING', 'BAKING', 'SUCCEEDED'] as const)
+      await store.updateStage('dep-done', 'staging', { state }, new Date());
+    await ask('web#staging', 'dep-done', '2026-01-01T00:00:00Z');
+    await ask('web#staging', 'dep-after', '2026-01-01T00:00:01Z');
+    const done = await ended('dep-done', 'TIMED_OUT');
+    expect(done.repaired).toEqual(['staging: lock released', 'prod: PENDING -> SKIPPED']);
+    expect((await store.getDeployment('dep-done'))?.stages.map((s) => s.state)).toEqual(['SUCCEEDED', 'SKIPPED']);
+    expect(woken).toEqual(['token-dep-done', 'token-dep-after']);
+    expect((await store.getLock('web#staging'))?.owner).toBe('dep-after');
+    expect(log.lines.at(-1)).toEqual({
+      level: 'WARN',
+      message:
+        'deployment dep-done ended (execution timed_out) with loose ends, repaired: staging: lock released; prod: PENDING -> SKIPPED',
+    });
+
+    // A rollback the execution's end cut short did not roll back: ROLLBACK_FAILED, and its lock goes on.
+    await create('dep-rb', 'shop');
+    for (const state of ['DEPLOYING', 'BAKING', 'ROLLING_BACK'] as const)
+      await store.updateStage('dep-rb', 'staging', { state }, new Date());
+    await ask('shop#staging', 'dep-rb', '2026-01-01T00:00:00Z');
+    const rb = await ended('dep-rb', 'ABORTED');
+    expect(rb.repaired).toEqual([
+      'staging: ROLLING_BACK -> ROLLBACK_FAILED',
+      'staging: lock released',
+      'prod: PENDING -> SKIPPED',
+    ]);
+    expect((await store.getStage('dep-rb', 'staging'))?.state).toBe('ROLLBACK_FAILED');
+    expect((await store.getLock('shop#staging'))?.owner).toBeUndefined();
+
+    // A normal end finds nothing to do, and says nothing.
+    const lines = log.lines.length;
+    expect(await ended('dep-rb', 'FAILED')).toEqual({ repaired: [] });
+    expect(log.lines).toHaveLength(lines);
+  });
+
   it('keeps trying while the store is down and the invocation has time; gives up (to Lambda retries, then the DLQ) when it has not', async () => {
     // Lambda retries a failed asynchronous invocation only twice, 1 and 2 minutes apart, then
     // sends it to the DLQ (Lambda guide, "How Lambda handles errors and retries with asynchronous

@@ -25,7 +25,7 @@ import {
   neededCapabilities,
   secretReads,
 } from '../support/infra-checks.ts';
-import { installSstGlobals, type Out } from '../support/sst-recorder.ts';
+import { installSstGlobals, type Out, type Recording } from '../support/sst-recorder.ts';
 
 const CONFIG = 'examples/demo/coconut.yaml';
 let contract: Contract;
@@ -33,11 +33,13 @@ let outputs: Record<string, unknown>;
 let app: Record<string, unknown>;
 let config: CoconutConfig;
 let restore: () => void;
+let recording: Recording;
 
 beforeAll(async () => {
   process.env.COCONUT_CONFIG = CONFIG;
   const stand = installSstGlobals('prod');
   restore = stand.restore;
+  recording = stand.recording;
   const { default: sstConfig } = (await import('../../sst.config.ts')) as unknown as {
     default: { app(input: { stage: string }): Record<string, unknown>; run(): Promise<Record<string, unknown>> };
   };
@@ -76,7 +78,12 @@ describe('Contract: sst.config.ts', () => {
     );
     const definition = JSON.parse(contract.machines[0]?.definition ?? '{}');
     expect(JSON.stringify(definition)).toContain('coconut-prod-');
-    expect(JSON.stringify(definition)).toContain(':function:coconut-test-PipelineStep');
+    // The substitution is the ARN of the PipelineStep function itself (whatever ARN the stand-in
+    // gives it), not a name pasted in: compared with that function's own output.
+    const fn = recording.of('sst.aws.Function').filter((f) => f.name === 'PipelineStep');
+    expect(fn).toHaveLength(1);
+    const arn = (fn[0]?.proxy as { arn: Out<string> } | undefined)?.arn.value();
+    expect(JSON.stringify(definition)).toContain(JSON.stringify(arn));
   });
 
   it('grants the state machine role what its tasks call, and nothing with a * action', () => {
@@ -123,7 +130,10 @@ describe('Contract: sst.config.ts', () => {
       expect(JSON.stringify(r.auth), String(r.route)).toBe(publicRoutes.has(String(r.route)) ? 'false' : '{"iam":true}');
     }
     expect(outputs.apiAuth).toMatch(/IAM/);
-    expect((outputs.api as Out).value()).toBe('https://api.coconut.test');
+    // The `api` output is the HTTP API's own URL (not another component's).
+    const apis = recording.of('sst.aws.ApiGatewayV2');
+    expect(apis).toHaveLength(1);
+    expect((outputs.api as Out).value()).toBe((apis[0]?.proxy as { url: Out<string> } | undefined)?.url.value());
   });
 });
 
