@@ -18,6 +18,7 @@ import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { computeDora } from '../src/core/dora.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
 import { mappedSlackId, oidcIdentity } from '../src/core/four-eyes.ts';
+import type { Ports, PortsProvider } from '../src/core/handler-ports.ts';
 import {
   assertMayImport,
   checkHistoryImages,
@@ -36,7 +37,6 @@ import { publicApproval, serviceStatus } from '../src/core/status.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
 import { logErrors } from './commons/middleware.ts';
-import type { Ports, PortsProvider } from './commons/ports.ts';
 
 type Route = (p: Ports, event: HttpEvent) => Promise<HttpResult>;
 
