@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { handleAlarmChange } from '../src/core/bake.ts';
+import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { logErrors, parseEvent } from './commons/middleware.ts';
-import type { PortsProvider } from './commons/ports.ts';
 
 export const alarmStateChangeSchema = z.object({
   id: z.string(),

@@ -18,6 +18,7 @@ import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { computeDora } from '../src/core/dora.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
 import { mappedSlackId, oidcIdentity } from '../src/core/four-eyes.ts';
+import type { Ports, PortsProvider } from '../src/core/handler-ports.ts';
 import {
   assertMayImport,
   checkHistoryImages,
@@ -29,21 +30,13 @@ import {
 } from '../src/core/history-transfer.ts';
 import { parseCallerArn, principalId } from '../src/core/iam-identity.ts';
 import { startManualDeployment } from '../src/core/manual-deploy.ts';
-import type { ApprovalRecord, ApprovalStatus } from '../src/core/ports.ts';
+import type { ApprovalStatus } from '../src/core/ports.ts';
 import { startRollback } from '../src/core/rollback.ts';
 import { type AslDefinition, stateGraph } from '../src/core/state-machine-graph.ts';
-import { serviceStatus } from '../src/core/status.ts';
+import { publicApproval, serviceStatus } from '../src/core/status.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
 import { logErrors } from './commons/middleware.ts';
-import type { Ports, PortsProvider } from './commons/ports.ts';
-
-export type PublicApproval = Omit<ApprovalRecord, 'taskToken'>;
-
-export function publicApproval(approval: ApprovalRecord): PublicApproval {
-  const { taskToken: _secret, ...rest } = approval;
-  return rest;
-}
 
 type Route = (p: Ports, event: HttpEvent) => Promise<HttpResult>;
 

@@ -9,8 +9,8 @@ import { z } from 'zod';
 import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { repairAfterExecution } from '../src/core/execution-ended.ts';
+import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
-import type { PortsProvider } from './commons/ports.ts';
 
 export const executionStatusChangeSchema = z.object({
   id: z.string(),

@@ -8,8 +8,8 @@ import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { requestApproval } from '../src/core/approvals.ts';
+import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
-import type { PortsProvider } from './commons/ports.ts';
 
 export const approvalRequestSchema = z.object({
   taskToken: z.string().min(1).max(8192),

@@ -8,9 +8,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { type AslDefinition, buildspecPlaceholder, placeholdersIn, substitute, taskStates } from '../src/core/asl.ts';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { namedPaths } from '../src/core/target-files.ts';
-import { buildspecPlaceholder, placeholdersIn, type StateDefinition, substitute, taskStates } from '../src/local/asl.ts';
 import { type BuildspecInfo, buildCompute, QUEUED_TIMEOUT_MINUTES } from './build-compute.ts';
 import { kebab, pascal } from './naming.ts';
 import { RESOURCE_STAR_ACTIONS } from './permissions.ts';
@@ -95,7 +95,7 @@ export const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventForCodeBuildStartBuildR
 
 /** What a state machine's role must allow, read from its (substituted) definition. */
 export function stateMachinePolicy(
-  definition: StateDefinition,
+  definition: AslDefinition,
   ctx: { region: string; account: string; buildProjectPrefix: string; file: string },
 ): PolicyStatement[] {
   const statements: PolicyStatement[] = [];
@@ -485,7 +485,7 @@ export function pipeline(args: PipelineArgs) {
       policy: $resolve([definition, args.region, args.account]).apply(([def, region, account]) =>
         JSON.stringify({
           Version: '2012-10-17',
-          Statement: stateMachinePolicy(JSON.parse(def as string) as StateDefinition, {
+          Statement: stateMachinePolicy(JSON.parse(def as string) as AslDefinition, {
             region: region as string,
             account: account as string,
             buildProjectPrefix: args.buildProjectPrefix,

@@ -1,7 +1,7 @@
 /** What runs where: per service and environment, the current version and the latest deployment. */
 import type { CoconutConfig } from './config/schema.ts';
 import type { StageRecord, VersionRef } from './deployment.ts';
-import type { AlarmStatus, Alarms, Store } from './ports.ts';
+import type { AlarmStatus, Alarms, ApprovalRecord, Store } from './ports.ts';
 
 /** Health from the environment's alarms: the worst of them; NONE when it watches none. */
 export interface Health {
@@ -79,4 +79,15 @@ async function alarmsByName(config: CoconutConfig, alarms: Alarms): Promise<Map<
     const reason = `alarm states unavailable (${(error as Error).name})`;
     return new Map(names.map((name) => [name, { name, state: 'UNKNOWN' as const, reason }]));
   }
+}
+
+/**
+ * An approval as the API shows it (status, approvals list, the approve/reject answer): the task
+ * token that resumes the execution never leaves the server.
+ */
+export type PublicApproval = Omit<ApprovalRecord, 'taskToken'>;
+
+export function publicApproval(approval: ApprovalRecord): PublicApproval {
+  const { taskToken: _secret, ...rest } = approval;
+  return rest;
 }

@@ -1,10 +1,11 @@
 /**
- * Loading state machine files for the local runtime: read the ASL, substitute the same
- * ${Placeholders} that infra/ substitutes on AWS (with local values), and list Task states.
+ * Loading state machine files for the local runtime: read the ASL and substitute the same
+ * ${Placeholders} that infra/ substitutes on AWS, with local values (src/core/asl.ts holds the
+ * ASL types and the substitution both use), and adapt timeouts to aws-local-stepfunctions.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { type AslDefinition, buildspecPlaceholder, substitute, taskStates } from '../core/asl.ts';
 import type { StateMachineName } from '../core/ports.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -15,14 +16,6 @@ export function localFunctionArn(name: string): string {
 }
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-/**
- * ${<Name>Buildspec}: the text of templates/buildspec/<name>.yml as the inside of a JSON string,
- * for a build whose source is not ours (BuildspecOverride). infra/ substitutes the same value.
- */
-export function buildspecPlaceholder(name: string, root = PROJECT_ROOT): string {
-  return JSON.stringify(readFileSync(path.join(root, 'templates', 'buildspec', `${name}.yml`), 'utf8')).slice(1, -1);
-}
 
 /** The placeholder values of the local runtime; infra/ provides the AWS ones for the same names. */
 export function localSubstitutions(root = PROJECT_ROOT): Record<string, string> {
@@ -35,55 +28,13 @@ export function localSubstitutions(root = PROJECT_ROOT): Record<string, string> 
   };
 }
 
-/** Replaces every ${Name}; a placeholder without a value is an error, never left in place. */
-export function substitute(text: string, values: Record<string, string>, file: string): string {
-  return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`${file}: no value for placeholder \${${name}}`);
-    return value;
-  });
-}
-
-export function placeholdersIn(text: string): string[] {
-  return [...new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1] as string))];
-}
-
 export async function loadStateMachine(
   root: string,
   name: StateMachineName,
   values = localSubstitutions(root),
-): Promise<StateDefinition> {
+): Promise<AslDefinition> {
   const file = path.join(root, 'stepfunctions', `${name}.asl.json`);
-  return JSON.parse(substitute(await readFile(file, 'utf8'), values, file)) as StateDefinition;
-}
-
-export interface StateDefinition {
-  StartAt: string;
-  States: Record<string, StateNode>;
-  [key: string]: unknown;
-}
-
-export interface StateNode {
-  Type: string;
-  Resource?: string;
-  ItemProcessor?: StateDefinition;
-  Iterator?: StateDefinition;
-  Branches?: StateDefinition[];
-  [key: string]: unknown;
-}
-
-/** Every Task state by name, including those inside Map and Parallel states. */
-export function taskStates(definition: StateDefinition): Map<string, StateNode> {
-  const found = new Map<string, StateNode>();
-  const walk = (def: StateDefinition) => {
-    for (const [name, state] of Object.entries(def.States)) {
-      if (state.Type === 'Task') found.set(name, state);
-      const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter(Boolean) as StateDefinition[];
-      nested.forEach(walk);
-    }
-  };
-  walk(definition);
-  return found;
+  return JSON.parse(substitute(await readFile(file, 'utf8'), values, file)) as AslDefinition;
 }
 
 /**
@@ -104,7 +55,7 @@ export const LOCAL_NO_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
  * parameter, so that one ASL file behaves the same in both places. Tasks with no timeout get
  * LOCAL_NO_TIMEOUT_SECONDS.
  */
-export function adaptTimeoutPaths(definition: StateDefinition): StateDefinition {
+export function adaptTimeoutPaths(definition: AslDefinition): AslDefinition {
   const copy = structuredClone(definition);
   for (const [name, state] of taskStates(copy)) {
     const timeoutPath = state.TimeoutSecondsPath;

@@ -14,10 +14,11 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { type AslDefinition, taskStates } from '../core/asl.ts';
 import { TaskTokenExpiredError } from '../core/errors.ts';
 import { summarizeCause } from '../core/execution-history.ts';
 import type { ExecutionHistory, HistoryEvent, Log, Orchestrator, StartResult, StateMachineName } from '../core/ports.ts';
-import { adaptTimeoutPaths, LOCAL_ACCOUNT, LOCAL_REGION, type StateDefinition, taskStates } from './asl.ts';
+import { adaptTimeoutPaths, LOCAL_ACCOUNT, LOCAL_REGION } from './asl.ts';
 import { appendPrivateFile, privateDir, writePrivateFile } from './private-files.ts';
 
 export type LocalFunction = (event: unknown, context: Context) => Promise<unknown>;
@@ -51,7 +52,7 @@ export interface ExecutionEvent {
 }
 
 export interface EngineOptions {
-  definitions: Partial<Record<StateMachineName, StateDefinition>>;
+  definitions: Partial<Record<StateMachineName, AslDefinition>>;
   functions: Record<string, LocalFunction>;
   builds: BuildRunnerPort;
   dataDir: string;
@@ -82,7 +83,7 @@ interface Running {
 
 export class LocalEngine implements Orchestrator {
   private readonly opts: EngineOptions;
-  private readonly definitions: Partial<Record<StateMachineName, StateDefinition>>;
+  private readonly definitions: Partial<Record<StateMachineName, AslDefinition>>;
   private readonly dir: string;
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, Running>();
@@ -92,7 +93,7 @@ export class LocalEngine implements Orchestrator {
   constructor(opts: EngineOptions) {
     this.opts = opts;
     this.definitions = Object.fromEntries(
-      Object.entries(opts.definitions).map(([name, def]) => [name, adaptTimeoutPaths(def as StateDefinition)]),
+      Object.entries(opts.definitions).map(([name, def]) => [name, adaptTimeoutPaths(def as AslDefinition)]),
     );
     this.dir = path.join(opts.dataDir, 'executions');
     privateDir(this.dir);
@@ -245,7 +246,7 @@ export class LocalEngine implements Orchestrator {
     for (const listener of this.listeners) listener(name, event);
   }
 
-  private run(record: ExecutionRecord, definition: StateDefinition): void {
+  private run(record: ExecutionRecord, definition: AslDefinition): void {
     const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
       validationOptions: { noValidate: true },
     });
@@ -343,7 +344,7 @@ export class LocalEngine implements Orchestrator {
     }
   }
 
-  private overridesFor(execution: string, definition: StateDefinition, life: Life) {
+  private overridesFor(execution: string, definition: AslDefinition, life: Life) {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, state] of taskStates(definition)) {
       const resource = state.Resource ?? '';

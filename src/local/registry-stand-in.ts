@@ -14,8 +14,9 @@
  * No digest is invented for those: it would name no real image, and trivy (the local scan gate)
  * would then be asked to scan an image that does not exist.
  */
-import type { WebhookSecrets } from '../../functions/commons/ports.ts';
+
 import type { ImageRef } from '../core/deployment.ts';
+import type { WebhookSecrets } from '../core/handler-ports.ts';
 import type { Log } from '../core/ports.ts';
 import { LocalEventBus } from './bus.ts';
 import { dockerhubPush, ghcrPublished, signedGithubRequest } from './webhook-payloads.ts';

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { WebhookSecrets } from '../../functions/commons/ports.ts';
+import type { WebhookSecrets } from '../core/handler-ports.ts';
 import { writePrivateFile } from './private-files.ts';
 
 export const SECRETS_FILE = 'secrets.json';

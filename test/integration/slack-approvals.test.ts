@@ -7,16 +7,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../functions/api.ts';
-import type { Ports } from '../../functions/commons/ports.ts';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
-import { createSlackInteractionsHandler } from '../../functions/slack-interactions.ts';
+import { ANSWER_BUDGET_MS, createSlackInteractionsHandler } from '../../functions/slack-interactions.ts';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { ANSWER_BUDGET_MS } from '../../src/aws/slack/interactions.ts';
 import { createSlack, type SlackSettings } from '../../src/aws/slack/setup.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
 import { TaskTokenExpiredError } from '../../src/core/errors.ts';
+import type { Ports } from '../../src/core/handler-ports.ts';
 import type { PipelineStep } from '../../src/core/pipeline-steps.ts';
 import type { ApprovalRecord, Orchestrator } from '../../src/core/ports.ts';
 import { lambdaContext } from '../../src/local/engine.ts';

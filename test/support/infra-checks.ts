@@ -8,9 +8,10 @@ import path from 'node:path';
 import { HTTP_ROUTES } from '../../functions/http-routes.ts';
 import { FUNCTIONS, SECRET_NAMES } from '../../infra/function-manifest.ts';
 import { CAPABILITIES, RESOURCE_STAR_ACTIONS } from '../../infra/permissions.ts';
+import { type AslDefinition, placeholdersIn, taskStates } from '../../src/core/asl.ts';
 import type { CoconutConfig } from '../../src/core/config/schema.ts';
 import { eventRules } from '../../src/core/event-rules.ts';
-import { localSubstitutions, placeholdersIn, type StateDefinition, taskStates } from '../../src/local/asl.ts';
+import { localSubstitutions } from '../../src/local/asl.ts';
 import { calledMethods, commandActions, commandsByMethod, portMethods, ROOT, reachable, secretsRead } from './code-graph.ts';
 import { allows } from './iam-policy.ts';
 import { integrationNeeds } from './sfn-integration-iam.ts';
@@ -151,9 +152,9 @@ export function checkStateMachines(c: Contract, prefix: string): string[] {
     }
     const left = placeholdersIn(deployed.definition);
     if (left.length) problems.push(`${file}: placeholders left unsubstituted: ${left.join(', ')}`);
-    let def: StateDefinition;
+    let def: AslDefinition;
     try {
-      def = JSON.parse(deployed.definition) as StateDefinition;
+      def = JSON.parse(deployed.definition) as AslDefinition;
     } catch {
       problems.push(`${file}: deployed definition is not JSON`);
       continue;
@@ -182,9 +183,9 @@ export function checkStateMachinePermissions(c: Contract): string[] {
   const problems: string[] = [];
   const [, , , region = '', account = ''] = c.tableArn.split(':');
   for (const m of c.machines) {
-    let def: StateDefinition;
+    let def: AslDefinition;
     try {
-      def = JSON.parse(m.definition) as StateDefinition;
+      def = JSON.parse(m.definition) as AslDefinition;
     } catch {
       continue;
     }

@@ -3,8 +3,8 @@
  * AWS documents it — the templates of the Step Functions developer guide, transcribed here, not
  * derived from infra/. `[[region]]`, `[[accountId]]` and the named resources are filled in per task.
  */
-import type { StateDefinition } from '../../src/local/asl.ts';
-import { taskStates } from '../../src/local/asl.ts';
+import type { AslDefinition } from '../../src/core/asl.ts';
+import { taskStates } from '../../src/core/asl.ts';
 
 export interface Need {
   state: string;
@@ -45,7 +45,7 @@ export const LAMBDA_INVOKE = { action: 'lambda:InvokeFunction' } as const;
  * dynamic resource: `projects` lists the project names it may name (ours, one per buildspec).
  */
 export function integrationNeeds(
-  definition: StateDefinition,
+  definition: AslDefinition,
   where: { region: string; account: string; projects: string[] },
 ): { needs: Need[]; unknown: string[] } {
   const needs: Need[] = [];

@@ -16,8 +16,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { AslDefinition, AslState } from '../../src/core/asl.ts';
 import { lockKey, releaseLock } from '../../src/core/locks.ts';
-import { loadStateMachine, type StateDefinition, type StateNode } from '../../src/local/asl.ts';
+import { loadStateMachine } from '../../src/local/asl.ts';
 import { LocalEngine } from '../../src/local/engine.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { PROJECT_ROOT } from '../../src/local/runtime.ts';
@@ -26,10 +27,10 @@ import { dynaliteStore } from '../support/stores.ts';
 
 type Inner = Record<
   string,
-  StateNode & { Next?: string; Default?: string; Choices?: { Next: string }[]; Catch?: { Next: string }[] }
+  AslState & { Next?: string; Default?: string; Choices?: { Next: string }[]; Catch?: { Next: string }[] }
 >;
 
-function innerStates(def: StateDefinition): Inner {
+function innerStates(def: AslDefinition): Inner {
   const map = Object.values(def.States).find((s) => s.Type === 'Map');
   if (!map?.ItemProcessor) throw new Error('deploy.asl.json has no Map over environments');
   return map.ItemProcessor.States as Inner;
@@ -45,7 +46,7 @@ function successors(state: Inner[string]): string[] {
 }
 
 describe('deploy.asl.json: waiting for the environment lock', () => {
-  let definition: StateDefinition;
+  let definition: AslDefinition;
   let store: DynamoStore;
   let dynamo: LocalDynamo;
   beforeAll(async () => {

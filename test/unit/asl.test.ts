@@ -1,14 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import {
-  adaptTimeoutPaths,
-  LOCAL_NO_TIMEOUT_SECONDS,
-  localSubstitutions,
-  placeholdersIn,
-  substitute,
-  taskStates,
-} from '../../src/local/asl.ts';
+import { placeholdersIn, substitute, taskStates } from '../../src/core/asl.ts';
+import { adaptTimeoutPaths, LOCAL_NO_TIMEOUT_SECONDS, localSubstitutions } from '../../src/local/asl.ts';
 
 const files = readdirSync('stepfunctions').filter((f) => f.endsWith('.asl.json'));
 

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { StateDefinition } from '../../src/local/asl.ts';
+import type { AslDefinition } from '../../src/core/asl.ts';
 import { LocalEngine } from '../../src/local/engine.ts';
 import { memoryLog } from '../support/runtime.ts';
 
@@ -10,7 +10,7 @@ import { memoryLog } from '../support/runtime.ts';
 // an alarm already fires) must fail the task, not crash the process with an unhandled rejection.
 describe('LocalEngine: waitForTaskToken', () => {
   it('lets the invoked function settle its own token before it returns', async () => {
-    const definition: StateDefinition = {
+    const definition: AslDefinition = {
       StartAt: 'Wait',
       States: {
         Wait: {

@@ -12,12 +12,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../functions/api.ts';
-import type { Ports } from '../../functions/commons/ports.ts';
 import { createEcrPushHandler } from '../../functions/ecr-push.ts';
 import { decideApproval, requestApproval } from '../../src/core/approvals.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { configWarnings } from '../../src/core/config/warnings.ts';
 import { fourEyesVerdict } from '../../src/core/four-eyes.ts';
+import type { Ports } from '../../src/core/handler-ports.ts';
 import { silentNotifier, systemClock } from '../../src/core/ports.ts';
 import type { Trigger } from '../../src/core/release.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';

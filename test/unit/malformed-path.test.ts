@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../functions/api.ts';
-import type { Ports } from '../../functions/commons/ports.ts';
+import type { Ports } from '../../src/core/handler-ports.ts';
 import type { LocalEngine } from '../../src/local/engine.ts';
 import { startServer } from '../../src/local/server.ts';
 import { memoryLog } from '../support/runtime.ts';

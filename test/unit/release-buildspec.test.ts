@@ -15,15 +15,9 @@ import path from 'node:path';
 import { StartBuildInput$ } from '@aws-sdk/client-codebuild';
 import { describe, expect, it } from 'vitest';
 import { awsSubstitutions } from '../../infra/pipeline.ts';
+import { type AslDefinition, type AslState, placeholdersIn, substitute, taskStates } from '../../src/core/asl.ts';
 import { releasePlan } from '../../src/core/start-release.ts';
-import {
-  loadStateMachine,
-  placeholdersIn,
-  type StateDefinition,
-  type StateNode,
-  substitute,
-  taskStates,
-} from '../../src/local/asl.ts';
+import { loadStateMachine } from '../../src/local/asl.ts';
 import { BuildRunner } from '../../src/local/build-runner.ts';
 import { LocalEngine } from '../../src/local/engine.ts';
 import { appRepository, buildTestConfig, PROJECT_ROOT } from '../support/build-sources.ts';
@@ -34,12 +28,12 @@ const RELEASE_FILE = path.join(PROJECT_ROOT, 'stepfunctions/release.asl.json');
 
 const startBuildMembers = new Set((StartBuildInput$ as unknown as [number, string, string, number, string[]])[4]);
 
-function buildImageState(definition: StateDefinition): StateNode {
-  return definition.States.BuildImage as StateNode;
+function buildImageState(definition: AslDefinition): AslState {
+  return definition.States.BuildImage as AslState;
 }
 
 /** release.asl.json as infra/ deploys it, with the stand-in values of the SST recorder. */
-function awsDefinition(): StateDefinition {
+function awsDefinition(): AslDefinition {
   const text = readFileSync(RELEASE_FILE, 'utf8');
   const names = placeholdersIn(text);
   const values = awsSubstitutions(names, { functions: {}, machines: {}, buildProjectPrefix: 'coconut-prod' }, RELEASE_FILE);
@@ -76,7 +70,7 @@ describe('release.asl.json: the image build of a git tag (onTag: build)', () => 
     const api = config.services.find((s) => s.source?.onTag === 'build') as (typeof config.services)[number];
     const plan = releasePlan(api, { repository: 'octo/api', tag: '1.2.0', sha: 'b'.repeat(40) });
 
-    async function release(definition: StateDefinition) {
+    async function release(definition: AslDefinition) {
       const dir = mkdtempSync(path.join(tmpdir(), 'coconut-release-'));
       const bin = path.join(dir, 'bin');
       mkdirSync(bin);

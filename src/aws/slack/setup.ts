@@ -5,10 +5,10 @@
  * without both secrets there is no Slack and approvals wait in the inbox.
  */
 import type { CoconutConfig } from '../../core/config/schema.ts';
+import type { SlackPorts } from '../../core/handler-ports.ts';
 import type { Clock, Log, Notifier, Store, UserGroups } from '../../core/ports.ts';
 import { type ClientProfile, createSlackClient, PROFILES, withinBudget } from './client.ts';
 import { type SlackLinks, SlackNotifier } from './notifier.ts';
-import type { SlackPorts } from './ports.ts';
 import { SlackUserGroups } from './user-groups.ts';
 
 export interface SlackSettings {

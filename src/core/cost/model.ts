@@ -8,7 +8,7 @@
  * nothing: the AcquireLock task waits on its token (no transitions), whether the lock is free or not.
  */
 
-import type { AslDefinition, AslState } from '../asl-types.ts';
+import type { AslDefinition, AslState } from '../asl.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import prices from './prices.json' with { type: 'json' };
 
