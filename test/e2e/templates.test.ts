@@ -256,6 +256,8 @@ describe('Buildspec scripts, run for real', () => {
       ...helmSpec(),
       PATH: `${bin}:${process.env.PATH}`,
       HELM_DOWNLOAD_URL: 'file:///nonexistent',
+      // The fake keeps its call log in the test's own folder (it refuses to run without one).
+      FAKE_TOOL_LOG: path.join(bin, 'fake-tools.jsonl'),
     });
     expect(res.code, res.output).toBe(0);
     expect(res.output).toContain(`ensure-tool: using helm ${helmSpec().HELM_VERSION} from PATH`);

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { which } from '../../src/local/tools.ts';
+import { reservePort } from './ports.ts';
 
 /** A limit for a slow, shared machine, not a speed assertion. */
 const START_LIMIT_MS = 60_000;
@@ -26,9 +27,12 @@ export interface MotoOptions {
 export async function startMoto(opts: MotoOptions = {}): Promise<Moto> {
   const bin = which('moto_server');
   if (!bin) throw new Error('moto_server is not on PATH: the AWS adapter tests need it (pip install "moto[server]")');
-  // Port 0: moto_server (Werkzeug) binds a port the kernel picks and says which on stderr
-  // ("Running on http://127.0.0.1:PORT"); no number is handed over that another process could take first.
-  const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', '0'], {
+  // Not port 0: moto builds SQS queue URLs from the port it was given, and its Step Functions
+  // executor sends waitForTaskToken messages to those URLs, so with port 0 no token ever reaches a
+  // queue. A reserved port (test/support/ports.ts: claimed, outside the kernel's ephemeral range)
+  // cannot be taken by another test process meanwhile.
+  const port = await reservePort();
+  const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
@@ -44,7 +48,7 @@ export async function startMoto(opts: MotoOptions = {}): Promise<Moto> {
     child.once('exit', (code, signal) => fail(`exited (${code ?? signal}) before it listened`));
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
-      const listening = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      const listening = new RegExp(`Running on (http://127\\.0\\.0\\.1:${port})`).exec(stderr);
       if (!listening?.[1]) return;
       clearTimeout(limit);
       child.removeAllListeners('exit');
