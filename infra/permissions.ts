@@ -71,6 +71,20 @@ export const CAPABILITIES: Record<Capability, CapabilitySpec> = {
   },
 };
 
+/**
+ * CodeBuild in a VPC (build.vpc): CodeBuild's guide, "Allow CodeBuild access to AWS services required
+ * to create a VPC network interface", grants these on "*" (EC2 has no resource-level permission for them).
+ */
+export const VPC_ENI_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeDhcpOptions',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeVpcs',
+];
+
 /** Actions for which AWS has no resource-level permission (or needs `*` for part of the answer). */
 export const RESOURCE_STAR_ACTIONS = new Set([
   'states:SendTaskSuccess',
@@ -91,15 +105,7 @@ export const RESOURCE_STAR_ACTIONS = new Set([
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
-  // CodeBuild in a VPC (build.vpc): CodeBuild's guide, "Allow CodeBuild access to AWS services required
-  // to create a VPC network interface", grants these on "*" (EC2 has no resource-level permission for them).
-  'ec2:CreateNetworkInterface',
-  'ec2:DescribeDhcpOptions',
-  'ec2:DescribeNetworkInterfaces',
-  'ec2:DeleteNetworkInterface',
-  'ec2:DescribeSubnets',
-  'ec2:DescribeSecurityGroups',
-  'ec2:DescribeVpcs',
+  ...VPC_ENI_ACTIONS,
 ]);
 
 export interface Statement {

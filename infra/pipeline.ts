@@ -13,7 +13,7 @@ import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { namedPaths } from '../src/core/target-files.ts';
 import { type BuildspecInfo, buildCompute, QUEUED_TIMEOUT_MINUTES } from './build-compute.ts';
 import { kebab, pascal } from './naming.ts';
-import { RESOURCE_STAR_ACTIONS } from './permissions.ts';
+import { RESOURCE_STAR_ACTIONS, VPC_ENI_ACTIONS } from './permissions.ts';
 import { compactRepositoryNames } from './policy-size.ts';
 import { ansibleSecrets, eksClusters, pushSecrets, secretArnPattern } from './target-resources.ts';
 
@@ -339,15 +339,7 @@ function vpcStatements(subnets: string[], args: PipelineArgs) {
   return [
     {
       Effect: 'Allow',
-      Action: [
-        'ec2:CreateNetworkInterface',
-        'ec2:DescribeDhcpOptions',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DeleteNetworkInterface',
-        'ec2:DescribeSubnets',
-        'ec2:DescribeSecurityGroups',
-        'ec2:DescribeVpcs',
-      ],
+      Action: VPC_ENI_ACTIONS,
       Resource: ['*'],
     },
     {
