@@ -16,18 +16,19 @@
  * is free (importing a file twice changes nothing), and never overwrites: a different record
  * under the same key is kept and reported as a conflict. What was still in flight when the
  * file was written cannot go on after an import, since nothing waits on it any more: a
- * PENDING approval becomes EXPIRED, a running stage INTERRUPTED (PENDING: SKIPPED), each
- * with the reason, and the report lists them.
+ * PENDING approval becomes EXPIRED, a stage in flight is closed as nothing will finish it
+ * (unfinished-stage.ts: INTERRUPTED, a rollback ROLLBACK_FAILED, PENDING SKIPPED), each with the reason, and the report lists them.
  */
 import { z } from 'zod';
 import { type Actor, chatIdOf, listsActor } from './approvals.ts';
 import type { CoconutConfig } from './config/schema.ts';
-import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord, TERMINAL_STATES } from './deployment.ts';
+import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord } from './deployment.ts';
 import { CoconutError, ConflictError, ForbiddenError, InvalidInputError } from './errors.ts';
 import { foreignImageReason } from './image-policy.ts';
 import { mapLimit } from './map-limit.ts';
 import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from './oci.ts';
 import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Store, UserGroups } from './ports.ts';
+import { closeUnfinishedStage } from './unfinished-stage.ts';
 
 export const HISTORY_FORMAT = 'coconut-history';
 export const HISTORY_VERSION = 1;
@@ -494,24 +495,14 @@ export function asImported(item: HistoryItem, exportedAt: string): { item: Histo
       change: 'PENDING -> EXPIRED',
     };
   }
-  if (item.kind === 'stage' && !TERMINAL_STATES.has(item.data.state)) {
+  if (item.kind === 'stage') {
     const from = item.data.state;
-    const data: StageRecord =
-      from === 'PENDING'
-        ? {
-            ...item.data,
-            state: 'SKIPPED',
-            reason: `not reached: its deployment was in flight when exported at ${exportedAt}, and nothing runs it after an import`,
-            updatedAt: exportedAt,
-          }
-        : {
-            ...item.data,
-            state: 'INTERRUPTED',
-            reason: `${from} when exported at ${exportedAt}; nothing runs it after an import`,
-            finishedAt: exportedAt,
-            updatedAt: exportedAt,
-          };
-    return { item: { kind: 'stage', data }, change: `${from} -> ${data.state}` };
+    const why = `its deployment was in flight when exported at ${exportedAt}, and nothing runs it after an import`;
+    const closing = closeUnfinishedStage(from, { kind: 'interrupted', why }, new Date(exportedAt));
+    if (closing) {
+      const data: StageRecord = { ...item.data, ...closing, updatedAt: exportedAt };
+      return { item: { kind: 'stage', data }, change: `${from} -> ${closing.state}` };
+    }
   }
   return { item };
 }

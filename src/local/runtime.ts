@@ -22,11 +22,11 @@ import { createSlack, dashboardLink, type SlackSettings, slackFromEnv } from '..
 import { loadConfigFile } from '../core/config/load.ts';
 import type { CoconutConfig } from '../core/config/schema.ts';
 import { configWarnings } from '../core/config/warnings.ts';
-import { TERMINAL_STATES } from '../core/deployment.ts';
 import { eventRules } from '../core/event-rules.ts';
 import { repairAfterExecution } from '../core/execution-ended.ts';
 import { lockKey, releaseLock } from '../core/locks.ts';
 import { type Log, type Notifier, type Store, systemClock } from '../core/ports.ts';
+import { closeUnfinishedStage } from '../core/unfinished-stage.ts';
 import { LocalAlarms } from './alarms.ts';
 import { loadStateMachine } from './asl.ts';
 import { BuildRunner } from './build-runner.ts';
@@ -335,7 +335,8 @@ function asLocal(handler: (event: any, context: any) => Promise<unknown>): Local
 }
 
 /**
- * The previous process died with executions running: their stages become INTERRUPTED (with
+ * The previous process died with executions running: their stages are closed as nothing will
+ * finish them (closeUnfinishedStage: INTERRUPTED, a rollback ROLLBACK_FAILED, PENDING SKIPPED, with
  * the reason), their locks are released, and history stays intact. `coconut deploy` or
  * `coconut rollback` continues from there.
  */
@@ -344,16 +345,10 @@ async function recoverInterrupted(engine: LocalEngine, ports: Ports): Promise<vo
     const deployment = await ports.store.getDeployment(execution.name);
     if (!deployment) continue;
     for (const stage of deployment.stages) {
-      if (TERMINAL_STATES.has(stage.state)) continue;
-      const update =
-        stage.state === 'PENDING'
-          ? { state: 'SKIPPED' as const, reason: 'not reached: the local runtime stopped' }
-          : {
-              state: 'INTERRUPTED' as const,
-              reason: `the local runtime stopped during ${stage.state}`,
-              finishedAt: new Date().toISOString(),
-            };
-      await ports.store.updateStage(stage.deploymentId, stage.environment, update, new Date());
+      const now = ports.clock.now();
+      const closing = closeUnfinishedStage(stage.state, { kind: 'interrupted', why: 'the local runtime stopped' }, now);
+      if (!closing) continue;
+      await ports.store.updateStage(stage.deploymentId, stage.environment, closing, now);
       // Their waiting tasks died with the process: their tokens are refused, so the lock skips them.
       await releaseLock(ports, lockKey(stage.service, stage.environment), stage.deploymentId);
     }

@@ -207,7 +207,7 @@ describe('asImported: what was in flight cannot go on after an import', () => {
     expect(deploying.change).toBe('DEPLOYING -> INTERRUPTED');
     expect(deploying.item.data).toMatchObject({
       state: 'INTERRUPTED',
-      reason: `DEPLOYING when exported at ${EXPORTED_AT}; nothing runs it after an import`,
+      reason: `its deployment was in flight when exported at ${EXPORTED_AT}, and nothing runs it after an import during DEPLOYING`,
       finishedAt: EXPORTED_AT,
       updatedAt: EXPORTED_AT,
     });
@@ -215,6 +215,12 @@ describe('asImported: what was in flight cannot go on after an import', () => {
     expect(pending.change).toBe('PENDING -> SKIPPED');
     expect(pending.item.data).toMatchObject({ state: 'SKIPPED', reason: expect.stringMatching(/^not reached/) });
     for (const item of items) expect(asImported(item, EXPORTED_AT)).toEqual({ item });
+  });
+
+  it('a rollback in flight becomes ROLLBACK_FAILED, as after an execution that ended (unfinished-stage.ts)', () => {
+    const rolling = asImported({ kind: 'stage', data: stageRecord(dep, 'staging', 'ROLLING_BACK') }, EXPORTED_AT);
+    expect(rolling.change).toBe('ROLLING_BACK -> ROLLBACK_FAILED');
+    expect(rolling.item.data).toMatchObject({ state: 'ROLLBACK_FAILED', finishedAt: EXPORTED_AT, updatedAt: EXPORTED_AT });
   });
 });
 
