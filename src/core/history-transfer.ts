@@ -20,14 +20,14 @@
  * (unfinished-stage.ts: INTERRUPTED, a rollback ROLLBACK_FAILED, PENDING SKIPPED), each with the reason, and the report lists them.
  */
 import { z } from 'zod';
-import { type Actor, chatIdOf, listsActor } from './approvals.ts';
+import { type Actor, type ApproverCheck, checkApprover, groupMembersOnce, unresolvedGroupsHint } from './approvals.ts';
 import type { CoconutConfig } from './config/schema.ts';
 import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord } from './deployment.ts';
 import { CoconutError, ConflictError, ForbiddenError, InvalidInputError } from './errors.ts';
 import { foreignImageReason } from './image-policy.ts';
 import { mapLimit } from './map-limit.ts';
 import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from './oci.ts';
-import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Store, UserGroups } from './ports.ts';
+import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Log, Store, UserGroups } from './ports.ts';
 import { closeUnfinishedStage } from './unfinished-stage.ts';
 
 export const HISTORY_FORMAT = 'coconut-history';
@@ -615,32 +615,28 @@ export async function importHistory(store: Store, parsed: ParsedHistory, opts: {
  * environment in coconut.yaml may import (the local operator always may). Without any gate,
  * every signed-in user may, as every signed-in user may deploy.
  */
-export async function assertMayImport(deps: { config: CoconutConfig; userGroups?: UserGroups }, actor: Actor): Promise<void> {
+export async function assertMayImport(
+  deps: { config: CoconutConfig; userGroups?: UserGroups; log?: Log },
+  actor: Actor,
+): Promise<void> {
   if (actor.source === 'local') return;
-  const groupMembers = new Map<string, Promise<string[]>>();
-  const members = (group: string) => {
-    if (!groupMembers.has(group)) {
-      groupMembers.set(group, deps.userGroups ? deps.userGroups.members(group).catch(() => []) : Promise.resolve([]));
-    }
-    return groupMembers.get(group) as Promise<string[]>;
-  };
+  const members = groupMembersOnce(deps.userGroups);
   const missing: string[] = [];
+  const unresolved: ApproverCheck['unresolved'] = [];
   for (const service of deps.config.services) {
     for (const env of service.environments) {
       const approvers = env.approval?.approvers;
       if (!approvers) continue;
-      if (approvers.some((a) => listsActor(a, actor))) continue;
-      let member = false;
-      // Slack user groups hold Slack users: an IAM caller, or a JWT user with no Slack id, is never in one.
-      const chatId = chatIdOf(actor);
-      const groups = chatId === undefined ? [] : approvers.filter((a) => a.startsWith('S'));
-      for (const group of groups) member ||= (await members(group)).includes(chatId as string);
-      if (!member) missing.push(`${service.name}/${env.name}`);
+      const check = await checkApprover(approvers, actor, members);
+      if (!check.approves) missing.push(`${service.name}/${env.name}`);
+      unresolved.push(...check.unresolved);
     }
   }
+  const byGroup = new Map(unresolved.map((u) => [u.group, u.error]));
+  for (const [group, error] of byGroup) deps.log?.warn(`could not resolve the members of user group ${group}`, { error });
   if (missing.length) {
     throw new ForbiddenError(
-      `importing history writes approval records, so it needs an approver of every gated environment; ${actor.name ?? actor.id} does not approve ${missing.join(', ')}`,
+      `importing history writes approval records, so it needs an approver of every gated environment; ${actor.name ?? actor.id} does not approve ${missing.join(', ')}${unresolvedGroupsHint(unresolved)}`,
     );
   }
 }
