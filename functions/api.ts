@@ -13,7 +13,6 @@ import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { type Actor, decideApproval } from '../src/core/approvals.ts';
-import { formatPath } from '../src/core/config/load.ts';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { computeDora } from '../src/core/dora.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
@@ -33,6 +32,7 @@ import type { ApprovalRecord, ApprovalStatus } from '../src/core/ports.ts';
 import { startRollback } from '../src/core/rollback.ts';
 import { type AslDefinition, stateGraph } from '../src/core/state-machine-graph.ts';
 import { serviceStatus } from '../src/core/status.ts';
+import { describeZodIssues } from '../src/core/zod-issues.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
 import { logErrors } from './commons/middleware.ts';
@@ -144,12 +144,7 @@ function bodyOf<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {
-    throw new InvalidInputError(
-      result.error.issues
-        .slice(0, 5)
-        .map((i) => `${formatPath(i.path) || '(body)'}: ${i.message}`)
-        .join('; '),
-    );
+    throw new InvalidInputError(describeZodIssues(result.error, '(body)'));
   }
   return result.data;
 }

@@ -29,6 +29,7 @@ import { mapLimit } from './map-limit.ts';
 import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from './oci.ts';
 import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Log, Store, UserGroups } from './ports.ts';
 import { closeUnfinishedStage } from './unfinished-stage.ts';
+import { describeZodIssues, formatPath } from './zod-issues.ts';
 
 export const HISTORY_FORMAT = 'coconut-history';
 export const HISTORY_VERSION = 1;
@@ -226,7 +227,7 @@ export function historyLine(item: HistoryItem): string {
   const result = lineSchemas[item.kind].safeParse(candidate);
   if (!result.success) {
     throw new UnexportableRecordError(
-      `the stored ${item.kind} ${keyOf(item)} does not fit history format v${HISTORY_VERSION} (${describeIssues(result.error)}); nothing was exported`,
+      `the stored ${item.kind} ${keyOf(item)} does not fit history format v${HISTORY_VERSION} (${describeZodIssues(result.error, '(line)', 3)}); nothing was exported`,
     );
   }
   return canonicalJson(candidate);
@@ -316,17 +317,6 @@ export interface ParsedHistory {
   entries: HistoryEntry[];
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `${fieldOf(i.path) || '(line)'}: ${i.message}`)
-    .join('; ');
-}
-
-function fieldOf(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-}
-
 /**
  * Checks a whole file: the header first, every line against its record's schema, no record
  * twice, and the header's counts (a cut-off file is refused). `lineOffset` is added to the
@@ -359,7 +349,7 @@ export function parseHistory(fileText: string, opts: { lineOffset?: number } = {
         for (const issue of parsed.error.issues.slice(0, 3)) {
           problem({
             line: lineNo,
-            ...(isHeader ? { field: fieldOf(issue.path) } : {}),
+            ...(isHeader ? { field: formatPath(issue.path) } : {}),
             message: isHeader
               ? issue.message
               : `expected the header {"kind":"${HISTORY_FORMAT}","v":${HISTORY_VERSION},"exportedAt":…,"counts":{…}} first: is this a file from \`coconut export\`?`,
@@ -384,7 +374,7 @@ export function parseHistory(fileText: string, opts: { lineOffset?: number } = {
     const parsed = lineSchemas[kind as HistoryKind].safeParse(value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues.slice(0, 3)) {
-        problem({ line: lineNo, field: fieldOf(issue.path) || '(line)', message: issue.message });
+        problem({ line: lineNo, field: formatPath(issue.path) || '(line)', message: issue.message });
       }
       continue;
     }
