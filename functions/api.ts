@@ -318,7 +318,8 @@ export const API_ROUTES: Record<string, Route> = {
   },
   'GET /api/state-machines/{name}': async (_p, event) => {
     const name = param(event, 'name');
-    const definition = STATE_MACHINES[name];
+    // Own keys only: "valueOf" or "constructor" are no state machines (the HTTP fuzz test found it).
+    const definition = Object.hasOwn(STATE_MACHINES, name) ? STATE_MACHINES[name] : undefined;
     if (!definition) throw new NotFoundError(`no state machine named ${name} (known: ${Object.keys(STATE_MACHINES).join(', ')})`);
     return json(200, { name, graph: stateGraph(definition) }, { 'cache-control': 'max-age=300' });
   },
