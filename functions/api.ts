@@ -13,7 +13,6 @@ import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { type Actor, decideApproval } from '../src/core/approvals.ts';
-import { formatPath } from '../src/core/config/load.ts';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { computeDora } from '../src/core/dora.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
@@ -34,6 +33,7 @@ import type { ApprovalStatus } from '../src/core/ports.ts';
 import { startRollback } from '../src/core/rollback.ts';
 import { type AslDefinition, stateGraph } from '../src/core/state-machine-graph.ts';
 import { publicApproval, serviceStatus } from '../src/core/status.ts';
+import { describeZodIssues } from '../src/core/zod-issues.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
 import { logErrors } from './commons/middleware.ts';
@@ -137,12 +137,7 @@ function bodyOf<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {
-    throw new InvalidInputError(
-      result.error.issues
-        .slice(0, 5)
-        .map((i) => `${formatPath(i.path) || '(body)'}: ${i.message}`)
-        .join('; '),
-    );
+    throw new InvalidInputError(describeZodIssues(result.error, '(body)'));
   }
   return result.data;
 }
@@ -316,7 +311,8 @@ export const API_ROUTES: Record<string, Route> = {
   },
   'GET /api/state-machines/{name}': async (_p, event) => {
     const name = param(event, 'name');
-    const definition = STATE_MACHINES[name];
+    // Own keys only: "valueOf" or "constructor" are no state machines (the HTTP fuzz test found it).
+    const definition = Object.hasOwn(STATE_MACHINES, name) ? STATE_MACHINES[name] : undefined;
     if (!definition) throw new NotFoundError(`no state machine named ${name} (known: ${Object.keys(STATE_MACHINES).join(', ')})`);
     return json(200, { name, graph: stateGraph(definition) }, { 'cache-control': 'max-age=300' });
   },

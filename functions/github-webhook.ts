@@ -3,8 +3,6 @@
  * Verified on the raw body before anything else (functions/commons/webhook.ts), answered once
  * per X-GitHub-Delivery, validated and matched by src/core. Nothing to do -> 202 with the reason.
  */
-import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { secret } from '../src/aws/secrets.ts';
@@ -12,10 +10,9 @@ import { InvalidInputError } from '../src/core/errors.ts';
 import { DELIVERY_ID_PATTERN, normalizeGithubEvent } from '../src/core/events/github.ts';
 import { startDeployments } from '../src/core/start-deployment.ts';
 import { startTagRelease } from '../src/core/start-release.ts';
-import { type HttpEvent, type HttpResult, json, jsonErrors } from './commons/http.ts';
-import { logErrors } from './commons/middleware.ts';
+import { type HttpEvent, type HttpResult, json } from './commons/http.ts';
 import { type Ports, type PortsProvider, withSecrets } from './commons/ports.ts';
-import { answerFor, DeliveryAnswers, githubSignature, header, jsonBodyGuard, parseJsonBody } from './commons/webhook.ts';
+import { answerFor, DeliveryAnswers, githubSignature, header, parseJsonBody, webhookRoute } from './commons/webhook.ts';
 
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 
@@ -43,18 +40,12 @@ async function handle(p: Ports, event: HttpEvent, name: string, deliveryId: stri
 
 export function createGithubWebhookHandler(ports: PortsProvider) {
   const answers = new DeliveryAnswers();
-  return middy<HttpEvent, HttpResult>()
-    .use(logErrors(ports, 'github-webhook'))
-    .use(httpHeaderNormalizer())
-    .use(jsonErrors())
-    .use(jsonBodyGuard())
-    .use(githubSignature(ports))
-    .handler(async (event) => {
-      const p = await ports();
-      const deliveryId = required(event, 'x-github-delivery', DELIVERY_ID_PATTERN, 'a delivery id (GUID)');
-      const name = required(event, 'x-github-event', EVENT_NAME, 'an event name like push');
-      return answers.once(p, `github:${deliveryId}`, () => handle(p, event, name, deliveryId));
-    });
+  return webhookRoute(ports, 'github-webhook', githubSignature(ports)).handler(async (event) => {
+    const p = await ports();
+    const deliveryId = required(event, 'x-github-delivery', DELIVERY_ID_PATTERN, 'a delivery id (GUID)');
+    const name = required(event, 'x-github-event', EVENT_NAME, 'an event name like push');
+    return answers.once(p, `github:${deliveryId}`, () => handle(p, event, name, deliveryId));
+  });
 }
 
 // On AWS the secret is the sst.Secret linked to this function (infra/function-manifest.ts).

@@ -8,31 +8,21 @@
  * documents no retry (https://docs.docker.com/docker-hub/repos/manage/webhooks/): the failed
  * delivery is the user's signal; a new push or `coconut deploy` redoes it.
  */
-import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { secret } from '../src/aws/secrets.ts';
 import { normalizeDockerhubPush } from '../src/core/events/dockerhub.ts';
 import { startDeployments } from '../src/core/start-deployment.ts';
-import { type HttpEvent, type HttpResult, jsonErrors } from './commons/http.ts';
-import { logErrors } from './commons/middleware.ts';
 import { type PortsProvider, withSecrets } from './commons/ports.ts';
-import { answerFor, jsonBodyGuard, parseJsonBody, pathToken } from './commons/webhook.ts';
+import { answerFor, parseJsonBody, pathToken, webhookRoute } from './commons/webhook.ts';
 
 export function createRegistryWebhookHandler(ports: PortsProvider) {
-  return middy<HttpEvent, HttpResult>()
-    .use(logErrors(ports, 'registry-webhook'))
-    .use(httpHeaderNormalizer())
-    .use(jsonErrors())
-    .use(jsonBodyGuard())
-    .use(pathToken(ports))
-    .handler(async (event) => {
-      const p = await ports();
-      const release = normalizeDockerhubPush(parseJsonBody(event), p.clock.now());
-      // No delivery id here: the execution name (service + image) is what makes a repeat harmless.
-      return answerFor({ event: 'dockerhub-push' }, await startDeployments(release, p));
-    });
+  return webhookRoute(ports, 'registry-webhook', pathToken(ports)).handler(async (event) => {
+    const p = await ports();
+    const release = normalizeDockerhubPush(parseJsonBody(event), p.clock.now());
+    // No delivery id here: the execution name (service + image) is what makes a repeat harmless.
+    return answerFor({ event: 'dockerhub-push' }, await startDeployments(release, p));
+  });
 }
 
 // On AWS the secret is the sst.Secret linked to this function (infra/function-manifest.ts).

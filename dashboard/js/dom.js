@@ -1,5 +1,6 @@
 // Small DOM helpers: elements are built with createElement, never from HTML strings, so no
 // value from the API is ever parsed as markup.
+import { STATE_TONE } from './states.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -62,21 +63,6 @@ export function duration(seconds) {
   if (seconds < 86400) return `${(seconds / 3600).toFixed(1)}h`;
   return `${(seconds / 86400).toFixed(1)}d`;
 }
-
-const STATE_TONE = {
-  SUCCEEDED: 'good',
-  ROLLED_BACK: 'bad',
-  ROLLBACK_FAILED: 'bad',
-  FAILED: 'bad',
-  REJECTED: 'bad',
-  INTERRUPTED: 'bad',
-  DEPLOYING: 'busy',
-  BAKING: 'busy',
-  ROLLING_BACK: 'busy',
-  AWAITING_APPROVAL: 'wait',
-  PENDING: 'idle',
-  SKIPPED: 'idle',
-};
 
 /** Same words as the CLI (core/deployment.ts rehearsalLabel): a scan-only rehearsal still deployed. */
 function rehearsalTitle(rehearsal) {

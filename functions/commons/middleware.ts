@@ -5,8 +5,8 @@
  */
 import type middy from '@middy/core';
 import type { z } from 'zod';
-import { formatPath } from '../../src/core/config/load.ts';
 import { InvalidInputError } from '../../src/core/errors.ts';
+import { describeZodIssues } from '../../src/core/zod-issues.ts';
 import type { PortsProvider } from './ports.ts';
 
 /** Replaces `event` with its parsed form; a mismatch throws InvalidInputError naming the field. */
@@ -16,11 +16,7 @@ export function parseEvent<S extends z.ZodType>(schema: S, what: string): middy.
     before: (request) => {
       const result = schema.safeParse(request.event);
       if (!result.success) {
-        const issues = result.error.issues
-          .slice(0, 5)
-          .map((i) => `${formatPath(i.path) || '(event)'}: ${i.message}`)
-          .join('; ');
-        throw new InvalidInputError(`not a valid ${what}: ${issues}`);
+        throw new InvalidInputError(`not a valid ${what}: ${describeZodIssues(result.error, '(event)')}`);
       }
       request.event = result.data;
     },

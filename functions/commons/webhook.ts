@@ -7,12 +7,29 @@
  * answer and starts nothing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type middy from '@middy/core';
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { verify } from '@octokit/webhooks-methods';
 import { InvalidInputError } from '../../src/core/errors.ts';
 import type { Clock, Store } from '../../src/core/ports.ts';
-import { type HttpEvent, type HttpResult, json, rawBody, statusOf } from './http.ts';
+import { type HttpEvent, type HttpResult, json, jsonErrors, rawBody, statusOf } from './http.ts';
+import { logErrors } from './middleware.ts';
 import type { PortsProvider, WebhookSecrets } from './ports.ts';
+
+/**
+ * The middleware stack of every public webhook route, in the order above: failures logged with
+ * the request id, header names lower-cased, errors answered as JSON, then content type and size
+ * (jsonBodyGuard), then authenticity (`verify`: githubSignature or pathToken). The handler added
+ * to it sees only a bounded, verified body.
+ */
+export function webhookRoute(ports: PortsProvider, name: string, verify: middy.MiddlewareObj<HttpEvent, HttpResult>) {
+  return middy<HttpEvent, HttpResult>()
+    .use(logErrors(ports, name))
+    .use(httpHeaderNormalizer())
+    .use(jsonErrors())
+    .use(jsonBodyGuard())
+    .use(verify);
+}
 
 /** GitHub caps payloads at 25 MB, but a tag push or a registry notice is a few KB. */
 export const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;

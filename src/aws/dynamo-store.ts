@@ -37,6 +37,7 @@ import type {
   LockRecord,
   Store,
 } from '../core/ports.ts';
+import { errorName, namedAwsError } from './errors.ts';
 import { TTL_ATTRIBUTE } from './table.ts';
 
 type Item = Record<string, unknown>;
@@ -81,9 +82,7 @@ function strip<T>(item: Item | undefined): T | undefined {
 }
 
 function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException'
-  );
+  return error instanceof ConditionalCheckFailedException || errorName(error) === 'ConditionalCheckFailedException';
 }
 
 export class DynamoStore implements Store {
@@ -709,12 +708,8 @@ export class DynamoStore implements Store {
     return items;
   }
 
-  /** Errors that name the table and the record, not just "ResourceNotFoundException". */
+  /** Errors that name the table and the record, not just "ResourceNotFoundException" (aws/errors.ts). */
   private named(error: unknown, what: string): Error {
-    const e = error as Error;
-    return Object.assign(new Error(`DynamoDB table ${this.table}, ${what}: ${e.name}: ${e.message}`, { cause: error }), {
-      name:
-        e.name === 'ProvisionedThroughputExceededException' || e.name === 'ThrottlingException' ? 'Coconut.Retryable' : e.name,
-    });
+    return namedAwsError(`DynamoDB table ${this.table}, ${what}`, error);
   }
 }

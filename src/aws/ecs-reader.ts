@@ -12,7 +12,7 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { NotFoundError } from '../core/errors.ts';
-import { namedAwsError } from './errors.ts';
+import { errorName, namedAwsError } from './errors.ts';
 
 export interface TaskDefinitionSummary {
   arn: string;
@@ -100,7 +100,7 @@ export class EcsReader {
     try {
       definition = (await this.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }))).taskDefinition;
     } catch (error) {
-      if ((error as Error).name === 'ClientException' && /not found|unable to describe/i.test((error as Error).message)) {
+      if (errorName(error) === 'ClientException' && /not found|unable to describe/i.test((error as Error).message)) {
         throw new NotFoundError(`ECS task definition ${taskDefinition} does not exist`);
       }
       throw namedAwsError(`ECS task definition ${taskDefinition}`, error);

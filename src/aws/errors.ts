@@ -3,6 +3,15 @@
  * ("ResourceNotFoundException: ...") but rarely the table, machine or repository: these do.
  * Throttling keeps a recognisable name so that the state machine's Retry (Coconut.Retryable)
  * backs off once more after the SDK's own adaptive retries gave up.
+ *
+ * The throttling names: each is one the AWS SDK's own retry strategy treats as throttling
+ * (THROTTLING_ERROR_CODES behind isThrottlingError in @smithy/core/retry, file
+ * submodules/retry/service-error-classification/constants; test/unit/aws-errors.test.ts checks
+ * each against it), and the DynamoDB Developer Guide, "Error handling with DynamoDB"
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html),
+ * lists ThrottlingException, ProvisionedThroughputExceededException, RequestLimitExceeded and
+ * LimitExceededException as 400 errors that are OK to retry. The others are the names the
+ * non-DynamoDB services we call answer with (Throttling, TooManyRequestsException).
  */
 const THROTTLING = new Set([
   'ThrottlingException',

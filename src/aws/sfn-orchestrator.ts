@@ -155,7 +155,7 @@ export class SfnOrchestrator implements Orchestrator {
     try {
       described = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
     } catch (error) {
-      if (error instanceof ExecutionDoesNotExist || (error as Error).name === 'ExecutionDoesNotExist') return undefined;
+      if (error instanceof ExecutionDoesNotExist || errorName(error) === 'ExecutionDoesNotExist') return undefined;
       throw error;
     }
     const raw: SfnHistoryEvent[] = [];

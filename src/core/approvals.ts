@@ -183,29 +183,74 @@ function approvalConfig(config: CoconutConfig, service: string, environment: str
 }
 
 /**
+ * The members of a Slack user group, each group asked once per decision (an import checks
+ * every gated environment, and many name the same group). Without a chat workspace every
+ * group fails to resolve.
+ */
+export function groupMembersOnce(userGroups: UserGroups | undefined): (group: string) => Promise<string[]> {
+  const asked = new Map<string, Promise<string[]>>();
+  return (group) => {
+    let members = asked.get(group);
+    if (!members) {
+      members = userGroups ? userGroups.members(group) : Promise.reject(new Error('no chat workspace is configured'));
+      // Kept as it is; each caller handles the rejection (marked handled so an unused one is not reported).
+      members.catch(() => undefined);
+      asked.set(group, members);
+    }
+    return members;
+  };
+}
+
+export interface ApproverCheck {
+  approves: boolean;
+  /** Groups whose members could not be fetched: they granted nothing, and the answer should say so. */
+  unresolved: { group: string; error: string }[];
+}
+
+/**
+ * The one approver check (approving, importing history): does an entry of `approvers` name this
+ * actor directly (listsActor), or is the actor's Slack id in one of the listed user groups (S…)?
+ * A group that cannot be resolved grants nothing and is reported in `unresolved`.
+ */
+export async function checkApprover(
+  approvers: readonly string[],
+  actor: Actor,
+  members: (group: string) => Promise<string[]>,
+): Promise<ApproverCheck> {
+  if (approvers.some((a) => listsActor(a, actor))) return { approves: true, unresolved: [] };
+  const unresolved: ApproverCheck['unresolved'] = [];
+  const chatId = chatIdOf(actor);
+  // Slack user groups hold Slack users: an IAM caller, or a JWT user with no Slack id, is never in one.
+  if (chatId === undefined) return { approves: false, unresolved };
+  for (const group of approvers.filter((a) => a.startsWith('S'))) {
+    try {
+      if ((await members(group)).includes(chatId)) return { approves: true, unresolved: [] };
+    } catch (error) {
+      unresolved.push({ group, error: String(error) });
+    }
+  }
+  return { approves: false, unresolved };
+}
+
+/** How a refusal names groups that could not be checked ('' when there are none). */
+export function unresolvedGroupsHint(unresolved: ApproverCheck['unresolved']): string {
+  const groups = [...new Set(unresolved.map((u) => u.group))];
+  return groups.length ? `; the members of ${groups.join(', ')} could not be checked right now, try again` : '';
+}
+
+/**
  * May this person decide? Listed user ids directly; user group ids (S…) through the chat
  * workspace. A group that cannot be resolved grants nothing, and the answer says so.
  */
 async function assertApprover(deps: ApprovalDeps, approval: ApprovalRecord, actor: Actor): Promise<void> {
   const approvers = environmentApprovers(deps.config, approval.service, approval.environment) ?? [];
-  if (approvers.some((a) => listsActor(a, actor))) return;
-  const unresolved: string[] = [];
-  const chatId = chatIdOf(actor);
-  // Slack user groups hold Slack users: an IAM caller, or a JWT user with no Slack id, is never in one.
-  const groups = chatId === undefined ? [] : approvers.filter((a) => a.startsWith('S'));
-  for (const group of groups) {
-    try {
-      if (!deps.userGroups) throw new Error('no chat workspace is configured');
-      if ((await deps.userGroups.members(group)).includes(chatId as string)) return;
-    } catch (error) {
-      deps.log.warn(`could not resolve the members of user group ${group}`, { error: String(error) });
-      unresolved.push(group);
-    }
-  }
+  const { approves, unresolved } = await checkApprover(approvers, actor, groupMembersOnce(deps.userGroups));
+  if (approves) return;
+  for (const { group, error } of unresolved) deps.log.warn(`could not resolve the members of user group ${group}`, { error });
   const who = actor.name ?? actor.id;
   throw new ForbiddenError(
     `${who} is not an approver of ${approval.service} on ${approval.environment} (approvers: ${approvers.join(', ') || 'none'})` +
-      (unresolved.length ? `; the members of ${unresolved.join(', ')} could not be checked right now, try again` : '') +
+      unresolvedGroupsHint(unresolved) +
       (actor.source === 'dashboard' && !actor.slackId
         ? `; you signed in as ${actor.id}, which coconut.yaml slack.users does not map to a Slack user id`
         : ''),

@@ -5,9 +5,9 @@
  * AWS this runs on the "Step Functions Execution Status Change" event; locally when the engine
  * reports the end of an execution. On a normal end it finds nothing to do.
  */
-import { TERMINAL_STATES } from './deployment.ts';
 import { lockKey, releaseLock } from './locks.ts';
 import type { Clock, Log, Orchestrator, Store } from './ports.ts';
+import { closeUnfinishedStage } from './unfinished-stage.ts';
 
 export interface ExecutionEnd {
   deploymentId: string;
@@ -25,15 +25,10 @@ export async function repairAfterExecution(
   const repaired: string[] = [];
   const why = `execution ${end.status.toLowerCase()}${end.error ? ` (${end.error}${end.cause ? `: ${end.cause.slice(0, 200)}` : ''})` : ''}`;
   for (const stage of deployment.stages) {
-    if (!TERMINAL_STATES.has(stage.state)) {
-      const update =
-        stage.state === 'PENDING'
-          ? { state: 'SKIPPED' as const, reason: `not reached: ${why}` }
-          : { state: 'FAILED' as const, reason: `${why} during ${stage.state}`, finishedAt: deps.clock.now().toISOString() };
-      // ROLLING_BACK cannot become FAILED: record it as ROLLBACK_FAILED, which is what it is.
-      const state = stage.state === 'ROLLING_BACK' ? ('ROLLBACK_FAILED' as const) : update.state;
-      await deps.store.updateStage(stage.deploymentId, stage.environment, { ...update, state }, deps.clock.now());
-      repaired.push(`${stage.environment}: ${stage.state} -> ${state}`);
+    const closing = closeUnfinishedStage(stage.state, { kind: 'execution-ended', why }, deps.clock.now());
+    if (closing) {
+      await deps.store.updateStage(stage.deploymentId, stage.environment, closing, deps.clock.now());
+      repaired.push(`${stage.environment}: ${stage.state} -> ${closing.state}`);
     }
     // Releasing also hands the lock to the next waiter and wakes it (or drops this one from the queue).
     if (await releaseLock(deps, lockKey(stage.service, stage.environment), stage.deploymentId)) {

@@ -16,18 +16,20 @@
  * is free (importing a file twice changes nothing), and never overwrites: a different record
  * under the same key is kept and reported as a conflict. What was still in flight when the
  * file was written cannot go on after an import, since nothing waits on it any more: a
- * PENDING approval becomes EXPIRED, a running stage INTERRUPTED (PENDING: SKIPPED), each
- * with the reason, and the report lists them.
+ * PENDING approval becomes EXPIRED, a stage in flight is closed as nothing will finish it
+ * (unfinished-stage.ts: INTERRUPTED, a rollback ROLLBACK_FAILED, PENDING SKIPPED), each with the reason, and the report lists them.
  */
 import { z } from 'zod';
-import { type Actor, chatIdOf, listsActor } from './approvals.ts';
+import { type Actor, type ApproverCheck, checkApprover, groupMembersOnce, unresolvedGroupsHint } from './approvals.ts';
 import type { CoconutConfig } from './config/schema.ts';
-import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord, TERMINAL_STATES } from './deployment.ts';
+import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord } from './deployment.ts';
 import { CoconutError, ConflictError, ForbiddenError, InvalidInputError } from './errors.ts';
 import { foreignImageReason } from './image-policy.ts';
 import { mapLimit } from './map-limit.ts';
 import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from './oci.ts';
-import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Store, UserGroups } from './ports.ts';
+import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Log, Store, UserGroups } from './ports.ts';
+import { closeUnfinishedStage } from './unfinished-stage.ts';
+import { describeZodIssues, formatPath } from './zod-issues.ts';
 
 export const HISTORY_FORMAT = 'coconut-history';
 export const HISTORY_VERSION = 1;
@@ -225,7 +227,7 @@ export function historyLine(item: HistoryItem): string {
   const result = lineSchemas[item.kind].safeParse(candidate);
   if (!result.success) {
     throw new UnexportableRecordError(
-      `the stored ${item.kind} ${keyOf(item)} does not fit history format v${HISTORY_VERSION} (${describeIssues(result.error)}); nothing was exported`,
+      `the stored ${item.kind} ${keyOf(item)} does not fit history format v${HISTORY_VERSION} (${describeZodIssues(result.error, '(line)', 3)}); nothing was exported`,
     );
   }
   return canonicalJson(candidate);
@@ -315,17 +317,6 @@ export interface ParsedHistory {
   entries: HistoryEntry[];
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `${fieldOf(i.path) || '(line)'}: ${i.message}`)
-    .join('; ');
-}
-
-function fieldOf(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-}
-
 /**
  * Checks a whole file: the header first, every line against its record's schema, no record
  * twice, and the header's counts (a cut-off file is refused). `lineOffset` is added to the
@@ -358,7 +349,7 @@ export function parseHistory(fileText: string, opts: { lineOffset?: number } = {
         for (const issue of parsed.error.issues.slice(0, 3)) {
           problem({
             line: lineNo,
-            ...(isHeader ? { field: fieldOf(issue.path) } : {}),
+            ...(isHeader ? { field: formatPath(issue.path) } : {}),
             message: isHeader
               ? issue.message
               : `expected the header {"kind":"${HISTORY_FORMAT}","v":${HISTORY_VERSION},"exportedAt":…,"counts":{…}} first: is this a file from \`coconut export\`?`,
@@ -383,7 +374,7 @@ export function parseHistory(fileText: string, opts: { lineOffset?: number } = {
     const parsed = lineSchemas[kind as HistoryKind].safeParse(value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues.slice(0, 3)) {
-        problem({ line: lineNo, field: fieldOf(issue.path) || '(line)', message: issue.message });
+        problem({ line: lineNo, field: formatPath(issue.path) || '(line)', message: issue.message });
       }
       continue;
     }
@@ -494,24 +485,14 @@ export function asImported(item: HistoryItem, exportedAt: string): { item: Histo
       change: 'PENDING -> EXPIRED',
     };
   }
-  if (item.kind === 'stage' && !TERMINAL_STATES.has(item.data.state)) {
+  if (item.kind === 'stage') {
     const from = item.data.state;
-    const data: StageRecord =
-      from === 'PENDING'
-        ? {
-            ...item.data,
-            state: 'SKIPPED',
-            reason: `not reached: its deployment was in flight when exported at ${exportedAt}, and nothing runs it after an import`,
-            updatedAt: exportedAt,
-          }
-        : {
-            ...item.data,
-            state: 'INTERRUPTED',
-            reason: `${from} when exported at ${exportedAt}; nothing runs it after an import`,
-            finishedAt: exportedAt,
-            updatedAt: exportedAt,
-          };
-    return { item: { kind: 'stage', data }, change: `${from} -> ${data.state}` };
+    const why = `its deployment was in flight when exported at ${exportedAt}, and nothing runs it after an import`;
+    const closing = closeUnfinishedStage(from, { kind: 'interrupted', why }, new Date(exportedAt));
+    if (closing) {
+      const data: StageRecord = { ...item.data, ...closing, updatedAt: exportedAt };
+      return { item: { kind: 'stage', data }, change: `${from} -> ${closing.state}` };
+    }
   }
   return { item };
 }
@@ -624,32 +605,28 @@ export async function importHistory(store: Store, parsed: ParsedHistory, opts: {
  * environment in coconut.yaml may import (the local operator always may). Without any gate,
  * every signed-in user may, as every signed-in user may deploy.
  */
-export async function assertMayImport(deps: { config: CoconutConfig; userGroups?: UserGroups }, actor: Actor): Promise<void> {
+export async function assertMayImport(
+  deps: { config: CoconutConfig; userGroups?: UserGroups; log?: Log },
+  actor: Actor,
+): Promise<void> {
   if (actor.source === 'local') return;
-  const groupMembers = new Map<string, Promise<string[]>>();
-  const members = (group: string) => {
-    if (!groupMembers.has(group)) {
-      groupMembers.set(group, deps.userGroups ? deps.userGroups.members(group).catch(() => []) : Promise.resolve([]));
-    }
-    return groupMembers.get(group) as Promise<string[]>;
-  };
+  const members = groupMembersOnce(deps.userGroups);
   const missing: string[] = [];
+  const unresolved: ApproverCheck['unresolved'] = [];
   for (const service of deps.config.services) {
     for (const env of service.environments) {
       const approvers = env.approval?.approvers;
       if (!approvers) continue;
-      if (approvers.some((a) => listsActor(a, actor))) continue;
-      let member = false;
-      // Slack user groups hold Slack users: an IAM caller, or a JWT user with no Slack id, is never in one.
-      const chatId = chatIdOf(actor);
-      const groups = chatId === undefined ? [] : approvers.filter((a) => a.startsWith('S'));
-      for (const group of groups) member ||= (await members(group)).includes(chatId as string);
-      if (!member) missing.push(`${service.name}/${env.name}`);
+      const check = await checkApprover(approvers, actor, members);
+      if (!check.approves) missing.push(`${service.name}/${env.name}`);
+      unresolved.push(...check.unresolved);
     }
   }
+  const byGroup = new Map(unresolved.map((u) => [u.group, u.error]));
+  for (const [group, error] of byGroup) deps.log?.warn(`could not resolve the members of user group ${group}`, { error });
   if (missing.length) {
     throw new ForbiddenError(
-      `importing history writes approval records, so it needs an approver of every gated environment; ${actor.name ?? actor.id} does not approve ${missing.join(', ')}`,
+      `importing history writes approval records, so it needs an approver of every gated environment; ${actor.name ?? actor.id} does not approve ${missing.join(', ')}${unresolvedGroupsHint(unresolved)}`,
     );
   }
 }

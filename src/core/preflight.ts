@@ -8,8 +8,9 @@
  * A misspelt alarm name otherwise surfaces only as a bake that never sees its alarm; here it
  * is a finding that names the config line, with the closest existing name when there is one.
  */
-import { formatPath } from './config/load.ts';
+
 import type { CoconutConfig } from './config/schema.ts';
+import { formatPath } from './zod-issues.ts';
 
 export type RequirementKind =
   | 'alarm'

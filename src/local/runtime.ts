@@ -21,11 +21,9 @@ import { createSlack, dashboardLink, type SlackSettings, slackFromEnv } from '..
 import { loadConfigFile } from '../core/config/load.ts';
 import type { CoconutConfig } from '../core/config/schema.ts';
 import { configWarnings } from '../core/config/warnings.ts';
-import { TERMINAL_STATES } from '../core/deployment.ts';
 import { eventRules } from '../core/event-rules.ts';
 import { repairAfterExecution } from '../core/execution-ended.ts';
 import type { Ports, WebhookSecrets } from '../core/handler-ports.ts';
-import { lockKey, releaseLock } from '../core/locks.ts';
 import { type Log, type Notifier, type Store, systemClock } from '../core/ports.ts';
 import { LocalAlarms } from './alarms.ts';
 import { loadStateMachine } from './asl.ts';
@@ -39,6 +37,7 @@ import { EMULATOR_CREDENTIALS, LOCAL_TABLE, startLocalDynamo } from './local-dyn
 import { findLooseEnds, PendingCleanups } from './pending-cleanups.ts';
 import { privateDir } from './private-files.ts';
 import { announceLocalPush } from './registry-stand-in.ts';
+import { recoverInterrupted } from './restart-recovery.ts';
 import { localSecrets, operatorToken } from './secrets.ts';
 import { startServer } from './server.ts';
 import { stopLocalTargets } from './targets.ts';
@@ -332,31 +331,4 @@ function observedStore(store: Store, changes: EventEmitter<{ stored: [method: st
 // biome-ignore lint/suspicious/noExplicitAny: each handler has its own event type; the engine passes JSON.
 function asLocal(handler: (event: any, context: any) => Promise<unknown>): LocalFunction {
   return (event, context) => handler(event, context);
-}
-
-/**
- * The previous process died with executions running: their stages become INTERRUPTED (with
- * the reason), their locks are released, and history stays intact. `coconut deploy` or
- * `coconut rollback` continues from there.
- */
-async function recoverInterrupted(engine: LocalEngine, ports: Ports): Promise<void> {
-  for (const execution of engine.recoverInterrupted()) {
-    const deployment = await ports.store.getDeployment(execution.name);
-    if (!deployment) continue;
-    for (const stage of deployment.stages) {
-      if (TERMINAL_STATES.has(stage.state)) continue;
-      const update =
-        stage.state === 'PENDING'
-          ? { state: 'SKIPPED' as const, reason: 'not reached: the local runtime stopped' }
-          : {
-              state: 'INTERRUPTED' as const,
-              reason: `the local runtime stopped during ${stage.state}`,
-              finishedAt: new Date().toISOString(),
-            };
-      await ports.store.updateStage(stage.deploymentId, stage.environment, update, new Date());
-      // Their waiting tasks died with the process: their tokens are refused, so the lock skips them.
-      await releaseLock(ports, lockKey(stage.service, stage.environment), stage.deploymentId);
-    }
-    ports.log.warn(`deployment ${execution.name} was interrupted by a restart; marked INTERRUPTED and its locks released`);
-  }
 }

@@ -18,6 +18,7 @@ import { releaseLock, requestLock } from '../../src/core/locks.ts';
 import type { ApprovalRecord } from '../../src/core/ports.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import { memoryLog } from '../support/runtime.ts';
+import { THROTTLING_ERROR_NAMES, throttlingStore } from '../support/stores.ts';
 
 const TABLE = 'coconut-moto';
 let moto: Moto;
@@ -152,5 +153,28 @@ describe('Class: DynamoStore (moto_server)', () => {
     await expect(missing.createDeployment(record, stages)).rejects.toThrow(
       /DynamoDB table no-such-table, deployment dep-missing: ResourceNotFoundException/,
     );
+  });
+
+  it('answers each throttling error the SDK gave up on as Coconut.Retryable (the state machine retries it), other errors by their own name', async () => {
+    // Coconut.Retryable is what the deploy state machine's Retry backs off on (stepfunctions/deploy.asl.json).
+    const { store: throttled, throttleNext } = throttlingStore(moto.clientOptions, TABLE);
+    for (const name of THROTTLING_ERROR_NAMES) {
+      const [record, stages] = deployment(`dep-throttled-${name}`);
+      throttleNext(name);
+      const error = await throttled.createDeployment(record, stages).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error, name).toMatchObject({
+        name: 'Coconut.Retryable',
+        message: expect.stringContaining(`DynamoDB table ${TABLE}, deployment dep-throttled-${name}: ${name}: Rate of requests`),
+      });
+      expect((error as Error).cause).toMatchObject({ name });
+      // The retry goes through: nothing was written by the throttled attempt.
+      expect(await throttled.createDeployment(record, stages)).toBe(true);
+    }
+    const [record, stages] = deployment('dep-invalid');
+    throttleNext('ValidationException');
+    await expect(throttled.createDeployment(record, stages)).rejects.toMatchObject({ name: 'ValidationException' });
   });
 });

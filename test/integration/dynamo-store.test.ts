@@ -7,11 +7,13 @@ import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
 import { InvalidTransitionError, NotFoundError } from '../../src/core/errors.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
-import { dynaliteStore } from '../support/stores.ts';
+import { dynaliteStore, THROTTLING_ERROR_NAMES, throttlingStore } from '../support/stores.ts';
 
 let store: DynamoStore;
 let dynamo: LocalDynamo;
-beforeAll(async () => ({ store, dynamo } = await dynaliteStore()));
+let TABLE_NAME: string;
+let OPTIONS: Parameters<typeof throttlingStore>[0];
+beforeAll(async () => ({ store, dynamo, table: TABLE_NAME, options: OPTIONS } = await dynaliteStore()));
 afterAll(() => dynamo.stop());
 
 function deployment(id: string, createdAt = new Date().toISOString()): [DeploymentRecord, StageRecord[]] {
@@ -175,5 +177,30 @@ describe('DynamoStore (dynalite)', () => {
       message: { channel: 'C1', ts: '1.2' },
     });
     await expect(store.setApprovalMessage('apr-none', { channel: 'C1', ts: '1.2' })).rejects.toThrow(NotFoundError);
+  });
+
+  it('answers each throttling error the SDK gave up on as Coconut.Retryable (the state machine retries it), other errors by their own name', async () => {
+    // Coconut.Retryable is what the deploy state machine's Retry backs off on (stepfunctions/deploy.asl.json).
+    const { store: throttled, throttleNext } = throttlingStore(OPTIONS, TABLE_NAME);
+    for (const name of THROTTLING_ERROR_NAMES) {
+      const [record, stages] = deployment(`dep-throttled-${name}`);
+      throttleNext(name);
+      const error = await throttled.createDeployment(record, stages).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error, name).toMatchObject({
+        name: 'Coconut.Retryable',
+        message: expect.stringContaining(
+          `DynamoDB table ${TABLE_NAME}, deployment dep-throttled-${name}: ${name}: Rate of requests`,
+        ),
+      });
+      expect((error as Error).cause).toMatchObject({ name });
+      // The retry goes through: nothing was written by the throttled attempt.
+      expect(await throttled.createDeployment(record, stages)).toBe(true);
+    }
+    const [record, stages] = deployment('dep-invalid');
+    throttleNext('ValidationException');
+    await expect(throttled.createDeployment(record, stages)).rejects.toMatchObject({ name: 'ValidationException' });
   });
 });

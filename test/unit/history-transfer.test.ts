@@ -207,7 +207,7 @@ describe('asImported: what was in flight cannot go on after an import', () => {
     expect(deploying.change).toBe('DEPLOYING -> INTERRUPTED');
     expect(deploying.item.data).toMatchObject({
       state: 'INTERRUPTED',
-      reason: `DEPLOYING when exported at ${EXPORTED_AT}; nothing runs it after an import`,
+      reason: `its deployment was in flight when exported at ${EXPORTED_AT}, and nothing runs it after an import during DEPLOYING`,
       finishedAt: EXPORTED_AT,
       updatedAt: EXPORTED_AT,
     });
@@ -215,6 +215,12 @@ describe('asImported: what was in flight cannot go on after an import', () => {
     expect(pending.change).toBe('PENDING -> SKIPPED');
     expect(pending.item.data).toMatchObject({ state: 'SKIPPED', reason: expect.stringMatching(/^not reached/) });
     for (const item of items) expect(asImported(item, EXPORTED_AT)).toEqual({ item });
+  });
+
+  it('a rollback in flight becomes ROLLBACK_FAILED, as after an execution that ended (unfinished-stage.ts)', () => {
+    const rolling = asImported({ kind: 'stage', data: stageRecord(dep, 'staging', 'ROLLING_BACK') }, EXPORTED_AT);
+    expect(rolling.change).toBe('ROLLING_BACK -> ROLLBACK_FAILED');
+    expect(rolling.item.data).toMatchObject({ state: 'ROLLBACK_FAILED', finishedAt: EXPORTED_AT, updatedAt: EXPORTED_AT });
   });
 });
 
@@ -259,9 +265,22 @@ services:
         'importing history writes approval records, so it needs an approver of every gated environment; lead@example.com does not approve web/prod',
       ),
     );
+    // Without a chat workspace the group S0LEADS cannot be checked either (as when approving).
     await expect(assertMayImport({ config }, { id: 'U0NOBODY', source: 'slack' })).rejects.toThrow(
-      /does not approve api\/prod, web\/prod$/,
+      /does not approve api\/prod, web\/prod; the members of S0LEADS could not be checked right now, try again$/,
     );
+    // The same approver check as approving (approvals.ts checkApprover): a group that cannot be
+    // resolved grants nothing, and the refusal says so once, so the user knows to try again.
+    const down = { members: async () => Promise.reject(new Error('slack is down')) };
+    const warnings: string[] = [];
+    const ignore = () => undefined;
+    const log = { debug: ignore, info: ignore, error: ignore, warn: (message: string) => void warnings.push(message) };
+    await expect(assertMayImport({ config, userGroups: down, log }, { id: 'U0LEAD', source: 'slack' })).rejects.toThrow(
+      new ForbiddenError(
+        'importing history writes approval records, so it needs an approver of every gated environment; U0LEAD does not approve api/prod, web/prod; the members of S0LEADS could not be checked right now, try again',
+      ),
+    );
+    expect(warnings).toEqual(['could not resolve the members of user group S0LEADS']);
     // A JWT user is a Slack approver only through slack.users (actorOf sets slackId), never by its id.
     await expect(assertMayImport({ config, userGroups }, { id: 'U0BOSS', source: 'dashboard' })).rejects.toThrow(
       /does not approve api\/prod, web\/prod$/,

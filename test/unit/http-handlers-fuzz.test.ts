@@ -95,6 +95,28 @@ describe('Property: the HTTP handlers under arbitrary API Gateway v2 events', ()
     for (const route of HTTP_ROUTES) expect(FACTORIES[route.fn], route.route).toBeDefined();
   });
 
+  it('answers 404 for a state machine named after an Object.prototype member (once found by the fuzz below)', async () => {
+    const api = createApiHandler(async () => h.ports);
+    for (const name of ['valueOf', 'constructor', '__proto__', 'toString']) {
+      const event = {
+        version: '2.0',
+        routeKey: 'GET /api/state-machines/{name}',
+        rawPath: `/api/state-machines/${name}`,
+        rawQueryString: '',
+        headers: {},
+        pathParameters: { name },
+        requestContext: {
+          http: { method: 'GET', path: `/api/state-machines/${name}` },
+          requestId: 'proto',
+          routeKey: 'GET /api/state-machines/{name}',
+        },
+        isBase64Encoded: false,
+      } as unknown as APIGatewayProxyEventV2;
+      const result = (await api(event, lambdaContext('api') as never)) as HttpResult;
+      expect(result.statusCode, `${name}: ${String(result.body)}`).toBe(404);
+    }
+  });
+
   it('answers every event below 500 and starts nothing', async () => {
     const provider = async () => h.ports;
     const handlers = Object.fromEntries(Object.entries(FACTORIES).map(([fn, make]) => [fn, make(provider)]));

@@ -257,3 +257,36 @@ describe('Handler: registry-webhook (Docker Hub)', () => {
     expect(h.orchestrator.started).toHaveLength(1);
   });
 });
+
+describe('Both webhook routes: one middleware stack (functions/commons/webhook.ts webhookRoute)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await webhookHarness();
+  });
+  afterAll(() => h?.stop());
+
+  const big = JSON.stringify({ padding: 'x'.repeat(1024 * 1024) });
+  // Each route with a wrong secret: what is answered before authenticity shows the order.
+  const routes = {
+    github: (body: string, headers: Record<string, string>) =>
+      h.githubRaw(body, {
+        'x-github-event': 'push',
+        'x-github-delivery': delivery(),
+        'x-hub-signature-256': 'sha256=00',
+        ...headers,
+      }),
+    dockerhub: (body: string, headers: Record<string, string>) => h.dockerhub(body, 'wrong', headers),
+  };
+
+  for (const [name, call] of Object.entries(routes)) {
+    it(`${name}: content type (415) and size (413) before authenticity (401), authenticity before JSON, header names in any case`, async () => {
+      expect((await call('{}', { 'content-type': 'text/plain' })).status).toBe(415);
+      expect((await call(big, { 'content-type': 'application/json' })).status).toBe(413);
+      expect(await call('{"not json', { 'Content-Type': 'application/json' })).toMatchObject({
+        status: 401,
+        body: { error: 'invalid signature' },
+      });
+      expect(h.orchestrator.calls).toBe(0);
+    });
+  }
+});

@@ -3,6 +3,7 @@
 import { get } from '../api.js';
 import { ago, h, stateBadge } from '../dom.js';
 import { renderGraph, statesOf } from '../graph.js';
+import { hasEnded } from '../states.js';
 import { approvalsPanel } from './approvals.js';
 import { live, replace } from './view.js';
 
@@ -130,12 +131,7 @@ export async function deployment(id) {
         h('details', {}, h('summary', {}, 'Steps'), stepList(execution?.events, selectedIteration)),
       ),
     );
-    const stillGoing =
-      running ||
-      d.stages.some(
-        (st) =>
-          !['SUCCEEDED', 'REJECTED', 'ROLLED_BACK', 'ROLLBACK_FAILED', 'FAILED', 'INTERRUPTED', 'SKIPPED'].includes(st.state),
-      );
+    const stillGoing = running || d.stages.some((st) => !hasEnded(st.state));
     return stillGoing ? undefined : false;
   });
 }

@@ -1,22 +1,8 @@
 // #/history — every environment deployment of a service, filtered by environment, state, version.
 import { get } from '../api.js';
 import { ago, h, stateBadge } from '../dom.js';
+import { STAGE_STATES } from '../states.js';
 import { live, params, replace, selectField } from './view.js';
-
-const STATES = [
-  'SUCCEEDED',
-  'ROLLED_BACK',
-  'ROLLBACK_FAILED',
-  'FAILED',
-  'REJECTED',
-  'AWAITING_APPROVAL',
-  'DEPLOYING',
-  'BAKING',
-  'ROLLING_BACK',
-  'PENDING',
-  'SKIPPED',
-  'INTERRUPTED',
-];
 
 export async function historyView() {
   const status = await get('/api/status');
@@ -55,7 +41,9 @@ export async function historyView() {
             (e) => go({ service: e.target.value, env: '' }),
           ),
           selectField('env', 'environment', [['', 'all'], ...envs.map((x) => [x, x])], env, (e) => go({ env: e.target.value })),
-          selectField('state', 'state', [['', 'all'], ...STATES.map((x) => [x, x])], state, (e) => go({ state: e.target.value })),
+          selectField('state', 'state', [['', 'all'], ...STAGE_STATES.map((x) => [x, x])], state, (e) =>
+            go({ state: e.target.value }),
+          ),
           h(
             'label',
             {},

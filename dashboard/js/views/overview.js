@@ -1,6 +1,7 @@
 // #/ — services x environments (version, health, last deployment), approvals, recent deployments.
 import { get } from '../api.js';
 import { ago, h, healthPill, stateBadge } from '../dom.js';
+import { endedBadly } from '../states.js';
 import { approvalsPanel } from './approvals.js';
 import { live, replace } from './view.js';
 
@@ -13,7 +14,7 @@ function envColumns(services) {
 function cell(svc, env) {
   if (!env) return h('td.cell.none', {}, '');
   const latest = env.latest;
-  const bad = latest && ['ROLLED_BACK', 'FAILED', 'ROLLBACK_FAILED', 'REJECTED', 'INTERRUPTED'].includes(latest.state);
+  const bad = latest && endedBadly(latest.state);
   return h(
     'td.cell',
     { 'data-service': svc.service, 'data-environment': env.name },

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { formatPath } from '../zod-issues.ts';
 import { type CoconutConfig, configSchema } from './schema.ts';
 
 export async function loadConfigFile(file: string): Promise<CoconutConfig> {
@@ -85,10 +86,6 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     return `required: expected ${issue.expected}`;
   }
   return issue.message;
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`)).join('');
 }
 
 /** The YAML node at a schema path, or the nearest existing parent, for line numbers. */

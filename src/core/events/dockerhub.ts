@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../errors.ts';
 import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN, TAG_PATTERN } from '../oci.ts';
 import type { ReleaseEvent } from '../release.ts';
+import { describeZodIssues } from '../zod-issues.ts';
 import { preview } from './github.ts';
 
 export const dockerhubPushSchema = z.looseObject({
@@ -25,9 +26,8 @@ const PUSHER_PATTERN = /^[a-z0-9_-]{1,64}$/i;
 export function normalizeDockerhubPush(payload: unknown, at: Date): ReleaseEvent {
   const result = dockerhubPushSchema.safeParse(payload);
   if (!result.success) {
-    const issue = result.error.issues[0];
     throw new InvalidInputError(
-      `not a Docker Hub push webhook: ${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'unexpected shape'} (expected push_data.tag and repository.repo_name)`,
+      `not a Docker Hub push webhook: ${describeZodIssues(result.error, '(body)', 1)} (expected push_data.tag and repository.repo_name)`,
     );
   }
   const { push_data: push, repository } = result.data;

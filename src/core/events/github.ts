@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../errors.ts';
 import { DIGEST_PATTERN, REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN, TAG_PATTERN } from '../oci.ts';
 import type { ReleaseEvent, Trigger } from '../release.ts';
+import { describeZodIssues } from '../zod-issues.ts';
 
 /** owner/name as GitHub allows them (owner: 1-39 alphanumerics or "-"; name: 1-100 of A-Z a-z 0-9 . _ -). */
 export const GITHUB_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;
@@ -82,9 +83,7 @@ const pingSchema = loose({ hook_id: z.number().optional() });
 function parse<S extends z.ZodType>(schema: S, payload: unknown, event: string): z.output<S> {
   const result = schema.safeParse(payload);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue?.path.length ? issue.path.join('.') : '(body)';
-    throw new InvalidInputError(`not a valid GitHub ${event} event: ${where}: ${issue?.message ?? 'unexpected shape'}`);
+    throw new InvalidInputError(`not a valid GitHub ${event} event: ${describeZodIssues(result.error, '(body)', 1)}`);
   }
   return result.data;
 }
