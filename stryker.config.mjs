@@ -33,6 +33,6 @@ export default {
   timeoutFactor: 2,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
-  ignorePatterns: ['test/e2e', 'bench', 'reports', '.coconut', 'test-output', '.sst', 'coverage'],
+  ignorePatterns: ['.stryker-tmp*', 'test/e2e', 'bench', 'reports', '.coconut', 'test-output', '.sst', 'coverage'],
   thresholds: { high: 90, low: 80, break: null },
 };
