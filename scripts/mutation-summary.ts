@@ -32,6 +32,8 @@ interface Report {
 interface Equivalent {
   file: string;
   line: number;
+  /** Stryker's column (1-based) where the mutated code starts: two mutants can share a line. */
+  column: number;
   mutator: string;
   replacement: string;
   reason: string;
@@ -44,8 +46,9 @@ if (!existsSync(REPORT)) {
 const report = JSON.parse(readFileSync(REPORT, 'utf8')) as Report;
 const equivalents = JSON.parse(readFileSync(EQUIVALENTS, 'utf8')) as Equivalent[];
 
-const keyOf = (file: string, line: number, mutator: string, replacement: string) => `${file}:${line}:${mutator}:${replacement}`;
-const equivalentByKey = new Map(equivalents.map((e) => [keyOf(e.file, e.line, e.mutator, e.replacement), e]));
+const keyOf = (file: string, line: number, column: number, mutator: string, replacement: string) =>
+  `${file}:${line}:${column}:${mutator}:${replacement}`;
+const equivalentByKey = new Map(equivalents.map((e) => [keyOf(e.file, e.line, e.column, e.mutator, e.replacement), e]));
 const usedEquivalents = new Set<string>();
 
 interface Tally {
@@ -80,7 +83,7 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
   perFolder.set(folder, tallies[1] as Tally);
   for (const m of [...mutants].sort((a, b) => a.location.start.line - b.location.start.line)) {
     const replacement = m.replacement ?? '';
-    const key = keyOf(file, m.location.start.line, m.mutatorName, replacement);
+    const key = keyOf(file, m.location.start.line, m.location.start.column, m.mutatorName, replacement);
     const equivalent = equivalentByKey.get(key);
     let field: keyof Tally | undefined;
     if (m.status === 'Killed' || m.status === 'Timeout') field = 'killed';
@@ -91,7 +94,7 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
     if (!field) continue;
     for (const t of tallies) t[field] += 1;
     const original = (lines[m.location.start.line - 1] ?? '').trim();
-    const where = `\`${file}:${m.location.start.line}\` ${m.mutatorName}`;
+    const where = `\`${file}:${m.location.start.line}:${m.location.start.column}\` ${m.mutatorName}`;
     const shown = `${replacement.split('\n')[0]?.slice(0, 90)}${replacement.length > 90 || replacement.includes('\n') ? ' …' : ''}`;
     if (field === 'equivalent' && equivalent) {
       usedEquivalents.add(key);
@@ -104,7 +107,7 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
   }
 }
 
-const stale = equivalents.filter((e) => !usedEquivalents.has(keyOf(e.file, e.line, e.mutator, e.replacement)));
+const stale = equivalents.filter((e) => !usedEquivalents.has(keyOf(e.file, e.line, e.column, e.mutator, e.replacement)));
 const row = (name: string, t: Tally) =>
   `| ${name} | ${pct(score(t))} | ${pct(scoreWithoutEquivalents(t))} | ${t.killed} | ${t.survived} | ${t.noCoverage} | ${t.equivalent} | ${t.ignored} |`;
 const header = [
@@ -144,7 +147,7 @@ const out = [
     ? [
         `## Stale equivalent entries (${stale.length}): no such surviving mutant any more; fix or remove`,
         '',
-        ...stale.map((e) => `- \`${e.file}:${e.line}\` ${e.mutator} → \`${e.replacement}\``),
+        ...stale.map((e) => `- \`${e.file}:${e.line}:${e.column}\` ${e.mutator} → \`${e.replacement}\``),
         '',
       ]
     : []),
