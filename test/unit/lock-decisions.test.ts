@@ -100,6 +100,16 @@ describe('Environment lock: decisions (dynalite)', () => {
     expect(h.callbacks.woken).toEqual(['t-a']);
   });
 
+  it('orders by push time before id: a later push with a smaller id stays behind', async () => {
+    const h = harness();
+    await h.ask('h', T0);
+    await h.ask('z', T1);
+    expect(await h.ask('b', T2)).toEqual({ acquired: false, holder: 'h', position: 2 });
+    expect(await h.ask('z', T1, 't-z2')).toEqual({ acquired: false, holder: 'h', position: 1 });
+    await h.release('h');
+    expect(h.callbacks.woken).toEqual(['t-h', 't-z2']);
+  });
+
   it('a release hands the lock to the oldest waiter, in the same write, and wakes it', async () => {
     const h = harness();
     await h.ask('a', T0);
