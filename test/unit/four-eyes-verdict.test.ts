@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
-import type { Trigger } from '../../src/core/deployment.ts';
 import { fourEyesVerdict, identityKind, mappedSlackId, triggerIdentities } from '../../src/core/four-eyes.ts';
+import type { Trigger } from '../../src/core/release.ts';
 
 const ISSUER = 'https://login.example.com';
 const ALICE_ARN = 'arn:aws:sts::123456789012:assumed-role/deployers/alice';
