@@ -21,7 +21,7 @@ describe('docCommands', () => {
       'not: a command',
       '```',
       '  ```bash',
-      "  echo '#not a comment' a#b \"# nor this\"   # but this",
+      '  echo \'#not a comment\' a#b "# nor this"   # but this',
       '  ```',
     ].join('\n');
     expect(docCommands(md, 'X.md')).toEqual([
