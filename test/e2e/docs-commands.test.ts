@@ -240,6 +240,10 @@ const NOT_HERE: Record<string, NotHere> = {
   'npm run typecheck': { why: 'CI runs it (.ci/run)', check: async () => expect(pkgScript('typecheck')).toBeTruthy() },
   'npm run lint': { why: 'CI runs it (.ci/run)', check: async () => expect(pkgScript('lint')).toBeTruthy() },
   'npm run bench': { why: 'minutes of load on a shared machine', check: async () => expect(pkgScript('bench')).toBeTruthy() },
+  'npm run mutate': {
+    why: 'tens of minutes of mutation testing on a shared machine (README: not part of .ci/run)',
+    check: async () => expect(pkgScript('mutate')).toContain('stryker'),
+  },
   'npx coconut preflight': { why: AWS_ACCOUNT, check: flagsKnown },
   'npx coconut validate && npx coconut preflight': {
     why: `preflight ${AWS_ACCOUNT} (validate runs as a LOCAL line of docs/deploy-aws.md)`,
