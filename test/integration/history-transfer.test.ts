@@ -328,7 +328,10 @@ describe('History import of what was in flight (DynamoStore on dynalite)', () =>
     });
     expect(await target.listApprovals({ status: 'PENDING' })).toEqual([]);
     expect((await target.getDeployment(record.deploymentId))?.stages.map((s) => [s.state, s.reason])).toEqual([
-      ['INTERRUPTED', `AWAITING_APPROVAL when exported at ${EXPORTED_AT}; nothing runs it after an import`],
+      [
+        'INTERRUPTED',
+        `its deployment was in flight when exported at ${EXPORTED_AT}, and nothing runs it after an import during AWAITING_APPROVAL`,
+      ],
       ['SKIPPED', expect.stringMatching(/^not reached/)],
     ]);
 
