@@ -58,21 +58,25 @@ const SESSION_ARN = new RegExp(`^arn:(${PARTITION}):sts::(${ACCOUNT}):assumed-ro
 const FEDERATED_ARN = new RegExp(`^arn:(${PARTITION}):sts::(${ACCOUNT}):federated-user/(${IAM_NAME})$`);
 const ROOT_ARN = new RegExp(`^arn:(${PARTITION}):iam::(${ACCOUNT}):root$`);
 
+/** An IAM user ARN (path dropped): both a caller and an approver may be one. */
+function userOf(arn: string): Extract<IamPrincipal, { kind: 'user' }> | undefined {
+  const m = USER_ARN.exec(arn);
+  return m ? { kind: 'user', partition: m[1] as string, account: m[2] as string, name: m[3] as string } : undefined;
+}
+
+/** One session of a role: both a caller and an approver may be one. */
+function sessionOf(arn: string): Extract<IamPrincipal, { kind: 'role-session' }> | undefined {
+  const m = SESSION_ARN.exec(arn);
+  return m
+    ? { kind: 'role-session', partition: m[1] as string, account: m[2] as string, role: m[3] as string, session: m[4] as string }
+    : undefined;
+}
+
 /** The caller ARN API Gateway reports, or undefined when it is none of the known forms. */
 export function parseCallerArn(arn: string): IamPrincipal | undefined {
-  let m = USER_ARN.exec(arn);
-  if (m) return { kind: 'user', partition: m[1] as string, account: m[2] as string, name: m[3] as string };
-  m = SESSION_ARN.exec(arn);
-  if (m) {
-    return {
-      kind: 'role-session',
-      partition: m[1] as string,
-      account: m[2] as string,
-      role: m[3] as string,
-      session: m[4] as string,
-    };
-  }
-  m = FEDERATED_ARN.exec(arn);
+  const known = userOf(arn) ?? sessionOf(arn);
+  if (known) return known;
+  let m = FEDERATED_ARN.exec(arn);
   if (m) return { kind: 'federated-user', partition: m[1] as string, account: m[2] as string, name: m[3] as string };
   m = ROOT_ARN.exec(arn);
   if (m) return { kind: 'root', partition: m[1] as string, account: m[2] as string };
@@ -112,20 +116,12 @@ export function looksLikeArn(value: string): boolean {
  * schema shows that message with the entry's path).
  */
 export function parseApproverArn(value: string): IamApprover | { error: string } {
-  let m = USER_ARN.exec(value);
-  if (m) return { kind: 'user', partition: m[1] as string, account: m[2] as string, name: m[3] as string };
-  m = ROLE_ARN.exec(value);
+  const user = userOf(value);
+  if (user) return user;
+  const m = ROLE_ARN.exec(value);
   if (m) return { kind: 'role', partition: m[1] as string, account: m[2] as string, role: m[3] as string };
-  m = SESSION_ARN.exec(value);
-  if (m) {
-    return {
-      kind: 'role-session',
-      partition: m[1] as string,
-      account: m[2] as string,
-      role: m[3] as string,
-      session: m[4] as string,
-    };
-  }
+  const session = sessionOf(value);
+  if (session) return session;
   const examples =
     'expected an IAM user ARN (arn:aws:iam::123456789012:user/alice), a role ARN meaning anyone who assumes it (arn:aws:iam::123456789012:role/deployers), or one session of a role (arn:aws:sts::123456789012:assumed-role/deployers/alice)';
   if (value.includes('*')) return { error: `wildcards are not supported in approver ARNs; ${examples}` };
