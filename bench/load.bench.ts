@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../src/core/config/load.ts';
-import { matchServices } from '../src/core/plan.ts';
+import { matchServices } from '../src/core/triggers/plan.ts';
 import { type Runtime, startRuntime } from '../src/local/runtime.ts';
 import { busyFlag, startBurners } from './busy.ts';
 import { type Bench, ecrPushEntry, type Figure, median, noopSource, quietLog, rssSampler } from './harness.ts';

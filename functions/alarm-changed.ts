@@ -6,8 +6,8 @@ import middy from '@middy/core';
 import { z } from 'zod';
 import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
-import { handleAlarmChange } from '../src/core/bake.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
+import { handleAlarmChange } from '../src/core/pipeline/bake.ts';
 import { logErrors, parseEvent } from './commons/middleware.ts';
 
 export const alarmStateChangeSchema = z.object({

@@ -12,12 +12,9 @@ import { z } from 'zod';
 import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
-import { type Actor, decideApproval } from '../src/core/approvals.ts';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
-import { computeDora } from '../src/core/dora.ts';
-import { InvalidInputError, NotFoundError } from '../src/core/errors.ts';
-import { mappedSlackId, oidcIdentity } from '../src/core/four-eyes.ts';
 import type { Ports, PortsProvider } from '../src/core/handler-ports.ts';
+import { computeDora } from '../src/core/history/dora.ts';
 import {
   assertMayImport,
   checkHistoryImages,
@@ -26,14 +23,17 @@ import {
   exportPage,
   importHistory,
   parseHistory,
-} from '../src/core/history-transfer.ts';
-import { parseCallerArn, principalId } from '../src/core/iam-identity.ts';
-import { startManualDeployment } from '../src/core/manual-deploy.ts';
+} from '../src/core/history/history-transfer.ts';
+import { InvalidInputError, NotFoundError } from '../src/core/model/errors.ts';
+import { parseCallerArn, principalId } from '../src/core/model/iam-identity.ts';
+import { describeZodIssues } from '../src/core/model/zod-issues.ts';
+import { type Actor, decideApproval } from '../src/core/pipeline/approvals.ts';
+import { mappedSlackId, oidcIdentity } from '../src/core/pipeline/four-eyes.ts';
 import type { ApprovalStatus } from '../src/core/ports.ts';
-import { startRollback } from '../src/core/rollback.ts';
-import { type AslDefinition, stateGraph } from '../src/core/state-machine-graph.ts';
-import { publicApproval, serviceStatus } from '../src/core/status.ts';
-import { describeZodIssues } from '../src/core/zod-issues.ts';
+import { type AslDefinition, stateGraph } from '../src/core/read-models/state-machine-graph.ts';
+import { publicApproval, serviceStatus } from '../src/core/read-models/status.ts';
+import { startManualDeployment } from '../src/core/triggers/manual-deploy.ts';
+import { startRollback } from '../src/core/triggers/rollback.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
 import { logErrors } from './commons/middleware.ts';

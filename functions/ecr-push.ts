@@ -7,7 +7,7 @@ import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { type EcrImageActionEvent, ecrImageActionSchema, normalizeEcrEvent } from '../src/core/events/ecr.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
-import { type ReleaseOutcome, startDeployments } from '../src/core/start-deployment.ts';
+import { type ReleaseOutcome, startDeployments } from '../src/core/triggers/start-deployment.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 
 export type EcrPushResult = ReleaseOutcome | { ignored: string };

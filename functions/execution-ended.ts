@@ -8,8 +8,8 @@ import middy from '@middy/core';
 import { z } from 'zod';
 import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
-import { repairAfterExecution } from '../src/core/execution-ended.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
+import { repairAfterExecution } from '../src/core/pipeline/execution-ended.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 
 export const executionStatusChangeSchema = z.object({

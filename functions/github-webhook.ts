@@ -6,10 +6,10 @@
 import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { secret } from '../src/aws/secrets.ts';
-import { InvalidInputError } from '../src/core/errors.ts';
 import { DELIVERY_ID_PATTERN, normalizeGithubEvent } from '../src/core/events/github.ts';
-import { startDeployments } from '../src/core/start-deployment.ts';
-import { startTagRelease } from '../src/core/start-release.ts';
+import { InvalidInputError } from '../src/core/model/errors.ts';
+import { startDeployments } from '../src/core/triggers/start-deployment.ts';
+import { startTagRelease } from '../src/core/triggers/start-release.ts';
 import { type HttpEvent, type HttpResult, json } from './commons/http.ts';
 import { type Ports, type PortsProvider, withSecrets } from './commons/ports.ts';
 import { answerFor, DeliveryAnswers, githubSignature, header, parseJsonBody, webhookRoute } from './commons/webhook.ts';

@@ -8,7 +8,7 @@ import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
-import { type PipelineStep, pipelineStepSchema, runPipelineStep } from '../src/core/pipeline-steps.ts';
+import { type PipelineStep, pipelineStepSchema, runPipelineStep } from '../src/core/pipeline/pipeline-steps.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 
 export function createPipelineStepHandler(ports: PortsProvider) {

@@ -12,7 +12,7 @@ import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { secret } from '../src/aws/secrets.ts';
 import { normalizeDockerhubPush } from '../src/core/events/dockerhub.ts';
-import { startDeployments } from '../src/core/start-deployment.ts';
+import { startDeployments } from '../src/core/triggers/start-deployment.ts';
 import { type PortsProvider, withSecrets } from './commons/ports.ts';
 import { answerFor, parseJsonBody, pathToken, webhookRoute } from './commons/webhook.ts';
 

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
-import { requestApproval } from '../src/core/approvals.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
+import { requestApproval } from '../src/core/pipeline/approvals.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 
 export const approvalRequestSchema = z.object({

@@ -4,7 +4,7 @@
  * page signs people in against the same issuer). Its build is `coconut dashboard-site`, which
  * copies dashboard/ and writes config.json with the API's URL.
  *
- * It sends the local server's security headers (src/core/dashboard-headers.ts) through a
+ * It sends the local server's security headers (src/core/read-models/dashboard-headers.ts) through a
  * CloudFront response headers policy on the site's default cache behavior, so no other page can
  * frame it (clickjacking the Approve button) and it runs only its own scripts.
  */
@@ -13,7 +13,7 @@ import {
   DASHBOARD_REFERRER_POLICY,
   dashboardConnectSrc,
   dashboardCsp,
-} from '../src/core/dashboard-headers.ts';
+} from '../src/core/read-models/dashboard-headers.ts';
 import { prefix } from './naming.ts';
 
 export interface DashboardArgs {

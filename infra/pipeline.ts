@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { type AslDefinition, buildspecPlaceholder, placeholdersIn, substitute, taskStates } from '../src/core/asl.ts';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
-import { namedPaths } from '../src/core/target-files.ts';
+import { namedPaths } from '../src/core/config/target-files.ts';
 import { type BuildspecInfo, buildCompute, QUEUED_TIMEOUT_MINUTES } from './build-compute.ts';
 import { kebab, pascal } from './naming.ts';
 import { RESOURCE_STAR_ACTIONS, VPC_ENI_ACTIONS } from './permissions.ts';

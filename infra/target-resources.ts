@@ -1,12 +1,12 @@
 /**
  * The AWS resources deploys and builds really touch, for IAM. Read from the same plans the
- * pipeline runs (src/core/plan.ts, src/core/start-release.ts), so that a name granted here is the
+ * pipeline runs (src/core/triggers/plan.ts, src/core/triggers/start-release.ts), so that a name granted here is the
  * name a build or the ECS step is handed: `{environment}` expanded per environment, the target's
  * own region, the secret a release build logs in with.
  */
 import type { CoconutConfig, ServiceConfig } from '../src/core/config/schema.ts';
-import { buildEnvironment } from '../src/core/plan.ts';
-import { releasePlan } from '../src/core/start-release.ts';
+import { buildEnvironment } from '../src/core/triggers/plan.ts';
+import { releasePlan } from '../src/core/triggers/start-release.ts';
 
 /** The deploy build's variables of a service in one environment, as the planner writes them. */
 function planned(service: ServiceConfig, environment: string): Map<string, string> {

@@ -1,10 +1,10 @@
 /**
- * EventBridge rules on the default bus: the ones coconut.yaml implies (src/core/event-rules.ts,
+ * EventBridge rules on the default bus: the ones coconut.yaml implies (src/core/triggers/event-rules.ts,
  * the same patterns the local bus delivers by), and the safety net for executions of the
  * deploy state machine that end FAILED, TIMED_OUT or ABORTED.
  */
 import type { CoconutConfig } from '../src/core/config/schema.ts';
-import { type EventRule, eventRules } from '../src/core/event-rules.ts';
+import { type EventRule, eventRules } from '../src/core/triggers/event-rules.ts';
 import { pascal } from './naming.ts';
 
 export interface TriggersArgs {

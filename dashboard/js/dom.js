@@ -64,7 +64,7 @@ export function duration(seconds) {
   return `${(seconds / 86400).toFixed(1)}d`;
 }
 
-/** Same words as the CLI (core/deployment.ts rehearsalLabel): a scan-only rehearsal still deployed. */
+/** Same words as the CLI (core/model/deployment.ts rehearsalLabel): a scan-only rehearsal still deployed. */
 function rehearsalTitle(rehearsal) {
   const steps = rehearsal?.steps?.length ? rehearsal.steps : ['deploy'];
   return steps.every((s) => s === 'scan')

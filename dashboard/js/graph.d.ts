@@ -1,5 +1,5 @@
 // Types of graph.js for the TypeScript tests (the page itself runs the plain JS).
-import type { StateGraph } from '../../src/core/state-machine-graph.ts';
+import type { StateGraph } from '../../src/core/read-models/state-machine-graph.ts';
 
 export const NODE_W: number;
 export const NODE_H: number;

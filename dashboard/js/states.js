@@ -1,4 +1,4 @@
-// The stage states, once for the whole dashboard: the states of src/core/deployment.ts
+// The stage states, once for the whole dashboard: the states of src/core/model/deployment.ts
 // (STAGE_STATES, and which ones have ended: TERMINAL_STATES) with the tone each is shown in.
 // test/unit/dashboard-modules.test.ts checks them against core, so a new state cannot be missed.
 

@@ -7,7 +7,13 @@
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ConflictError, DigestUnresolvedError, ForbiddenError, InvalidInputError, NotFoundError } from '../../src/core/errors.ts';
+import {
+  ConflictError,
+  DigestUnresolvedError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+} from '../../src/core/model/errors.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;

@@ -5,8 +5,8 @@
  */
 import type middy from '@middy/core';
 import type { z } from 'zod';
-import { InvalidInputError } from '../../src/core/errors.ts';
-import { describeZodIssues } from '../../src/core/zod-issues.ts';
+import { InvalidInputError } from '../../src/core/model/errors.ts';
+import { describeZodIssues } from '../../src/core/model/zod-issues.ts';
 import type { PortsProvider } from './ports.ts';
 
 /** Replaces `event` with its parsed form; a mismatch throws InvalidInputError naming the field. */

@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { verify } from '@octokit/webhooks-methods';
-import { InvalidInputError } from '../../src/core/errors.ts';
+import { InvalidInputError } from '../../src/core/model/errors.ts';
 import type { Clock, Store } from '../../src/core/ports.ts';
 import { type HttpEvent, type HttpResult, json, jsonErrors, rawBody, statusOf } from './http.ts';
 import { logErrors } from './middleware.ts';

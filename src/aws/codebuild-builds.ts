@@ -3,7 +3,7 @@
  * its logs in the console.
  */
 import { BatchGetBuildsCommand, type BatchGetBuildsCommandOutput, type CodeBuildClient } from '@aws-sdk/client-codebuild';
-import { NotFoundError } from '../core/errors.ts';
+import { NotFoundError } from '../core/model/errors.ts';
 import { namedAwsError } from './errors.ts';
 
 export interface BuildStatus {

@@ -22,9 +22,9 @@ import {
   type StageUpdate,
   summarize,
   type VersionRef,
-} from '../core/deployment.ts';
-import { InvalidInputError, InvalidTransitionError, NotFoundError } from '../core/errors.ts';
-import { mapLimit } from '../core/map-limit.ts';
+} from '../core/model/deployment.ts';
+import { InvalidInputError, InvalidTransitionError, NotFoundError } from '../core/model/errors.ts';
+import { mapLimit } from '../core/model/map-limit.ts';
 import type {
   ApprovalDecision,
   ApprovalRecord,

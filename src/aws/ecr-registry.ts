@@ -12,9 +12,9 @@ import {
   type ImageIdentifier,
   StartImageScanCommand,
 } from '@aws-sdk/client-ecr';
-import type { ImageRef } from '../core/deployment.ts';
-import { NotFoundError } from '../core/errors.ts';
-import { ERRORS } from '../core/failure.ts';
+import type { ImageRef } from '../core/model/deployment.ts';
+import { NotFoundError } from '../core/model/errors.ts';
+import { ERRORS } from '../core/model/failure.ts';
 import type { ScanFinding, Scanner, ScanReport } from '../core/ports.ts';
 import { errorName, namedAwsError } from './errors.ts';
 

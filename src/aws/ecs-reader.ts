@@ -11,7 +11,7 @@ import {
   ListTaskDefinitionsCommand,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { NotFoundError } from '../core/errors.ts';
+import { NotFoundError } from '../core/model/errors.ts';
 import { errorName, namedAwsError } from './errors.ts';
 
 export interface TaskDefinitionSummary {

@@ -20,7 +20,7 @@ import {
   type TaskDefinition,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { EcsDeploymentFailedError, EcsTargetInvalidError } from '../core/ecs-step.ts';
+import { EcsDeploymentFailedError, EcsTargetInvalidError } from '../core/pipeline/ecs-step.ts';
 import type { EcsDeployOutcome, EcsDeployRequest, EcsRollbackRequest, EcsTarget, Log } from '../core/ports.ts';
 import { type ClientOptions, sdkConfig } from './clients.ts';
 

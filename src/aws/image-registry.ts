@@ -3,7 +3,7 @@
  * GHCR and Docker Hub through the OCI distribution API (src/registry/oci-digest.ts), with the
  * credentials of the service's image.pullSecret from Secrets Manager when one is named.
  */
-import type { ImageRef } from '../core/deployment.ts';
+import type { ImageRef } from '../core/model/deployment.ts';
 import type { ImageRegistry } from '../core/ports.ts';
 import type { OciDigestClient } from '../registry/oci-digest.ts';
 import type { EcrRegistry } from './ecr-registry.ts';

@@ -18,7 +18,7 @@ import {
 import { DescribeClusterCommand, EKSClient, ListClustersCommand as ListEksClustersCommand } from '@aws-sdk/client-eks';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeParametersCommand, GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { AccountReader, Lookup, SecretState } from '../core/preflight.ts';
+import type { AccountReader, Lookup, SecretState } from '../core/config/preflight.ts';
 import { type ClientOptions, sdkConfig } from './clients.ts';
 import { errorName, namedAwsError } from './errors.ts';
 

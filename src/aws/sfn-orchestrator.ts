@@ -20,8 +20,8 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import { TaskTokenExpiredError } from '../core/errors.ts';
-import { summarizeCause } from '../core/execution-history.ts';
+import { summarizeCause } from '../core/history/execution-history.ts';
+import { TaskTokenExpiredError } from '../core/model/errors.ts';
 import type {
   ExecutionHistory,
   ExecutionStatus,

@@ -2,7 +2,7 @@
  * The `coconut` command. Exit codes: 0 success, 1 the command ran and failed (or a deployment
  * failed), 2 bad arguments (with usage).
  */
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError } from '../core/model/errors.ts';
 import { alarm, usage as alarmUsage } from './commands/alarm.ts';
 import { usage as approveUsage, decide } from './commands/approve.ts';
 import { cost, usage as costUsage } from './commands/cost.ts';

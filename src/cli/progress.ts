@@ -6,10 +6,10 @@
  * succeeded, 1 otherwise, with the reason.
  */
 import { styleText } from 'node:util';
-import type { DeploymentView, StageRecord } from '../core/deployment.ts';
-import { rehearsalLabel, rehearsedTarget, TERMINAL_STATES } from '../core/deployment.ts';
+import type { DeploymentView, StageRecord } from '../core/model/deployment.ts';
+import { rehearsalLabel, rehearsedTarget, TERMINAL_STATES } from '../core/model/deployment.ts';
 import type { ExecutionHistory } from '../core/ports.ts';
-import type { StateGraph } from '../core/state-machine-graph.ts';
+import type { StateGraph } from '../core/read-models/state-machine-graph.ts';
 import { request } from './client.ts';
 import { CommandFailed } from './errors.ts';
 import { colorState } from './format.ts';

@@ -10,7 +10,7 @@ import type {
   StageRecord,
   StageUpdate,
   VersionRef,
-} from './deployment.ts';
+} from './model/deployment.ts';
 
 export type StateMachineName = 'deploy' | 'release';
 
@@ -154,7 +154,7 @@ export interface LockRecord {
   ownerToken?: string;
   /** Who handed the lock to the owner: a retried release of that deployment re-sends the wake-up. */
   grantedBy?: string;
-  /** Deployments waiting for this lock, served oldest first (see src/core/locks.ts). */
+  /** Deployments waiting for this lock, served oldest first (see src/core/pipeline/locks.ts). */
   waiters: Record<string, LockWaiter>;
   /** Optimistic concurrency: every write must name the version it read. */
   version: number;
@@ -304,7 +304,7 @@ export interface ChatThreadRecord extends ChatThread {
   deploymentId: string;
 }
 
-/** One record of deployment history (export and import: src/core/history-transfer.ts). */
+/** One record of deployment history (export and import: src/core/history/history-transfer.ts). */
 export type HistoryItem =
   | { kind: 'deployment'; data: DeploymentRecord }
   | { kind: 'stage'; data: StageRecord }

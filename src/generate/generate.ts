@@ -8,7 +8,7 @@
 import { Document, parseDocument } from 'yaml';
 import type { CoconutConfig, EnvironmentConfig, ServiceConfig } from '../core/config/schema.ts';
 import { copilotNotice } from '../core/config/warnings.ts';
-import { imageName } from '../core/plan.ts';
+import { imageName } from '../core/triggers/plan.ts';
 
 export const GENERATE_KINDS = ['helm', 'copilot', 'ecs', 'ansible', 'ci', 'dockerfile'] as const;
 export type GenerateKind = (typeof GENERATE_KINDS)[number];

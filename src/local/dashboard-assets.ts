@@ -7,8 +7,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
-// The header values live in src/core/dashboard-headers.ts: the static site on AWS sends the same.
-import { securityHeaders } from '../core/dashboard-headers.ts';
+// The header values live in src/core/read-models/dashboard-headers.ts: the static site on AWS sends the same.
+import { securityHeaders } from '../core/read-models/dashboard-headers.ts';
 
 export const DASHBOARD_DIR = path.resolve(import.meta.dirname, '..', '..', 'dashboard');
 

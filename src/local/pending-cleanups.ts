@@ -13,9 +13,9 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TERMINAL_STATES } from '../core/deployment.ts';
-import type { ExecutionEnd } from '../core/execution-ended.ts';
-import { lockKey } from '../core/locks.ts';
+import { TERMINAL_STATES } from '../core/model/deployment.ts';
+import type { ExecutionEnd } from '../core/pipeline/execution-ended.ts';
+import { lockKey } from '../core/pipeline/locks.ts';
 import type { Log, Store } from '../core/ports.ts';
 import type { ExecutionRecord } from './engine.ts';
 

@@ -15,8 +15,8 @@
  * would then be asked to scan an image that does not exist.
  */
 
-import type { ImageRef } from '../core/deployment.ts';
 import type { WebhookSecrets } from '../core/handler-ports.ts';
+import type { ImageRef } from '../core/model/deployment.ts';
 import type { Log } from '../core/ports.ts';
 import { LocalEventBus } from './bus.ts';
 import { dockerhubPush, ghcrPublished, signedGithubRequest } from './webhook-payloads.ts';

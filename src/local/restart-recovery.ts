@@ -1,11 +1,11 @@
 /**
  * The previous process died with executions running: their stages are closed as nothing will
- * finish them (core/unfinished-stage.ts: INTERRUPTED, a rollback ROLLBACK_FAILED, PENDING
+ * finish them (core/pipeline/unfinished-stage.ts: INTERRUPTED, a rollback ROLLBACK_FAILED, PENDING
  * SKIPPED, each with the reason and the runtime's clock), their locks are released, and history
  * stays intact. `coconut deploy` or `coconut rollback` continues from there.
  */
-import { type LockDeps, lockKey, releaseLock } from '../core/locks.ts';
-import { closeUnfinishedStage } from '../core/unfinished-stage.ts';
+import { type LockDeps, lockKey, releaseLock } from '../core/pipeline/locks.ts';
+import { closeUnfinishedStage } from '../core/pipeline/unfinished-stage.ts';
 
 export async function recoverInterrupted(engine: { recoverInterrupted(): { name: string }[] }, deps: LockDeps): Promise<void> {
   for (const execution of engine.recoverInterrupted()) {

@@ -21,10 +21,10 @@ import { createSlack, dashboardLink, type SlackSettings, slackFromEnv } from '..
 import { loadConfigFile } from '../core/config/load.ts';
 import type { CoconutConfig } from '../core/config/schema.ts';
 import { configWarnings } from '../core/config/warnings.ts';
-import { eventRules } from '../core/event-rules.ts';
-import { repairAfterExecution } from '../core/execution-ended.ts';
 import type { Ports, WebhookSecrets } from '../core/handler-ports.ts';
+import { repairAfterExecution } from '../core/pipeline/execution-ended.ts';
 import { type Log, type Notifier, type Store, systemClock } from '../core/ports.ts';
+import { eventRules } from '../core/triggers/event-rules.ts';
 import { LocalAlarms } from './alarms.ts';
 import { loadStateMachine } from './asl.ts';
 import { BuildRunner } from './build-runner.ts';

@@ -6,9 +6,9 @@
  * OCI patterns.
  */
 import { spawn } from 'node:child_process';
-import type { ImageRef } from '../core/deployment.ts';
-import { InvalidInputError } from '../core/errors.ts';
-import { isValidDigest, isValidRepository, isValidTag } from '../core/oci.ts';
+import type { ImageRef } from '../core/model/deployment.ts';
+import { InvalidInputError } from '../core/model/errors.ts';
+import { isValidDigest, isValidRepository, isValidTag } from '../core/model/oci.ts';
 import type { ScanFinding, Scanner, ScanReport } from '../core/ports.ts';
 import { which } from './tools.ts';
 

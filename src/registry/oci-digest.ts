@@ -25,7 +25,7 @@
  * tests pass a loopback endpoint to the constructor (never from an event or the environment).
  */
 import { createHash } from 'node:crypto';
-import { DIGEST_PATTERN, isValidRepository, isValidTag } from '../core/oci.ts';
+import { DIGEST_PATTERN, isValidRepository, isValidTag } from '../core/model/oci.ts';
 
 export type OciRegistry = 'ghcr' | 'dockerhub';
 

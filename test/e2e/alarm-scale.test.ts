@@ -1,13 +1,13 @@
 /**
  * Defect 15 end to end, in the local runtime (real ansible-playbook): with enough services that
  * the alarm and push rules no longer name every alarm and repository (they would pass
- * EventBridge's 2,048-character pattern quota, src/core/event-rules.ts), the local bus delivers
+ * EventBridge's 2,048-character pattern quota, src/core/triggers/event-rules.ts), the local bus delivers
  * by the same wide patterns, and a watched alarm still fails its bake and rolls back.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/core/config/load.ts';
-import { eventRules } from '../../src/core/event-rules.ts';
+import { eventRules } from '../../src/core/triggers/event-rules.ts';
 import { which } from '../../src/local/tools.ts';
 import { REAL_DEPLOY_TEST_LIMIT_MS, startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/errors.ts';
+import { ConfigError } from '../../src/core/model/errors.ts';
 import { startRuntime } from '../../src/local/runtime.ts';
 import { startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 

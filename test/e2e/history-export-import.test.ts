@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { emptyCounts, headerLine, historyLine } from '../../src/core/history-transfer.ts';
+import { emptyCounts, headerLine, historyLine } from '../../src/core/history/history-transfer.ts';
 import type { HistoryItem } from '../../src/core/ports.ts';
 import { PROJECT_ROOT } from '../../src/local/runtime.ts';
 import { faultySource } from '../support/fixture-source.ts';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackSettings } from '../../src/aws/slack/setup.ts';
-import { lockKey } from '../../src/core/locks.ts';
+import { lockKey } from '../../src/core/pipeline/locks.ts';
 import type { ApprovalRecord } from '../../src/core/ports.ts';
 import { which } from '../../src/local/tools.ts';
 import { startedId, startTestRuntime, type TestRuntime } from '../support/runtime.ts';

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EcsReader } from '../../src/aws/ecs-reader.ts';
-import { NotFoundError } from '../../src/core/errors.ts';
+import { NotFoundError } from '../../src/core/model/errors.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 
 let moto: Moto;

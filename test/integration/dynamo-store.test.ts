@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
-import { InvalidTransitionError, NotFoundError } from '../../src/core/errors.ts';
+import type { DeploymentRecord, StageRecord } from '../../src/core/model/deployment.ts';
+import { InvalidTransitionError, NotFoundError } from '../../src/core/model/errors.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore, THROTTLING_ERROR_NAMES, throttlingStore } from '../support/stores.ts';
 

@@ -15,8 +15,8 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EcsTargetAdapter, imageNameOf } from '../../src/aws/ecs-target.ts';
-import { runEcsStep } from '../../src/core/ecs-step.ts';
-import { rollbackEnvironment } from '../../src/core/plan.ts';
+import { runEcsStep } from '../../src/core/pipeline/ecs-step.ts';
+import { rollbackEnvironment } from '../../src/core/triggers/plan.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import { memoryLog } from '../support/runtime.ts';
 

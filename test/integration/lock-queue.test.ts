@@ -1,5 +1,5 @@
 /**
- * The environment lock (src/core/locks.ts) on the real Store adapter, against dynalite (the
+ * The environment lock (src/core/pipeline/locks.ts) on the real Store adapter, against dynalite (the
  * local runtime's DynamoDB) and moto_server's DynamoDB: first-in-first-out by push time, the
  * release that wakes the next waiter through its task token, dead waiters skipped, an expired
  * term handed on, retried steps, and contention.
@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../src/aws/clients.ts';
 import { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import { tableDefinition } from '../../src/aws/table.ts';
-import { TaskTokenExpiredError } from '../../src/core/errors.ts';
-import { type LockDeps, releaseLock, requestLock } from '../../src/core/locks.ts';
+import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
+import { type LockDeps, releaseLock, requestLock } from '../../src/core/pipeline/locks.ts';
 import type { Store } from '../../src/core/ports.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import { memoryLog } from '../support/runtime.ts';

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsPreflightReader } from '../../src/aws/preflight-reader.ts';
 import { SlackChannelReader } from '../../src/aws/slack/channels.ts';
 import { parseConfigWithPositions } from '../../src/core/config/load.ts';
-import { formatFinding, preflight } from '../../src/core/preflight.ts';
+import { formatFinding, preflight } from '../../src/core/config/preflight.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import { type RecordingSlack, startSlackServer } from '../support/slack-server.ts';
 

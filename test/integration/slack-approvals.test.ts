@@ -13,10 +13,10 @@ import { ANSWER_BUDGET_MS, createSlackInteractionsHandler } from '../../function
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import { createSlack, type SlackSettings } from '../../src/aws/slack/setup.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
-import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
-import { TaskTokenExpiredError } from '../../src/core/errors.ts';
 import type { Ports } from '../../src/core/handler-ports.ts';
-import type { PipelineStep } from '../../src/core/pipeline-steps.ts';
+import type { DeploymentRecord, StageRecord } from '../../src/core/model/deployment.ts';
+import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
+import type { PipelineStep } from '../../src/core/pipeline/pipeline-steps.ts';
 import type { ApprovalRecord, Orchestrator } from '../../src/core/ports.ts';
 import { lambdaContext } from '../../src/local/engine.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';

@@ -6,8 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { buildPlan, deploymentRecord, initialStages } from '../../src/core/plan.ts';
-import { silentNotifier, systemClock } from '../../src/core/ports.ts';
 import {
   prepareRollback,
   recordBaking,
@@ -15,7 +13,9 @@ import {
   recordRolledBack,
   recordSucceeded,
   type StageDeps,
-} from '../../src/core/stage-steps.ts';
+} from '../../src/core/pipeline/stage-steps.ts';
+import { silentNotifier, systemClock } from '../../src/core/ports.ts';
+import { buildPlan, deploymentRecord, initialStages } from '../../src/core/triggers/plan.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { memoryLog } from '../support/runtime.ts';
 import { dynaliteStore } from '../support/stores.ts';

@@ -1,5 +1,5 @@
 /** Records of every kind that history holds, with every optional field somewhere, for export/import tests. */
-import type { DeploymentRecord, EnvironmentState, StageRecord } from '../../src/core/deployment.ts';
+import type { DeploymentRecord, EnvironmentState, StageRecord } from '../../src/core/model/deployment.ts';
 import type { ApprovalRecord, ChatThreadRecord } from '../../src/core/ports.ts';
 
 export const DIGEST = `sha256:${'ab'.repeat(32)}`;

@@ -10,7 +10,7 @@ import { FUNCTIONS, SECRET_NAMES } from '../../infra/function-manifest.ts';
 import { CAPABILITIES, RESOURCE_STAR_ACTIONS } from '../../infra/permissions.ts';
 import { type AslDefinition, placeholdersIn, taskStates } from '../../src/core/asl.ts';
 import type { CoconutConfig } from '../../src/core/config/schema.ts';
-import { eventRules } from '../../src/core/event-rules.ts';
+import { eventRules } from '../../src/core/triggers/event-rules.ts';
 import { localSubstitutions } from '../../src/local/asl.ts';
 import { calledMethods, commandActions, commandsByMethod, portMethods, ROOT, reachable, secretsRead } from './code-graph.ts';
 import { allows } from './iam-policy.ts';

@@ -8,7 +8,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { StageRecord } from '../../src/core/deployment.ts';
+import type { StageRecord } from '../../src/core/model/deployment.ts';
 import type { Log } from '../../src/core/ports.ts';
 import { TOKEN_HEADER } from '../../src/local/request-guard.ts';
 import { PROJECT_ROOT, type Runtime, type RuntimeOptions, startRuntime } from '../../src/local/runtime.ts';

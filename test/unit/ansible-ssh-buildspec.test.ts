@@ -31,7 +31,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildEnvironment } from '../../src/core/plan.ts';
+import { buildEnvironment } from '../../src/core/triggers/plan.ts';
 import { BuildRunner } from '../../src/local/build-runner.ts';
 import { which } from '../../src/local/tools.ts';
 import {

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import type { AslDefinition, AslState } from '../../src/core/asl.ts';
-import { lockKey, releaseLock } from '../../src/core/locks.ts';
+import { lockKey, releaseLock } from '../../src/core/pipeline/locks.ts';
 import { loadStateMachine } from '../../src/local/asl.ts';
 import { LocalEngine } from '../../src/local/engine.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { dashboardConfig } from '../../src/core/config/dashboard-config.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { dashboardConfig } from '../../src/core/dashboard-config.ts';
-import type { ConfigError } from '../../src/core/errors.ts';
+import type { ConfigError } from '../../src/core/model/errors.ts';
 
 const base = `
 services:

@@ -6,7 +6,7 @@ import { BatchGetBuildsCommand, CodeBuildClient } from '@aws-sdk/client-codebuil
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodeBuildBuilds } from '../../src/aws/codebuild-builds.ts';
-import { NotFoundError } from '../../src/core/errors.ts';
+import { NotFoundError } from '../../src/core/model/errors.ts';
 
 const codebuild = mockClient(CodeBuildClient);
 afterEach(() => codebuild.reset());

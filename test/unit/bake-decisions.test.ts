@@ -1,5 +1,5 @@
 /**
- * The bake's decisions (src/core/bake.ts) one by one, on the real Store adapter over dynalite: which alarm
+ * The bake's decisions (src/core/pipeline/bake.ts) one by one, on the real Store adapter over dynalite: which alarm
  * states breach, what is tolerated during and after the bake, the watches a bake registers and removes,
  * and which bakes an alarm change fails. The flows end to end (a long bake failed at once by an alarm,
  * through the handler and the local runtime) are the e2e suite's; this file is fast enough for
@@ -13,8 +13,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { type BakeDeps, checkAlarms, endBake, handleAlarmChange, startBake } from '../../src/core/bake.ts';
-import { TaskTokenExpiredError } from '../../src/core/errors.ts';
+import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
+import { type BakeDeps, checkAlarms, endBake, handleAlarmChange, startBake } from '../../src/core/pipeline/bake.ts';
 import type { AlarmStatus, Orchestrator } from '../../src/core/ports.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { memoryLog } from '../support/runtime.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sourcePaths } from '../../infra/pipeline.ts';
-import { buildEnvironment } from '../../src/core/plan.ts';
+import { buildEnvironment } from '../../src/core/triggers/plan.ts';
 import { BuildRunner } from '../../src/local/build-runner.ts';
 import { buildTestConfig, PROJECT_ROOT, sourceArchive, userRepository } from '../support/build-sources.ts';
 import { memoryLog } from '../support/runtime.ts';

@@ -1,8 +1,8 @@
 /** coconut.yaml: where git tags come from (`source`) and registry credentials by name only. */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { ConfigError } from '../../src/core/errors.ts';
-import { buildPlan } from '../../src/core/plan.ts';
+import { ConfigError } from '../../src/core/model/errors.ts';
+import { buildPlan } from '../../src/core/triggers/plan.ts';
 
 const service = (extra: string) => `
 services:

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from '../../src/core/config/load.ts';
 import { configJsonSchema } from '../../src/core/config/schema.ts';
-import { ConfigError } from '../../src/core/errors.ts';
+import { ConfigError } from '../../src/core/model/errors.ts';
 
 const valid = `
 services:

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { claimsOf, codeChallenge } from '../../dashboard/js/auth.js';
 import { niceMax } from '../../dashboard/js/charts.js';
 import { endedBadly, hasEnded, STAGE_STATES as SHOWN_STATES, STATE_TONE } from '../../dashboard/js/states.js';
-import { STAGE_STATES, TERMINAL_STATES } from '../../src/core/deployment.ts';
+import { STAGE_STATES, TERMINAL_STATES } from '../../src/core/model/deployment.ts';
 
 describe('Dashboard modules (no DOM needed)', () => {
   it('computes the PKCE S256 challenge of RFC 7636 appendix B', async () => {

@@ -6,9 +6,9 @@ import {
   rehearsedTarget,
   type StageRecord,
   summarize,
-} from '../../src/core/deployment.ts';
-import { InvalidTransitionError } from '../../src/core/errors.ts';
-import { describeFailure } from '../../src/core/failure.ts';
+} from '../../src/core/model/deployment.ts';
+import { InvalidTransitionError } from '../../src/core/model/errors.ts';
+import { describeFailure } from '../../src/core/model/failure.ts';
 
 const stage = (environment: string, order: number, state: StageRecord['state']): StageRecord => ({
   deploymentId: 'd',

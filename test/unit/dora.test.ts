@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DeploymentView, StageRecord } from '../../src/core/deployment.ts';
-import { computeDora, isFailedChange, median } from '../../src/core/dora.ts';
+import { computeDora, isFailedChange, median } from '../../src/core/history/dora.ts';
+import type { DeploymentView, StageRecord } from '../../src/core/model/deployment.ts';
 
 const NOW = new Date('2026-03-20T12:00:00Z');
 let n = 0;
@@ -38,7 +38,7 @@ function dep(
   };
 }
 
-describe('DORA metrics (core/dora)', () => {
+describe('DORA metrics (core/history/dora)', () => {
   it('computes the four metrics for the production environment', () => {
     const deployments = [
       dep('1.0.0', '2026-03-18T10:00:00Z', { state: 'SUCCEEDED', finishedAt: '2026-03-18T11:00:00Z' }),

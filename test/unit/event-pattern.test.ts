@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { eventRules } from '../../src/core/event-rules.ts';
+import { eventRules } from '../../src/core/triggers/event-rules.ts';
 import { matches } from '../../src/local/event-pattern.ts';
 import { ecrPush } from '../support/fixtures.ts';
 

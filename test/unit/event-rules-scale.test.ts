@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAlarmChangedHandler } from '../../functions/alarm-changed.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { eventRules } from '../../src/core/event-rules.ts';
+import { eventRules } from '../../src/core/triggers/event-rules.ts';
 import { matches } from '../../src/local/event-pattern.ts';
 import { EVENT_PATTERN_MAX_CHARS } from '../support/aws-limits.ts';
 import { bigConfigYaml } from '../support/big-config.ts';

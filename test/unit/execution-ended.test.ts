@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutionEndedHandler } from '../../functions/execution-ended.ts';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { requestLock } from '../../src/core/locks.ts';
+import { requestLock } from '../../src/core/pipeline/locks.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { memoryLog } from '../support/runtime.ts';
 import { dynaliteStore } from '../support/stores.ts';

@@ -1,5 +1,5 @@
 /**
- * The four-eyes verdict (src/core/four-eyes.ts) on the identities it compares: Slack user ids, IAM caller
+ * The four-eyes verdict (src/core/pipeline/four-eyes.ts) on the identities it compares: Slack user ids, IAM caller
  * ARNs, sign-in identities (issuer#sub), and what coconut.yaml's slack.users maps to them. The flows through
  * the API and Slack are test/unit/four-eyes.test.ts; each case here answers a mutant that lived there
  * (reports/mutation/summary.md). IAM caller ARNs are an assumed role's session or a user, as STS
@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { fourEyesVerdict, identityKind, mappedSlackId, triggerIdentities } from '../../src/core/four-eyes.ts';
-import type { Trigger } from '../../src/core/release.ts';
+import type { Trigger } from '../../src/core/model/release.ts';
+import { fourEyesVerdict, identityKind, mappedSlackId, triggerIdentities } from '../../src/core/pipeline/four-eyes.ts';
 
 const ISSUER = 'https://login.example.com';
 const ALICE_ARN = 'arn:aws:sts::123456789012:assumed-role/deployers/alice';

@@ -1,8 +1,6 @@
 /** The history file format: lines, validation with line numbers, the import rules for what was in flight, who may import. */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
-import type { StageRecord } from '../../src/core/deployment.ts';
-import { ForbiddenError } from '../../src/core/errors.ts';
 import {
   asImported,
   assertMayImport,
@@ -15,7 +13,9 @@ import {
   lineRanges,
   parseHistory,
   UnexportableRecordError,
-} from '../../src/core/history-transfer.ts';
+} from '../../src/core/history/history-transfer.ts';
+import type { StageRecord } from '../../src/core/model/deployment.ts';
+import { ForbiddenError } from '../../src/core/model/errors.ts';
 import type { HistoryItem } from '../../src/core/ports.ts';
 import { approvalRecord, deploymentRecord, environmentState, stageRecord, threadRecord } from '../support/history.ts';
 

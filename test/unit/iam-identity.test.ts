@@ -6,11 +6,11 @@
  * (STS API AssumeRole, RoleSessionName).
  */
 import { describe, expect, it } from 'vitest';
-import { type Actor, listsActor } from '../../src/core/approvals.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { configJsonSchema } from '../../src/core/config/schema.ts';
-import { assertMayImport } from '../../src/core/history-transfer.ts';
-import { parseCallerArn, principalId, roleArnOf, sameIdentity } from '../../src/core/iam-identity.ts';
+import { assertMayImport } from '../../src/core/history/history-transfer.ts';
+import { parseCallerArn, principalId, roleArnOf, sameIdentity } from '../../src/core/model/iam-identity.ts';
+import { type Actor, listsActor } from '../../src/core/pipeline/approvals.ts';
 
 const A = '123456789012';
 

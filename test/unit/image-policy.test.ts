@@ -1,18 +1,18 @@
 /**
- * Which images may reach a service's environments (src/core/image-policy.ts): the check every manual
+ * Which images may reach a service's environments (src/core/triggers/image-policy.ts): the check every manual
  * deploy, rollback and history import passes through. Only the handler fuzz test ran it before, which
  * asserts no status code of it; each case here answers a mutant that lived (reports/mutation/summary.md).
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { InvalidInputError } from '../../src/core/errors.ts';
+import { InvalidInputError } from '../../src/core/model/errors.ts';
 import {
   assertServiceImage,
   describeImage,
   ForeignImageError,
   foreignImageReason,
   isServiceRepository,
-} from '../../src/core/image-policy.ts';
+} from '../../src/core/triggers/image-policy.ts';
 
 const config = parseConfig(`
 services:

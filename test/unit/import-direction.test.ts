@@ -90,12 +90,12 @@ describe('import direction', () => {
       // src/cli/commands/status.ts -> functions/api.ts (the CLI importing a handler)
       { file: 'src/cli/commands/status.ts', text: "import type { DeploymentView } from '../../../functions/api.ts';" },
       // the domain importing an adapter, an entry point, the AWS SDK
-      { file: 'src/core/plan.ts', text: "export { DynamoStore } from '../aws/dynamo-store.ts';" },
-      { file: 'src/core/plan.ts', text: "const m = await import('../../functions/api.ts');" },
-      { file: 'src/core/plan.ts', text: "import { SFNClient } from '@aws-sdk/client-sfn';" },
+      { file: 'src/core/triggers/plan.ts', text: "export { DynamoStore } from '../../aws/dynamo-store.ts';" },
+      { file: 'src/core/triggers/plan.ts', text: "const m = await import('../../../functions/api.ts');" },
+      { file: 'src/core/triggers/plan.ts', text: "import { SFNClient } from '@aws-sdk/client-sfn';" },
       { file: 'src/registry/oci-digest.ts', text: "import '../local/runtime.ts';" },
       { file: 'functions/api.ts', text: "import { startLocalRuntime } from '../src/local/runtime.ts';" },
-      { file: 'src/core/plan.ts', text: "import { x } from '../../templates/x.ts';" },
+      { file: 'src/core/triggers/plan.ts', text: "import { x } from '../../../templates/x.ts';" },
     ];
     const violations = checkImports(planted);
     expect(violations.map((v) => `${v.file} ${v.specifier}`)).toEqual(planted.map((p) => `${p.file} ${importsOf(p.text)[0]}`));
@@ -112,7 +112,7 @@ describe('import direction', () => {
       },
       { file: 'src/local/runtime.ts', text: "import { createApiHandler } from '../../functions/api.ts';" },
       { file: 'src/aws/image-registry.ts', text: "import { OciDigestClient } from '../registry/oci-digest.ts';" },
-      { file: 'src/core/plan.ts', text: "import { z } from 'zod';\nimport { createHash } from 'node:crypto';" },
+      { file: 'src/core/triggers/plan.ts', text: "import { z } from 'zod';\nimport { createHash } from 'node:crypto';" },
     ];
     expect(checkImports(allowed)).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { HTTP_ROUTES } from '../../functions/http-routes.ts';
 import { api } from '../../infra/api.ts';
 import { dashboard } from '../../infra/dashboard.ts';
 import { dashboardSite } from '../../src/cli/commands/dashboard-site.ts';
-import { securityHeaders } from '../../src/core/dashboard-headers.ts';
+import { securityHeaders } from '../../src/core/read-models/dashboard-headers.ts';
 import { installSstGlobals, type Out, resolveDeep } from '../support/sst-recorder.ts';
 
 const auth = { issuer: 'https://login.example.com', audiences: ['dash-client'] };

@@ -25,8 +25,8 @@ import type { ResourceRefs } from '../../infra/permissions.ts';
 import { statementsFor } from '../../infra/permissions.ts';
 import { type PipelineArgs, targetStatements } from '../../infra/pipeline.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { buildEnvironment } from '../../src/core/plan.ts';
-import { releasePlan } from '../../src/core/start-release.ts';
+import { buildEnvironment } from '../../src/core/triggers/plan.ts';
+import { releasePlan } from '../../src/core/triggers/start-release.ts';
 import { allows, type Grant } from '../support/iam-policy.ts';
 import { installSstGlobals, resolveDeep } from '../support/sst-recorder.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The environment lock's decisions (src/core/locks.ts), each on its own, on the real Store adapter over
+ * The environment lock's decisions (src/core/pipeline/locks.ts), each on its own, on the real Store adapter over
  * dynalite (the local runtime's DynamoDB, in process): who gets the lock, in which order, when a term has
  * expired, what a release or a retried release wakes, the waiters that are skipped or dropped, and the
  * contention budget. The flows end to end are test/integration/lock-queue.test.ts (dynalite and moto) and
@@ -13,8 +13,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { TaskTokenExpiredError } from '../../src/core/errors.ts';
-import { type LockDeps, lockKey, releaseLock, requestLock } from '../../src/core/locks.ts';
+import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
+import { type LockDeps, lockKey, releaseLock, requestLock } from '../../src/core/pipeline/locks.ts';
 import type { LockRecord, Store } from '../../src/core/ports.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { memoryLog } from '../support/runtime.ts';

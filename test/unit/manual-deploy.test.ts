@@ -3,11 +3,11 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../functions/api.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
-import type { DeploymentRecord } from '../../src/core/deployment.ts';
 import type { Ports } from '../../src/core/handler-ports.ts';
-import { emptyCounts, headerLine, historyLine } from '../../src/core/history-transfer.ts';
-import type { DeploymentPlan } from '../../src/core/plan.ts';
+import { emptyCounts, headerLine, historyLine } from '../../src/core/history/history-transfer.ts';
+import type { DeploymentRecord } from '../../src/core/model/deployment.ts';
 import { silentNotifier, systemClock } from '../../src/core/ports.ts';
+import type { DeploymentPlan } from '../../src/core/triggers/plan.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';
 

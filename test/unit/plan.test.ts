@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { buildPlan, executionName, explainNoMatch, matchServices, rollbackEnvironment } from '../../src/core/plan.ts';
+import { buildPlan, executionName, explainNoMatch, matchServices, rollbackEnvironment } from '../../src/core/triggers/plan.ts';
 
 const config = parseConfig(`
 services:

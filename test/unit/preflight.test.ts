@@ -16,7 +16,7 @@ import {
   type Lookup,
   preflight,
   requirements,
-} from '../../src/core/preflight.ts';
+} from '../../src/core/config/preflight.ts';
 import { commandActions, ROOT } from '../support/code-graph.ts';
 
 const YAML = `services:

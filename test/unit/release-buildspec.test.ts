@@ -16,7 +16,7 @@ import { StartBuildInput$ } from '@aws-sdk/client-codebuild';
 import { describe, expect, it } from 'vitest';
 import { awsSubstitutions } from '../../infra/pipeline.ts';
 import { type AslDefinition, type AslState, placeholdersIn, substitute, taskStates } from '../../src/core/asl.ts';
-import { releasePlan } from '../../src/core/start-release.ts';
+import { releasePlan } from '../../src/core/triggers/start-release.ts';
 import { loadStateMachine } from '../../src/local/asl.ts';
 import { BuildRunner } from '../../src/local/build-runner.ts';
 import { LocalEngine } from '../../src/local/engine.ts';

@@ -1,5 +1,5 @@
 /**
- * The scan gate as a step (src/core/scan-gate.ts runScanGate) on the real Store adapter over dynalite:
+ * The scan gate as a step (src/core/pipeline/scan-gate.ts runScanGate) on the real Store adapter over dynalite:
  * an image that could not be scanned is refused (stage FAILED, later stages SKIPPED), a rehearsal is
  * labelled PLANNED and goes on, clean findings pass, blocking ones fail naming the CVEs worst first.
  * The policy functions are test/unit/scan-gate.test.ts; the flow with trivy is test/e2e/scan-gate.test.ts.
@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { NotFoundError } from '../../src/core/errors.ts';
+import { NotFoundError } from '../../src/core/model/errors.ts';
+import { describeBlocking, runScanGate } from '../../src/core/pipeline/scan-gate.ts';
 import { type ScanReport, silentNotifier } from '../../src/core/ports.ts';
-import { describeBlocking, runScanGate } from '../../src/core/scan-gate.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { memoryLog } from '../support/runtime.ts';
 import { dynaliteStore } from '../support/stores.ts';

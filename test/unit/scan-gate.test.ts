@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { configWarnings } from '../../src/core/config/warnings.ts';
-import { blockingFindings, describeBlocking } from '../../src/core/scan-gate.ts';
+import { blockingFindings, describeBlocking } from '../../src/core/pipeline/scan-gate.ts';
 import { imageReference, TrivyScanner } from '../../src/local/trivy-scanner.ts';
 
 describe('Function: blockingFindings', () => {

@@ -12,7 +12,7 @@ import {
   stageMessage,
   threadParentMessage,
 } from '../../src/aws/slack/messages.ts';
-import type { DeploymentRecord, StageRecord } from '../../src/core/deployment.ts';
+import type { DeploymentRecord, StageRecord } from '../../src/core/model/deployment.ts';
 import type { ApprovalRecord } from '../../src/core/ports.ts';
 import { blockText, buttons } from '../support/slack-server.ts';
 

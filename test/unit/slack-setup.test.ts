@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { consoleExecutionLink, dashboardLink, slackFromEnv } from '../../src/aws/slack/setup.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { ConfigError } from '../../src/core/errors.ts';
+import { ConfigError } from '../../src/core/model/errors.ts';
 
 describe('Function: slackFromEnv', () => {
   it('uses Slack only with both the bot token and the signing secret', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { layout, statesOf } from '../../dashboard/js/graph.js';
-import { choiceLabel, stateGraph } from '../../src/core/state-machine-graph.ts';
+import { choiceLabel, stateGraph } from '../../src/core/read-models/state-machine-graph.ts';
 
 const definition = JSON.parse(readFileSync('stepfunctions/deploy.asl.json', 'utf8'));
 

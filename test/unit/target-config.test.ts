@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { configJsonSchema } from '../../src/core/config/schema.ts';
 import { configWarnings } from '../../src/core/config/warnings.ts';
-import type { ConfigError } from '../../src/core/errors.ts';
-import { buildPlan, rollbackEnvironment } from '../../src/core/plan.ts';
+import type { ConfigError } from '../../src/core/model/errors.ts';
+import { buildPlan, rollbackEnvironment } from '../../src/core/triggers/plan.ts';
 
 const yaml = (target: string, registry = 'ecr', repository = 'team/web') => `
 services:

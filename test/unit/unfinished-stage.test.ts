@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { STAGE_STATES, TERMINAL_STATES } from '../../src/core/deployment.ts';
-import { closeUnfinishedStage, type StageEnd } from '../../src/core/unfinished-stage.ts';
+import { STAGE_STATES, TERMINAL_STATES } from '../../src/core/model/deployment.ts';
+import { closeUnfinishedStage, type StageEnd } from '../../src/core/pipeline/unfinished-stage.ts';
 
 const AT = new Date('2026-03-01T10:00:00.000Z');
 const ended: StageEnd = { kind: 'execution-ended', why: 'execution aborted' };
@@ -46,7 +46,7 @@ describe('closeUnfinishedStage: one rule for a stage nothing will finish', () =>
   });
 
   it('covers every state of the model, and each closing is a move the store allows', async () => {
-    const { allowedPredecessors } = await import('../../src/core/deployment.ts');
+    const { allowedPredecessors } = await import('../../src/core/model/deployment.ts');
     for (const state of STAGE_STATES) {
       for (const end of [ended, stopped]) {
         const closing = closeUnfinishedStage(state, end, AT);

@@ -24,7 +24,7 @@ import {
   pathToken,
 } from '../../functions/commons/webhook.ts';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { InvalidInputError } from '../../src/core/errors.ts';
+import { InvalidInputError } from '../../src/core/model/errors.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';
 

@@ -1,8 +1,8 @@
 /** The GitHub and Docker Hub normalizers on the payloads as their docs publish them. */
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../src/core/errors.ts';
 import { normalizeDockerhubPush } from '../../src/core/events/dockerhub.ts';
 import { normalizeGithubEvent } from '../../src/core/events/github.ts';
+import { InvalidInputError } from '../../src/core/model/errors.ts';
 import { fixture, withContainerTag } from '../support/webhooks.ts';
 
 const at = new Date('2026-01-02T03:04:05Z');

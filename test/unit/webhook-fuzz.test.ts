@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TAG_PATTERN } from '../../src/core/oci.ts';
+import { TAG_PATTERN } from '../../src/core/model/oci.ts';
 import { fixture, githubHeaders, TOKEN, webhookHarness } from '../support/webhooks.ts';
 
 type Harness = Awaited<ReturnType<typeof webhookHarness>>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describeZodIssues, formatPath } from '../../src/core/zod-issues.ts';
+import { describeZodIssues, formatPath } from '../../src/core/model/zod-issues.ts';
 
 describe('zod-issues: how every bad input is told', () => {
   const schema = z.object({ services: z.array(z.object({ name: z.string(), port: z.number() })) });

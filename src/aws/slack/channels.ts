@@ -8,8 +8,8 @@
  * Scopes: channels:read (and groups:read for private channels).
  */
 import type { WebClient } from '@slack/web-api';
+import type { SlackChannelState, SlackChannels } from '../../core/config/preflight.ts';
 import type { Log } from '../../core/ports.ts';
-import type { SlackChannelState, SlackChannels } from '../../core/preflight.ts';
 import { createSlackClient, describeSlackError, PROFILES } from './client.ts';
 
 interface ChannelInfo {

@@ -8,9 +8,9 @@
  * The handler awaits all of it before answering (it says why, and what Slack's 3 s mean).
  */
 import { z } from 'zod';
-import { type Decision, decideApproval } from '../../core/approvals.ts';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import type { Ports } from '../../core/handler-ports.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../core/model/errors.ts';
+import { type Decision, decideApproval } from '../../core/pipeline/approvals.ts';
 import type { ApprovalRecord, Notifier } from '../../core/ports.ts';
 import { describeSlackError } from './client.ts';
 import { APPROVE_ACTION, REJECT_ACTION } from './messages.ts';

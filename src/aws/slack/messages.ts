@@ -5,9 +5,9 @@
  * the task token never leaves the store.
  */
 import type { Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
-import { type DeploymentRecord, rehearsalLabel, type StageRecord } from '../../core/deployment.ts';
+import { type DeploymentRecord, rehearsalLabel, type StageRecord } from '../../core/model/deployment.ts';
+import type { Trigger } from '../../core/model/release.ts';
 import type { ApprovalRecord } from '../../core/ports.ts';
-import type { Trigger } from '../../core/release.ts';
 
 export const APPROVAL_BLOCK_ID = 'coconut_approval';
 export const APPROVE_ACTION = 'coconut_approve';

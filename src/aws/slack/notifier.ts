@@ -6,7 +6,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { CoconutConfig } from '../../core/config/schema.ts';
-import type { DeploymentRecord, StageRecord } from '../../core/deployment.ts';
+import type { DeploymentRecord, StageRecord } from '../../core/model/deployment.ts';
 import type { ApprovalRecord, ChatThread, Clock, Log, Notifier, Store } from '../../core/ports.ts';
 import { withinBudget } from './client.ts';
 import {

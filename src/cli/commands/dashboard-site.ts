@@ -6,8 +6,8 @@
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { dashboardConfig } from '../../core/config/dashboard-config.ts';
 import { loadConfigFile } from '../../core/config/load.ts';
-import { dashboardConfig } from '../../core/dashboard-config.ts';
 import { PROJECT_ROOT } from '../../local/runtime.ts';
 import { configFile } from '../config-file.ts';
 import { UsageError } from '../errors.ts';

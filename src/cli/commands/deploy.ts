@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import type { DeploymentView } from '../../core/deployment.ts';
-import { parseDuration } from '../../core/duration.ts';
+import type { DeploymentView } from '../../core/model/deployment.ts';
+import { parseDuration } from '../../core/model/duration.ts';
 import { request, serverUrl, useStage } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { follow } from '../progress.ts';

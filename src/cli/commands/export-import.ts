@@ -1,6 +1,6 @@
 /**
  * `coconut export [--out FILE]` and `coconut import FILE [--dry-run]`: deployment history as
- * JSON lines (format: src/core/history-transfer.ts). Export reads the history in pages; import
+ * JSON lines (format: src/core/history/history-transfer.ts). Export reads the history in pages; import
  * checks the whole file here first (a bad line: nothing is sent), then sends it in parts small
  * enough for any Coconut (a Lambda request holds 6 MB, the local server 1 MB), numbered as in
  * the file.
@@ -18,7 +18,7 @@ import {
   type ImportReport,
   lineRanges,
   parseHistory,
-} from '../../core/history-transfer.ts';
+} from '../../core/history/history-transfer.ts';
 import { requestText, serverUrl, useStage } from '../client.ts';
 import { CommandFailed, UsageError } from '../errors.ts';
 

@@ -1,7 +1,7 @@
 /** `coconut history SERVICE`: every environment deployment of a service, newest first. */
 import { parseArgs } from 'node:util';
-import type { StageRecord } from '../../core/deployment.ts';
-import { STAGE_STATES } from '../../core/deployment.ts';
+import type { StageRecord } from '../../core/model/deployment.ts';
+import { STAGE_STATES } from '../../core/model/deployment.ts';
 import { request, useStage } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { ago, table } from '../format.ts';

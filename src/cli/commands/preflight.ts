@@ -1,6 +1,6 @@
 /**
  * `coconut preflight`: checks coconut.yaml against the AWS account before a deploy, read-only
- * (src/core/preflight.ts says what is checked). Exit 0: nothing to fix; 1: findings, one line
+ * (src/core/config/preflight.ts says what is checked). Exit 0: nothing to fix; 1: findings, one line
  * each, naming the config line; 2: bad arguments.
  *
  * Credentials and Region come from the standard AWS chain (AWS_PROFILE, AWS_REGION, ...), the
@@ -13,8 +13,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { AwsPreflightReader } from '../../aws/preflight-reader.ts';
 import { SlackChannelReader } from '../../aws/slack/channels.ts';
 import { loadConfigWithPositions } from '../../core/config/load.ts';
+import { type BuildCompute, formatFinding, preflight as runPreflight } from '../../core/config/preflight.ts';
 import type { CoconutConfig } from '../../core/config/schema.ts';
-import { type BuildCompute, formatFinding, preflight as runPreflight } from '../../core/preflight.ts';
 import { configFile } from '../config-file.ts';
 import { UsageError } from '../errors.ts';
 

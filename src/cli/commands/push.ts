@@ -1,7 +1,7 @@
 /** `coconut push REPOSITORY:TAG`: what ECR sends after a successful push, to the local runtime. */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { isValidDigest, isValidRepository, isValidTag } from '../../core/oci.ts';
+import { isValidDigest, isValidRepository, isValidTag } from '../../core/model/oci.ts';
 import { request } from '../client.ts';
 import { CommandFailed, UsageError } from '../errors.ts';
 

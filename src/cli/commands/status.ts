@@ -1,8 +1,8 @@
 /** `coconut status`: what runs where, what is in progress, what waits for approval. */
 
 import { parseArgs } from 'node:util';
-import { rehearsalLabel, type StageRecord } from '../../core/deployment.ts';
-import type { PublicApproval, ServiceStatus } from '../../core/status.ts';
+import { rehearsalLabel, type StageRecord } from '../../core/model/deployment.ts';
+import type { PublicApproval, ServiceStatus } from '../../core/read-models/status.ts';
 import { request, useStage } from '../client.ts';
 import { ago, colorHealth, colorState, table } from '../format.ts';
 

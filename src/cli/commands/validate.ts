@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../core/config/load.ts';
 import { configJsonSchema } from '../../core/config/schema.ts';
 import { configWarnings } from '../../core/config/warnings.ts';
-import { formatDuration } from '../../core/duration.ts';
+import { formatDuration } from '../../core/model/duration.ts';
 import { configFile } from '../config-file.ts';
 
 export const validateUsage = 'coconut validate [--config FILE] [--json]';

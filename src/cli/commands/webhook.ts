@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../core/config/load.ts';
 import { GITHUB_REPOSITORY_PATTERN } from '../../core/events/github.ts';
-import { isValidRepository, isValidTag } from '../../core/oci.ts';
+import { isValidRepository, isValidTag } from '../../core/model/oci.ts';
 import { localSecrets } from '../../local/secrets.ts';
 import { dockerhubPush, ghcrPublished, githubTagPush, signedGithubRequest } from '../../local/webhook-payloads.ts';
 import { serverUrl } from '../client.ts';

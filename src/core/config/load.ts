@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors.ts';
-import { formatPath } from '../zod-issues.ts';
+import { ConfigError, type ConfigIssue } from '../model/errors.ts';
+import { formatPath } from '../model/zod-issues.ts';
 import { type CoconutConfig, configSchema } from './schema.ts';
 
 export async function loadConfigFile(file: string): Promise<CoconutConfig> {

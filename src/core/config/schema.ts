@@ -4,10 +4,10 @@
  * Objects are strict: a misspelled key is an error, not a silently ignored setting.
  */
 import { z } from 'zod';
-import { parseDuration } from '../duration.ts';
 import { GITHUB_REPOSITORY_PATTERN } from '../events/github.ts';
-import { looksLikeArn, parseApproverArn, parseCallerArn } from '../iam-identity.ts';
-import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../oci.ts';
+import { parseDuration } from '../model/duration.ts';
+import { looksLikeArn, parseApproverArn, parseCallerArn } from '../model/iam-identity.ts';
+import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../model/oci.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ALARM_NAME = /^[A-Za-z0-9._\-/#:()+= ]{1,255}$/;
@@ -259,7 +259,7 @@ export const targetSchema = z.discriminatedUnion('kind', [ansibleTarget, helmTar
 });
 
 /**
- * An approver: a Slack id, or an IAM ARN (src/core/iam-identity.ts says what each form
+ * An approver: a Slack id, or an IAM ARN (src/core/model/iam-identity.ts says what each form
  * matches). Anything starting with "arn:" must be a valid approver ARN; the error says which form.
  */
 const approver = z

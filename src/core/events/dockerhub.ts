@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidInputError } from '../errors.ts';
-import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN, TAG_PATTERN } from '../oci.ts';
-import type { ReleaseEvent } from '../release.ts';
-import { describeZodIssues } from '../zod-issues.ts';
+import { InvalidInputError } from '../model/errors.ts';
+import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN, TAG_PATTERN } from '../model/oci.ts';
+import type { ReleaseEvent } from '../model/release.ts';
+import { describeZodIssues } from '../model/zod-issues.ts';
 import { preview } from './github.ts';
 
 export const dockerhubPushSchema = z.looseObject({

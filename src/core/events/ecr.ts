@@ -3,8 +3,8 @@
  * a release; deletes, failed pushes and untagged pushes are ignored with a reason.
  */
 import { z } from 'zod';
-import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from '../oci.ts';
-import type { ReleaseEvent } from '../release.ts';
+import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from '../model/oci.ts';
+import type { ReleaseEvent } from '../model/release.ts';
 
 export const ecrImageActionSchema = z.object({
   id: z.string().min(1).max(128),

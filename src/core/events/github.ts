@@ -6,10 +6,10 @@
  * that does not match is an InvalidInputError naming the field and the expected format (400).
  */
 import { z } from 'zod';
-import { InvalidInputError } from '../errors.ts';
-import { DIGEST_PATTERN, REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN, TAG_PATTERN } from '../oci.ts';
-import type { ReleaseEvent, Trigger } from '../release.ts';
-import { describeZodIssues } from '../zod-issues.ts';
+import { InvalidInputError } from '../model/errors.ts';
+import { DIGEST_PATTERN, REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN, TAG_PATTERN } from '../model/oci.ts';
+import type { ReleaseEvent, Trigger } from '../model/release.ts';
+import { describeZodIssues } from '../model/zod-issues.ts';
 
 /** owner/name as GitHub allows them (owner: 1-39 alphanumerics or "-"; name: 1-100 of A-Z a-z 0-9 . _ -). */
 export const GITHUB_REPOSITORY_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;

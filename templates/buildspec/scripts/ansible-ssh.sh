@@ -4,7 +4,7 @@
 #   ansible-ssh.sh DIR
 #
 # DIR is a fresh private folder (mktemp -d: mode 0700). Inputs, all from the environment, each a
-# NAME or a path, never key material (src/core/plan.ts sets them from the ansible target):
+# NAME or a path, never key material (src/core/triggers/plan.ts sets them from the ansible target):
 #   COCONUT_ANSIBLE_SSH_KEY_SECRET      secret whose text is the private key (target.sshKey)
 #   COCONUT_ANSIBLE_KNOWN_HOSTS_SECRET  secret whose text is known_hosts lines (target.knownHosts.secret)
 #   COCONUT_ANSIBLE_KNOWN_HOSTS_FILE    known_hosts file in the build source (target.knownHosts.file)

@@ -5,11 +5,11 @@
  * anything is planned the digest is asked of the registry. When it cannot be had, nothing is
  * planned or started and the error names the image and why.
  */
-import type { ServiceConfig } from './config/schema.ts';
-import type { ImageRef } from './deployment.ts';
-import { DigestUnresolvedError } from './errors.ts';
-import { isValidDigest } from './oci.ts';
-import type { ImageRegistry, Log } from './ports.ts';
+import type { ServiceConfig } from '../config/schema.ts';
+import type { ImageRef } from '../model/deployment.ts';
+import { DigestUnresolvedError } from '../model/errors.ts';
+import { isValidDigest } from '../model/oci.ts';
+import type { ImageRegistry, Log } from '../ports.ts';
 
 export interface DigestDeps {
   /** Absent: images stay as the event gave them (test doubles that wire no registry). */

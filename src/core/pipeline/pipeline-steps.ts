@@ -3,13 +3,13 @@
  * schema. The state machine passes `ref` (which deployment, which environment) to all of them.
  */
 import { z } from 'zod';
+import { SEVERITIES } from '../config/schema.ts';
+import { NotFoundError } from '../model/errors.ts';
+import type { EcsTarget, Notifier, Scanner } from '../ports.ts';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
-import { SEVERITIES } from './config/schema.ts';
 import { runEcsStep } from './ecs-step.ts';
-import { NotFoundError } from './errors.ts';
 import { lockKey, releaseLock, requestLock } from './locks.ts';
-import type { EcsTarget, Notifier, Scanner } from './ports.ts';
 import { runScanGate } from './scan-gate.ts';
 import {
   prepareRollback,
@@ -47,7 +47,7 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     holdSeconds: z.number().int().positive(),
     /** When the execution started (~ when the push arrived): the queue order. */
     queuedAt: z.string().optional(),
-    /** The waiting task's token: settled when the lock is this deployment's (src/core/locks.ts). */
+    /** The waiting task's token: settled when the lock is this deployment's (src/core/pipeline/locks.ts). */
     taskToken: z.string().min(1),
   }),
   z.object({ action: z.literal('releaseLock'), ref }),

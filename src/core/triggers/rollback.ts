@@ -6,9 +6,10 @@
  * the newest such version other than the one running now. It skips the approval gate (it is
  * the way back), so on AWS only the environment's approvers may ask for it.
  */
-import { type Actor, environmentApprovers, listsActor } from './approvals.ts';
-import type { StageRecord } from './deployment.ts';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from './errors.ts';
+
+import type { StageRecord } from '../model/deployment.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../model/errors.ts';
+import { type Actor, environmentApprovers, listsActor } from '../pipeline/approvals.ts';
 import { assertServiceImage, ForeignImageError } from './image-policy.ts';
 import { checkEnvironments, checkRequestId, findService, type ManualOutcome, triggerOf } from './manual-deploy.ts';
 import { buildEnvironment, buildPlan } from './plan.ts';

@@ -5,8 +5,9 @@
  * AWS this runs on the "Step Functions Execution Status Change" event; locally when the engine
  * reports the end of an execution. On a normal end it finds nothing to do.
  */
+
+import type { Clock, Log, Orchestrator, Store } from '../ports.ts';
 import { lockKey, releaseLock } from './locks.ts';
-import type { Clock, Log, Orchestrator, Store } from './ports.ts';
 import { closeUnfinishedStage } from './unfinished-stage.ts';
 
 export interface ExecutionEnd {

@@ -24,8 +24,8 @@
  * got through, so all of them do. Only a time budget far above any real contention ends it,
  * with an error the state machine retries (Coconut.Retryable).
  */
-import { TaskTokenExpiredError } from './errors.ts';
-import type { Clock, LockRecord, Log, Orchestrator, Store } from './ports.ts';
+import { TaskTokenExpiredError } from '../model/errors.ts';
+import type { Clock, LockRecord, Log, Orchestrator, Store } from '../ports.ts';
 
 export interface LockDeps {
   store: Store;

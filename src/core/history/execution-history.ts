@@ -3,7 +3,7 @@
  * people. Causes can carry a whole CodeBuild Build object (environment, logs locations): only
  * its one-line summary leaves the service.
  */
-import { describeFailure } from './failure.ts';
+import { describeFailure } from '../model/failure.ts';
 
 const MAX_CAUSE = 300;
 

@@ -3,7 +3,7 @@
  * and the transitions between them with a short label. Parameters, ARNs and placeholders are
  * left out: the dashboard draws the machine, it does not need to know what the tasks call.
  */
-import type { AslDefinition, AslState } from './asl.ts';
+import type { AslDefinition, AslState } from '../asl.ts';
 
 export interface GraphEdge {
   to: string;
@@ -24,7 +24,7 @@ export interface GraphState {
   inner?: StateGraph;
 }
 
-export type { AslDefinition } from './asl.ts';
+export type { AslDefinition } from '../asl.ts';
 
 export interface StateGraph {
   startAt: string;

@@ -11,7 +11,7 @@
  * Rollback executions are restorations, not changes: they count only towards time to restore.
  * Rehearsed deploys (nothing ran) count nowhere; a deploy whose scan alone was rehearsed counts.
  */
-import { type DeploymentView, rehearsedTarget, type StageRecord } from './deployment.ts';
+import { type DeploymentView, rehearsedTarget, type StageRecord } from '../model/deployment.ts';
 
 export interface DoraInput {
   service: string;

@@ -16,7 +16,7 @@
  *
  * finishedAt is the caller's clock (or the export time), never the machine's.
  */
-import { type StageState, TERMINAL_STATES } from './deployment.ts';
+import { type StageState, TERMINAL_STATES } from '../model/deployment.ts';
 
 export type StageEnd =
   /** The execution reported its end (failed, aborted, timed out); `why` says how. */

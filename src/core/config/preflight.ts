@@ -9,8 +9,8 @@
  * is a finding that names the config line, with the closest existing name when there is one.
  */
 
-import type { CoconutConfig } from './config/schema.ts';
-import { formatPath } from './zod-issues.ts';
+import { formatPath } from '../model/zod-issues.ts';
+import type { CoconutConfig } from './schema.ts';
 
 export type RequirementKind =
   | 'alarm'

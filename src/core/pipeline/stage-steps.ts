@@ -3,11 +3,11 @@
  * state, keeps "what runs where" up to date, and tells the notifier. Safe to retry: moving to
  * the state a stage is already in changes nothing.
  */
-import { rehearsedTarget, type StageRecord, type StageState } from './deployment.ts';
-import { describeFailure, ERRORS, type StepFailure } from './failure.ts';
-import type { BuildEnvVar } from './plan.ts';
-import { rollbackEnvironment } from './plan.ts';
-import type { Alarms, Clock, Log, Notifier, Store } from './ports.ts';
+import { rehearsedTarget, type StageRecord, type StageState } from '../model/deployment.ts';
+import { describeFailure, ERRORS, type StepFailure } from '../model/failure.ts';
+import type { Alarms, Clock, Log, Notifier, Store } from '../ports.ts';
+import type { BuildEnvVar } from '../triggers/plan.ts';
+import { rollbackEnvironment } from '../triggers/plan.ts';
 
 export interface StageDeps {
   store: Store;

@@ -4,7 +4,7 @@
  * local server serves dashboard/config.json as it is (same origin, no sign-in). It holds no
  * secret: a public OAuth client needs none.
  */
-import type { CoconutConfig } from './config/schema.ts';
+import type { CoconutConfig } from './schema.ts';
 
 export interface DashboardConfig {
   apiBase: string;

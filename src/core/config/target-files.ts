@@ -1,10 +1,10 @@
 /**
  * The files and folders a service's target names, per environment, as its builds will read them:
- * the same "{environment}" expansion as the plan (src/core/plan.ts expands valuesFiles and
+ * the same "{environment}" expansion as the plan (src/core/triggers/plan.ts expands valuesFiles and
  * knownHosts.file).
  * infra/ archives exactly these for CodeBuild, and refuses a config that names a missing one.
  */
-import type { ServiceConfig } from './config/schema.ts';
+import type { ServiceConfig } from './schema.ts';
 
 export interface NamedPath {
   service: string;

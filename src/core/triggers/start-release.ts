@@ -9,11 +9,11 @@
  * `create` carries no commit id — and every copy after the first starts nothing.
  */
 import { createHash } from 'node:crypto';
-import type { ServiceConfig } from './config/schema.ts';
-import type { ImageRef } from './deployment.ts';
-import type { TagPush } from './events/github.ts';
+import type { ServiceConfig } from '../config/schema.ts';
+import type { TagPush } from '../events/github.ts';
+import type { ImageRef } from '../model/deployment.ts';
+import type { ReleaseEvent } from '../model/release.ts';
 import { type BuildEnvVar, buildPlan } from './plan.ts';
-import type { ReleaseEvent } from './release.ts';
 import { withDigest } from './resolve-digest.ts';
 import { type StartDeps, type StartOutcome, startPlan } from './start-deployment.ts';
 

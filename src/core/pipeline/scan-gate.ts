@@ -9,10 +9,10 @@
  * trivy (not --strict): the stage is labelled a rehearsal (scan PLANNED), like a build whose
  * tool is missing, and goes on.
  */
-import type { EnvironmentConfig } from './config/schema.ts';
-import { NotFoundError } from './errors.ts';
-import { ERRORS } from './failure.ts';
-import type { ScanFinding, Scanner, ScanReport } from './ports.ts';
+import type { EnvironmentConfig } from '../config/schema.ts';
+import { NotFoundError } from '../model/errors.ts';
+import { ERRORS } from '../model/failure.ts';
+import type { ScanFinding, Scanner, ScanReport } from '../ports.ts';
 import { mergeRehearsal, type Outcome, recordFailed, type StageDeps, type StageRef } from './stage-steps.ts';
 
 export type ScanPolicy = NonNullable<EnvironmentConfig['scan']>;

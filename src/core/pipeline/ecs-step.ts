@@ -4,10 +4,10 @@
  * Its inputs are the same build variables a buildspec would get, and its result has the shape
  * of a CodeBuild build, so RecordBaking / RecordRolledBack read it without knowing the difference.
  */
-import { ERRORS } from './failure.ts';
-import { DIGEST_PATTERN } from './oci.ts';
-import type { BuildEnvVar } from './plan.ts';
-import type { Clock, EcsDeployOutcome, EcsTarget, Log } from './ports.ts';
+import { ERRORS } from '../model/failure.ts';
+import { DIGEST_PATTERN } from '../model/oci.ts';
+import type { Clock, EcsDeployOutcome, EcsTarget, Log } from '../ports.ts';
+import type { BuildEnvVar } from '../triggers/plan.ts';
 import type { BuildResult, StageRef } from './stage-steps.ts';
 
 /** The Lambda ran out of time before ECS settled; the state machine retries, which only waits again. */

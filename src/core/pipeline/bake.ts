@@ -4,9 +4,9 @@
  * change can fail exactly the bakes that watch it, within seconds, with no polling.
  */
 
-import { TaskTokenExpiredError } from './errors.ts';
-import { ERRORS, type StepFailure } from './failure.ts';
-import type { AlarmStatus, Alarms, Clock, Log, Orchestrator, Store } from './ports.ts';
+import { TaskTokenExpiredError } from '../model/errors.ts';
+import { ERRORS, type StepFailure } from '../model/failure.ts';
+import type { AlarmStatus, Alarms, Clock, Log, Orchestrator, Store } from '../ports.ts';
 
 export interface AlarmCheck {
   breached: boolean;

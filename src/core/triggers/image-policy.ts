@@ -5,9 +5,9 @@
  * assertServiceImage, so a history line or a request cannot send another repository, or a tag
  * the service never releases, to an environment.
  */
-import type { ServiceConfig } from './config/schema.ts';
-import type { ImageRef } from './deployment.ts';
-import { InvalidInputError } from './errors.ts';
+import type { ServiceConfig } from '../config/schema.ts';
+import type { ImageRef } from '../model/deployment.ts';
+import { InvalidInputError } from '../model/errors.ts';
 
 /** An image that is not one of the service's releases. */
 export class ForeignImageError extends InvalidInputError {

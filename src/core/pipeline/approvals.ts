@@ -4,12 +4,12 @@
  * token can be 2,048, and a token must never leave the service anyway).
  */
 import { createHash } from 'node:crypto';
-import type { CoconutConfig } from './config/schema.ts';
-import { ConflictError, ForbiddenError, NotFoundError, TaskTokenExpiredError } from './errors.ts';
-import { ERRORS } from './failure.ts';
+import type { CoconutConfig } from '../config/schema.ts';
+import { ConflictError, ForbiddenError, NotFoundError, TaskTokenExpiredError } from '../model/errors.ts';
+import { ERRORS } from '../model/failure.ts';
+import { approverNames, type IamPrincipal, looksLikeArn, parseApproverArn } from '../model/iam-identity.ts';
+import type { ApprovalRecord, Clock, Log, Notifier, Orchestrator, Store, UserGroups } from '../ports.ts';
 import { fourEyesVerdict, triggerIdentities } from './four-eyes.ts';
-import { approverNames, type IamPrincipal, looksLikeArn, parseApproverArn } from './iam-identity.ts';
-import type { ApprovalRecord, Clock, Log, Notifier, Orchestrator, Store, UserGroups } from './ports.ts';
 
 export interface ApprovalDeps {
   store: Store;

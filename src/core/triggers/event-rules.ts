@@ -13,7 +13,7 @@
  * bus quota (same page); over prefix matching, which user-chosen names do not allow. The cost of
  * the wide pattern is an invocation per unrelated push or alarm, ignored within milliseconds.
  */
-import type { CoconutConfig } from './config/schema.ts';
+import type { CoconutConfig } from '../config/schema.ts';
 
 export interface EventRule {
   name: string;

@@ -1,7 +1,7 @@
 /** What runs where: per service and environment, the current version and the latest deployment. */
-import type { CoconutConfig } from './config/schema.ts';
-import type { StageRecord, VersionRef } from './deployment.ts';
-import type { AlarmStatus, Alarms, ApprovalRecord, Store } from './ports.ts';
+import type { CoconutConfig } from '../config/schema.ts';
+import type { StageRecord, VersionRef } from '../model/deployment.ts';
+import type { AlarmStatus, Alarms, ApprovalRecord, Store } from '../ports.ts';
 
 /** Health from the environment's alarms: the worst of them; NONE when it watches none. */
 export interface Health {

@@ -13,9 +13,9 @@
  * triggered and the one approving have no kind in common, Coconut cannot show they are two
  * people, and the approval is refused with the reason and the mapping that would fix it.
  */
-import type { CoconutConfig } from './config/schema.ts';
-import { parseCallerArn, sameIdentity } from './iam-identity.ts';
-import type { Trigger } from './release.ts';
+import type { CoconutConfig } from '../config/schema.ts';
+import { parseCallerArn, sameIdentity } from '../model/iam-identity.ts';
+import type { Trigger } from '../model/release.ts';
 
 export type IdentityKind = 'slack' | 'oidc' | 'iam';
 

@@ -4,8 +4,10 @@
  * execution name is the idempotency key, so a duplicate push starts nothing.
  */
 
-import type { CoconutConfig, ServiceConfig } from './config/schema.ts';
-import type { DeploymentRecord } from './deployment.ts';
+import type { CoconutConfig, ServiceConfig } from '../config/schema.ts';
+import type { DeploymentRecord } from '../model/deployment.ts';
+import type { ReleaseEvent } from '../model/release.ts';
+import type { Clock, ImageRegistry, Log, Notifier, Orchestrator, Store } from '../ports.ts';
 import {
   buildPlan,
   type DeploymentPlan,
@@ -15,8 +17,6 @@ import {
   initialStages,
   matchServices,
 } from './plan.ts';
-import type { Clock, ImageRegistry, Log, Notifier, Orchestrator, Store } from './ports.ts';
-import type { ReleaseEvent } from './release.ts';
 import { withDigest } from './resolve-digest.ts';
 
 export interface StartDeps {

@@ -20,16 +20,16 @@
  * (unfinished-stage.ts: INTERRUPTED, a rollback ROLLBACK_FAILED, PENDING SKIPPED), each with the reason, and the report lists them.
  */
 import { z } from 'zod';
-import { type Actor, type ApproverCheck, checkApprover, groupMembersOnce, unresolvedGroupsHint } from './approvals.ts';
-import type { CoconutConfig } from './config/schema.ts';
-import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord } from './deployment.ts';
-import { CoconutError, ConflictError, ForbiddenError, InvalidInputError } from './errors.ts';
-import { foreignImageReason } from './image-policy.ts';
-import { mapLimit } from './map-limit.ts';
-import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from './oci.ts';
-import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Log, Store, UserGroups } from './ports.ts';
-import { closeUnfinishedStage } from './unfinished-stage.ts';
-import { describeZodIssues, formatPath } from './zod-issues.ts';
+import type { CoconutConfig } from '../config/schema.ts';
+import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord } from '../model/deployment.ts';
+import { CoconutError, ConflictError, ForbiddenError, InvalidInputError } from '../model/errors.ts';
+import { mapLimit } from '../model/map-limit.ts';
+import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from '../model/oci.ts';
+import { describeZodIssues, formatPath } from '../model/zod-issues.ts';
+import { type Actor, type ApproverCheck, checkApprover, groupMembersOnce, unresolvedGroupsHint } from '../pipeline/approvals.ts';
+import { closeUnfinishedStage } from '../pipeline/unfinished-stage.ts';
+import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Log, Store, UserGroups } from '../ports.ts';
+import { foreignImageReason } from '../triggers/image-policy.ts';
 
 export const HISTORY_FORMAT = 'coconut-history';
 export const HISTORY_VERSION = 1;

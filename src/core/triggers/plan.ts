@@ -3,9 +3,9 @@
  * environment needs, and the deterministic execution name that makes duplicates harmless.
  */
 import { createHash } from 'node:crypto';
-import type { CoconutConfig, ServiceConfig, TargetConfig } from './config/schema.ts';
-import type { DeploymentRecord, ImageRef, StageRecord } from './deployment.ts';
-import type { ReleaseEvent, Trigger } from './release.ts';
+import type { CoconutConfig, ServiceConfig, TargetConfig } from '../config/schema.ts';
+import type { DeploymentRecord, ImageRef, StageRecord } from '../model/deployment.ts';
+import type { ReleaseEvent, Trigger } from '../model/release.ts';
 
 export interface BuildEnvVar {
   Name: string;

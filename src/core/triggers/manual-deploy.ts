@@ -5,14 +5,14 @@
  * retried starts nothing new, a deliberate redeploy of the same version is a new execution.
  */
 import { randomUUID } from 'node:crypto';
-import type { Actor } from './approvals.ts';
-import type { ServiceConfig } from './config/schema.ts';
-import type { ImageRef } from './deployment.ts';
-import { InvalidInputError, NotFoundError } from './errors.ts';
+import type { ServiceConfig } from '../config/schema.ts';
+import type { ImageRef } from '../model/deployment.ts';
+import { InvalidInputError, NotFoundError } from '../model/errors.ts';
+import { isValidDigest, isValidTag } from '../model/oci.ts';
+import type { Trigger } from '../model/release.ts';
+import type { Actor } from '../pipeline/approvals.ts';
 import { assertServiceImage, isServiceRepository } from './image-policy.ts';
-import { isValidDigest, isValidTag } from './oci.ts';
 import { buildPlan, type DeploymentPlan } from './plan.ts';
-import type { Trigger } from './release.ts';
 import { withDigest } from './resolve-digest.ts';
 import { type StartDeps, type StartOutcome, startPlan } from './start-deployment.ts';
 
