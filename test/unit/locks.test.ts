@@ -2,7 +2,7 @@
  * The environment lock's decisions (src/core/pipeline/locks.ts), each on its own, on the real Store adapter over
  * dynalite (the local runtime's DynamoDB, in process): who gets the lock, in which order, when a term has
  * expired, what a release or a retried release wakes, the waiters that are skipped or dropped, and the
- * contention budget. The flows end to end are test/integration/lock-queue.test.ts (dynalite and moto) and
+ * contention budget. The flows end to end are test/integration/both-backends/lock-queue.test.ts (dynalite and moto) and
  * test/unit/asl-lock-wait.test.ts (the real engine); this file is fast enough for `npm run mutate`, and
  * each case was written against a mutant those left alive (reports/mutation/summary.md).
  *

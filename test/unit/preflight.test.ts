@@ -2,7 +2,7 @@
  * The preflight domain: what coconut.yaml requires of the account (with paths and lines), the
  * CodeBuild Lambda-compute Region rule, suggestions, and what happens when a question fails.
  * The account here is an in-memory AccountReader (our own port, not a platform stand-in); the
- * adapters meet moto_server in test/integration/preflight.test.ts.
+ * adapters meet moto_server in test/integration/moto/preflight.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

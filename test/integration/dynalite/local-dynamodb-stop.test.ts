@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BatchWriteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EMULATOR_CREDENTIALS, LOCAL_TABLE, type LocalDynamo, startLocalDynamo } from '../../src/local/local-dynamodb.ts';
+import { EMULATOR_CREDENTIALS, LOCAL_TABLE, type LocalDynamo, startLocalDynamo } from '../../../src/local/local-dynamodb.ts';
 
 describe('local DynamoDB stop() with requests in flight', () => {
   let dynamo: LocalDynamo | undefined;

@@ -6,16 +6,16 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../src/aws/clients.ts';
-import { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { EcrRegistry } from '../../src/aws/ecr-registry.ts';
-import { tableDefinition } from '../../src/aws/table.ts';
-import type { ImageRef } from '../../src/core/model/deployment.ts';
-import { NotFoundError } from '../../src/core/model/errors.ts';
-import { runPipelineStep } from '../../src/core/pipeline/pipeline-steps.ts';
-import { type Clock, silentNotifier } from '../../src/core/ports.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
-import { memoryLog } from '../support/runtime.ts';
+import { documentClient } from '../../../src/aws/clients.ts';
+import { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { EcrRegistry } from '../../../src/aws/ecr-registry.ts';
+import { tableDefinition } from '../../../src/aws/table.ts';
+import type { ImageRef } from '../../../src/core/model/deployment.ts';
+import { NotFoundError } from '../../../src/core/model/errors.ts';
+import { runPipelineStep } from '../../../src/core/pipeline/pipeline-steps.ts';
+import { type Clock, silentNotifier } from '../../../src/core/ports.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
+import { memoryLog } from '../../support/runtime.ts';
 
 let moto: Moto;
 let ecr: ECRClient;

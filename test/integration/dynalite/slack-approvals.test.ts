@@ -6,21 +6,21 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApiHandler } from '../../functions/api.ts';
-import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
-import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
-import { ANSWER_BUDGET_MS, createSlackInteractionsHandler } from '../../functions/slack-interactions.ts';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { createSlack, type SlackSettings } from '../../src/aws/slack/setup.ts';
-import { parseConfig } from '../../src/core/config/load.ts';
-import type { Ports } from '../../src/core/handler-ports.ts';
-import type { DeploymentRecord, StageRecord } from '../../src/core/model/deployment.ts';
-import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
-import type { PipelineStep } from '../../src/core/pipeline/pipeline-steps.ts';
-import type { ApprovalRecord, Orchestrator } from '../../src/core/ports.ts';
-import { lambdaContext } from '../../src/local/engine.ts';
-import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
-import { memoryLog } from '../support/runtime.ts';
+import { createApiHandler } from '../../../functions/api.ts';
+import { createPipelineStepHandler } from '../../../functions/pipeline-step.ts';
+import { createRequestApprovalHandler } from '../../../functions/request-approval.ts';
+import { ANSWER_BUDGET_MS, createSlackInteractionsHandler } from '../../../functions/slack-interactions.ts';
+import type { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { createSlack, type SlackSettings } from '../../../src/aws/slack/setup.ts';
+import { parseConfig } from '../../../src/core/config/load.ts';
+import type { Ports } from '../../../src/core/handler-ports.ts';
+import type { DeploymentRecord, StageRecord } from '../../../src/core/model/deployment.ts';
+import { TaskTokenExpiredError } from '../../../src/core/model/errors.ts';
+import type { PipelineStep } from '../../../src/core/pipeline/pipeline-steps.ts';
+import type { ApprovalRecord, Orchestrator } from '../../../src/core/ports.ts';
+import { lambdaContext } from '../../../src/local/engine.ts';
+import type { LocalDynamo } from '../../../src/local/local-dynamodb.ts';
+import { memoryLog } from '../../support/runtime.ts';
 import {
   blockActions,
   blockText,
@@ -29,8 +29,8 @@ import {
   type RecordingSlack,
   signedInteraction,
   startSlackServer,
-} from '../support/slack-server.ts';
-import { dynaliteStore } from '../support/stores.ts';
+} from '../../support/slack-server.ts';
+import { dynaliteStore } from '../../support/stores.ts';
 
 const BOT_TOKEN = 'xoxb-test-bot-token';
 const SIGNING_SECRET = 'test-signing-secret-0123456789';

@@ -19,14 +19,14 @@ import { CreateClusterCommand as CreateEksClusterCommand, EKSClient } from '@aws
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsPreflightReader } from '../../src/aws/preflight-reader.ts';
-import { SlackChannelReader } from '../../src/aws/slack/channels.ts';
-import { parseConfigWithPositions } from '../../src/core/config/load.ts';
-import { formatFinding, preflight } from '../../src/core/config/preflight.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
-import { type RecordingSlack, startSlackServer } from '../support/slack-server.ts';
+import { AwsPreflightReader } from '../../../src/aws/preflight-reader.ts';
+import { SlackChannelReader } from '../../../src/aws/slack/channels.ts';
+import { parseConfigWithPositions } from '../../../src/core/config/load.ts';
+import { formatFinding, preflight } from '../../../src/core/config/preflight.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
+import { type RecordingSlack, startSlackServer } from '../../support/slack-server.ts';
 
-const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
+const PROJECT_ROOT = path.resolve(import.meta.dirname, '../../..');
 const TOKEN = 'xoxb-preflight-test';
 
 // Each misspelt name carries a trailing comment "# wrong" so the test finds its line itself.

@@ -1,7 +1,7 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableDefinition } from '../../src/aws/table.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { tableDefinition } from '../../../src/aws/table.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
 
 describe('moto_server test setup', () => {
   let moto: Moto;

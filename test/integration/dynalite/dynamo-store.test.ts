@@ -3,11 +3,11 @@
  * (The same adapter runs against moto in the AWS suite.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import type { DeploymentRecord, StageRecord } from '../../src/core/model/deployment.ts';
-import { InvalidTransitionError, NotFoundError } from '../../src/core/model/errors.ts';
-import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
-import { dynaliteStore, THROTTLING_ERROR_NAMES, throttlingStore } from '../support/stores.ts';
+import type { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import type { DeploymentRecord, StageRecord } from '../../../src/core/model/deployment.ts';
+import { InvalidTransitionError, NotFoundError } from '../../../src/core/model/errors.ts';
+import type { LocalDynamo } from '../../../src/local/local-dynamodb.ts';
+import { dynaliteStore, THROTTLING_ERROR_NAMES, throttlingStore } from '../../support/stores.ts';
 
 let store: DynamoStore;
 let dynamo: LocalDynamo;
@@ -88,7 +88,7 @@ describe('DynamoStore (dynalite)', () => {
     expect((await store.listEnvironmentStates()).map((s) => `${s.service}/${s.environment}`)).toContain('api/staging');
   });
 
-  // The environment lock on this adapter: test/integration/lock-queue.test.ts.
+  // The environment lock on this adapter: test/integration/both-backends/lock-queue.test.ts.
 
   it('records an approval decision once; a second decision sees the first', async () => {
     await store.putApproval({

@@ -5,9 +5,9 @@
 import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SfnOrchestrator } from '../../src/aws/sfn-orchestrator.ts';
-import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { SfnOrchestrator } from '../../../src/aws/sfn-orchestrator.ts';
+import { TaskTokenExpiredError } from '../../../src/core/model/errors.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/coconut-test';
 

@@ -12,15 +12,15 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../src/aws/clients.ts';
-import { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { tableDefinition } from '../../src/aws/table.ts';
-import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
-import { type LockDeps, releaseLock, requestLock } from '../../src/core/pipeline/locks.ts';
-import type { Store } from '../../src/core/ports.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
-import { memoryLog } from '../support/runtime.ts';
-import { dynaliteStore } from '../support/stores.ts';
+import { documentClient } from '../../../src/aws/clients.ts';
+import { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { tableDefinition } from '../../../src/aws/table.ts';
+import { TaskTokenExpiredError } from '../../../src/core/model/errors.ts';
+import { type LockDeps, releaseLock, requestLock } from '../../../src/core/pipeline/locks.ts';
+import type { Store } from '../../../src/core/ports.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
+import { memoryLog } from '../../support/runtime.ts';
+import { dynaliteStore } from '../../support/stores.ts';
 
 class Callbacks {
   readonly woken: string[] = [];
@@ -238,7 +238,7 @@ describe.each(stores)('Environment lock on DynamoStore (%s)', (_name, open) => {
 /**
  * Contention: truly concurrent writers. dynalite serializes each write as DynamoDB does; moto_server
  * is a threaded development server without per-item atomicity, so this part runs on dynalite only
- * (see test/integration/aws-dynamo-store.test.ts).
+ * (see test/integration/moto/aws-dynamo-store.test.ts).
  */
 describe('Environment lock under contention (dynalite)', () => {
   let store: Store;

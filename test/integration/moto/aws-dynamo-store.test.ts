@@ -9,16 +9,16 @@
  */
 import { CreateTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../src/aws/clients.ts';
-import { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { TTL_ATTRIBUTE, tableDefinition } from '../../src/aws/table.ts';
-import type { DeploymentRecord, StageRecord } from '../../src/core/model/deployment.ts';
-import { InvalidTransitionError, NotFoundError } from '../../src/core/model/errors.ts';
-import { releaseLock, requestLock } from '../../src/core/pipeline/locks.ts';
-import type { ApprovalRecord } from '../../src/core/ports.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
-import { memoryLog } from '../support/runtime.ts';
-import { THROTTLING_ERROR_NAMES, throttlingStore } from '../support/stores.ts';
+import { documentClient } from '../../../src/aws/clients.ts';
+import { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { TTL_ATTRIBUTE, tableDefinition } from '../../../src/aws/table.ts';
+import type { DeploymentRecord, StageRecord } from '../../../src/core/model/deployment.ts';
+import { InvalidTransitionError, NotFoundError } from '../../../src/core/model/errors.ts';
+import { releaseLock, requestLock } from '../../../src/core/pipeline/locks.ts';
+import type { ApprovalRecord } from '../../../src/core/ports.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
+import { memoryLog } from '../../support/runtime.ts';
+import { THROTTLING_ERROR_NAMES, throttlingStore } from '../../support/stores.ts';
 
 const TABLE = 'coconut-moto';
 let moto: Moto;

@@ -4,8 +4,8 @@
  * back as COCONUT_ROLLBACK_REVISION in the rollback plan — against dynalite, the local runtime's DynamoDB.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { parseConfig } from '../../src/core/config/load.ts';
+import type { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { parseConfig } from '../../../src/core/config/load.ts';
 import {
   prepareRollback,
   recordBaking,
@@ -13,12 +13,12 @@ import {
   recordRolledBack,
   recordSucceeded,
   type StageDeps,
-} from '../../src/core/pipeline/stage-steps.ts';
-import { silentNotifier, systemClock } from '../../src/core/ports.ts';
-import { buildPlan, deploymentRecord, initialStages } from '../../src/core/triggers/plan.ts';
-import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
-import { memoryLog } from '../support/runtime.ts';
-import { dynaliteStore } from '../support/stores.ts';
+} from '../../../src/core/pipeline/stage-steps.ts';
+import { silentNotifier, systemClock } from '../../../src/core/ports.ts';
+import { buildPlan, deploymentRecord, initialStages } from '../../../src/core/triggers/plan.ts';
+import type { LocalDynamo } from '../../../src/local/local-dynamodb.ts';
+import { memoryLog } from '../../support/runtime.ts';
+import { dynaliteStore } from '../../support/stores.ts';
 
 let store: DynamoStore;
 let dynamo: LocalDynamo;

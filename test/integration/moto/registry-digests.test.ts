@@ -16,16 +16,16 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EcrRegistry } from '../../src/aws/ecr-registry.ts';
-import { AwsImageRegistry } from '../../src/aws/image-registry.ts';
-import { PullSecrets } from '../../src/aws/pull-secrets.ts';
-import { startManualDeployment } from '../../src/core/triggers/manual-deploy.ts';
-import type { DeploymentPlan } from '../../src/core/triggers/plan.ts';
-import { ghcrPublished, githubTagPush } from '../../src/local/webhook-payloads.ts';
-import { OciDigestClient } from '../../src/registry/oci-digest.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
-import { type FakeRegistry, fakeImage, startFakeRegistry } from '../support/oci-registry.ts';
-import { TOKEN, webhookHarness } from '../support/webhooks.ts';
+import { EcrRegistry } from '../../../src/aws/ecr-registry.ts';
+import { AwsImageRegistry } from '../../../src/aws/image-registry.ts';
+import { PullSecrets } from '../../../src/aws/pull-secrets.ts';
+import { startManualDeployment } from '../../../src/core/triggers/manual-deploy.ts';
+import type { DeploymentPlan } from '../../../src/core/triggers/plan.ts';
+import { ghcrPublished, githubTagPush } from '../../../src/local/webhook-payloads.ts';
+import { OciDigestClient } from '../../../src/registry/oci-digest.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
+import { type FakeRegistry, fakeImage, startFakeRegistry } from '../../support/oci-registry.ts';
+import { TOKEN, webhookHarness } from '../../support/webhooks.ts';
 
 const CONFIG = `services:
   - name: hub-web

@@ -14,11 +14,11 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EcsTargetAdapter, imageNameOf } from '../../src/aws/ecs-target.ts';
-import { runEcsStep } from '../../src/core/pipeline/ecs-step.ts';
-import { rollbackEnvironment } from '../../src/core/triggers/plan.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
-import { memoryLog } from '../support/runtime.ts';
+import { EcsTargetAdapter, imageNameOf } from '../../../src/aws/ecs-target.ts';
+import { runEcsStep } from '../../../src/core/pipeline/ecs-step.ts';
+import { rollbackEnvironment } from '../../../src/core/triggers/plan.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
+import { memoryLog } from '../../support/runtime.ts';
 
 const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const D1 = `sha256:${'1'.repeat(64)}`;

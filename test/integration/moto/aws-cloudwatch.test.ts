@@ -1,8 +1,8 @@
 /** CloudWatchAlarms against moto_server: the states a bake checks before and after it waits. */
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudWatchAlarms } from '../../src/aws/cloudwatch-alarms.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { CloudWatchAlarms } from '../../../src/aws/cloudwatch-alarms.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
 
 let moto: Moto;
 let cw: CloudWatchClient;

@@ -11,9 +11,9 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EcsReader } from '../../src/aws/ecs-reader.ts';
-import { NotFoundError } from '../../src/core/model/errors.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { EcsReader } from '../../../src/aws/ecs-reader.ts';
+import { NotFoundError } from '../../../src/core/model/errors.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
 
 let moto: Moto;
 beforeAll(async () => {

@@ -17,10 +17,10 @@
  */
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statementsFor } from '../../infra/permissions.ts';
-import { PullSecrets } from '../../src/aws/pull-secrets.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
-import { installSstGlobals, Out, resolveDeep } from '../support/sst-recorder.ts';
+import { statementsFor } from '../../../infra/permissions.ts';
+import { PullSecrets } from '../../../src/aws/pull-secrets.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
+import { installSstGlobals, Out, resolveDeep } from '../../support/sst-recorder.ts';
 
 let moto: Moto;
 let restore: () => void;

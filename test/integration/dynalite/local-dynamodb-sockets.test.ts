@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalDynamo, startLocalDynamo } from '../../src/local/local-dynamodb.ts';
+import { type LocalDynamo, startLocalDynamo } from '../../../src/local/local-dynamodb.ts';
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {

@@ -32,20 +32,26 @@ import {
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { handlerNames } from '../../infra/functions.ts';
-import { DynamoStore } from '../../src/aws/dynamo-store.ts';
-import { tableDefinition } from '../../src/aws/table.ts';
-import { loadConfigFile } from '../../src/core/config/load.ts';
-import type { ServiceConfig } from '../../src/core/config/schema.ts';
-import { buildPlan, type DeploymentPlan, deploymentRecord, executionName, initialStages } from '../../src/core/triggers/plan.ts';
-import { releaseName } from '../../src/core/triggers/start-release.ts';
-import { ecrPush } from '../support/fixtures.ts';
-import { type DeployedFunction, deployedFunctions, type Invocation, invoke } from '../support/lambda-host.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
-import { blockActions, signedInteraction } from '../support/slack-server.ts';
-import { evaluateSstApp, type SstEvaluation } from '../support/sst-eval.ts';
+import { handlerNames } from '../../../infra/functions.ts';
+import { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { tableDefinition } from '../../../src/aws/table.ts';
+import { loadConfigFile } from '../../../src/core/config/load.ts';
+import type { ServiceConfig } from '../../../src/core/config/schema.ts';
+import {
+  buildPlan,
+  type DeploymentPlan,
+  deploymentRecord,
+  executionName,
+  initialStages,
+} from '../../../src/core/triggers/plan.ts';
+import { releaseName } from '../../../src/core/triggers/start-release.ts';
+import { ecrPush } from '../../support/fixtures.ts';
+import { type DeployedFunction, deployedFunctions, type Invocation, invoke } from '../../support/lambda-host.ts';
+import { type Moto, startMoto } from '../../support/moto.ts';
+import { blockActions, signedInteraction } from '../../support/slack-server.ts';
+import { evaluateSstApp, type SstEvaluation } from '../../support/sst-eval.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
+const ROOT = path.resolve(import.meta.dirname, '../../..');
 const CONFIG = 'examples/demo/coconut.yaml';
 /** `sst secret set` values for the stage: what the functions' links carry. */
 const SECRETS = {
