@@ -4,11 +4,8 @@
  * - alarm ALARM -> rollback build starts (median of 10)
  * - 100 deployments of 100 services at once: wall time and peak RSS
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { type Runtime, startRuntime } from '../src/local/runtime.ts';
-import { type Bench, ecrPushEntry, type Figure, median, noopSource, quietLog, rssSampler } from './harness.ts';
+import { ecrPushEntry, startRuntimeWithConfig } from '../test/support/runtime.ts';
+import { type Bench, type Figure, median, noopSource, quietLog, rssSampler } from './harness.ts';
 
 function config(services: number, env: string): string {
   return `services:\n${Array.from(
@@ -21,35 +18,19 @@ ${env}`,
   ).join('\n')}\n`;
 }
 
-async function runtimeWith(yaml: string): Promise<Runtime> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'coconut-bench-'));
-  writeFileSync(path.join(dir, 'coconut.yaml'), yaml);
-  return startRuntime({
-    configPath: path.join(dir, 'coconut.yaml'),
-    port: 0,
-    dataDir: dir,
-    sourceDir: noopSource(),
-    log: quietLog,
-    probes: false,
-  });
+type BenchRuntime = Awaited<ReturnType<typeof runtimeWith>>;
+
+function runtimeWith(yaml: string) {
+  return startRuntimeWithConfig(yaml, { sourceDir: noopSource(), log: quietLog, probes: false });
 }
 
 /** Calls `seen(projectName, at)` whenever the engine starts a build. */
-function watchBuilds(rt: Runtime, seen: (project: string, at: number) => void): void {
+function watchBuilds(rt: BenchRuntime, seen: (project: string, at: number) => void): void {
   const original = rt.builds.run.bind(rt.builds);
   rt.builds.run = (params, meta) => {
     seen(String(params.ProjectName), performance.now());
     return original(params, meta);
   };
-}
-
-async function post(rt: Runtime, entries: unknown[]): Promise<void> {
-  const res = await fetch(`${rt.url}/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ Entries: entries }),
-  });
-  await res.arrayBuffer();
 }
 
 async function pushToBuild(): Promise<Figure> {
@@ -61,7 +42,7 @@ async function pushToBuild(): Promise<Figure> {
     for (let i = 0; i < 20; i++) {
       const t0 = performance.now();
       const built = new Promise<void>((resolve) => (started = resolve));
-      await post(rt, [ecrPushEntry('svc-0', `1.0.${i}`)]);
+      await rt.postEvents([ecrPushEntry('svc-0', `1.0.${i}`)]);
       await built;
       samples.push(performance.now() - t0);
       await rt.idle();
@@ -83,11 +64,12 @@ async function alarmToRollback(): Promise<Figure> {
   let rollback: (() => void) | undefined;
   watchBuilds(rt, (project) => project.endsWith('-rollback') && rollback?.());
   const store = rt.ports.store;
+  const prodStage = async () => (await store.listStages({ service: 'svc-0', environment: 'prod', limit: 1 }))[0];
   const samples: number[] = [];
   try {
     // A first version that passes its bake, so there is something to roll back to.
-    await post(rt, [ecrPushEntry('svc-0', '0.0.1')]);
-    await until(async () => (await store.listStages({ service: 'svc-0', environment: 'prod', limit: 1 }))[0]?.state === 'BAKING');
+    await rt.postEvents([ecrPushEntry('svc-0', '0.0.1')]);
+    await rt.until('the first version to bake', async () => (await prodStage())?.state === 'BAKING' || undefined);
     const [first] = await store.listStages({ service: 'svc-0', environment: 'prod', limit: 1 });
     await store.setEnvironmentVersions(
       'svc-0',
@@ -99,11 +81,12 @@ async function alarmToRollback(): Promise<Figure> {
     await rt.idle();
     await rt.alarms.set('svc-0-health', 'OK');
     for (let i = 0; i < 10; i++) {
-      await post(rt, [ecrPushEntry('svc-0', `2.0.${i}`)]);
-      await until(
-        async () => (await store.listStages({ service: 'svc-0', environment: 'prod', limit: 1 }))[0]?.state === 'BAKING',
+      await rt.postEvents([ecrPushEntry('svc-0', `2.0.${i}`)]);
+      await rt.until(`2.0.${i} to bake`, async () => (await prodStage())?.state === 'BAKING' || undefined);
+      await rt.until(
+        'the bake to watch its alarm',
+        async () => (await store.listBakeWatches('svc-0-health')).length > 0 || undefined,
       );
-      await until(async () => (await store.listBakeWatches('svc-0-health')).length > 0);
       const rolled = new Promise<void>((resolve) => (rollback = resolve));
       const t0 = performance.now();
       await rt.alarms.set('svc-0-health', 'ALARM');
@@ -130,7 +113,7 @@ async function hundredAtOnce(): Promise<Figure[]> {
   const t0 = performance.now();
   try {
     const entries = Array.from({ length: 100 }, (_, i) => ecrPushEntry(`svc-${i}`, '1.0.0'));
-    await Promise.all(Array.from({ length: 10 }, (_, k) => post(rt, entries.slice(k * 10, k * 10 + 10))));
+    await Promise.all(Array.from({ length: 10 }, (_, k) => rt.postEvents(entries.slice(k * 10, k * 10 + 10))));
     await rt.idle();
     const wall = performance.now() - t0;
     const executions = rt.engine.list();
@@ -155,14 +138,6 @@ async function hundredAtOnce(): Promise<Figure[]> {
   } finally {
     rss.stop();
     await rt.stop();
-  }
-}
-
-async function until(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('bench: timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -46,11 +46,3 @@ export function rssSampler(): { stop(): number } {
     },
   };
 }
-
-export function ecrPushEntry(repository: string, tag: string) {
-  return {
-    Source: 'aws.ecr',
-    DetailType: 'ECR Image Action',
-    Detail: JSON.stringify({ 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': repository, 'image-tag': tag }),
-  };
-}

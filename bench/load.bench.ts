@@ -7,14 +7,13 @@
  * Every execution that did not succeed is listed with its error. `--busy[=N]` runs N CPU-bound
  * processes beside it (default: one per CPU) for the push storm.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../src/core/config/load.ts';
 import { matchServices } from '../src/core/triggers/plan.ts';
-import { type Runtime, startRuntime } from '../src/local/runtime.ts';
+import { ecrPushEntry, startRuntimeWithConfig } from '../test/support/runtime.ts';
 import { busyFlag, startBurners } from './busy.ts';
-import { type Bench, ecrPushEntry, type Figure, median, noopSource, quietLog, rssSampler } from './harness.ts';
+import { type Bench, type Figure, median, noopSource, quietLog, rssSampler } from './harness.ts';
 
 const SERVICES = 200;
 const PUSHES = 1000;
@@ -53,16 +52,7 @@ function pushes(): { repository: string; tag: string }[] {
 }
 
 async function pushStorm(): Promise<Figure[]> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'coconut-load-'));
-  writeFileSync(path.join(dir, 'coconut.yaml'), servicesYaml(SERVICES));
-  const rt: Runtime = await startRuntime({
-    configPath: path.join(dir, 'coconut.yaml'),
-    port: 0,
-    dataDir: dir,
-    sourceDir: noopSource(),
-    log: quietLog,
-    probes: false,
-  });
+  const rt = await startRuntimeWithConfig(servicesYaml(SERVICES), { sourceDir: noopSource(), log: quietLog, probes: false });
   const burners = busyFlag(process.argv);
   const busy = startBurners(burners);
   if (burners) process.stdout.write(`load: ${burners} CPU-bound process(es) run beside the bench\n`);
@@ -76,12 +66,7 @@ async function pushStorm(): Promise<Figure[]> {
     await Promise.all(
       batches.map(async (batch, k) => {
         await new Promise((r) => setTimeout(r, k * interval));
-        const res = await fetch(`${rt.url}/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ Entries: batch.map((p) => ecrPushEntry(p.repository, p.tag)) }),
-        });
-        await res.arrayBuffer();
+        await rt.postEvents(batch.map((p) => ecrPushEntry(p.repository, p.tag)));
       }),
     );
     await rt.idle();

@@ -8,22 +8,19 @@
  * - click -> answered while Slack answers 500 to chat.update (median of 5): bounded by the
  *   quick profile (one retry), never waiting for Slack to recover
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { ApprovalRecord } from '../src/core/ports.ts';
-import { type Runtime, startRuntime } from '../src/local/runtime.ts';
+import { ecrPushEntry, startRuntimeWithConfig } from '../test/support/runtime.ts';
 import { blockActions, type RecordingSlack, signedInteraction, startSlackServer } from '../test/support/slack-server.ts';
-import { type Bench, ecrPushEntry, type Figure, median, noopSource, percentile, quietLog } from './harness.ts';
+import { type Bench, type Figure, median, noopSource, percentile, quietLog } from './harness.ts';
 
 const BOT_TOKEN = 'xoxb-bench';
 const SECRET = 'bench-signing-secret';
 
-async function setup(): Promise<{ rt: Runtime; slack: RecordingSlack }> {
+type BenchRuntime = Awaited<ReturnType<typeof startRuntimeWithConfig>>;
+
+async function setup(): Promise<{ rt: BenchRuntime; slack: RecordingSlack }> {
   const slack = await startSlackServer({ token: BOT_TOKEN });
-  const dir = mkdtempSync(path.join(tmpdir(), 'coconut-bench-slack-'));
-  writeFileSync(
-    path.join(dir, 'coconut.yaml'),
+  const rt = await startRuntimeWithConfig(
     `services:
   - name: svc
     image: { registry: ecr, repository: svc }
@@ -32,33 +29,24 @@ async function setup(): Promise<{ rt: Runtime; slack: RecordingSlack }> {
       - { name: prod, bake: 0, approval: { approvers: [U0BENCH] } }
 slack: { channel: '#deploys' }
 `,
+    {
+      sourceDir: noopSource(),
+      log: quietLog,
+      probes: false,
+      slack: { botToken: BOT_TOKEN, signingSecret: SECRET, apiUrl: slack.apiUrl },
+    },
   );
-  const rt = await startRuntime({
-    configPath: path.join(dir, 'coconut.yaml'),
-    port: 0,
-    dataDir: dir,
-    sourceDir: noopSource(),
-    log: quietLog,
-    probes: false,
-    slack: { botToken: BOT_TOKEN, signingSecret: SECRET, apiUrl: slack.apiUrl },
-  });
   return { rt, slack };
 }
 
-async function pendingApproval(rt: Runtime, tag: string): Promise<ApprovalRecord> {
-  await fetch(`${rt.url}/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ Entries: [ecrPushEntry('svc', tag)] }),
-  }).then((r) => r.arrayBuffer());
-  for (;;) {
-    const found = (await rt.ports.store.listApprovals({ status: 'PENDING' })).find((a) => a.version === tag && a.message);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+async function pendingApproval(rt: BenchRuntime, tag: string): Promise<ApprovalRecord> {
+  await rt.postEvents([ecrPushEntry('svc', tag)]);
+  return rt.until(`the Slack message asking to approve ${tag}`, async () =>
+    (await rt.ports.store.listApprovals({ status: 'PENDING' })).find((a) => a.version === tag && a.message),
+  );
 }
 
-async function timedClick(rt: Runtime, approval: ApprovalRecord): Promise<number> {
+async function timedClick(rt: BenchRuntime, approval: ApprovalRecord): Promise<number> {
   const message = approval.message as NonNullable<ApprovalRecord['message']>;
   const req = signedInteraction(
     SECRET,

@@ -4,14 +4,11 @@
  * through the real server, API Gateway event, middy stack and HMAC check; the delivery answer
  * comes from the dedup cache/store, so nothing new starts. Figures: requests/s and p99 latency.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
-import { startRuntime } from '../src/local/runtime.ts';
 import { githubTagPush, signedGithubRequest } from '../src/local/webhook-payloads.ts';
 import { fixtureSource } from '../test/support/fixture-source.ts';
-import { type Bench, ecrPushEntry, type Figure, noopSource, quietLog } from './harness.ts';
+import { ecrPushEntry, startRuntimeWithConfig } from '../test/support/runtime.ts';
+import { type Bench, type Figure, noopSource, quietLog } from './harness.ts';
 
 const SECRET = 'bench-webhook-secret';
 
@@ -22,7 +19,6 @@ const BUSY_SERVICES = 100;
  * ingress shares the process with the engine, the store and the build runner.
  */
 async function signedTagPushLoad(busy: boolean): Promise<Figure[]> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'coconut-bench-hooks-'));
   const others = busy
     ? Array.from(
         { length: BUSY_SERVICES },
@@ -33,8 +29,7 @@ async function signedTagPushLoad(busy: boolean): Promise<Figure[]> {
 `,
       ).join('')
     : '';
-  writeFileSync(
-    path.join(dir, 'coconut.yaml'),
+  const rt = await startRuntimeWithConfig(
     `services:
   - name: svc
     image: { registry: ecr, repository: svc }
@@ -42,18 +37,15 @@ async function signedTagPushLoad(busy: boolean): Promise<Figure[]> {
     target: { kind: ansible, inventory: none.yml }
     environments: [{ name: prod, bake: 0 }]
 ${others}`,
+    {
+      sourceDir: busy
+        ? fixtureSource({ 'ansible-deploy': ['sleep 3', 'export COCONUT_DEPLOYED_VERSION="$COCONUT_VERSION"'] })
+        : noopSource(),
+      log: quietLog,
+      probes: false,
+      secrets: { githubWebhookSecret: SECRET },
+    },
   );
-  const rt = await startRuntime({
-    configPath: path.join(dir, 'coconut.yaml'),
-    port: 0,
-    dataDir: dir,
-    sourceDir: busy
-      ? fixtureSource({ 'ansible-deploy': ['sleep 3', 'export COCONUT_DEPLOYED_VERSION="$COCONUT_VERSION"'] })
-      : noopSource(),
-    log: quietLog,
-    probes: false,
-    secrets: { githubWebhookSecret: SECRET },
-  });
   try {
     const request = await signedGithubRequest(
       SECRET,
@@ -70,11 +62,7 @@ ${others}`,
       // Deployments of the other services start now and run during the measurement.
       const entries = Array.from({ length: BUSY_SERVICES }, (_, i) => ecrPushEntry(`busy-${i}`, '1.0.0'));
       for (let k = 0; k < entries.length; k += 10) {
-        await fetch(`${rt.url}/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ Entries: entries.slice(k, k + 10) }),
-        }).then((r) => r.arrayBuffer());
+        await rt.postEvents(entries.slice(k, k + 10));
       }
     }
     const result = await autocannon({

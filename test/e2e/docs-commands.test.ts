@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/local/runtime.ts';
+import { type CliResult, collect } from '../support/cli.ts';
 import { type DocCommand, docCommands } from '../support/doc-commands.ts';
 import { reservePort } from '../support/ports.ts';
 import { REAL_DEPLOY_TEST_LIMIT_MS } from '../support/runtime.ts';
@@ -46,11 +47,7 @@ function allCommands(): DocCommand[] {
   return DOC_FILES.flatMap((file) => docCommands(readFileSync(path.join(PROJECT_ROOT, file), 'utf8'), file));
 }
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Ran = CliResult;
 
 /** What the test knows while it goes through the docs: the ids and ports a reader would read off the screen. */
 interface Session {
@@ -374,18 +371,7 @@ describe('the docs, run as written', () => {
           stdio: ['ignore', 'pipe', 'pipe'],
           timeout: 300_000,
         });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => {
-          stdout += d;
-        });
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        return new Promise((resolve, reject) => {
-          child.on('error', reject);
-          child.on('close', (code) => resolve({ code, stdout, stderr }));
-        });
+        return collect(child);
       },
     };
   });

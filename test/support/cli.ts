@@ -3,10 +3,11 @@
  * (process.execPath: vitest runs on the `node` devDependency, Node 22), talking to a test
  * runtime through its cliEnv (COCONUT_URL and the data dir holding the operator token).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { PROJECT_ROOT } from '../../src/local/runtime.ts';
 
 export interface CliResult {
@@ -41,6 +42,13 @@ export function coconut(
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: opts.timeoutMs ?? 60_000,
   });
+  return collect(child);
+}
+
+/** What a spawned process (stdio piped) printed, and its exit code, once it has closed. */
+export function collect(
+  child: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>,
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {

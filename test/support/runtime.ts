@@ -153,6 +153,69 @@ local:
     slack: opts.slack ?? false,
   });
   const store = runtime.ports.store;
+  const { until, operatorFetch, postEvents } = helpersFor(runtime, log);
+  return {
+    ...runtime,
+    dir,
+    log,
+    appPorts,
+    fetch: operatorFetch,
+    // The CLI finds the token in the data dir's secrets.json, as it does where `npm start` runs.
+    cliEnv: { COCONUT_URL: runtime.url, COCONUT_DATA_DIR: dir },
+    push: (tag, repository = 'demo-api', digest) => postEvents([ecrPushEntry(repository, tag, digest)], { refused: 'return' }),
+    waitForStage: (deploymentId, environment, states, timeoutMs = WAIT_LIMIT_MS) =>
+      until(
+        `${deploymentId} on ${environment} to be ${states.join('|')}`,
+        async () => {
+          const stage = await store.getStage(deploymentId, environment);
+          return stage && states.includes(stage.state) ? stage : undefined;
+        },
+        timeoutMs,
+      ),
+    waitForApproval: (deploymentId, timeoutMs = WAIT_LIMIT_MS) =>
+      until(
+        `an approval for ${deploymentId}`,
+        async () => (await store.listApprovals({ status: 'PENDING' })).find((a) => a.deploymentId === deploymentId)?.approvalId,
+        timeoutMs,
+      ),
+    until: (what, probe, timeoutMs = WAIT_LIMIT_MS) => until(what, probe, timeoutMs),
+    appVersion: async (env) => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${appPorts[env]}/version`);
+        return ((await res.json()) as { version: string }).version;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+export function startedId(result: PushResult): string {
+  const id = result.Entries[0]?.Deliveries[0]?.result?.outcomes?.[0]?.deploymentId;
+  if (!id) throw new Error(`push started nothing: ${JSON.stringify(result)}`);
+  return id;
+}
+
+/** A PutEvents entry of an ECR push (POST /events), with `digest` as ECR sends it when given. */
+export function ecrPushEntry(repository: string, tag: string, digest?: string) {
+  return {
+    Source: 'aws.ecr',
+    DetailType: 'ECR Image Action',
+    Detail: JSON.stringify({
+      'action-type': 'PUSH',
+      result: 'SUCCESS',
+      'repository-name': repository,
+      'image-tag': tag,
+      ...(digest ? { 'image-digest': digest } : {}),
+    }),
+  };
+}
+
+/**
+ * The ways a test or a bench talks to a runtime as its operator: fetch with the operator token, PutEvents,
+ * and `until`, a wait driven by the runtime's own notification of store writes (never a timer).
+ */
+export function helpersFor(runtime: Runtime, log?: { lines: LogLine[] }) {
   const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       // A write during a look may be missed by that look: `again` makes the next look start at once.
@@ -166,7 +229,7 @@ local:
         settle();
       };
       const limit = setTimeout(() => {
-        const tail = log.lines
+        const tail = (log?.lines ?? [])
           .slice(-15)
           .map((l) => `  ${l.level} ${l.message}`)
           .join('\n');
@@ -201,65 +264,28 @@ local:
       headers.set('content-type', 'application/json');
     return fetch(`${runtime.url}${where}`, { ...init, headers });
   };
-  return {
-    ...runtime,
-    dir,
-    log,
-    appPorts,
-    fetch: operatorFetch,
-    // The CLI finds the token in the data dir's secrets.json, as it does where `npm start` runs.
-    cliEnv: { COCONUT_URL: runtime.url, COCONUT_DATA_DIR: dir },
-    push: async (tag, repository = 'demo-api', digest) => {
-      const res = await operatorFetch('/events', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          Entries: [
-            {
-              Source: 'aws.ecr',
-              DetailType: 'ECR Image Action',
-              Detail: JSON.stringify({
-                'action-type': 'PUSH',
-                result: 'SUCCESS',
-                'repository-name': repository,
-                'image-tag': tag,
-                ...(digest ? { 'image-digest': digest } : {}),
-              }),
-            },
-          ],
-        }),
-      });
-      return (await res.json()) as PushResult;
-    },
-    waitForStage: (deploymentId, environment, states, timeoutMs = WAIT_LIMIT_MS) =>
-      until(
-        `${deploymentId} on ${environment} to be ${states.join('|')}`,
-        async () => {
-          const stage = await store.getStage(deploymentId, environment);
-          return stage && states.includes(stage.state) ? stage : undefined;
-        },
-        timeoutMs,
-      ),
-    waitForApproval: (deploymentId, timeoutMs = WAIT_LIMIT_MS) =>
-      until(
-        `an approval for ${deploymentId}`,
-        async () => (await store.listApprovals({ status: 'PENDING' })).find((a) => a.deploymentId === deploymentId)?.approvalId,
-        timeoutMs,
-      ),
-    until: (what, probe, timeoutMs = WAIT_LIMIT_MS) => until(what, probe, timeoutMs),
-    appVersion: async (env) => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${appPorts[env]}/version`);
-        return ((await res.json()) as { version: string }).version;
-      } catch {
-        return undefined;
-      }
-    },
+  // A refused PutEvents throws (a bench must not wait for what never started), naming the answer.
+  const postEvents = async (entries: unknown[], opts: { refused?: 'throw' | 'return' } = {}): Promise<PushResult> => {
+    const res = await operatorFetch('/events', { method: 'POST', body: JSON.stringify({ Entries: entries }) });
+    if (!res.ok && opts.refused !== 'return') throw new Error(`POST /events answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as PushResult;
   };
+  return { until, operatorFetch, postEvents };
 }
 
-export function startedId(result: PushResult): string {
-  const id = result.Entries[0]?.Deliveries[0]?.result?.outcomes?.[0]?.deploymentId;
-  if (!id) throw new Error(`push started nothing: ${JSON.stringify(result)}`);
-  return id;
+/**
+ * A runtime on a configuration given as text, in its own data dir (for benches and tests that need a
+ * configuration of their own): the operator helpers beside it.
+ */
+export async function startRuntimeWithConfig(yaml: string, opts: Partial<RuntimeOptions> = {}) {
+  const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'coconut-rt-'));
+  writeFileSync(path.join(dir, 'coconut.yaml'), yaml);
+  const runtime = await startRuntime({ configPath: path.join(dir, 'coconut.yaml'), port: 0, dataDir: dir, ...opts });
+  const { until, operatorFetch, postEvents } = helpersFor(runtime);
+  return Object.assign(runtime, {
+    dir,
+    fetch: operatorFetch,
+    postEvents,
+    until: <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = WAIT_LIMIT_MS) => until(what, probe, timeoutMs),
+  });
 }
