@@ -9,7 +9,10 @@ import type { Capability } from './function-manifest.ts';
 import { compactRepositoryNames } from './policy-size.ts';
 
 export interface CapabilitySpec {
-  /** The adapter file in src/aws whose SDK calls this capability covers. */
+  /**
+   * The adapter in src/aws whose SDK calls this capability covers: a file, or a folder (ending in /)
+   * holding an adapter split into files (every file in it).
+   */
   adapter: string;
   /** The adapter methods this capability covers ('all': every method of the adapter). */
   methods: string[] | 'all';
@@ -18,7 +21,7 @@ export interface CapabilitySpec {
 
 export const CAPABILITIES: Record<Capability, CapabilitySpec> = {
   store: {
-    adapter: 'src/aws/dynamo-store.ts',
+    adapter: 'src/aws/dynamo/',
     methods: 'all',
     actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   },

@@ -11,7 +11,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { verify } from '@octokit/webhooks-methods';
 import { InvalidInputError } from '../../src/core/model/errors.ts';
-import type { Clock, Store } from '../../src/core/ports.ts';
+import type { Clock, WebhookDeliveries } from '../../src/core/ports.ts';
 import { type HttpEvent, type HttpResult, json, jsonErrors, rawBody, statusOf } from './http.ts';
 import { logErrors } from './middleware.ts';
 import type { PortsProvider, WebhookSecrets } from './ports.ts';
@@ -123,7 +123,11 @@ export class DeliveryAnswers {
     this.max = max;
   }
 
-  async once(deps: { store: Store; clock: Clock }, deliveryId: string, compute: () => Promise<HttpResult>): Promise<HttpResult> {
+  async once(
+    deps: { store: WebhookDeliveries; clock: Clock },
+    deliveryId: string,
+    compute: () => Promise<HttpResult>,
+  ): Promise<HttpResult> {
     const cached = this.cache.get(deliveryId);
     if (cached) return replayed(cached);
     const seen = await deps.store.getDelivery(deliveryId);

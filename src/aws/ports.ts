@@ -14,7 +14,7 @@ import { silentNotifier, systemClock } from '../core/ports.ts';
 import { OciDigestClient } from '../registry/oci-digest.ts';
 import { documentClient, sdkConfig } from './clients.ts';
 import { CloudWatchAlarms } from './cloudwatch-alarms.ts';
-import { DynamoStore } from './dynamo-store.ts';
+import { DynamoStore } from './dynamo/store.ts';
 import { EcrRegistry } from './ecr-registry.ts';
 import { EcsTargetAdapter } from './ecs-target.ts';
 import { AwsImageRegistry } from './image-registry.ts';

@@ -226,20 +226,37 @@ export interface DeliveryRecord {
   expiresAt: number;
 }
 
-export interface Store {
+/*
+ * The store, in the roles the use cases ask for: each use case's deps name only the roles it
+ * uses (a lock step cannot touch approvals), and an adapter implements them all as `Store`.
+ */
+
+/** Starting a deployment: its record and its stages, written once. */
+export interface NewDeployments {
   /** Writes the deployment and its stages; false when it already exists (nothing changed). */
   createDeployment(record: DeploymentRecord, stages: StageRecord[]): Promise<boolean>;
+}
+
+/** Reading deployments and their stages. */
+export interface DeploymentReader {
   getDeployment(deploymentId: string): Promise<DeploymentView | undefined>;
   listDeployments(query: { service?: string; limit?: number }): Promise<DeploymentView[]>;
+  /** Stages of one service, newest first; optionally one environment. */
+  listStages(query: { service: string; environment?: string; limit?: number }): Promise<StageRecord[]>;
+}
+
+/** A deployment's stage as the pipeline moves it along. */
+export interface StageProgress {
   getStage(deploymentId: string, environment: string): Promise<StageRecord | undefined>;
   /**
    * Moves a stage to a new state, only from the states the model allows (or the same state:
    * a retried step). Throws InvalidTransitionError otherwise, NotFoundError when missing.
    */
   updateStage(deploymentId: string, environment: string, update: StageUpdate, now: Date): Promise<StageRecord>;
-  /** Stages of one service, newest first; optionally one environment. */
-  listStages(query: { service: string; environment?: string; limit?: number }): Promise<StageRecord[]>;
+}
 
+/** What runs where: the current and last known-good version of each service and environment. */
+export interface EnvironmentVersions {
   getEnvironmentState(service: string, environment: string): Promise<EnvironmentState | undefined>;
   listEnvironmentStates(): Promise<EnvironmentState[]>;
   setEnvironmentVersions(
@@ -248,15 +265,24 @@ export interface Store {
     versions: { current?: VersionRef; lastKnownGood?: VersionRef },
     now: Date,
   ): Promise<void>;
+}
 
+/** The environment locks (src/core/pipeline/locks.ts). */
+export interface LockTable {
   getLock(key: string): Promise<LockRecord | undefined>;
   /** Writes the lock if its stored version is still `lock.version - 1` (0: absent). */
   putLock(lock: LockRecord): Promise<boolean>;
+}
 
+/** Bakes waiting on alarms (src/core/pipeline/bake.ts). */
+export interface BakeWatches {
   putBakeWatch(watch: BakeWatch): Promise<void>;
   listBakeWatches(alarm: string): Promise<BakeWatch[]>;
   deleteBakeWatch(alarm: string, deploymentId: string, environment: string): Promise<void>;
+}
 
+/** Approval requests and their decisions. */
+export interface ApprovalRecords {
   putApproval(approval: ApprovalRecord): Promise<void>;
   getApproval(approvalId: string): Promise<ApprovalRecord | undefined>;
   listApprovals(query: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRecord[]>;
@@ -270,21 +296,34 @@ export interface Store {
    * meanwhile). Returns the approval as stored now.
    */
   setApprovalMessage(approvalId: string, message: NonNullable<ApprovalRecord['message']>): Promise<ApprovalRecord>;
+}
 
+/** The chat thread of each deployment. */
+export interface ChatThreads {
   /** The chat thread of a deployment, if one was started. */
   getChatThread(deploymentId: string): Promise<ChatThread | undefined>;
   /** Records the thread unless one exists; returns the stored one (the first writer wins). */
   putChatThread(deploymentId: string, thread: ChatThread): Promise<ChatThread>;
+}
+
+/** Answers given to webhook deliveries, so that a redelivery gets the same answer. */
+export interface WebhookDeliveries {
+  getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
+  /** Writes the answer unless one is already stored for that id; returns the stored one in that case. */
+  putDelivery(record: DeliveryRecord): Promise<{ stored: boolean; record: DeliveryRecord }>;
+}
+
+/** Keys seen recently (replayed requests). */
+export interface ReplayGuard {
   /**
    * Remembers `key` until `expiresAt` (epoch seconds). False when it is already remembered: a
    * replayed webhook. Shared by every Lambda container, unlike an in-memory set.
    */
   rememberOnce(key: string, expiresAt: number): Promise<boolean>;
+}
 
-  getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
-  /** Writes the answer unless one is already stored for that id; returns the stored one in that case. */
-  putDelivery(record: DeliveryRecord): Promise<{ stored: boolean; record: DeliveryRecord }>;
-
+/** Deployment history for `coconut export` and `coconut import` (src/core/history/history-transfer.ts). */
+export interface HistoryArchive {
   /**
    * History for `coconut export` (an admin operation), one page at a time, in an order that
    * depends only on the data: deployments oldest first, each followed by its stages (in
@@ -298,6 +337,20 @@ export interface Store {
   /** Writes an item of history unless one with its key exists; then returns that one, unchanged. */
   putHistoryItem(item: HistoryItem): Promise<{ written: true } | { written: false; existing: HistoryItem }>;
 }
+
+/** Every role: what an adapter implements (DynamoDB: src/aws/dynamo/store.ts) and the handlers' ports hold. */
+export interface Store
+  extends NewDeployments,
+    DeploymentReader,
+    StageProgress,
+    EnvironmentVersions,
+    LockTable,
+    BakeWatches,
+    ApprovalRecords,
+    ChatThreads,
+    WebhookDeliveries,
+    ReplayGuard,
+    HistoryArchive {}
 
 /** The chat thread of one deployment, as history holds it. */
 export interface ChatThreadRecord extends ChatThread {

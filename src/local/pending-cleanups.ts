@@ -16,7 +16,7 @@ import path from 'node:path';
 import { TERMINAL_STATES } from '../core/model/deployment.ts';
 import type { ExecutionEnd } from '../core/pipeline/execution-ended.ts';
 import { lockKey } from '../core/pipeline/locks.ts';
-import type { Log, Store } from '../core/ports.ts';
+import type { DeploymentReader, LockTable, Log } from '../core/ports.ts';
 import type { ExecutionRecord } from './engine.ts';
 
 export const PENDING_CLEANUPS_FILE = 'pending-cleanups.json';
@@ -170,7 +170,7 @@ export class PendingCleanups extends EventEmitter {
  */
 export async function findLooseEnds(
   executions: ExecutionRecord[],
-  store: Pick<Store, 'getDeployment' | 'getLock'>,
+  store: DeploymentReader & LockTable,
   since: Date,
 ): Promise<ExecutionEnd[]> {
   const loose: ExecutionEnd[] = [];

@@ -6,8 +6,12 @@
  */
 import { type LockDeps, lockKey, releaseLock } from '../core/pipeline/locks.ts';
 import { closeUnfinishedStage } from '../core/pipeline/unfinished-stage.ts';
+import type { DeploymentReader, StageProgress } from '../core/ports.ts';
 
-export async function recoverInterrupted(engine: { recoverInterrupted(): { name: string }[] }, deps: LockDeps): Promise<void> {
+export async function recoverInterrupted(
+  engine: { recoverInterrupted(): { name: string }[] },
+  deps: LockDeps & { store: DeploymentReader & StageProgress },
+): Promise<void> {
   for (const execution of engine.recoverInterrupted()) {
     const deployment = await deps.store.getDeployment(execution.name);
     if (!deployment) continue;

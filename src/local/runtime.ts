@@ -15,7 +15,7 @@ import { createRegistryWebhookHandler } from '../../functions/registry-webhook.t
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
 import { createSlackInteractionsHandler } from '../../functions/slack-interactions.ts';
 import { documentClient } from '../aws/clients.ts';
-import { DynamoStore } from '../aws/dynamo-store.ts';
+import { DynamoStore } from '../aws/dynamo/store.ts';
 import { EcsTargetAdapter } from '../aws/ecs-target.ts';
 import { createSlack, dashboardLink, type SlackSettings, slackFromEnv } from '../aws/slack/setup.ts';
 import { loadConfigFile } from '../core/config/load.ts';

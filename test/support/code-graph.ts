@@ -55,13 +55,25 @@ export function reachable(entry: string, stopAt = new Set(['src/aws/ports.ts']))
   return [...seen].sort();
 }
 
-/** Method names of the port interfaces in src/core/ports.ts, by interface. */
+/**
+ * Method names of the port interfaces in src/core/ports.ts, by interface, with those of the
+ * interfaces it extends there (Store is the sum of its roles: DeploymentReader, LockTable...).
+ */
 export function portMethods(): Record<string, string[]> {
   const text = read('src/core/ports.ts');
+  const own: Record<string, { methods: string[]; bases: string[] }> = {};
+  for (const m of text.matchAll(/export interface (\w+)(?:\s+extends\s+([\w\s,]+?))?\s*\{(\}|[\s\S]*?\n\})/g)) {
+    own[m[1] as string] = {
+      methods: [...(m[3] ?? '').matchAll(/^ {2}(\w+)\(/gm)].map((x) => x[1] as string),
+      bases: (m[2] ?? '').split(',').map((b) => b.trim()),
+    };
+  }
+  const methodsOf = (name: string): string[] =>
+    own[name] ? [...own[name].methods, ...own[name].bases.flatMap((b) => (b === name ? [] : methodsOf(b)))] : [];
   const result: Record<string, string[]> = {};
-  for (const m of text.matchAll(/export interface (\w+) \{([\s\S]*?)\n\}/g)) {
-    const methods = [...(m[2] ?? '').matchAll(/^ {2}(\w+)\(/gm)].map((x) => x[1] as string);
-    if (methods.length) result[m[1] as string] = methods;
+  for (const name of Object.keys(own)) {
+    const methods = methodsOf(name);
+    if (methods.length) result[name] = methods;
   }
   return result;
 }

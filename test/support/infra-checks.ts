@@ -222,7 +222,8 @@ export function neededCapabilities(handler: string): Set<string> {
       for (const capability of [toCapability(method) ?? []].flat()) needed.add(capability);
     }
   }
-  for (const [capability, spec] of Object.entries(CAPABILITIES)) if (files.includes(spec.adapter)) needed.add(capability);
+  for (const [capability, spec] of Object.entries(CAPABILITIES))
+    if (files.some((f) => isPartOf(f, spec.adapter))) needed.add(capability);
   return needed;
 }
 
@@ -285,12 +286,19 @@ export function checkNoWildcards(c: Contract): string[] {
  */
 export const CLI_ONLY_ADAPTERS = new Set(['src/aws/preflight-reader.ts']);
 
+/** The file is the adapter, or one of the files of an adapter that is a folder (ending in /). */
+function isPartOf(file: string, adapter: string): boolean {
+  return adapter.endsWith('/') ? file.startsWith(adapter) : file === adapter;
+}
+
 /** The capability table matches the SDK commands each adapter imports and each method sends. */
 export function checkAdapterActions(): string[] {
   const problems: string[] = [];
-  const adapters = readdirSync(path.join(ROOT, 'src/aws'))
+  // Sub-folders too: an adapter may be split into files (the DynamoDB store: src/aws/dynamo/).
+  const adapters = readdirSync(path.join(ROOT, 'src/aws'), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts'))
-    .map((f) => `src/aws/${f}`);
+    .map((f) => `src/aws/${f.split(path.sep).join('/')}`)
+    .sort();
   for (const file of adapters) {
     const commands = commandActions(file);
     if (commands.size === 0) continue;
@@ -301,7 +309,7 @@ export function checkAdapterActions(): string[] {
       }
       continue;
     }
-    const capabilities = Object.entries(CAPABILITIES).filter(([, spec]) => spec.adapter === file);
+    const capabilities = Object.entries(CAPABILITIES).filter(([, spec]) => isPartOf(file, spec.adapter));
     if (capabilities.length === 0) {
       problems.push(`${file} sends ${[...commands.values()].join(', ')} but no capability in infra/permissions.ts covers it`);
       continue;

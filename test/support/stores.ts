@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, sdkConfig } from '../../src/aws/clients.ts';
-import { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { EMULATOR_CREDENTIALS, ensureTable, type LocalDynamo, startLocalDynamo } from '../../src/local/local-dynamodb.ts';
 
 export async function dynaliteStore(): Promise<{

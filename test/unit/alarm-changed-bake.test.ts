@@ -15,7 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlarmChangedHandler } from '../../functions/alarm-changed.ts';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
 import { ERRORS } from '../../src/core/model/failure.ts';
 import type { AlarmStatus } from '../../src/core/ports.ts';

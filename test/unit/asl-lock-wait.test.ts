@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import type { AslDefinition, AslState } from '../../src/core/asl.ts';
 import { lockKey, releaseLock } from '../../src/core/pipeline/locks.ts';
 import { loadStateMachine } from '../../src/local/asl.ts';

@@ -12,7 +12,7 @@
  * adapter turns into TaskTokenExpiredError.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
 import { type BakeDeps, checkAlarms, endBake, handleAlarmChange, startBake } from '../../src/core/pipeline/bake.ts';
 import type { AlarmStatus, Orchestrator } from '../../src/core/ports.ts';

@@ -1,7 +1,7 @@
 /** functions/execution-ended.ts: the safety net after an execution stopped without its bookkeeping. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutionEndedHandler } from '../../functions/execution-ended.ts';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { requestLock } from '../../src/core/pipeline/locks.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { memoryLog } from '../support/runtime.ts';

@@ -90,7 +90,7 @@ describe('import direction', () => {
       // src/cli/commands/status.ts -> functions/api.ts (the CLI importing a handler)
       { file: 'src/cli/commands/status.ts', text: "import type { DeploymentView } from '../../../functions/api.ts';" },
       // the domain importing an adapter, an entry point, the AWS SDK
-      { file: 'src/core/triggers/plan.ts', text: "export { DynamoStore } from '../../aws/dynamo-store.ts';" },
+      { file: 'src/core/triggers/plan.ts', text: "export { DynamoStore } from '../../aws/dynamo/store.ts';" },
       { file: 'src/core/triggers/plan.ts', text: "const m = await import('../../../functions/api.ts');" },
       { file: 'src/core/triggers/plan.ts', text: "import { SFNClient } from '@aws-sdk/client-sfn';" },
       { file: 'src/registry/oci-digest.ts', text: "import '../local/runtime.ts';" },

@@ -12,7 +12,7 @@
  * TaskTokenExpiredError (src/aws/sfn-orchestrator.ts).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
 import { type LockDeps, lockKey, releaseLock, requestLock } from '../../src/core/pipeline/locks.ts';
 import type { LockRecord, Store } from '../../src/core/ports.ts';

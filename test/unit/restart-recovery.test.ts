@@ -1,6 +1,6 @@
 /** src/local/restart-recovery.ts: what a restart does to the deployments the old process left running. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { lockKey, requestLock } from '../../src/core/pipeline/locks.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { recoverInterrupted } from '../../src/local/restart-recovery.ts';

@@ -7,7 +7,7 @@
  * (reports/mutation/summary.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { NotFoundError } from '../../src/core/model/errors.ts';
 import { describeBlocking, runScanGate } from '../../src/core/pipeline/scan-gate.ts';
 import { type ScanReport, silentNotifier } from '../../src/core/ports.ts';

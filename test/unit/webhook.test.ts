@@ -23,7 +23,7 @@ import {
   jsonBodyGuard,
   pathToken,
 } from '../../functions/commons/webhook.ts';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { InvalidInputError } from '../../src/core/model/errors.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';

@@ -7,7 +7,16 @@
 import type { WebClient } from '@slack/web-api';
 import type { CoconutConfig } from '../../core/config/schema.ts';
 import type { DeploymentRecord, StageRecord } from '../../core/model/deployment.ts';
-import type { ApprovalRecord, ChatThread, Clock, Log, Notifier, Store } from '../../core/ports.ts';
+import type {
+  ApprovalRecord,
+  ApprovalRecords,
+  ChatThread,
+  ChatThreads,
+  Clock,
+  DeploymentReader,
+  Log,
+  Notifier,
+} from '../../core/ports.ts';
 import { withinBudget } from './client.ts';
 import {
   type ApprovalContext,
@@ -27,7 +36,8 @@ export interface SlackLinks {
 
 export interface SlackNotifierOptions {
   client: WebClient;
-  store: Store;
+  /** The deployment and its approval are read for the messages; the thread is kept per deployment. */
+  store: DeploymentReader & ApprovalRecords & ChatThreads;
   config: CoconutConfig;
   clock: Clock;
   log: Log;

@@ -6,9 +6,9 @@
  */
 import type { CoconutConfig } from '../../core/config/schema.ts';
 import type { SlackPorts } from '../../core/handler-ports.ts';
-import type { Clock, Log, Notifier, Store, UserGroups } from '../../core/ports.ts';
+import type { Clock, Log, Notifier, UserGroups } from '../../core/ports.ts';
 import { type ClientProfile, createSlackClient, PROFILES, withinBudget } from './client.ts';
-import { type SlackLinks, SlackNotifier } from './notifier.ts';
+import { type SlackLinks, SlackNotifier, type SlackNotifierOptions } from './notifier.ts';
 import { SlackUserGroups } from './user-groups.ts';
 
 export interface SlackSettings {
@@ -44,7 +44,7 @@ export interface SlackAdapter {
 
 export function createSlack(
   settings: SlackSettings,
-  deps: { store: Store; config: CoconutConfig; clock: Clock; log: Log; links: SlackLinks },
+  deps: { store: SlackNotifierOptions['store']; config: CoconutConfig; clock: Clock; log: Log; links: SlackLinks },
 ): SlackAdapter {
   const background = { ...PROFILES.background, ...settings.profiles?.background };
   const interactive = { ...PROFILES.interactive, ...settings.profiles?.interactive };

@@ -28,7 +28,7 @@ import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from '../model/oci.ts
 import { describeZodIssues, formatPath } from '../model/zod-issues.ts';
 import { type Actor, type ApproverCheck, checkApprover, groupMembersOnce, unresolvedGroupsHint } from '../pipeline/approvals.ts';
 import { closeUnfinishedStage } from '../pipeline/unfinished-stage.ts';
-import type { ApprovalRecord, ChatThreadRecord, HistoryItem, Log, Store, UserGroups } from '../ports.ts';
+import type { ApprovalRecord, ChatThreadRecord, HistoryArchive, HistoryItem, Log, UserGroups } from '../ports.ts';
 import { foreignImageReason } from '../triggers/image-policy.ts';
 
 export const HISTORY_FORMAT = 'coconut-history';
@@ -249,7 +249,7 @@ export interface ExportPage {
 }
 
 /** One page of lines (no header): what `GET /api/export?limit=N&cursor=C` answers. */
-export async function exportPage(store: Store, page: { cursor?: string; limit: number }): Promise<ExportPage> {
+export async function exportPage(store: HistoryArchive, page: { cursor?: string; limit: number }): Promise<ExportPage> {
   const { items, cursor } = await store.readHistory(page);
   const counts = emptyCounts();
   for (const item of items) counts[item.kind]++;
@@ -261,7 +261,7 @@ export async function exportPage(store: Store, page: { cursor?: string; limit: n
  * with ExportTooLargeError (a Lambda answer holds at most 6 MB).
  */
 export async function exportHistory(
-  store: Store,
+  store: HistoryArchive,
   opts: { exportedAt: string; pageSize?: number; maxBytes?: number },
 ): Promise<string> {
   const lines: string[] = [];
@@ -556,7 +556,11 @@ function differingFields(a: unknown, b: unknown): string[] {
  * time); every write is conditional, so a second import, or one racing another, changes
  * nothing that is stored.
  */
-export async function importHistory(store: Store, parsed: ParsedHistory, opts: { dryRun?: boolean } = {}): Promise<ImportReport> {
+export async function importHistory(
+  store: HistoryArchive,
+  parsed: ParsedHistory,
+  opts: { dryRun?: boolean } = {},
+): Promise<ImportReport> {
   const dryRun = Boolean(opts.dryRun);
   const imported: number[] = [];
   const present: number[] = [];

@@ -8,11 +8,23 @@ import type { CoconutConfig } from '../config/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, TaskTokenExpiredError } from '../model/errors.ts';
 import { ERRORS } from '../model/failure.ts';
 import { approverNames, type IamPrincipal, looksLikeArn, parseApproverArn } from '../model/iam-identity.ts';
-import type { ApprovalRecord, Clock, Log, Notifier, Orchestrator, Store, UserGroups } from '../ports.ts';
+import type {
+  ApprovalRecord,
+  ApprovalRecords,
+  Clock,
+  DeploymentReader,
+  EnvironmentVersions,
+  Log,
+  Notifier,
+  Orchestrator,
+  StageProgress,
+  UserGroups,
+} from '../ports.ts';
 import { fourEyesVerdict, triggerIdentities } from './four-eyes.ts';
 
 export interface ApprovalDeps {
-  store: Store;
+  /** The deployment and what runs where are read to show the approver what changes; the stage links to it. */
+  store: ApprovalRecords & DeploymentReader & StageProgress & EnvironmentVersions;
   orchestrator: Orchestrator;
   notifier: Notifier;
   clock: Clock;
@@ -355,7 +367,7 @@ function alreadyDecided(approval: ApprovalRecord): ConflictError {
 
 /** The approval wait timed out in the state machine: mark the approval EXPIRED. */
 export async function expireApproval(
-  deps: Pick<ApprovalDeps, 'store' | 'notifier' | 'clock'>,
+  deps: { store: ApprovalRecords } & Pick<ApprovalDeps, 'notifier' | 'clock'>,
   approvalId: string | undefined,
 ): Promise<void> {
   if (!approvalId) return;

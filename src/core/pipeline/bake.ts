@@ -6,7 +6,7 @@
 
 import { TaskTokenExpiredError } from '../model/errors.ts';
 import { ERRORS, type StepFailure } from '../model/failure.ts';
-import type { AlarmStatus, Alarms, Clock, Log, Orchestrator, Store } from '../ports.ts';
+import type { AlarmStatus, Alarms, BakeWatches, Clock, Log, Orchestrator } from '../ports.ts';
 
 export interface AlarmCheck {
   breached: boolean;
@@ -42,7 +42,7 @@ export async function checkAlarms(alarms: Alarms, names: string[], log: Log, tol
 }
 
 export interface BakeDeps {
-  store: Store;
+  store: BakeWatches;
   alarms: Alarms;
   orchestrator: Orchestrator;
   clock: Clock;
@@ -86,7 +86,7 @@ export async function endBake(deps: BakeDeps, ref: BakeRef): Promise<AlarmCheck>
   return checkAlarms(deps.alarms, ref.alarms, deps.log);
 }
 
-async function endWatches(store: Store, ref: BakeRef): Promise<void> {
+async function endWatches(store: BakeWatches, ref: BakeRef): Promise<void> {
   for (const alarm of ref.alarms) await store.deleteBakeWatch(alarm, ref.deploymentId, ref.environment);
 }
 

@@ -6,7 +6,7 @@
  * reports the end of an execution. On a normal end it finds nothing to do.
  */
 
-import type { Clock, Log, Orchestrator, Store } from '../ports.ts';
+import type { Clock, DeploymentReader, LockTable, Log, Orchestrator, StageProgress } from '../ports.ts';
 import { lockKey, releaseLock } from './locks.ts';
 import { closeUnfinishedStage } from './unfinished-stage.ts';
 
@@ -18,7 +18,12 @@ export interface ExecutionEnd {
 }
 
 export async function repairAfterExecution(
-  deps: { store: Store; clock: Clock; log: Log; orchestrator: Pick<Orchestrator, 'sendTaskSuccess'> },
+  deps: {
+    store: DeploymentReader & StageProgress & LockTable;
+    clock: Clock;
+    log: Log;
+    orchestrator: Pick<Orchestrator, 'sendTaskSuccess'>;
+  },
   end: ExecutionEnd,
 ): Promise<{ repaired: string[] }> {
   const deployment = await deps.store.getDeployment(end.deploymentId);

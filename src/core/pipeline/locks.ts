@@ -25,10 +25,10 @@
  * with an error the state machine retries (Coconut.Retryable).
  */
 import { TaskTokenExpiredError } from '../model/errors.ts';
-import type { Clock, LockRecord, Log, Orchestrator, Store } from '../ports.ts';
+import type { Clock, LockRecord, LockTable, Log, Orchestrator } from '../ports.ts';
 
 export interface LockDeps {
-  store: Store;
+  store: LockTable;
   orchestrator: Pick<Orchestrator, 'sendTaskSuccess'>;
   clock: Clock;
   log: Log;

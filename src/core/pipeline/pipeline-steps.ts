@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../config/schema.ts';
 import { NotFoundError } from '../model/errors.ts';
-import type { EcsTarget, Notifier, Scanner } from '../ports.ts';
+import type { ApprovalRecords, EcsTarget, Notifier, Scanner } from '../ports.ts';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { runEcsStep } from './ecs-step.ts';
-import { lockKey, releaseLock, requestLock } from './locks.ts';
+import { type LockDeps, lockKey, releaseLock, requestLock } from './locks.ts';
 import { runScanGate } from './scan-gate.ts';
 import {
   prepareRollback,
@@ -96,7 +96,15 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
 
 export type PipelineStep = z.input<typeof pipelineStepSchema>;
 
-export type PipelineDeps = StageDeps & BakeDeps & { notifier: Notifier; scanner?: Scanner | undefined; ecs?: EcsTarget };
+export type PipelineDeps = StageDeps &
+  BakeDeps &
+  LockDeps & {
+    /** Approvals: an approval wait that timed out expires its approval. */
+    store: ApprovalRecords;
+    notifier: Notifier;
+    scanner?: Scanner | undefined;
+    ecs?: EcsTarget;
+  };
 
 /** What the invocation has left (the Lambda context's getRemainingTimeInMillis). */
 export interface StepContext {

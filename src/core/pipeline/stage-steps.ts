@@ -5,12 +5,12 @@
  */
 import { rehearsedTarget, type StageRecord, type StageState } from '../model/deployment.ts';
 import { describeFailure, ERRORS, type StepFailure } from '../model/failure.ts';
-import type { Alarms, Clock, Log, Notifier, Store } from '../ports.ts';
+import type { Alarms, Clock, DeploymentReader, EnvironmentVersions, Log, Notifier, StageProgress } from '../ports.ts';
 import type { BuildEnvVar } from '../triggers/plan.ts';
 import { rollbackEnvironment } from '../triggers/plan.ts';
 
 export interface StageDeps {
-  store: Store;
+  store: DeploymentReader & StageProgress & EnvironmentVersions;
   clock: Clock;
   log: Log;
   notifier: Notifier;
@@ -33,7 +33,7 @@ async function move(
   deps: StageDeps,
   ref: StageRef,
   state: StageState,
-  extra: Omit<Parameters<Store['updateStage']>[2], 'state'> = {},
+  extra: Omit<Parameters<StageProgress['updateStage']>[2], 'state'> = {},
 ): Promise<StageRecord> {
   const now = deps.clock.now();
   const stage = await deps.store.updateStage(ref.deploymentId, ref.environment, { state, ...extra }, now);

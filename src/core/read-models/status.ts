@@ -1,7 +1,7 @@
 /** What runs where: per service and environment, the current version and the latest deployment. */
 import type { CoconutConfig } from '../config/schema.ts';
 import type { StageRecord, VersionRef } from '../model/deployment.ts';
-import type { AlarmStatus, Alarms, ApprovalRecord, Store } from '../ports.ts';
+import type { AlarmStatus, Alarms, ApprovalRecord, DeploymentReader, EnvironmentVersions } from '../ports.ts';
 
 /** Health from the environment's alarms: the worst of them; NONE when it watches none. */
 export interface Health {
@@ -35,7 +35,11 @@ export interface ServiceStatus {
   environments: EnvironmentStatus[];
 }
 
-export async function serviceStatus(config: CoconutConfig, store: Store, alarms?: Alarms): Promise<ServiceStatus[]> {
+export async function serviceStatus(
+  config: CoconutConfig,
+  store: DeploymentReader & EnvironmentVersions,
+  alarms?: Alarms,
+): Promise<ServiceStatus[]> {
   const states = new Map((await store.listEnvironmentStates()).map((s) => [`${s.service}#${s.environment}`, s]));
   const alarmStates = alarms ? await alarmsByName(config, alarms) : undefined;
   return Promise.all(

@@ -11,6 +11,7 @@ import { InvalidInputError, NotFoundError } from '../model/errors.ts';
 import { isValidDigest, isValidTag } from '../model/oci.ts';
 import type { Trigger } from '../model/release.ts';
 import type { Actor } from '../pipeline/approvals.ts';
+import type { DeploymentReader, NewDeployments } from '../ports.ts';
 import { assertServiceImage, isServiceRepository } from './image-policy.ts';
 import { buildPlan, type DeploymentPlan } from './plan.ts';
 import { withDigest } from './resolve-digest.ts';
@@ -75,7 +76,12 @@ export function restrictPlan(plan: DeploymentPlan, environments: string[] | unde
   return { ...plan, environments: plan.environments.filter((e) => environments.includes(e.name)) };
 }
 
-export async function startManualDeployment(deps: StartDeps, req: ManualDeployRequest): Promise<ManualOutcome> {
+/** Starting by hand looks up the digest of a version deployed before. */
+export interface ManualDeployDeps extends StartDeps {
+  store: NewDeployments & DeploymentReader;
+}
+
+export async function startManualDeployment(deps: ManualDeployDeps, req: ManualDeployRequest): Promise<ManualOutcome> {
   const service = findService(deps, req.service);
   if (!isValidTag(req.version)) {
     throw new InvalidInputError(
@@ -106,7 +112,11 @@ export async function startManualDeployment(deps: StartDeps, req: ManualDeployRe
 }
 
 /** A digest recorded for this tag of the service's own repository (a record naming another image lends nothing). */
-async function knownDigest(deps: StartDeps, service: ServiceConfig, tag: string): Promise<string | undefined> {
+async function knownDigest(
+  deps: Pick<ManualDeployDeps, 'store'>,
+  service: ServiceConfig,
+  tag: string,
+): Promise<string | undefined> {
   const earlier = await deps.store.listDeployments({ service: service.name, limit: 200 });
   return earlier.find((d) => d.version === tag && d.image.tag === tag && d.image.digest && isServiceRepository(service, d.image))
     ?.image.digest;

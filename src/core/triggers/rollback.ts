@@ -10,6 +10,7 @@
 import type { StageRecord } from '../model/deployment.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../model/errors.ts';
 import { type Actor, environmentApprovers, listsActor } from '../pipeline/approvals.ts';
+import type { DeploymentReader, EnvironmentVersions, NewDeployments } from '../ports.ts';
 import { assertServiceImage, ForeignImageError } from './image-policy.ts';
 import { checkEnvironments, checkRequestId, findService, type ManualOutcome, triggerOf } from './manual-deploy.ts';
 import { buildEnvironment, buildPlan } from './plan.ts';
@@ -32,7 +33,7 @@ export interface RollbackTarget {
 }
 
 /** Versions that passed their bake on the environment, newest first, each once. */
-export async function knownGoodVersions(deps: Pick<StartDeps, 'store'>, service: string, environment: string) {
+export async function knownGoodVersions(deps: { store: DeploymentReader }, service: string, environment: string) {
   const stages = await deps.store.listStages({ service, environment, limit: 200 });
   const seen = new Set<string>();
   return stages.filter((s) => {
@@ -43,7 +44,7 @@ export async function knownGoodVersions(deps: Pick<StartDeps, 'store'>, service:
 }
 
 export async function chooseRollbackTarget(
-  deps: Pick<StartDeps, 'store'>,
+  deps: { store: DeploymentReader & EnvironmentVersions },
   req: Pick<RollbackRequest, 'service' | 'environment' | 'to'>,
 ): Promise<RollbackTarget> {
   const current = (await deps.store.getEnvironmentState(req.service, req.environment))?.current?.version;
@@ -68,7 +69,15 @@ export async function chooseRollbackTarget(
   return { version: proof.version, ...(current ? { from: current } : {}), proof };
 }
 
-export async function startRollback(deps: StartDeps, req: RollbackRequest): Promise<ManualOutcome & { target: RollbackTarget }> {
+/** A rollback reads which versions passed their bake and what runs now, then starts a deployment. */
+export interface RollbackDeps extends StartDeps {
+  store: NewDeployments & DeploymentReader & EnvironmentVersions;
+}
+
+export async function startRollback(
+  deps: RollbackDeps,
+  req: RollbackRequest,
+): Promise<ManualOutcome & { target: RollbackTarget }> {
   const service = findService(deps, req.service);
   checkEnvironments(service, [req.environment]);
   if (req.actor.source !== 'local') {

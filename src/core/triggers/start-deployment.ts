@@ -7,7 +7,7 @@
 import type { CoconutConfig, ServiceConfig } from '../config/schema.ts';
 import type { DeploymentRecord } from '../model/deployment.ts';
 import type { ReleaseEvent } from '../model/release.ts';
-import type { Clock, ImageRegistry, Log, Notifier, Orchestrator, Store } from '../ports.ts';
+import type { Clock, ImageRegistry, Log, NewDeployments, Notifier, Orchestrator } from '../ports.ts';
 import {
   buildPlan,
   type DeploymentPlan,
@@ -21,7 +21,7 @@ import { withDigest } from './resolve-digest.ts';
 
 export interface StartDeps {
   config: CoconutConfig;
-  store: Store;
+  store: NewDeployments;
   orchestrator: Orchestrator;
   clock: Clock;
   log: Log;

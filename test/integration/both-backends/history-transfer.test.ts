@@ -8,7 +8,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../../functions/api.ts';
 import { documentClient } from '../../../src/aws/clients.ts';
-import { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { DynamoStore } from '../../../src/aws/dynamo/store.ts';
 import { tableDefinition } from '../../../src/aws/table.ts';
 import { parseConfig } from '../../../src/core/config/load.ts';
 import type { Ports } from '../../../src/core/handler-ports.ts';

@@ -13,7 +13,7 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../../src/aws/clients.ts';
-import { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { DynamoStore } from '../../../src/aws/dynamo/store.ts';
 import { tableDefinition } from '../../../src/aws/table.ts';
 import { TaskTokenExpiredError } from '../../../src/core/model/errors.ts';
 import { type LockDeps, releaseLock, requestLock } from '../../../src/core/pipeline/locks.ts';

@@ -3,7 +3,7 @@
  * (The same adapter runs against moto in the AWS suite.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../../src/aws/dynamo/store.ts';
 import type { DeploymentRecord, StageRecord } from '../../../src/core/model/deployment.ts';
 import { InvalidTransitionError, NotFoundError } from '../../../src/core/model/errors.ts';
 import type { LocalDynamo } from '../../../src/local/local-dynamodb.ts';

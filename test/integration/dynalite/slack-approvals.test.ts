@@ -10,7 +10,7 @@ import { createApiHandler } from '../../../functions/api.ts';
 import { createPipelineStepHandler } from '../../../functions/pipeline-step.ts';
 import { createRequestApprovalHandler } from '../../../functions/request-approval.ts';
 import { ANSWER_BUDGET_MS, createSlackInteractionsHandler } from '../../../functions/slack-interactions.ts';
-import type { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../../src/aws/dynamo/store.ts';
 import { createSlack, type SlackSettings } from '../../../src/aws/slack/setup.ts';
 import { parseConfig } from '../../../src/core/config/load.ts';
 import type { Ports } from '../../../src/core/handler-ports.ts';

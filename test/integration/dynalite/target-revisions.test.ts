@@ -4,7 +4,7 @@
  * back as COCONUT_ROLLBACK_REVISION in the rollback plan — against dynalite, the local runtime's DynamoDB.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../../src/aws/dynamo/store.ts';
 import { parseConfig } from '../../../src/core/config/load.ts';
 import {
   prepareRollback,

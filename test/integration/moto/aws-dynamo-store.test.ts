@@ -10,7 +10,7 @@
 import { CreateTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../../src/aws/clients.ts';
-import { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { DynamoStore } from '../../../src/aws/dynamo/store.ts';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../../src/aws/table.ts';
 import type { DeploymentRecord, StageRecord } from '../../../src/core/model/deployment.ts';
 import { InvalidTransitionError, NotFoundError } from '../../../src/core/model/errors.ts';

@@ -33,7 +33,7 @@ import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSCli
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handlerNames } from '../../../infra/functions.ts';
-import { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { DynamoStore } from '../../../src/aws/dynamo/store.ts';
 import { tableDefinition } from '../../../src/aws/table.ts';
 import { loadConfigFile } from '../../../src/core/config/load.ts';
 import type { ServiceConfig } from '../../../src/core/config/schema.ts';

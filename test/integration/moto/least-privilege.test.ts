@@ -33,7 +33,7 @@ import { CAPABILITIES, type ResourceRefs, statementsFor } from '../../../infra/p
 import { sdkConfig } from '../../../src/aws/clients.ts';
 import { CloudWatchAlarms } from '../../../src/aws/cloudwatch-alarms.ts';
 import { CodeBuildBuilds } from '../../../src/aws/codebuild-builds.ts';
-import { DynamoStore } from '../../../src/aws/dynamo-store.ts';
+import { DynamoStore } from '../../../src/aws/dynamo/store.ts';
 import { EcrRegistry } from '../../../src/aws/ecr-registry.ts';
 import { EcsReader } from '../../../src/aws/ecs-reader.ts';
 import { EcsTargetAdapter } from '../../../src/aws/ecs-target.ts';
