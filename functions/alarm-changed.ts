@@ -3,11 +3,11 @@
  * with the alarm name as the cause, and the state machine rolls back.
  */
 import middy from '@middy/core';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { type AlarmStateChangeEvent, alarmStateChangeSchema } from '../src/core/events/cloudwatch.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { handleAlarmChange } from '../src/core/pipeline/bake.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors, parseEvent } from './commons/middleware.ts';
 
 export function createAlarmChangedHandler(ports: PortsProvider) {
@@ -26,4 +26,4 @@ export function createAlarmChangedHandler(ports: PortsProvider) {
     });
 }
 
-export const handler = withRequestIds(createAlarmChangedHandler(awsPorts));
+export const handler = onLambda(createAlarmChangedHandler(awsPorts));

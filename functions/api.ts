@@ -9,7 +9,6 @@ import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayEventRequestContextIAMAuthorizer, APIGatewayEventRequestContextJWTAuthorizer } from 'aws-lambda';
 import { z } from 'zod';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
@@ -35,6 +34,7 @@ import { startManualDeployment } from '../src/core/triggers/manual-deploy.ts';
 import { startRollback } from '../src/core/triggers/rollback.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors } from './commons/middleware.ts';
 import type { RouteKeyOf } from './http-routes.ts';
 
@@ -403,4 +403,4 @@ export function createApiHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = withRequestIds(createApiHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))));
+export const handler = onLambda(createApiHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))));

@@ -5,11 +5,11 @@
  * own bookkeeping and this finds nothing to repair.
  */
 import middy from '@middy/core';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { type ExecutionStatusChangeEvent, executionStatusChangeSchema } from '../src/core/events/step-functions.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { repairAfterExecution } from '../src/core/pipeline/execution-ended.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 
 export interface RetryOptions {
@@ -81,4 +81,4 @@ export function createExecutionEndedHandler(ports: PortsProvider, retry: RetryOp
     });
 }
 
-export const handler = withRequestIds(createExecutionEndedHandler(awsPorts));
+export const handler = onLambda(createExecutionEndedHandler(awsPorts));

@@ -3,12 +3,12 @@
  * in the store), tells the approvers, and returns. The execution resumes when someone decides.
  */
 import middy from '@middy/core';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { type ApprovalRequestEvent, approvalRequestSchema } from '../src/core/events/step-functions.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { requestApproval } from '../src/core/pipeline/approvals.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 
 export function createRequestApprovalHandler(ports: PortsProvider) {
@@ -22,6 +22,6 @@ export function createRequestApprovalHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = withRequestIds(
+export const handler = onLambda(
   createRequestApprovalHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))),
 );
