@@ -3,31 +3,12 @@
  * with the alarm name as the cause, and the state machine rolls back.
  */
 import middy from '@middy/core';
-import { z } from 'zod';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
+import { type AlarmStateChangeEvent, alarmStateChangeSchema } from '../src/core/events/cloudwatch.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { handleAlarmChange } from '../src/core/pipeline/bake.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors, parseEvent } from './commons/middleware.ts';
-
-export const alarmStateChangeSchema = z.object({
-  id: z.string(),
-  source: z.literal('aws.cloudwatch'),
-  'detail-type': z.literal('CloudWatch Alarm State Change'),
-  resources: z.array(z.string()).optional(),
-  time: z.string().optional(),
-  detail: z.object({
-    alarmName: z.string().min(1).max(255),
-    state: z.object({
-      value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
-      reason: z.string().optional(),
-      timestamp: z.string().optional(),
-    }),
-    previousState: z.object({ value: z.string() }).partial().optional(),
-  }),
-});
-
-export type AlarmStateChangeEvent = z.input<typeof alarmStateChangeSchema>;
 
 export function createAlarmChangedHandler(ports: PortsProvider) {
   return middy<AlarmStateChangeEvent, { failedBakes: number; ignored?: string }>()
@@ -45,4 +26,4 @@ export function createAlarmChangedHandler(ports: PortsProvider) {
     });
 }
 
-export const handler = withRequestIds(createAlarmChangedHandler(awsPorts));
+export const handler = onLambda(createAlarmChangedHandler(awsPorts));

@@ -9,7 +9,6 @@ import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayEventRequestContextIAMAuthorizer, APIGatewayEventRequestContextJWTAuthorizer } from 'aws-lambda';
 import { z } from 'zod';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
@@ -18,7 +17,6 @@ import { computeDora } from '../src/core/history/dora.ts';
 import {
   assertMayImport,
   checkHistoryImages,
-  ExportTooLargeError,
   exportHistory,
   exportPage,
   importHistory,
@@ -36,25 +34,92 @@ import { startManualDeployment } from '../src/core/triggers/manual-deploy.ts';
 import { startRollback } from '../src/core/triggers/rollback.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors } from './commons/middleware.ts';
+import type { RouteKeyOf } from './http-routes.ts';
 
-type Route = (p: Ports, event: HttpEvent) => Promise<HttpResult>;
+/** The routes this function serves: the keys given to `api` in functions/http-routes.ts, and no others. */
+export type ApiRouteKey = RouteKeyOf<'api'>;
 
-const APPROVAL_STATUSES = new Set<ApprovalStatus>(['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED']);
+/** The `{name}` parameters of a route key: 'GET /a/{id}/b/{x}' -> 'id' | 'x'. */
+type PathNames<K extends string> = K extends `${string}{${infer Name}}${infer Rest}` ? Name | PathNames<Rest> : never;
 
-function limitOf(event: HttpEvent): number {
-  const raw = event.queryStringParameters?.limit;
-  if (raw === undefined) return 50;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 500)
-    throw new InvalidInputError(`limit must be an integer from 1 to 500, got "${raw}"`);
-  return n;
+/** What a route is given: the event, and its path parameters checked and decoded once. */
+interface ApiRequest<K extends ApiRouteKey> {
+  event: HttpEvent;
+  path: Record<PathNames<K>, string>;
 }
 
-function param(event: HttpEvent, name: string): string {
-  const value = event.pathParameters?.[name];
-  if (!value) throw new InvalidInputError(`missing path parameter ${name}`);
-  return decodePathParameter(value, event.rawPath ?? event.requestContext?.http?.path ?? '');
+type Route<K extends ApiRouteKey> = (p: Ports, request: ApiRequest<K>) => Promise<HttpResult>;
+
+const APPROVAL_STATUSES = ['PENDING', 'APPROVED', 'REJECTED', 'EXPIRED'] as const satisfies readonly ApprovalStatus[];
+
+// Query and path values, each a zod schema whose message says what was expected and what came.
+const got = (input: unknown) => JSON.stringify(input);
+
+/** A whole number from min to max, written as Number() reads it (as before: "1e2" is 100). */
+function integerIn(min: number, max?: number) {
+  const expected = max === undefined ? `a whole number from ${min}` : `an integer from ${min} to ${max}`;
+  return z
+    .string()
+    .refine(
+      (raw) => {
+        const n = Number(raw);
+        return Number.isInteger(n) && n >= min && (max === undefined || n <= max);
+      },
+      { error: (issue) => `expected ${expected}, got ${got(issue.input)}` },
+    )
+    .transform(Number);
+}
+
+const limitParam = integerIn(1, 500).default(50);
+
+/** true: "true", "1" or present without a value; false: "false", "0" or absent. */
+const booleanParam = z
+  .enum(['true', '1', '', 'false', '0'], { error: (issue) => `expected true or false, got ${got(issue.input)}` })
+  .transform((raw) => raw === 'true' || raw === '1' || raw === '')
+  .default(false);
+
+const deploymentsQuery = z.object({ service: z.string().optional(), limit: limitParam });
+const historyQuery = z.object({ environment: z.string().optional(), limit: limitParam });
+const approvalsQuery = z.object({
+  status: z
+    .enum(APPROVAL_STATUSES, { error: (issue) => `expected one of ${APPROVAL_STATUSES.join(', ')}, got ${got(issue.input)}` })
+    .optional(),
+  limit: limitParam,
+});
+const metricsQuery = z.object({ days: integerIn(1, 365).default(30) });
+const exportQuery = z.object({ cursor: z.string().optional(), limit: integerIn(1, 500).optional() });
+const importQuery = z.object({ lineOffset: integerIn(0).default(0), dryRun: booleanParam });
+
+/**
+ * The query string parsed by its route's schema; unknown parameters are ignored. A bad value is
+ * an InvalidInputError (400) naming it: "query.limit: expected an integer from 1 to 500, got "0"".
+ */
+function queryOf<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+  const result = z.object({ query: schema }).safeParse({ query: event.queryStringParameters ?? {} });
+  if (!result.success) throw new InvalidInputError(describeZodIssues(result.error, '(query)'));
+  return (result.data as { query: z.output<S> }).query;
+}
+
+/** API Gateway gives every `{name}` of the route as a non-empty string; a local caller might not. */
+const pathValue = z.string({ error: 'expected a value in the path' }).min(1, 'expected a value in the path');
+
+/**
+ * The route's `{name}` parameters, checked by zod and percent-decoded once. A malformed
+ * percent-encoding is a 400 naming the whole path (commons/http.ts says why the path).
+ */
+function pathOf<K extends ApiRouteKey>(key: K, event: HttpEvent): Record<PathNames<K>, string> {
+  const names = [...key.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
+  const schema = z.object(Object.fromEntries(names.map((name) => [name, pathValue])));
+  const result = z.object({ path: schema }).safeParse({ path: event.pathParameters ?? {} });
+  if (!result.success) throw new InvalidInputError(describeZodIssues(result.error, '(path)'));
+  const where = event.rawPath ?? event.requestContext?.http?.path ?? '';
+  const values = result.data.path as Record<string, string>;
+  return Object.fromEntries(names.map((name) => [name, decodePathParameter(values[name] as string, where)])) as Record<
+    PathNames<K>,
+    string
+  >;
 }
 
 type Authorizer = Partial<
@@ -105,8 +170,8 @@ export function actorOf(event: HttpEvent, config: CoconutConfig): Actor {
 }
 
 const decide =
-  (decision: 'approve' | 'reject'): Route =>
-  async (p, event) => {
+  (decision: 'approve' | 'reject'): Route<'POST /api/approvals/{id}/approve' | 'POST /api/approvals/{id}/reject'> =>
+  async (p, { event, path }) => {
     let comment: string | undefined;
     const body = rawBody(event);
     if (body) {
@@ -119,7 +184,7 @@ const decide =
       }
     }
     const approval = await decideApproval(p, {
-      approvalId: param(event, 'id'),
+      approvalId: path.id,
       decision,
       actor: actorOf(event, p.config),
       ...(comment ? { comment } : {}),
@@ -164,32 +229,20 @@ const rollbackBody = z.strictObject({
 export const HISTORY_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 const NDJSON = { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' };
 
-function booleanParam(event: HttpEvent, name: string): boolean {
-  const raw = event.queryStringParameters?.[name];
-  if (raw === undefined || raw === 'false' || raw === '0') return false;
-  if (raw === 'true' || raw === '1' || raw === '') return true;
-  throw new InvalidInputError(`${name} must be true or false, got "${raw}"`);
-}
-
 /**
  * GET /api/export: the whole history file (header and lines). With ?limit=N (and then
  * ?cursor=… from the x-coconut-next-cursor header) one page of lines, without the header.
  */
-const exportRoute: Route = async (p, event) => {
-  const q = event.queryStringParameters ?? {};
+const exportRoute: Route<'GET /api/export'> = async (p, { event }) => {
+  const q = queryOf(event, exportQuery);
   if (q.limit === undefined && q.cursor === undefined) {
     const exportedAt = p.clock.now().toISOString();
-    let body: string;
-    try {
-      body = await exportHistory(p.store, { exportedAt, maxBytes: HISTORY_BODY_LIMIT_BYTES });
-    } catch (error) {
-      if (error instanceof ExportTooLargeError) throw new HttpError(413, error.message);
-      throw error;
-    }
+    // Over the limit: ExportTooLargeError, a 413 like every TooLargeError (commons/http.ts statusOf).
+    const body = await exportHistory(p.store, { exportedAt, maxBytes: HISTORY_BODY_LIMIT_BYTES });
     const file = `coconut-history-${exportedAt.slice(0, 19).replace(/:/g, '')}Z.jsonl`;
     return { statusCode: 200, headers: { ...NDJSON, 'content-disposition': `attachment; filename="${file}"` }, body };
   }
-  const page = await exportPage(p.store, { ...(q.cursor ? { cursor: q.cursor } : {}), limit: limitOf(event) });
+  const page = await exportPage(p.store, { ...(q.cursor ? { cursor: q.cursor } : {}), limit: q.limit ?? 50 });
   return {
     statusCode: 200,
     headers: { ...NDJSON, ...(page.cursor ? { 'x-coconut-next-cursor': page.cursor } : {}) },
@@ -202,7 +255,7 @@ const exportRoute: Route = async (p, event) => {
  * written; ?dryRun=true writes nothing; ?lineOffset=N numbers the lines of a part as in
  * its whole file.
  */
-const importRoute: Route = async (p, event) => {
+const importRoute: Route<'POST /api/import'> = async (p, { event }) => {
   const actor = actorOf(event, p.config);
   await assertMayImport(p, actor);
   const body = rawBody(event);
@@ -213,11 +266,7 @@ const importRoute: Route = async (p, event) => {
       `body of ${size} bytes is over ${HISTORY_BODY_LIMIT_BYTES}: send the file in parts, as \`coconut import\` does`,
     );
   }
-  const rawOffset = event.queryStringParameters?.lineOffset ?? '0';
-  const lineOffset = Number(rawOffset);
-  if (!Number.isInteger(lineOffset) || lineOffset < 0)
-    throw new InvalidInputError(`lineOffset must be a whole number, got "${rawOffset}"`);
-  const dryRun = booleanParam(event, 'dryRun');
+  const { lineOffset, dryRun } = queryOf(event, importQuery);
   const parsed = parseHistory(body, { lineOffset });
   // Rollbacks deploy what the history names: only the configured services' own images get in.
   checkHistoryImages(p.config, parsed);
@@ -232,7 +281,12 @@ const importRoute: Route = async (p, event) => {
 /** State machines the dashboard can draw; the definitions are bundled with the function. */
 const STATE_MACHINES: Record<string, AslDefinition> = { deploy: deployDefinition as AslDefinition };
 
-export const API_ROUTES: Record<string, Route> = {
+/**
+ * Every route of functions/http-routes.ts served by `api`, each once: the type has exactly those
+ * keys, so a route left out, or one that is not in that list, does not compile
+ * (test/unit/api.test.ts checks the same at run time).
+ */
+export const API_ROUTES: { readonly [K in ApiRouteKey]: Route<K> } = {
   'GET /api/status': async (p) => {
     const [status, approvals] = await Promise.all([
       serviceStatus(p.config, p.store, p.alarms),
@@ -240,46 +294,38 @@ export const API_ROUTES: Record<string, Route> = {
     ]);
     return json(200, { services: status, approvals: approvals.map(publicApproval) });
   },
-  'GET /api/deployments': async (p, event) => {
-    const service = event.queryStringParameters?.service;
-    const deployments = await p.store.listDeployments({ ...(service ? { service } : {}), limit: limitOf(event) });
+  'GET /api/deployments': async (p, { event }) => {
+    const { service, limit } = queryOf(event, deploymentsQuery);
+    const deployments = await p.store.listDeployments({ ...(service ? { service } : {}), limit });
     return json(200, { deployments });
   },
-  'GET /api/deployments/{id}': async (p, event) => {
-    const id = param(event, 'id');
-    const deployment = await p.store.getDeployment(id);
-    if (!deployment) throw new NotFoundError(`deployment ${id} does not exist`);
+  'GET /api/deployments/{id}': async (p, { path }) => {
+    const deployment = await p.store.getDeployment(path.id);
+    if (!deployment) throw new NotFoundError(`deployment ${path.id} does not exist`);
     return json(200, { deployment });
   },
-  'GET /api/history/{service}': async (p, event) => {
-    const service = param(event, 'service');
+  'GET /api/history/{service}': async (p, { event, path }) => {
+    const { service } = path;
     if (!p.config.services.some((s) => s.name === service))
       throw new NotFoundError(`no service named ${service} in coconut.yaml`);
-    const environment = event.queryStringParameters?.environment;
-    const stages = await p.store.listStages({ service, ...(environment ? { environment } : {}), limit: limitOf(event) });
+    const { environment, limit } = queryOf(event, historyQuery);
+    const stages = await p.store.listStages({ service, ...(environment ? { environment } : {}), limit });
     return json(200, { service, stages });
   },
-  'GET /api/approvals': async (p, event) => {
-    const status = event.queryStringParameters?.status;
-    if (status !== undefined && !APPROVAL_STATUSES.has(status as ApprovalStatus)) {
-      throw new InvalidInputError(`status must be one of ${[...APPROVAL_STATUSES].join(', ')}, got "${status}"`);
-    }
-    const approvals = await p.store.listApprovals({
-      ...(status ? { status: status as ApprovalStatus } : {}),
-      limit: limitOf(event),
-    });
+  'GET /api/approvals': async (p, { event }) => {
+    const { status, limit } = queryOf(event, approvalsQuery);
+    const approvals = await p.store.listApprovals({ ...(status ? { status } : {}), limit });
     return json(200, { approvals: approvals.map(publicApproval) });
   },
-  'GET /api/deployments/{id}/events': async (p, event) => {
-    const id = param(event, 'id');
-    const deployment = await p.store.getDeployment(id);
-    if (!deployment) throw new NotFoundError(`deployment ${id} does not exist`);
+  'GET /api/deployments/{id}/events': async (p, { path }) => {
+    const deployment = await p.store.getDeployment(path.id);
+    if (!deployment) throw new NotFoundError(`deployment ${path.id} does not exist`);
     if (!p.orchestrator.history) throw new HttpError(501, 'this orchestrator cannot show execution histories');
     // The deployment id is the execution name.
-    const execution = (await p.orchestrator.history(id)) ?? null;
+    const execution = (await p.orchestrator.history(path.id)) ?? null;
     return json(200, { deployment, execution });
   },
-  'POST /api/deployments': async (p, event) => {
+  'POST /api/deployments': async (p, { event }) => {
     const body = bodyOf(event, deployBody);
     const outcome = await startManualDeployment(p, {
       service: body.service,
@@ -292,7 +338,7 @@ export const API_ROUTES: Record<string, Route> = {
     const deployment = await p.store.getDeployment(outcome.deploymentId);
     return json(outcome.status === 'started' ? 201 : 200, { status: outcome.status, deployment });
   },
-  'POST /api/rollbacks': async (p, event) => {
+  'POST /api/rollbacks': async (p, { event }) => {
     const body = bodyOf(event, rollbackBody);
     const outcome = await startRollback(p, {
       service: body.service,
@@ -309,21 +355,18 @@ export const API_ROUTES: Record<string, Route> = {
       deployment,
     });
   },
-  'GET /api/state-machines/{name}': async (_p, event) => {
-    const name = param(event, 'name');
+  'GET /api/state-machines/{name}': async (_p, { path }) => {
+    const { name } = path;
     // Own keys only: "valueOf" or "constructor" are no state machines (the HTTP fuzz test found it).
     const definition = Object.hasOwn(STATE_MACHINES, name) ? STATE_MACHINES[name] : undefined;
     if (!definition) throw new NotFoundError(`no state machine named ${name} (known: ${Object.keys(STATE_MACHINES).join(', ')})`);
     return json(200, { name, graph: stateGraph(definition) }, { 'cache-control': 'max-age=300' });
   },
-  'GET /api/metrics/{service}': async (p, event) => {
-    const name = param(event, 'service');
+  'GET /api/metrics/{service}': async (p, { event, path }) => {
+    const name = path.service;
     const service = p.config.services.find((s) => s.name === name);
     if (!service) throw new NotFoundError(`no service named ${name} in coconut.yaml`);
-    const raw = event.queryStringParameters?.days ?? '30';
-    const days = Number(raw);
-    if (!Number.isInteger(days) || days < 1 || days > 365)
-      throw new InvalidInputError(`days must be an integer from 1 to 365, got "${raw}"`);
+    const { days } = queryOf(event, metricsQuery);
     const deployments = await p.store.listDeployments({ service: name, limit: 500 });
     const production = service.environments.at(-1)?.name as string;
     return json(200, { metrics: computeDora({ service: name, production, deployments, now: p.clock.now(), days }) });
@@ -334,6 +377,15 @@ export const API_ROUTES: Record<string, Route> = {
   'POST /api/import': importRoute,
 };
 
+function isApiRoute(key: string): key is ApiRouteKey {
+  // Own keys only, as for state machines: "toString" is no route.
+  return Object.hasOwn(API_ROUTES, key);
+}
+
+/**
+ * Errors become answers in one place: jsonErrors (commons/http.ts), whose statusOf maps the
+ * domain's errors to status codes for every route.
+ */
 export function createApiHandler(ports: PortsProvider) {
   return middy<HttpEvent, HttpResult>()
     .use(logErrors(ports, 'api'))
@@ -341,11 +393,14 @@ export function createApiHandler(ports: PortsProvider) {
     .use(httpErrorHandler({ logger: false }))
     .use(jsonErrors())
     .handler(async (event) => {
-      const route = API_ROUTES[event.routeKey];
-      if (!route) throw new HttpError(404, `no route ${event.routeKey}`);
-      return route(await ports(), event);
+      const key = event.routeKey;
+      if (!isApiRoute(key)) throw new HttpError(404, `no route ${key}`);
+      // Path values are read before anything else: a malformed one needs no store to refuse.
+      const path = pathOf(key, event);
+      const route = API_ROUTES[key] as Route<typeof key>;
+      return route(await ports(), { event, path });
     });
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = withRequestIds(createApiHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))));
+export const handler = onLambda(createApiHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))));

@@ -3,11 +3,11 @@
  * with a log line saying why; a duplicate push starts nothing (the execution name is the key).
  */
 import middy from '@middy/core';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { type EcrImageActionEvent, ecrImageActionSchema, normalizeEcrEvent } from '../src/core/events/ecr.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { type ReleaseOutcome, startDeployments } from '../src/core/triggers/start-deployment.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 
 export type EcrPushResult = ReleaseOutcome | { ignored: string };
@@ -27,4 +27,4 @@ export function createEcrPushHandler(ports: PortsProvider) {
     });
 }
 
-export const handler = withRequestIds(createEcrPushHandler(awsPorts));
+export const handler = onLambda(createEcrPushHandler(awsPorts));

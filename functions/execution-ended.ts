@@ -5,28 +5,12 @@
  * own bookkeeping and this finds nothing to repair.
  */
 import middy from '@middy/core';
-import { z } from 'zod';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
+import { type ExecutionStatusChangeEvent, executionStatusChangeSchema } from '../src/core/events/step-functions.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { repairAfterExecution } from '../src/core/pipeline/execution-ended.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
-
-export const executionStatusChangeSchema = z.object({
-  id: z.string(),
-  source: z.literal('aws.states'),
-  'detail-type': z.literal('Step Functions Execution Status Change'),
-  detail: z.object({
-    executionArn: z.string().min(1),
-    stateMachineArn: z.string().min(1),
-    name: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'expected an execution name of 1-80 [A-Za-z0-9_-]'),
-    status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']),
-    error: z.string().nullish(),
-    cause: z.string().nullish(),
-  }),
-});
-
-export type ExecutionStatusChangeEvent = z.input<typeof executionStatusChangeSchema>;
 
 export interface RetryOptions {
   /** First pause between attempts, doubled after each failure up to maxDelayMs. */
@@ -97,4 +81,4 @@ export function createExecutionEndedHandler(ports: PortsProvider, retry: RetryOp
     });
 }
 
-export const handler = withRequestIds(createExecutionEndedHandler(awsPorts));
+export const handler = onLambda(createExecutionEndedHandler(awsPorts));

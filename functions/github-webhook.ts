@@ -3,7 +3,6 @@
  * Verified on the raw body before anything else (functions/commons/webhook.ts), answered once
  * per X-GitHub-Delivery, validated and matched by src/core. Nothing to do -> 202 with the reason.
  */
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { secret } from '../src/aws/secrets.ts';
 import { DELIVERY_ID_PATTERN, normalizeGithubEvent } from '../src/core/events/github.ts';
@@ -11,6 +10,7 @@ import { InvalidInputError } from '../src/core/model/errors.ts';
 import { startDeployments } from '../src/core/triggers/start-deployment.ts';
 import { startTagRelease } from '../src/core/triggers/start-release.ts';
 import { type HttpEvent, type HttpResult, json } from './commons/http.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { type Ports, type PortsProvider, withSecrets } from './commons/ports.ts';
 import { answerFor, DeliveryAnswers, githubSignature, header, parseJsonBody, webhookRoute } from './commons/webhook.ts';
 
@@ -49,6 +49,6 @@ export function createGithubWebhookHandler(ports: PortsProvider) {
 }
 
 // On AWS the secret is the sst.Secret linked to this function (infra/function-manifest.ts).
-export const handler = withRequestIds(
+export const handler = onLambda(
   createGithubWebhookHandler(withSecrets(awsPorts, () => ({ githubWebhookSecret: secret('GithubWebhookSecret') }))),
 );

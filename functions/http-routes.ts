@@ -1,6 +1,8 @@
 /**
- * Every HTTP route and the function that serves it. infra/ creates these routes on the HTTP
- * API; the local server serves the same routes with the same handlers.
+ * Every HTTP route and the function that serves it: the one list of route keys. infra/ creates
+ * these routes on the HTTP API; the local server serves the same routes with the same handlers;
+ * functions/api.ts types its handlers by the keys given to `api` here (RouteKeyOf), so a route
+ * without a handler, or a handler without a route, does not compile.
  */
 export interface HttpRoute {
   /** API Gateway v2 route key: "METHOD /path/{param}". */
@@ -11,7 +13,7 @@ export interface HttpRoute {
   public?: boolean;
 }
 
-export const HTTP_ROUTES: HttpRoute[] = [
+const ROUTES = [
   { route: 'GET /api/status', fn: 'api' },
   { route: 'GET /api/deployments', fn: 'api' },
   { route: 'GET /api/deployments/{id}', fn: 'api' },
@@ -31,4 +33,9 @@ export const HTTP_ROUTES: HttpRoute[] = [
   // History as JSON lines (issue 6): `coconut export` / `coconut import`, admin operations.
   { route: 'GET /api/export', fn: 'api' },
   { route: 'POST /api/import', fn: 'api' },
-];
+] as const satisfies readonly HttpRoute[];
+
+export const HTTP_ROUTES: readonly HttpRoute[] = ROUTES;
+
+/** The route keys the function in functions/<fn>.ts serves, e.g. RouteKeyOf<'api'>. */
+export type RouteKeyOf<Fn extends string> = Extract<(typeof ROUTES)[number], { fn: Fn }>['route'];

@@ -4,11 +4,11 @@
  * invoked by the state machine with `{ action, ref, ... }`.
  */
 import middy from '@middy/core';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { type PipelineStep, pipelineStepSchema, runPipelineStep } from '../src/core/pipeline/pipeline-steps.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 
 export function createPipelineStepHandler(ports: PortsProvider) {
@@ -23,6 +23,4 @@ export function createPipelineStepHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = withRequestIds(
-  createPipelineStepHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))),
-);
+export const handler = onLambda(createPipelineStepHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))));

@@ -8,11 +8,11 @@
  * documents no retry (https://docs.docker.com/docker-hub/repos/manage/webhooks/): the failed
  * delivery is the user's signal; a new push or `coconut deploy` redoes it.
  */
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPorts } from '../src/aws/ports.ts';
 import { secret } from '../src/aws/secrets.ts';
 import { normalizeDockerhubPush } from '../src/core/events/dockerhub.ts';
 import { startDeployments } from '../src/core/triggers/start-deployment.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { type PortsProvider, withSecrets } from './commons/ports.ts';
 import { answerFor, parseJsonBody, pathToken, webhookRoute } from './commons/webhook.ts';
 
@@ -26,6 +26,6 @@ export function createRegistryWebhookHandler(ports: PortsProvider) {
 }
 
 // On AWS the secret is the sst.Secret linked to this function (infra/function-manifest.ts).
-export const handler = withRequestIds(
+export const handler = onLambda(
   createRegistryWebhookHandler(withSecrets(awsPorts, () => ({ dockerhubToken: secret('DockerhubToken') }))),
 );

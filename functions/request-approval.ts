@@ -3,27 +3,16 @@
  * in the store), tells the approvers, and returns. The execution resumes when someone decides.
  */
 import middy from '@middy/core';
-import { z } from 'zod';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
+import { type ApprovalRequestEvent, approvalRequestSchema } from '../src/core/events/step-functions.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { requestApproval } from '../src/core/pipeline/approvals.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors, parsedAs, parseEvent } from './commons/middleware.ts';
 
-export const approvalRequestSchema = z.object({
-  taskToken: z.string().min(1).max(8192),
-  deploymentId: z.string().min(1).max(80),
-  service: z.string().min(1),
-  environment: z.string().min(1),
-  version: z.string().min(1),
-  timeoutSeconds: z.number().int().positive(),
-  /** $$.State.EnteredTime: when the wait (and its timeout) started. */
-  enteredAt: z.iso.datetime({ offset: true }).optional(),
-});
-
 export function createRequestApprovalHandler(ports: PortsProvider) {
-  return middy<z.input<typeof approvalRequestSchema>, { approvalId: string }>()
+  return middy<ApprovalRequestEvent, { approvalId: string }>()
     .use(logErrors(ports, 'request-approval'))
     .use(parseEvent(approvalRequestSchema, 'approval request'))
     .handler(async (event) => {
@@ -33,6 +22,6 @@ export function createRequestApprovalHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = withRequestIds(
+export const handler = onLambda(
   createRequestApprovalHandler(awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken') }))),
 );

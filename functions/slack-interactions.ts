@@ -16,12 +16,12 @@
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import { withRequestIds } from '../src/aws/json-log.ts';
 import { awsPortsWith } from '../src/aws/ports.ts';
 import { optionalSecret } from '../src/aws/secrets.ts';
 import { handleSlackClick } from '../src/aws/slack/interactions.ts';
 import type { PortsProvider } from '../src/core/handler-ports.ts';
 import { type HttpEvent, type HttpResult, jsonErrors, rawBody } from './commons/http.ts';
+import { onLambda } from './commons/lambda-entry.ts';
 import { logErrors } from './commons/middleware.ts';
 import { emptyAnswer, slackSignature, textAnswer } from './commons/slack-signature.ts';
 
@@ -56,7 +56,7 @@ export function createSlackInteractionsHandler(ports: PortsProvider) {
 }
 
 // Slack (optional) from the sst.Secrets linked to this function (infra/function-manifest.ts).
-export const handler = withRequestIds(
+export const handler = onLambda(
   createSlackInteractionsHandler(
     awsPortsWith(() => ({ botToken: optionalSecret('SlackBotToken'), signingSecret: optionalSecret('SlackSigningSecret') })),
   ),

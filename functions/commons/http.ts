@@ -13,6 +13,7 @@ import {
   ForbiddenError,
   InvalidInputError,
   NotFoundError,
+  TooLargeError,
 } from '../../src/core/model/errors.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -35,12 +36,14 @@ export class HttpError extends Error {
   }
 }
 
+/** The one mapping of errors to HTTP status codes, for every HTTP route (jsonErrors, the webhooks). */
 export function statusOf(error: unknown): number {
   if (error instanceof HttpError) return error.statusCode;
   if (error instanceof InvalidInputError) return 400;
   if (error instanceof ForbiddenError) return 403;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ConflictError) return 409;
+  if (error instanceof TooLargeError) return 413;
   if (error instanceof DigestUnresolvedError) return 502;
   return 500;
 }

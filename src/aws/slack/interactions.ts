@@ -7,7 +7,7 @@
  * "already approved by X", "expired") goes only to the person who clicked (ephemeral).
  * The handler awaits all of it before answering (it says why, and what Slack's 3 s mean).
  */
-import { z } from 'zod';
+import { parseSlackPayload, type SlackPayload } from '../../core/events/slack.ts';
 import type { Ports } from '../../core/handler-ports.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../core/model/errors.ts';
 import { type Decision, decideApproval } from '../../core/pipeline/approvals.ts';
@@ -17,26 +17,12 @@ import { APPROVE_ACTION, REJECT_ACTION } from './messages.ts';
 
 const APPROVAL_ID = /^apr-[a-f0-9]{10}$/;
 
-const payloadSchema = z.object({
-  type: z.string(),
-  user: z.object({
-    id: z.string().regex(/^[UW][A-Z0-9]{1,20}$/, 'expected a Slack user id'),
-    username: z.string().optional(),
-    name: z.string().optional(),
-  }),
-  channel: z.object({ id: z.string().min(1) }).optional(),
-  container: z.object({ channel_id: z.string().optional(), message_ts: z.string().optional() }).optional(),
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).default([]),
-});
-
-export type SlackPayload = z.output<typeof payloadSchema>;
-
 /** What a verified click came to: the handler turns it into Slack's HTTP answer. */
 export type ClickOutcome = { kind: 'invalid'; problem: string } | { kind: 'ignored'; type: string } | { kind: 'decided' };
 
 /** The body exactly as received (its signature already checked). */
 export async function handleSlackClick(p: Ports, body: string): Promise<ClickOutcome> {
-  const payload = parsePayload(body);
+  const payload = parseSlackPayload(body);
   if (typeof payload === 'string') return { kind: 'invalid', problem: payload };
   const action = payload.actions.find((a) => a.action_id === APPROVE_ACTION || a.action_id === REJECT_ACTION);
   if (payload.type !== 'block_actions' || !action) {
@@ -51,23 +37,6 @@ export async function handleSlackClick(p: Ports, body: string): Promise<ClickOut
     p.log.error(`Slack interaction failed: ${(error as Error).message}`),
   );
   return { kind: 'decided' };
-}
-
-function parsePayload(body: string): SlackPayload | string {
-  const raw = new URLSearchParams(body).get('payload');
-  if (!raw) return 'expected a form-encoded body with a "payload" field';
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return 'the "payload" field is not JSON';
-  }
-  const parsed = payloadSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return `not a Slack interaction payload: ${issue?.path.join('.') || '(payload)'}: ${issue?.message}`;
-  }
-  return parsed.data;
 }
 
 async function decide(p: Ports, payload: SlackPayload, approvalId: string, decision: Decision): Promise<void> {

@@ -22,7 +22,7 @@
 import { z } from 'zod';
 import type { CoconutConfig } from '../config/schema.ts';
 import { type DeploymentRecord, type EnvironmentState, STAGE_STATES, type StageRecord } from '../model/deployment.ts';
-import { CoconutError, ConflictError, ForbiddenError, InvalidInputError } from '../model/errors.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, TooLargeError } from '../model/errors.ts';
 import { mapLimit } from '../model/map-limit.ts';
 import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from '../model/oci.ts';
 import { describeZodIssues, formatPath } from '../model/zod-issues.ts';
@@ -187,7 +187,7 @@ export class UnexportableRecordError extends ConflictError {
 }
 
 /** The history is bigger than one answer may be; page it instead. */
-export class ExportTooLargeError extends CoconutError {
+export class ExportTooLargeError extends TooLargeError {
   override name = 'ExportTooLargeError';
 }
 

@@ -58,6 +58,11 @@ export class ForbiddenError extends CoconutError {
   override name = 'ForbiddenError';
 }
 
+/** More than one answer or request can carry (a Lambda payload is at most 6 MB each way). HTTP 413. */
+export class TooLargeError extends CoconutError {
+  override name = 'TooLargeError';
+}
+
 /**
  * The registry could not tell which digest a tag points to (unreachable, no such tag, access
  * refused): nothing is planned or started, and the message names the image and why. HTTP 502.
