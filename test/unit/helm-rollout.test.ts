@@ -64,10 +64,11 @@ function selects(
 
 const podLabels = (d: Manifest | undefined) => d?.spec.template.metadata.labels as Record<string, string>;
 const image = (d: Manifest | undefined) => d?.spec.template.spec.containers[0].image as string;
-const weights = (manifests: Manifest[]) =>
-  (find(manifests, 'HTTPRoute', STABLE)?.spec.rules[0].backendRefs as { name: string; port: number; weight: number }[]).map(
-    (b) => [b.name, b.weight],
-  );
+function weights(manifests: Manifest[]): [string, number][] {
+  const route = find(manifests, 'HTTPRoute', STABLE);
+  if (!route) throw new Error('no HTTPRoute rendered');
+  return (route.spec.rules[0].backendRefs as { name: string; weight: number }[]).map((b) => [b.name, b.weight]);
+}
 
 describe('Function: helmStepCommands (exact helm commands per step)', () => {
   it('a canary step: one helm upgrade keeping the stable image, the new image on the canary track, the weight', () => {
