@@ -21,7 +21,7 @@ for (const { name, step } of GOLDEN_STEPS) {
   helmStepCommands(EXAMPLE, step).forEach((command, index) => {
     const rendered = execFileSync(helm, templateArgs(command), { encoding: 'utf8' });
     const header = [
-      `# Rendered by scripts/helm-rollout-goldens.ts with helm ${version}; do not edit, re-render after changing the chart.`,
+      `# Rendered by scripts/helm-rollout-goldens.ts with helm ${version}; do not edit.`,
       `# chart-sha256: ${hash}`,
       `# command: ${JSON.stringify(command)}`,
     ].join('\n');

@@ -34,18 +34,14 @@ export const GOLDEN_STEPS: { name: string; step: HelmStep }[] = [
   { name: 'abort', step: { abort: true } },
 ];
 
-/** Every file of the chart, hashed in path order: a golden rendered from another chart is stale. */
+/** Every file of the chart and the example's values files, hashed in path order: a golden rendered from others is stale. */
 export function chartHash(root = CHART): string {
   const hash = createHash('sha256');
   const files = readdirSync(root, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
-    .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
+    .map((e) => path.join(root, path.relative(root, path.join(e.parentPath, e.name))))
     .sort();
-  for (const file of files)
-    hash
-      .update(`${file}\0`)
-      .update(readFileSync(path.join(root, file)))
-      .update('\0');
+  for (const file of [...files, ...EXAMPLE.valuesFiles]) hash.update(`${file}\0`).update(readFileSync(file)).update('\0');
   return hash.digest('hex');
 }
 
