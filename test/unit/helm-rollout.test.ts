@@ -237,9 +237,69 @@ describe('Helm rollout commands through the FAKE helm executable (test/fixtures/
   const dir = mkdtempSync(path.join(tmpdir(), 'coconut-helm-rollout-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const fakeHelm = path.resolve('test/fixtures/fake-bin/helm');
+  const readLog = (log: string) =>
+    readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => ['helm', ...(JSON.parse(l) as { argv: string[] }).argv]);
+
+  /** The build's environment for templates/buildspec/scripts/helm-step.sh, from the same example. */
+  const stepEnv = (log: string, step: string, previous?: number) => ({
+    PATH: `${path.dirname(fakeHelm)}:${process.env.PATH}`,
+    FAKE_TOOL_LOG: log,
+    COCONUT_HELM_RELEASE: EXAMPLE.release,
+    COCONUT_HELM_NAMESPACE: EXAMPLE.namespace,
+    COCONUT_HELM_CHART: EXAMPLE.chart,
+    COCONUT_HELM_TIMEOUT: EXAMPLE.timeout,
+    COCONUT_HELM_VALUES_FILES: EXAMPLE.valuesFiles.join(','),
+    COCONUT_HELM_IMAGE_PULL_SECRETS: EXAMPLE.imagePullSecrets.join(','),
+    COCONUT_IMAGE_NAME: EXAMPLE.canary.repository,
+    COCONUT_IMAGE_DIGEST: EXAMPLE.canary.digest,
+    COCONUT_VERSION: EXAMPLE.version,
+    COCONUT_DEPLOYMENT_ID: EXAMPLE.deploymentId,
+    COCONUT_STABLE_IMAGE_NAME: EXAMPLE.stable.repository,
+    COCONUT_STABLE_IMAGE_DIGEST: EXAMPLE.stable.digest,
+    COCONUT_STABLE_VERSION: EXAMPLE.stable.tag,
+    COCONUT_ROLLOUT_STEP: step,
+    ...(previous === undefined ? {} : { COCONUT_ROLLOUT_PREVIOUS_PERCENT: String(previous) }),
+  });
+
+  it.each([
+    ['10', undefined, { percent: 10 }],
+    ['100', 50, { percent: 100, previousPercent: 50 }],
+    ['abort', undefined, { abort: true as const }],
+  ])('helm-step.sh (CodeBuild) step %s runs exactly the commands of helmStepCommands', (step, previous, same) => {
+    const log = path.join(mkdtempSync(path.join(dir, 'step-')), 'fake-tools.jsonl');
+    const printed = execFileSync('bash', ['templates/buildspec/scripts/helm-step.sh'], {
+      encoding: 'utf8',
+      env: stepEnv(log, step, previous),
+    });
+    const commands = helmStepCommands(EXAMPLE, same);
+    expect(readLog(log)).toEqual(commands);
+    // Each command is printed before it runs, as helm-upgrade.sh does.
+    expect(printed.split('\n').filter((l) => l.startsWith('+ helm upgrade'))).toHaveLength(commands.length);
+  });
+
+  it('helm-step.sh refuses a step outside 1..100 and a promotion without the previous percent, naming them', () => {
+    const run = (step: string) => {
+      try {
+        execFileSync('bash', ['templates/buildspec/scripts/helm-step.sh'], {
+          encoding: 'utf8',
+          stdio: 'pipe',
+          env: stepEnv(path.join(mkdtempSync(path.join(dir, 'refused-')), 'fake-tools.jsonl'), step),
+        });
+        return '';
+      } catch (error) {
+        return String((error as { stderr: string }).stderr);
+      }
+    };
+    expect(run('0')).toContain('COCONUT_ROLLOUT_STEP must match ^([1-9][0-9]?|100|abort)$');
+    expect(run('10;rm')).toContain('COCONUT_ROLLOUT_STEP must match');
+    expect(run('100')).toContain('COCONUT_ROLLOUT_PREVIOUS_PERCENT must match');
+  });
 
   it('runs every command of a canary rollout as given (no shell), one release revision each', () => {
-    const log = path.join(dir, 'fake-tools.jsonl');
+    const log = path.join(mkdtempSync(path.join(dir, 'rollout-')), 'fake-tools.jsonl');
     const commands = [
       ...helmStepCommands(EXAMPLE, { percent: 10 }),
       ...helmStepCommands(EXAMPLE, { percent: 50 }),
@@ -254,7 +314,9 @@ describe('Helm rollout commands through the FAKE helm executable (test/fixtures/
       .split('\n')
       .map((l) => JSON.parse(l) as { tool: string; argv: string[] });
     expect(calls.map((c) => ['helm', ...c.argv])).toEqual(commands);
-    const state = JSON.parse(readFileSync(path.join(dir, 'fake-tool-state', 'helm-shop-demo-web.json'), 'utf8')) as {
+    const state = JSON.parse(
+      readFileSync(path.join(path.dirname(log), 'fake-tool-state', 'helm-shop-demo-web.json'), 'utf8'),
+    ) as {
       history: { digest: string }[];
     };
     // The stable image (image.digest) moves to the new digest only at the promotion.

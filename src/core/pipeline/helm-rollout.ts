@@ -14,7 +14,9 @@
  *   abort (any failure) two upgrades: (1) canary.weight = 0, stable = known-good image; (2) the canary off
  *
  * Commands are argument vectors, run without a shell; every value in them is checked first by the same
- * patterns as templates/buildspec/helm-deploy.yml and the chart's values.schema.json.
+ * patterns as templates/buildspec/helm-deploy.yml and the chart's values.schema.json. In CodeBuild,
+ * templates/buildspec/scripts/helm-step.sh runs the same commands from the build's environment variables
+ * (test/unit/helm-rollout.test.ts holds the two to the same argv).
  * Traffic split: https://gateway-api.sigs.k8s.io/reference/spec/#backendref (weight / sum of weights; 0: none).
  */
 import { ERRORS } from '../model/failure.ts';
@@ -65,7 +67,7 @@ const PATTERNS = {
   repository: /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*$/,
   digest: /^sha256:[a-f0-9]{64}$/,
   tag: /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/,
-  deploymentId: /^[A-Za-z0-9._:-]{1,128}$/,
+  deploymentId: /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/,
 } as const;
 
 function check(value: string, pattern: RegExp, what: string): string {
