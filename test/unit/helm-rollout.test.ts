@@ -6,6 +6,8 @@
  * The rules checked come from the platforms:
  * - Gateway API: HTTPRoute gateway.networking.k8s.io/v1, backendRefs[].weight = share of the requests,
  *   weight / sum of weights, 0 = none (https://gateway-api.sigs.k8s.io/reference/spec/#backendref).
+ * - Every rendered object validates against its API's own schema: Kubernetes' OpenAPI (kubernetes-models) and
+ *   the Gateway API CRDs' (@kubernetes-models/gateway-api), e.g. backendRefs[].weight 0..1000000.
  * - Kubernetes label selectors: matchLabels all equal; matchExpressions "In" = the label's value is one of
  *   the values (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors).
  * The commands also run through the FAKE helm of test/fixtures (records argv and release revisions).
@@ -14,6 +16,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { HelmRolloutInvalidError, helmStepCommands } from '../../src/core/pipeline/helm-rollout.ts';
@@ -159,6 +167,32 @@ describe('Helm chart coconut-service: what real `helm template` renders for each
     expect(header.command, `re-render: HELM=... node scripts/helm-rollout-goldens.ts`).toBe(JSON.stringify(command));
     expect(header['chart-sha256'], 'the chart changed: re-render with HELM=... node scripts/helm-rollout-goldens.ts').toBe(hash);
   });
+
+  /** The models generated from Kubernetes' OpenAPI and the Gateway API CRDs, by apiVersion/kind. */
+  const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+    'apps/v1/Deployment': Deployment,
+    'v1/Service': Service,
+    'v1/ServiceAccount': ServiceAccount,
+    'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+    'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+    'gateway.networking.k8s.io/v1/HTTPRoute': HTTPRoute,
+  };
+
+  it.each(GOLDEN_STEPS.flatMap(({ name, step }) => helmStepCommands(EXAMPLE, step).map((_, index) => [name, index] as const)))(
+    '%s command %i: every rendered object is valid for its API (Kubernetes OpenAPI, Gateway API CRD schemas)',
+    (name, index) => {
+      const { manifests } = golden(name, index);
+      expect(manifests.length).toBeGreaterThan(4);
+      for (const manifest of manifests) {
+        const Model = MODELS[`${manifest.apiVersion}/${manifest.kind}`];
+        expect(Model, `no schema for ${manifest.apiVersion} ${manifest.kind}`).toBeDefined();
+        expect(
+          () => new (Model as NonNullable<typeof Model>)(manifest as never).validate(),
+          `${manifest.kind} ${manifest.metadata.name}`,
+        ).not.toThrow();
+      }
+    },
+  );
 
   it('canary 10%: two Deployments and Services, each Service selecting only its own track, HTTPRoute 90/10', () => {
     const { manifests } = golden('canary-10', 0);
