@@ -280,7 +280,7 @@ export interface EcsRolloutTarget {
       alarms: string[];
     },
     settings: EcsDeploymentSettings,
-  ): Promise<{ serviceDeploymentArn: string; taskDefinitionArn: string }>;
+  ): Promise<{ serviceDeploymentArn: string; taskDefinitionArn: string; rehearsal?: { missing: string[] } }>;
   rolloutState(serviceDeploymentArn: string, region?: string): Promise<EcsRolloutState>;
   continueRollout(serviceDeploymentArn: string, hookId: string, action: EcsHookAction, region?: string): Promise<void>;
 }
