@@ -67,6 +67,9 @@ export const CAPABILITIES: Record<Capability, CapabilitySpec> = {
       'ecs:UpdateService',
       'ecs:DescribeTaskDefinition',
       'ecs:RegisterTaskDefinition',
+      // Canary and linear rollouts: following the service deployment, answering its PAUSE hooks.
+      'ecs:DescribeServiceDeployments',
+      'ecs:ContinueServiceDeployment',
       // RegisterTaskDefinition with tags, and handing the task's roles to ECS.
       'ecs:TagResource',
       'iam:PassRole',
@@ -185,6 +188,19 @@ export function statementsFor(capabilities: Capability[], refs: ResourceRefs): S
           resources: services.map((s) => {
             const { region, account } = where(s);
             return $interpolate`arn:aws:ecs:${region}:${account}:service/${s.cluster}/${s.service}`;
+          }),
+        });
+        // Both need the service AND its service deployment (Service Authorization Reference: resource
+        // types service* and service-deployment*, arn:aws:ecs:${Region}:${Account}:service-deployment/
+        // ${ClusterName}/${ServiceName}/${ServiceDeploymentId}).
+        statements.push({
+          actions: ['ecs:DescribeServiceDeployments', 'ecs:ContinueServiceDeployment'],
+          resources: services.flatMap((s) => {
+            const { region, account } = where(s);
+            return [
+              $interpolate`arn:aws:ecs:${region}:${account}:service/${s.cluster}/${s.service}`,
+              $interpolate`arn:aws:ecs:${region}:${account}:service-deployment/${s.cluster}/${s.service}/*`,
+            ];
           }),
         });
         statements.push({ actions: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], resources: ['*'] });

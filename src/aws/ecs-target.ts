@@ -10,7 +10,9 @@
  */
 import {
   type ContainerDefinition,
+  ContinueServiceDeploymentCommand,
   type DeploymentConfiguration,
+  DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   ECSClient,
@@ -20,6 +22,13 @@ import {
   type TaskDefinition,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
+import {
+  type EcsDeploymentSettings,
+  type EcsHookAction,
+  type EcsRolloutState,
+  type EcsRolloutTarget,
+  ecsRolloutState,
+} from '../core/pipeline/ecs-rollout.ts';
 import { EcsDeploymentFailedError, EcsTargetInvalidError } from '../core/pipeline/ecs-step.ts';
 import type { EcsDeployOutcome, EcsDeployRequest, EcsRollbackRequest, EcsTarget, Log } from '../core/ports.ts';
 import { type ClientOptions, sdkConfig } from './clients.ts';
@@ -53,7 +62,7 @@ const REGISTERABLE = [
   'enableFaultInjection',
 ] as const satisfies readonly (keyof RegisterTaskDefinitionCommandInput & keyof TaskDefinition)[];
 
-export class EcsTargetAdapter implements EcsTarget {
+export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
   private readonly clients = new Map<string, ECSClient>();
   private readonly opts: EcsTargetOptions;
 
@@ -94,6 +103,79 @@ export class EcsTargetAdapter implements EcsTarget {
       this.opts.log?.info(`rolled ECS service ${request.cluster}/${request.service} back to ${request.taskDefinitionArn}`);
     }
     return this.settle(ecs, request, request.taskDefinitionArn);
+  }
+
+  /**
+   * Starts a canary or linear rollout: the same task definition revision as `deploy`, and
+   * UpdateService with the rollout's deploymentConfiguration (ecsDeploymentConfiguration). Returns
+   * at once with the service deployment to follow; a repeat finds the service already on the
+   * revision and returns its current service deployment.
+   *   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+   */
+  async startRollout(
+    request: Omit<EcsDeployRequest, 'deadline'>,
+    settings: EcsDeploymentSettings,
+  ): Promise<{ serviceDeploymentArn: string; taskDefinitionArn: string }> {
+    const ecs = this.client(request.region);
+    const service = await this.service(ecs, request);
+    const current = await this.taskDefinition(ecs, requireTaskDefinition(service, request));
+    const container = pickContainer(current, request);
+    const image = imageByDigest(container, request);
+    let arn = current.taskDefinitionArn as string;
+    if (container.image !== image) {
+      arn = await this.register(ecs, current, container.name as string, image, request.cluster);
+      this.opts.log?.info(`registered ${arn}: container ${container.name} ${container.image} -> ${image}`);
+    }
+    let deploymentArn = service.currentServiceDeployment;
+    if (service.taskDefinition !== arn) {
+      // The SDK's own type: the compiler holds Coconut's subset to what UpdateService accepts.
+      const deploymentConfiguration: DeploymentConfiguration = { ...service.deploymentConfiguration, ...settings };
+      const res = await ecs.send(
+        new UpdateServiceCommand({
+          cluster: request.cluster,
+          service: request.service,
+          taskDefinition: arn,
+          deploymentConfiguration,
+        }),
+      );
+      deploymentArn = res.service?.currentServiceDeployment;
+      this.opts.log?.info(
+        `updated ECS service ${request.cluster}/${request.service} to ${arn} with a ${settings.strategy} deployment (${deploymentArn})`,
+      );
+    }
+    if (!deploymentArn) {
+      throw new EcsTargetInvalidError(
+        `ECS service ${request.cluster}/${request.service} reports no current service deployment to follow (Service.currentServiceDeployment)`,
+      );
+    }
+    return { serviceDeploymentArn: deploymentArn, taskDefinitionArn: arn };
+  }
+
+  /**
+   * One read of the service deployment (called when an ECS event wakes the stage, never in a loop).
+   *   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html
+   */
+  async rolloutState(serviceDeploymentArn: string, region?: string): Promise<EcsRolloutState> {
+    const ecs = this.client(region);
+    const res = await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [serviceDeploymentArn] }));
+    const deployment = res.serviceDeployments?.find((d) => d.serviceDeploymentArn === serviceDeploymentArn);
+    if (!deployment) {
+      const failure = res.failures?.[0];
+      throw new EcsTargetInvalidError(
+        `ECS service deployment ${serviceDeploymentArn} cannot be described: ${failure?.reason ?? 'not returned'}${failure?.detail ? ` (${failure.detail})` : ''}`,
+      );
+    }
+    return ecsRolloutState(deployment);
+  }
+
+  /**
+   * Answers a PAUSE hook: CONTINUE shifts the next step, ROLLBACK returns to the previous revision.
+   *   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContinueServiceDeployment.html
+   */
+  async continueRollout(serviceDeploymentArn: string, hookId: string, action: EcsHookAction, region?: string): Promise<void> {
+    const ecs = this.client(region);
+    await ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn, hookId, action }));
+    this.opts.log?.info(`ECS service deployment ${serviceDeploymentArn}: hook ${hookId} answered ${action}`);
   }
 
   private client(region: string | undefined): ECSClient {
@@ -213,7 +295,7 @@ function requireTaskDefinition(service: Service, request: { cluster: string; ser
   return service.taskDefinition;
 }
 
-function pickContainer(def: TaskDefinition, request: EcsDeployRequest): ContainerDefinition {
+function pickContainer(def: TaskDefinition, request: Pick<EcsDeployRequest, 'container' | 'service'>): ContainerDefinition {
   const containers = def.containerDefinitions ?? [];
   const names = containers.map((c) => c.name).join(', ');
   if (request.container) {

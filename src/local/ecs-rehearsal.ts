@@ -4,11 +4,12 @@
  * --strict, a failure naming what is missing. With an endpoint (moto_server, LocalStack) the
  * runtime wires the real adapter instead.
  */
+import type { EcsDeploymentSettings, EcsHookAction, EcsRolloutState, EcsRolloutTarget } from '../core/pipeline/ecs-rollout.ts';
 import type { EcsDeployOutcome, EcsDeployRequest, EcsRollbackRequest, EcsTarget, Log } from '../core/ports.ts';
 
 export const ECS_ENDPOINT_HINT = 'ECS endpoint (COCONUT_AWS_ENDPOINT)';
 
-export class RehearsalEcsTarget implements EcsTarget {
+export class RehearsalEcsTarget implements EcsTarget, EcsRolloutTarget {
   private readonly log: Log;
   private readonly strict: boolean;
 
@@ -31,6 +32,35 @@ export class RehearsalEcsTarget implements EcsTarget {
       `UpdateService ${request.cluster}/${request.service} -> task definition ${request.taskDefinitionArn} (circuit breaker on)`,
       'wait until the service settles on it',
     ]);
+  }
+
+  /** A canary or linear rollout, rehearsed: the UpdateService it would send, with its deploymentConfiguration. */
+  async startRollout(
+    request: Omit<EcsDeployRequest, 'deadline'>,
+    settings: EcsDeploymentSettings,
+  ): Promise<{ serviceDeploymentArn: string; taskDefinitionArn: string; rehearsal: { missing: string[] } }> {
+    const outcome = this.rehearse(request, [
+      `DescribeServices ${request.cluster}/${request.service}; DescribeTaskDefinition of its task definition`,
+      `RegisterTaskDefinition: the same definition with container ${request.container ?? '(the only one)'} image -> <registry>/${request.repository}@${request.digest}`,
+      `UpdateService: deploymentConfiguration ${JSON.stringify(settings)}`,
+      'follow the service deployment: DescribeServiceDeployments on each "ECS Deployment State Change" / "ECS Hook State Change" event',
+    ]);
+    return {
+      serviceDeploymentArn: '(rehearsal)',
+      taskDefinitionArn: outcome.taskDefinitionArn,
+      rehearsal: outcome.rehearsal ?? { missing: [] },
+    };
+  }
+
+  /** Nothing ran, so nothing can fail: the rehearsed rollout counts as done (the step says REHEARSAL). */
+  async rolloutState(): Promise<EcsRolloutState> {
+    return { state: 'SUCCEEDED' };
+  }
+
+  async continueRollout(serviceDeploymentArn: string, hookId: string, action: EcsHookAction): Promise<void> {
+    this.log.warn(`ECS REHEARSAL (nothing ran): ContinueServiceDeployment ${serviceDeploymentArn} hook ${hookId} ${action}`, {
+      rehearsal: true,
+    });
   }
 
   private rehearse(request: { cluster: string; service: string }, steps: string[]): EcsDeployOutcome {

@@ -113,6 +113,12 @@ export function needed(call: AwsCall, account: string): Needed[] {
       }));
     case 'ecs:UpdateService':
       return one(arn('ecs', `service/${clusterName(s('cluster'))}/${s('service').split('/').pop()}`));
+    // Service Authorization Reference (Amazon ECS): both require the service* and the service-deployment*
+    // resource types; a service deployment ARN is arn:...:service-deployment/CLUSTER/SERVICE/ID.
+    case 'ecs:DescribeServiceDeployments':
+      return ((input.serviceDeploymentArns as string[]) ?? []).flatMap((resource) => serviceDeploymentNeeds(action, resource));
+    case 'ecs:ContinueServiceDeployment':
+      return serviceDeploymentNeeds(action, s('serviceDeploymentArn'));
     case 'ecs:RegisterTaskDefinition': {
       const needs: Needed[] = [{ action, resource: '*' }];
       // Tags on create are authorized as ecs:TagResource on the new revision (ECS Developer Guide,
@@ -141,4 +147,13 @@ export function needed(call: AwsCall, account: string): Needed[] {
 
 function clusterName(cluster: string): string {
   return (cluster || 'default').split('/').pop() as string;
+}
+
+/** A service deployment is authorized on itself and on its service (the ARN names both). */
+function serviceDeploymentNeeds(action: string, deployment: string): Needed[] {
+  const service = deployment.replace(/:service-deployment\/([^/]+)\/([^/]+)\/[^/]+$/, ':service/$1/$2');
+  return [
+    { action, resource: deployment },
+    { action, resource: service },
+  ];
 }

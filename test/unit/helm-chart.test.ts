@@ -113,6 +113,59 @@ describe('Helm chart: coconut-service values.schema.json (ajv)', () => {
   });
 });
 
+describe('Helm chart: coconut-service canary track and HTTPRoute values (ajv)', () => {
+  const canaryStep = () => {
+    const values = structuredClone(defaults) as Record<string, Record<string, unknown>>;
+    values.canary = {
+      enabled: true,
+      weight: 10,
+      replicaCount: 1,
+      image: { repository: 'ghcr.io/acme/web', digest: `sha256:${'2'.repeat(64)}`, tag: '1.1.0' },
+    };
+    values.httpRoute = { ...values.httpRoute, enabled: true, parentRefs: [{ name: 'public', namespace: 'gateways' }] };
+    return values;
+  };
+
+  it('defaults to no canary and no HTTPRoute, and accepts the values of a canary step', () => {
+    expect(defaults).toMatchObject({ canary: { enabled: false, weight: 0 }, httpRoute: { enabled: false } });
+    expect(errorsFor(canaryStep())).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a canary without the HTTPRoute (nothing would split the traffic)',
+      ['httpRoute', 'enabled'],
+      false,
+      '/httpRoute/enabled must be equal to constant',
+    ],
+    ['a canary weight above 100', ['canary', 'weight'], 101, '/canary/weight must be <= 100'],
+    ['a fractional canary weight', ['canary', 'weight'], 12.5, '/canary/weight must be integer'],
+    [
+      'a canary image without digest',
+      ['canary', 'image'],
+      { repository: 'ghcr.io/acme/web' },
+      "/canary/image must have required property 'digest'",
+    ],
+    [
+      'an HTTPRoute attached to no Gateway',
+      ['httpRoute', 'parentRefs'],
+      [],
+      '/httpRoute/parentRefs must NOT have fewer than 1 items',
+    ],
+    [
+      'a parentRef without name',
+      ['httpRoute', 'parentRefs'],
+      [{ namespace: 'gateways' }],
+      "/httpRoute/parentRefs/0 must have required property 'name'",
+    ],
+    ['a hostname with a path', ['httpRoute', 'hostnames'], ['shop.example.com/x'], '/httpRoute/hostnames/0 must match pattern'],
+  ])('rejects %s', (_what, [group, key], value, message) => {
+    const values = canaryStep();
+    (values[group as string] as Record<string, unknown>)[key as string] = value;
+    expect(errorsFor(values).join('\n')).toContain(message);
+  });
+});
+
 describe('Helm chart: coconut-service templates', () => {
   const dir = path.join(CHART, 'templates');
   const files = readdirSync(dir).map((f) => [f, readFileSync(path.join(dir, f), 'utf8')] as const);

@@ -16,7 +16,9 @@
  *   arn:aws:ecs:${Region}:${Account}:service/${ClusterName}/${ServiceName}, TagResource on the
  *   task definition arn:aws:ecs:${Region}:${Account}:task-definition/${Family}:${Revision}
  *   (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html),
- *   in the target's region.
+ *   in the target's region; DescribeServiceDeployments / ContinueServiceDeployment on both required resource
+ *   types, the service and its service deployment
+ *   arn:aws:ecs:${Region}:${Account}:service-deployment/${ClusterName}/${ServiceName}/${ServiceDeploymentId}.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +196,17 @@ describe('IAM: ECS targets with their own region (defect 14)', () => {
       expect(allows(grants, action, service('eu-west-1', 'demo-prod/orders'))).toBe(true);
       expect(allows(grants, action, service(REGION, 'main/billing'))).toBe(true);
       expect(allows(grants, action, service(REGION, 'demo-staging/orders'))).toBe(false);
+    }
+    // Canary / linear rollouts: the service deployments of exactly those services (resource type service-deployment).
+    const deployment = (region: string, path: string) =>
+      `arn:aws:ecs:${region}:${ACCOUNT}:service-deployment/${path}/EZe5RNVLH6P`;
+    for (const action of ['ecs:DescribeServiceDeployments', 'ecs:ContinueServiceDeployment']) {
+      // Both resource types are required: the service deployment and its service.
+      expect(allows(grants, action, service('eu-west-1', 'demo-prod/orders'))).toBe(true);
+      expect(allows(grants, action, deployment('eu-west-1', 'demo-prod/orders'))).toBe(true);
+      expect(allows(grants, action, deployment(REGION, 'main/billing'))).toBe(true);
+      expect(allows(grants, action, deployment(REGION, 'demo-prod/orders'))).toBe(false);
+      expect(allows(grants, action, deployment('eu-west-1', 'demo-prod/other'))).toBe(false);
     }
     expect(allows(grants, 'ecs:TagResource', `arn:aws:ecs:eu-west-1:${ACCOUNT}:task-definition/orders:7`)).toBe(true);
     expect(allows(grants, 'ecs:TagResource', `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/billing:3`)).toBe(true);

@@ -23,11 +23,25 @@
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Selector labels: stable for the life of the release (a Deployment selector cannot change). */}}
+{{/* Selector labels: stable for the life of the release (a Deployment selector cannot change). The canary
+track (a context with Track "canary", see deployment.yaml) gets its own instance value, so neither the stable
+Deployment nor the stable Service ever selects canary pods: the HTTPRoute weights alone split the traffic. */}}
 {{- define "coconut-service.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "coconut-service.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}{{ if .Track }}-canary{{ end }}
 {{- end }}
+
+{{/* Name of a track's Deployment and Service: the full name, plus "-canary" for the canary track. */}}
+{{- define "coconut-service.trackName" -}}
+{{- if .Track }}
+{{- printf "%s-canary" (include "coconut-service.fullname" . | trunc 56 | trimSuffix "-") }}
+{{- else }}
+{{- include "coconut-service.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/* The canary track's values: the chart's values with canary.image over image, canary.replicaCount
+replicas and no autoscaler. Built in each template that renders both tracks (a template cannot return a map). */}}
 
 {{- define "coconut-service.labels" -}}
 helm.sh/chart: {{ include "coconut-service.chart" . }}
