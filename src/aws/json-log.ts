@@ -27,8 +27,8 @@ export function lambdaLogger(): Logger {
   return logger;
 }
 
-/** The Log port on that Logger; the one service name is all it takes (its type says so). */
-export function jsonLog(_service: typeof LOG_SERVICE = LOG_SERVICE): Log {
+/** The Log port on that Logger. */
+export function jsonLog(): Log {
   const shared = lambdaLogger();
   return {
     debug: (message, extra) => shared.debug(message, extra ?? {}),

@@ -18,7 +18,7 @@ import { DynamoStore } from './dynamo/store.ts';
 import { EcrRegistry } from './ecr-registry.ts';
 import { EcsTargetAdapter } from './ecs-target.ts';
 import { AwsImageRegistry } from './image-registry.ts';
-import { jsonLog, LOG_SERVICE } from './json-log.ts';
+import { jsonLog } from './json-log.ts';
 import { PullSecrets } from './pull-secrets.ts';
 import { SfnOrchestrator } from './sfn-orchestrator.ts';
 import { consoleExecutionLink, createSlack, dashboardLink, slackFromEnv } from './slack/setup.ts';
@@ -43,7 +43,7 @@ export const awsPorts = awsPortsWith();
 async function buildPorts(readSlack?: () => { botToken?: string; signingSecret?: string }): Promise<Ports> {
   const config = await loadConfigFile(process.env.COCONUT_CONFIG ?? 'coconut.yaml');
   const store = new DynamoStore(documentClient(), required('COCONUT_TABLE'));
-  const log = jsonLog(LOG_SERVICE);
+  const log = jsonLog();
   const clock = systemClock;
   const linked = readSlack?.();
   const slackEnv = linked?.botToken
