@@ -443,7 +443,8 @@ describe('importHistory', () => {
     let delay = 60;
     const slow = over(store, {
       putHistoryItem: async (item) => {
-        await new Promise((r) => setTimeout(r, (delay = Math.max(0, delay - 20))));
+        delay = Math.max(0, delay - 20);
+        await new Promise((r) => setTimeout(r, delay));
         return store.putHistoryItem(item);
       },
     });
