@@ -353,3 +353,29 @@ describe('DORA metrics: windows, weeks and the edges of each metric', () => {
     expect(median([7])).toBe(7);
   });
 });
+
+describe('DORA metrics: when a stage ended', () => {
+  it('a stage ended when it finished, not when its record was last touched; without a finish, at its last update', () => {
+    const touched = dep('10.0.0', '2026-03-19T08:00:00Z', { state: 'SUCCEEDED', finishedAt: '2026-03-19T09:00:00Z' });
+    (touched.stages[1] as StageRecord).updatedAt = '2026-03-20T09:00:00Z';
+    const unfinished = dep('10.1.0', '2026-03-20T08:00:00Z', { state: 'SUCCEEDED' });
+    (unfinished.stages[1] as StageRecord).updatedAt = '2026-03-20T08:30:00Z';
+    const m = computeDora({ service: 'api', production: 'prod', deployments: [touched, unfinished], now: NOW, days: 2 });
+    expect(m.leadTime.samples.map((s) => [s.version, s.at])).toEqual([
+      ['10.0.0', '2026-03-19T09:00:00Z'],
+      ['10.1.0', '2026-03-20T08:30:00Z'],
+    ]);
+  });
+
+  it('a success that ended at the same moment as the failure does not restore it: the next one does', () => {
+    const failed = dep('11.0.0', '2026-03-20T06:00:00Z', {
+      state: 'FAILED',
+      deployedAt: '2026-03-20T06:05:00Z',
+      finishedAt: '2026-03-20T06:10:00Z',
+    });
+    const same = dep('11.0.1', '2026-03-20T06:00:00Z', { state: 'SUCCEEDED', finishedAt: '2026-03-20T06:10:00Z' });
+    const next = dep('11.0.2', '2026-03-20T06:30:00Z', { state: 'SUCCEEDED', finishedAt: '2026-03-20T07:05:00Z' });
+    const m = computeDora({ service: 'api', production: 'prod', deployments: [same, failed, next], now: NOW, days: 1 });
+    expect(m.timeToRestore.incidents[0]).toMatchObject({ version: '11.0.0', restoredAt: '2026-03-20T07:05:00Z' });
+  });
+});

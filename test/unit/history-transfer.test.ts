@@ -286,13 +286,23 @@ services:
     const down = { members: async () => Promise.reject(new Error('slack is down')) };
     const warnings: string[] = [];
     const ignore = () => undefined;
-    const log = { debug: ignore, info: ignore, error: ignore, warn: (message: string) => void warnings.push(message) };
+    const extras: unknown[] = [];
+    const log = {
+      debug: ignore,
+      info: ignore,
+      error: ignore,
+      warn: (message: string, extra?: unknown) => {
+        warnings.push(message);
+        extras.push(extra);
+      },
+    };
     await expect(assertMayImport({ config, userGroups: down, log }, { id: 'U0LEAD', source: 'slack' })).rejects.toThrow(
       new ForbiddenError(
         'importing history writes approval records, so it needs an approver of every gated environment; U0LEAD does not approve api/prod, web/prod; the members of S0LEADS could not be checked right now, try again',
       ),
     );
     expect(warnings).toEqual(['could not resolve the members of user group S0LEADS']);
+    expect(extras).toEqual([{ error: 'Error: slack is down' }]);
     // A JWT user is a Slack approver only through slack.users (actorOf sets slackId), never by its id.
     await expect(assertMayImport({ config, userGroups }, { id: 'U0BOSS', source: 'dashboard' })).rejects.toThrow(
       /does not approve api\/prod, web\/prod$/,
@@ -688,5 +698,41 @@ describe('keys and line ranges', () => {
 
   it('canonicalJson sorts keys at every depth and leaves arrays in order', () => {
     expect(canonicalJson({ b: [3, 1, { d: 1, c: 2 }], a: null, Z: 1 })).toBe('{"Z":1,"a":null,"b":[3,1,{"c":2,"d":1}]}');
+  });
+});
+
+describe('parseHistory: the edges of a line', () => {
+  it('takes a byte order mark only at the very start: one inside a record is data', () => {
+    const marked = {
+      kind: 'stage',
+      data: stageRecord(dep, 'qa', 'FAILED', { order: 2, reason: 'odd \uFEFF mark' }),
+    } as HistoryItem;
+    const parsed = parseHistory(file([historyLine(marked)]));
+    expect((parsed.entries[0]?.item.data as StageRecord).reason).toBe('odd \uFEFF mark');
+  });
+
+  it('skips lines of white space only', () => {
+    const parsed = parseHistory(file(items.map(historyLine)).replace('\n', '\n   \t\n'));
+    expect(parsed.entries.map((e) => e.line)).toEqual([3, 4, 5, 6, 7, 8]);
+  });
+
+  it('names at most three problems of one line', () => {
+    const bad = JSON.stringify({ kind: 'thread', v: 1, data: { deploymentId: '', channel: '', ts: '', extra: 1 } });
+    const { problems } = problemsOf(file([bad]));
+    expect(problems).toHaveLength(3);
+    expect(problems.every((p) => p.line === 2)).toBe(true);
+  });
+
+  it('names the first line of a repeated record with the line offset of its part', () => {
+    const lines = items.map(historyLine);
+    expect(() => parseHistory(file([...lines, lines[1] as string]), { lineOffset: 100 })).toThrow(
+      /^line 108: the same stage demo-api-1_0_0-0123456789ab\/staging as line 103\n/,
+    );
+  });
+
+  it('each refusal is its own error class, named so in logs', () => {
+    expect(new HistoryFormatError([{ line: 1, message: 'x' }]).name).toBe('HistoryFormatError');
+    expect(new ExportTooLargeError('x').name).toBe('ExportTooLargeError');
+    expect(new UnexportableRecordError('x').name).toBe('UnexportableRecordError');
   });
 });
