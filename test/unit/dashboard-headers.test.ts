@@ -26,7 +26,7 @@ describe('dashboardCsp and securityHeaders', () => {
   });
 
   it('adds the origins the page may call to connect-src, one source each', () => {
-    const csp = securityHeaders(['https://api.example.com', 'https://idp.example.com'])['content-security-policy'];
+    const csp = securityHeaders(['https://api.example.com', 'https://idp.example.com'])['content-security-policy'] ?? '';
     expect(directives(csp)['connect-src']).toEqual(["'self'", 'https://api.example.com', 'https://idp.example.com']);
     expect(directives(csp)['script-src']).toEqual(["'self'"]);
   });
