@@ -232,6 +232,10 @@ describe('Cost model: walking a state machine', () => {
     expect(walk(m, { input: { n: 9 }, errors: {} }).states).toEqual(['C?', 'Big']);
     expect(walk(m, { input: { n: 2 }, errors: {} }).states).toEqual(['C?', 'Small']);
     expect(walk(m, { input: { n: 0 }, errors: {} }).states).toEqual(['C?', 'None']);
+    // A Choice without rules goes to its Default.
+    expect(
+      walk(machine({ 'C?': { Type: 'Choice', Default: 'Z' }, Z: { Type: 'Succeed' } }, 'C?'), { input: {}, errors: {} }).states,
+    ).toEqual(['C?', 'Z']);
     const noDefault = machine(
       { 'C?': { Type: 'Choice', Choices: [{ Variable: '$.n', IsPresent: true, Next: 'Z' }] }, Z: { Type: 'Succeed' } },
       'C?',

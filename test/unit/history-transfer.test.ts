@@ -716,6 +716,23 @@ describe('parseHistory: the edges of a line', () => {
     expect(parsed.entries.map((e) => e.line)).toEqual([3, 4, 5, 6, 7, 8]);
   });
 
+  it('refuses a raw carriage return inside a value (JSON allows it only escaped), CRLF line end or not', () => {
+    const line = historyLine(items[3] as HistoryItem).replace('"C0DEPLOYS"', '"C0DE\rPLOYS"');
+    expect(problemsOf(`${file([], { thread: 1 })}${line}\n`).problems[0]).toMatchObject({
+      line: 2,
+      message: expect.stringMatching(/^not a JSON object/),
+    });
+    expect(problemsOf(`${file([], { thread: 1 })}${line}\r\n`).problems[0]).toMatchObject({
+      line: 2,
+      message: expect.stringMatching(/^not a JSON object/),
+    });
+  });
+
+  it('names a field beside kind, v and data as a problem of the whole line', () => {
+    const line = historyLine(items[3] as HistoryItem).replace('{"data"', '{"note":"x","data"');
+    expect(problemsOf(file([line])).problems).toEqual([{ line: 2, field: '(line)', message: expect.stringContaining('note') }]);
+  });
+
   it('names at most three problems of one line', () => {
     const bad = JSON.stringify({ kind: 'thread', v: 1, data: { deploymentId: '', channel: '', ts: '', extra: 1 } });
     const { problems } = problemsOf(file([bad]));
