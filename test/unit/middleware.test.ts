@@ -42,6 +42,11 @@ describe('parseEvent', () => {
     await expect(refusal).rejects.toThrow(/^not a valid step event: deploymentId: /);
     expect(ran).not.toHaveBeenCalled();
   });
+
+  it('names the event as a whole when it is not an object at all', async () => {
+    const handler = middy().use(parseEvent(schema, 'step event')).handler(vi.fn());
+    await expect(handler('just text', context)).rejects.toThrow(/^not a valid step event: \(event\): /);
+  });
 });
 
 describe('logErrors', () => {
