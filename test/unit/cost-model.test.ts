@@ -122,6 +122,8 @@ describe('Cost model: the Choice rules it evaluates', () => {
     expect(choiceMatches(rule('IsPresent', true, '$'), {})).toBe(true);
     expect(choiceMatches({ IsPresent: true, Next: 'n' }, { x: 1 })).toBe(true);
     expect(choiceMatches(rule('StringEquals', 'v', '$.a'), { a: 'v' })).toBe(true);
+    // Only a leading `$` is the root: one later is part of a key.
+    expect(choiceMatches(rule('IsPresent', true, 'x$.y'), { x$: { y: 1 } })).toBe(true);
   });
 
   it('compares equal values only when present, and numbers strictly', () => {
@@ -352,6 +354,14 @@ services:
     const free = costModel(definition, twoEnvs, assumptions, generous);
     expect(free.perMonth.afterFreeTiers).toBe(0);
     expect(free.codePipelineV2.afterFreeTier).toBe(0);
+  });
+
+  it('prices transitions, GB-seconds and their free tiers with the rates and the assumptions, not around them', () => {
+    const dear = { ...p, stepFunctions: { ...p.stepFunctions, perStateTransition: 2 } } as typeof PRICES;
+    const r = costModel(definition, twoEnvs, { ...assumptions, lambdaMemoryMb: 2048, lambdaMilliseconds: 500 }, dear);
+    // 18 transitions at 2; 9 invocations, each 2 GB for 0.5 s at 10; two builds of 2.5 minutes at 100.
+    expect(r.rolledBack.usd).toBe(18 * 2 + 9 + 9 * 2 * 0.5 * 10 + 2 * 2.5 * 100);
+    expect(r.perMonth.afterFreeTiers).toBe((33 * 300 - 100) * 2 + (20 * 300 - 50) + (20 * 300 - 5) * 10 + (5 * 300 - 7) * 100);
   });
 
   it('beside CodePipeline V2: per environment the build and the bake, each rounded up to the minute', () => {

@@ -379,3 +379,19 @@ describe('DORA metrics: when a stage ended', () => {
     expect(m.timeToRestore.incidents[0]).toMatchObject({ version: '11.0.0', restoredAt: '2026-03-20T07:05:00Z' });
   });
 });
+
+describe('DORA metrics: weekly change failure rate', () => {
+  it('lists the weeks in order, even when a failure opens an earlier week than every success', () => {
+    const failed = dep('12.0.0', '2026-03-10T06:00:00Z', {
+      state: 'ROLLED_BACK',
+      deployedAt: '2026-03-10T06:05:00Z',
+      finishedAt: '2026-03-10T06:10:00Z',
+    });
+    const ok = dep('12.0.1', '2026-03-17T06:00:00Z', { state: 'SUCCEEDED', finishedAt: '2026-03-17T07:00:00Z' });
+    const m = computeDora({ service: 'api', production: 'prod', deployments: [ok, failed], now: NOW, days: 14 });
+    expect(m.changeFailureRate.weekly).toEqual([
+      { week: '2026-03-09', changes: 1, failures: 1 },
+      { week: '2026-03-16', changes: 1, failures: 0 },
+    ]);
+  });
+});

@@ -443,6 +443,27 @@ describe('importHistory', () => {
     expect((await store.getApproval('apr-0123456789'))?.taskToken).toMatch(/secret-token/);
   });
 
+  it('into the store a file with a PENDING approval came from: the approval as stored there is present too', async () => {
+    const store = await storeWith([items[0] as HistoryItem, pendingApproval]);
+    const report = await importHistory(store, parsedOf([items[0] as HistoryItem, pendingApproval]));
+    expect(report).toMatchObject({ alreadyPresent: { count: 2, lines: '2-3' }, conflicts: { count: 0 }, converted: [] });
+    expect((await store.getApproval('apr-00000000aa'))?.status).toBe('PENDING');
+  });
+
+  it('reports what it converted in line order, whichever write answered first', async () => {
+    const store = await freshStore();
+    let delay = 80;
+    const slow = over(store, {
+      putHistoryItem: async (item) => {
+        delay = Math.max(0, delay - 30);
+        await new Promise((r) => setTimeout(r, delay));
+        return store.putHistoryItem(item);
+      },
+    });
+    const report = await importHistory(slow, parsedOf([items[0] as HistoryItem, deploying, pendingApproval]));
+    expect(report.converted.map((c) => c.line)).toEqual([3, 4]);
+  });
+
   it('keeps a different stored record, reporting the line, key and the differing fields in line order', async () => {
     const stored = [
       { kind: 'stage', data: { ...(items[1]?.data as StageRecord), state: 'FAILED', reason: 'newer' } },
@@ -540,7 +561,7 @@ services:
   };
 
   it('accepts the records of configured services with their own images', () => {
-    expect(problemsOf(items)).toEqual([]);
+    expect(() => checkHistoryImages(config, parsedOf(items))).not.toThrow();
   });
 
   it('refuses a record of a service coconut.yaml does not have, naming the configured ones; a thread has no service', () => {
@@ -693,6 +714,7 @@ describe('keys and line ranges', () => {
     expect(expandRanges('2-5, 9, 11-12')).toEqual([2, 3, 4, 5, 9, 11, 12]);
     expect(expandRanges(' 7 ,')).toEqual([7]);
     expect(expandRanges('')).toEqual([]);
+    expect(expandRanges('2, ,3')).toEqual([2, 3]);
     expect(lineRanges(expandRanges('1-3, 5'))).toBe('1-3, 5');
   });
 
