@@ -108,3 +108,288 @@ describe('Cost model (core/cost)', () => {
     expect(PRICES.retrieved).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 });
+
+describe('Cost model: the Choice rules it evaluates', () => {
+  const rule = (op: string, value: unknown, variable = '$.a.b') => ({ Variable: variable, [op]: value, Next: 'n' });
+
+  it('reads a path through objects only; a missing or null step is absent', () => {
+    expect(choiceMatches(rule('IsPresent', true), { a: { b: 0 } })).toBe(true);
+    expect(choiceMatches(rule('IsPresent', true), { a: { c: 1 } })).toBe(false);
+    expect(choiceMatches(rule('IsPresent', true), { a: null })).toBe(false);
+    expect(choiceMatches(rule('IsPresent', true), { a: 'b' })).toBe(false);
+    expect(choiceMatches(rule('IsPresent', false), { a: 7 })).toBe(true);
+    // `$` is the whole input; a rule without a Variable reads it too.
+    expect(choiceMatches(rule('IsPresent', true, '$'), {})).toBe(true);
+    expect(choiceMatches({ IsPresent: true, Next: 'n' }, { x: 1 })).toBe(true);
+    expect(choiceMatches(rule('StringEquals', 'v', '$.a'), { a: 'v' })).toBe(true);
+    // Only a leading `$` is the root: one later is part of a key.
+    expect(choiceMatches(rule('IsPresent', true, 'x$.y'), { x$: { y: 1 } })).toBe(true);
+  });
+
+  it('compares equal values only when present, and numbers strictly', () => {
+    expect(choiceMatches(rule('BooleanEquals', true), { a: { b: true } })).toBe(true);
+    expect(choiceMatches(rule('BooleanEquals', true), { a: { b: 'true' } })).toBe(false);
+    expect(choiceMatches(rule('BooleanEquals', false), { a: { b: false } })).toBe(true);
+    expect(choiceMatches(rule('StringEquals', 'ecs'), { a: { b: 'ecs' } })).toBe(true);
+    expect(choiceMatches(rule('StringEquals', 'ecs'), { a: { b: 'helm' } })).toBe(false);
+    expect(choiceMatches(rule('NumericEquals', 0), { a: { b: 0 } })).toBe(true);
+    // An absent value equals nothing, not even undefined.
+    expect(choiceMatches(rule('StringEquals', undefined), {})).toBe(false);
+    expect(choiceMatches(rule('NumericGreaterThan', 3), { a: { b: 4 } })).toBe(true);
+    expect(choiceMatches(rule('NumericGreaterThan', 3), { a: { b: 3 } })).toBe(false);
+    expect(choiceMatches(rule('NumericGreaterThan', -1), {})).toBe(false);
+    expect(choiceMatches(rule('NumericLessThan', 3), { a: { b: 2 } })).toBe(true);
+    expect(choiceMatches(rule('NumericLessThan', 3), { a: { b: 3 } })).toBe(false);
+    expect(choiceMatches(rule('NumericLessThan', 1), {})).toBe(false);
+  });
+
+  it('names the operator it cannot evaluate and a rule without any', () => {
+    expect(() => choiceMatches(rule('StringMatches', 'a*', '$.x'), {})).toThrow(
+      new Error('the cost model cannot evaluate Choice operator StringMatches (on $.x)'),
+    );
+    expect(() => choiceMatches({ Variable: '$.x', Next: 'n' }, {})).toThrow(new Error('a Choice rule on $.x has no operator'));
+  });
+});
+
+describe('Cost model: walking a state machine', () => {
+  const task = (resource: string, next?: string, extra: Record<string, unknown> = {}) => ({
+    Type: 'Task',
+    Resource: `arn:aws:states:::${resource}`,
+    ...(next ? { Next: next } : { End: true }),
+    ...extra,
+  });
+  const machine = (States: Record<string, unknown>, StartAt = 'A') =>
+    ({ StartAt, States }) as unknown as Parameters<typeof walk>[0];
+
+  it('follows Next to a Succeed, Fail or End state, counting Lambda invocations and builds among the tasks', () => {
+    const m = machine({
+      A: task('lambda:invoke.waitForTaskToken', 'B'),
+      B: { Type: 'Pass', Next: 'C' },
+      C: task('codebuild:startBuild.sync', 'D'),
+      D: task('sns:publish', 'E'),
+      E: task('lambda:invoke', 'F'),
+      F: { Type: 'Succeed' },
+    });
+    expect(walk(m, { input: {}, errors: {} })).toEqual({
+      states: ['A', 'B', 'C', 'D', 'E', 'F'],
+      transitions: 6,
+      lambdaInvocations: 2,
+      builds: 1,
+    });
+    expect(
+      walk(machine({ A: task('lambda:invoke', 'B'), B: { Type: 'Fail' }, C: { Type: 'Pass', End: true } }), {
+        input: {},
+        errors: {},
+      }).states,
+    ).toEqual(['A', 'B']);
+    expect(walk(machine({ A: task('lambda:invoke') }), { input: {}, errors: {} }).states).toEqual(['A']);
+  });
+
+  it('takes the first Catch that names the error, or States.ALL, when a task fails', () => {
+    const m = machine({
+      A: task('lambda:invoke', 'Z', {
+        Catch: [
+          { ErrorEquals: ['States.Timeout'], Next: 'T' },
+          { ErrorEquals: ['States.ALL'], Next: 'X' },
+        ],
+      }),
+      T: { Type: 'Succeed' },
+      X: { Type: 'Fail' },
+      Z: { Type: 'Succeed' },
+    });
+    expect(walk(m, { input: {}, errors: { A: 'States.Timeout' } }).states).toEqual(['A', 'T']);
+    expect(walk(m, { input: {}, errors: { A: 'Coconut.AlarmFired' } }).states).toEqual(['A', 'X']);
+    expect(walk(m, { input: {}, errors: { B: 'States.Timeout' } }).states).toEqual(['A', 'Z']);
+    expect(() =>
+      walk(
+        machine({
+          A: task('lambda:invoke', 'Z', { Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'Z' }] }),
+          Z: { Type: 'Succeed' },
+        }),
+        { input: {}, errors: { A: 'Boom' } },
+      ),
+    ).toThrow(new Error('A has no Catch for Boom'));
+    expect(() =>
+      walk(machine({ A: task('lambda:invoke', 'Z'), Z: { Type: 'Succeed' } }), { input: {}, errors: { A: 'Boom' } }),
+    ).toThrow('A has no Catch for Boom');
+  });
+
+  it('takes the first matching Choice rule, else the Default; neither is an error naming the state', () => {
+    const m = machine(
+      {
+        'C?': {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.n', NumericGreaterThan: 5, Next: 'Big' },
+            { Variable: '$.n', NumericGreaterThan: 0, Next: 'Small' },
+          ],
+          Default: 'None',
+        },
+        Big: { Type: 'Succeed' },
+        Small: { Type: 'Succeed' },
+        None: { Type: 'Succeed' },
+      },
+      'C?',
+    );
+    expect(walk(m, { input: { n: 9 }, errors: {} }).states).toEqual(['C?', 'Big']);
+    expect(walk(m, { input: { n: 2 }, errors: {} }).states).toEqual(['C?', 'Small']);
+    expect(walk(m, { input: { n: 0 }, errors: {} }).states).toEqual(['C?', 'None']);
+    // A Choice without rules goes to its Default.
+    expect(
+      walk(machine({ 'C?': { Type: 'Choice', Default: 'Z' }, Z: { Type: 'Succeed' } }, 'C?'), { input: {}, errors: {} }).states,
+    ).toEqual(['C?', 'Z']);
+    const noDefault = machine(
+      { 'C?': { Type: 'Choice', Choices: [{ Variable: '$.n', IsPresent: true, Next: 'Z' }] }, Z: { Type: 'Succeed' } },
+      'C?',
+    );
+    expect(() => walk(noDefault, { input: {}, errors: {} })).toThrow(new Error('Choice C? has no matching rule and no Default'));
+  });
+
+  it('refuses a Next to a state that does not exist, and a path that never ends (cut after 501 states)', () => {
+    expect(() => walk(machine({ A: task('lambda:invoke', 'Nowhere') }), { input: {}, errors: {} })).toThrow(
+      new Error('the state machine has no state Nowhere'),
+    );
+    const loop = machine({ A: { Type: 'Pass', Next: 'B' }, B: { Type: 'Pass', Next: 'A' } });
+    expect(() => walk(loop, { input: {}, errors: {} })).toThrow(new Error('the path loops (at B): the scenario never leaves it'));
+  });
+});
+
+describe('Cost model: the figures, with round test prices', () => {
+  // Test prices chosen so every figure below can be worked out by hand.
+  const p = {
+    ...PRICES,
+    stepFunctions: { ...PRICES.stepFunctions, perStateTransition: 1, freeTransitionsPerMonth: 100 },
+    lambda: {
+      ...PRICES.lambda,
+      perMillionRequests: 1e6,
+      perGbSecond: { arm64: 10, x86_64: 20 },
+      freeRequestsPerMonth: 50,
+      freeGbSecondsPerMonth: 5,
+    },
+    codeBuild: {
+      ...PRICES.codeBuild,
+      perBuildMinute: { 'general1.small': 100, 'general1.medium': 200, 'general1.large': 300 },
+      freeMinutesPerMonth: 7,
+    },
+    codePipelineV2: { ...PRICES.codePipelineV2, perActionMinute: 1000, freeActionMinutesPerMonth: 3 },
+  } as typeof PRICES;
+  const twoEnvs = parseConfig(`
+services:
+  - name: api
+    image: { registry: ecr, repository: api }
+    target: { kind: helm, chart: charts/api }
+    environments:
+      - { name: staging, bake: 5m }
+      - { name: prod, approval: { approvers: [U1] }, bake: 90s }
+`).services[0]!;
+  const assumptions = {
+    deploysPerDay: 10,
+    buildMinutes: 2.5,
+    computeType: 'general1.small' as const,
+    lambdaMemoryMb: 1024,
+    lambdaMilliseconds: 1000,
+    architecture: 'arm64' as const,
+  };
+
+  it('per deployment: transitions, invocations (plus the trigger and each approval), GB-seconds and build minutes, each priced', () => {
+    const r = costModel(definition, twoEnvs, assumptions, p);
+    expect(r.environments.map((e) => [e.environment, e.approval, e.bakeSeconds, e.path.transitions])).toEqual([
+      ['staging', false, 300, 15],
+      ['prod', true, 90, 17],
+    ]);
+    // The Map state, then 15 and 17; 8 and 10 invocations; one build each.
+    expect(r.perDeployment).toEqual({
+      transitions: 33,
+      lambdaInvocations: 20,
+      gbSeconds: 20,
+      buildMinutes: 5,
+      usd: 33 + (20 + 20 * 10) + 5 * 100,
+      lines: [
+        { what: 'Step Functions', quantity: '33 state transitions', usd: 33, verified: true },
+        { what: 'Lambda', quantity: '20 invocations, 20 GB-s', usd: 220, verified: false },
+        { what: 'CodeBuild', quantity: '2 build(s) x 2.5 min, general1.small', usd: 500, verified: false },
+      ],
+    });
+    expect(r).toMatchObject({ service: 'api', region: 'us-east-1', pricesRetrieved: PRICES.retrieved, assumptions });
+  });
+
+  it('a rollback in the first environment: the Map and its failure path (8 invocations plus the trigger, two builds)', () => {
+    const r = costModel(definition, twoEnvs, assumptions, p);
+    expect(r.rolledBack).toEqual({ transitions: 18, usd: 18 + 9 + 9 * 10 + 2 * 2.5 * 100 });
+    // A first environment without a bake never enters Bake: its "failure" is the plain path.
+    const unbaked = parseConfig(`
+services:
+  - name: api
+    image: { registry: ecr, repository: api }
+    target: { kind: helm, chart: charts/api }
+    environments:
+      - { name: staging, bake: 0s }
+`).services[0]!;
+    const quick = costModel(definition, unbaked, assumptions, p);
+    expect(quick.environments[0]?.path.states.at(-3)).toBe('RecordSucceeded');
+    expect(quick.rolledBack.transitions).toBe(quick.perDeployment.transitions);
+  });
+
+  it('per month: 30 days of deployments, and what is left to pay after each free tier', () => {
+    const r = costModel(definition, twoEnvs, assumptions, p);
+    expect(r.perMonth).toEqual({
+      deployments: 300,
+      usd: 753 * 300,
+      // transitions, requests, GB-seconds, build minutes, each over its free tier
+      afterFreeTiers: 33 * 300 - 100 + (20 * 300 - 50) + (20 * 300 - 5) * 10 + (5 * 300 - 7) * 100,
+    });
+    // The free build minutes are general1.small's only.
+    const medium = costModel(definition, twoEnvs, { ...assumptions, computeType: 'general1.medium', architecture: 'x86_64' }, p);
+    expect(medium.perDeployment.lines[2]?.usd).toBe(5 * 200);
+    expect(medium.perDeployment.lines[1]?.usd).toBe(20 + 20 * 20);
+    expect(medium.perMonth.afterFreeTiers).toBe(9800 + 5950 + 5995 * 20 + 1500 * 200);
+    // Free tiers bigger than the use: nothing to pay, never less.
+    const generous = {
+      ...p,
+      stepFunctions: { ...p.stepFunctions, freeTransitionsPerMonth: 1e9 },
+      lambda: { ...p.lambda, freeRequestsPerMonth: 1e9, freeGbSecondsPerMonth: 1e9 },
+      codeBuild: { ...p.codeBuild, freeMinutesPerMonth: 1e9 },
+      codePipelineV2: { ...p.codePipelineV2, freeActionMinutesPerMonth: 1e9 },
+    } as typeof PRICES;
+    const free = costModel(definition, twoEnvs, assumptions, generous);
+    expect(free.perMonth.afterFreeTiers).toBe(0);
+    expect(free.codePipelineV2.afterFreeTier).toBe(0);
+  });
+
+  it('prices transitions, GB-seconds and their free tiers with the rates and the assumptions, not around them', () => {
+    const dear = { ...p, stepFunctions: { ...p.stepFunctions, perStateTransition: 2 } } as typeof PRICES;
+    const r = costModel(definition, twoEnvs, { ...assumptions, lambdaMemoryMb: 2048, lambdaMilliseconds: 500 }, dear);
+    // 18 transitions at 2; 9 invocations, each 2 GB for 0.5 s at 10; two builds of 2.5 minutes at 100.
+    expect(r.rolledBack.usd).toBe(18 * 2 + 9 + 9 * 2 * 0.5 * 10 + 2 * 2.5 * 100);
+    expect(r.perMonth.afterFreeTiers).toBe((33 * 300 - 100) * 2 + (20 * 300 - 50) + (20 * 300 - 5) * 10 + (5 * 300 - 7) * 100);
+  });
+
+  it('beside CodePipeline V2: per environment the build and the bake, each rounded up to the minute', () => {
+    const r = costModel(definition, twoEnvs, assumptions, p);
+    // staging: 3 + 5 minutes; prod: 3 + 2 (90 s) minutes.
+    expect(r.codePipelineV2).toEqual({
+      actionMinutesPerDeployment: 13,
+      perDeploymentUsd: 13 * 1000 + 5 * 100,
+      perMonthUsd: 13_500 * 300,
+      afterFreeTier: (13 * 300 - 3) * 1000 + (5 * 300 - 7) * 100,
+      note: expect.stringContaining('rounded up to the minute'),
+    });
+    expect(r.notCounted).toEqual([
+      expect.stringContaining('DynamoDB'),
+      expect.stringContaining('CloudWatch'),
+      expect.stringContaining('API Gateway'),
+    ]);
+  });
+
+  it('rounds the GB-seconds it shows to two decimals', () => {
+    const r = costModel(definition, twoEnvs, { ...assumptions, lambdaMemoryMb: 100, lambdaMilliseconds: 123 }, p);
+    expect(r.perDeployment.gbSeconds).toBeCloseTo(20 * (100 / 1024) * 0.123, 12);
+    expect(r.perDeployment.lines[1]?.quantity).toBe('20 invocations, 0.24 GB-s');
+  });
+
+  it('refuses a state machine without a Map over environments', () => {
+    expect(() => costModel({ StartAt: 'A', States: { A: { Type: 'Succeed' } } } as never, twoEnvs, assumptions, p)).toThrow(
+      new Error('the deploy state machine has no Map over environments'),
+    );
+  });
+});

@@ -1,23 +1,35 @@
 /** The history file format: lines, validation with line numbers, the import rules for what was in flight, who may import. */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../src/aws/clients.ts';
+import { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import {
   asImported,
   assertMayImport,
   canonicalJson,
+  checkHistoryImages,
+  ExportTooLargeError,
   emptyCounts,
+  expandRanges,
+  exportHistory,
+  exportPage,
   type HistoryCounts,
   HistoryFormatError,
   headerLine,
   historyLine,
+  importHistory,
+  keyOf,
   lineRanges,
+  type ParsedHistory,
   parseHistory,
   UnexportableRecordError,
 } from '../../src/core/history/history-transfer.ts';
 import type { StageRecord } from '../../src/core/model/deployment.ts';
 import { ForbiddenError } from '../../src/core/model/errors.ts';
-import type { HistoryItem } from '../../src/core/ports.ts';
+import type { HistoryItem, Store } from '../../src/core/ports.ts';
+import { ensureTable } from '../../src/local/local-dynamodb.ts';
 import { approvalRecord, deploymentRecord, environmentState, stageRecord, threadRecord } from '../support/history.ts';
+import { dynaliteStore } from '../support/stores.ts';
 
 const EXPORTED_AT = '2024-05-02T08:00:00.000Z';
 const dep = deploymentRecord('demo-api-1_0_0-0123456789ab', '2024-05-01T10:00:00.000Z');
@@ -274,16 +286,492 @@ services:
     const down = { members: async () => Promise.reject(new Error('slack is down')) };
     const warnings: string[] = [];
     const ignore = () => undefined;
-    const log = { debug: ignore, info: ignore, error: ignore, warn: (message: string) => void warnings.push(message) };
+    const extras: unknown[] = [];
+    const log = {
+      debug: ignore,
+      info: ignore,
+      error: ignore,
+      warn: (message: string, extra?: unknown) => {
+        warnings.push(message);
+        extras.push(extra);
+      },
+    };
     await expect(assertMayImport({ config, userGroups: down, log }, { id: 'U0LEAD', source: 'slack' })).rejects.toThrow(
       new ForbiddenError(
         'importing history writes approval records, so it needs an approver of every gated environment; U0LEAD does not approve api/prod, web/prod; the members of S0LEADS could not be checked right now, try again',
       ),
     );
     expect(warnings).toEqual(['could not resolve the members of user group S0LEADS']);
+    expect(extras).toEqual([{ error: 'Error: slack is down' }]);
     // A JWT user is a Slack approver only through slack.users (actorOf sets slackId), never by its id.
     await expect(assertMayImport({ config, userGroups }, { id: 'U0BOSS', source: 'dashboard' })).rejects.toThrow(
       /does not approve api\/prod, web\/prod$/,
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Export, import and the image check on a DynamoDB store (dynalite, in process), each test on a fresh table.
+
+let dynalite: Awaited<ReturnType<typeof dynaliteStore>> | undefined;
+beforeAll(async () => {
+  dynalite = await dynaliteStore();
+}, 60_000);
+afterAll(() => dynalite?.dynamo.stop());
+let tables = 0;
+async function freshStore(): Promise<DynamoStore> {
+  const { dynamo, table, options } = dynalite as NonNullable<typeof dynalite>;
+  const name = `${table}-${++tables}`;
+  await ensureTable(dynamo.endpoint, name);
+  return new DynamoStore(documentClient(options), name);
+}
+async function storeWith(list: HistoryItem[]): Promise<DynamoStore> {
+  const store = await freshStore();
+  for (const item of list) expect(await store.putHistoryItem(item)).toEqual({ written: true });
+  return store;
+}
+/** The store with some of its methods replaced (the rest are the store's own). */
+const over = (store: Store, methods: Partial<Store>): Store => Object.assign(Object.create(store) as Store, methods);
+
+/** The items as the file holds them, in the store's export order (deployment, its stages and thread; then the rest). */
+const exportOrder = [items[0], items[1], items[2], items[3], items[4], items[5]] as HistoryItem[];
+
+describe('exportPage and exportHistory', () => {
+  it('a page holds the lines of the store page, counted per kind, and where the next one starts', async () => {
+    const store = await storeWith(items);
+    const page = await exportPage(store, { limit: 50 });
+    expect(page.lines).toEqual(exportOrder.slice(0, 4).map(historyLine));
+    expect(page.counts).toEqual({ deployment: 1, stage: 2, environment: 0, approval: 0, thread: 1 });
+    expect(page.cursor).toEqual(expect.any(String));
+    // The last page has no cursor at all (not an undefined one: the API sends it as a header).
+    const last = await exportPage(over(store, { readHistory: async () => ({ items: [items[4] as HistoryItem] }) }), { limit: 5 });
+    expect(last).toStrictEqual({ lines: [historyLine(items[4] as HistoryItem)], counts: { ...emptyCounts(), environment: 1 } });
+  });
+
+  it('the file is the header with the counts, then every line of every page, each ending in a newline', async () => {
+    const store = await storeWith(items);
+    const whole = await exportHistory(store, { exportedAt: EXPORTED_AT });
+    expect(whole).toBe(
+      `${[headerLine(EXPORTED_AT, { deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1 }), ...exportOrder.map(historyLine)].join('\n')}\n`,
+    );
+    expect(await exportHistory(store, { exportedAt: EXPORTED_AT, pageSize: 1 })).toBe(whole);
+  });
+
+  it('asks the store for pages of 200 unless told, passing each cursor on (and none for the first page)', async () => {
+    const store = await storeWith(items);
+    const asked: { cursor?: string; limit: number }[] = [];
+    const spy = over(store, {
+      readHistory: (page) => {
+        asked.push(page);
+        return store.readHistory(page);
+      },
+    });
+    await exportHistory(spy, { exportedAt: EXPORTED_AT });
+    expect(asked[0]).toStrictEqual({ limit: 200 });
+    expect(asked.length).toBeGreaterThan(1);
+    for (const page of asked.slice(1)) expect(page).toStrictEqual({ cursor: expect.any(String), limit: 200 });
+    asked.length = 0;
+    await exportHistory(spy, { exportedAt: EXPORTED_AT, pageSize: 7 });
+    expect(asked.map((p) => p.limit)).toEqual(asked.map(() => 7));
+  });
+
+  it('stops with ExportTooLargeError past maxBytes (every line and its newline counted), naming the size and the way out', async () => {
+    const store = await storeWith(items);
+    const bytes = exportOrder.map(historyLine).reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    await expect(exportHistory(store, { exportedAt: EXPORTED_AT, maxBytes: bytes })).resolves.toMatch(
+      /^\{"kind":"coconut-history"/,
+    );
+    await expect(exportHistory(store, { exportedAt: EXPORTED_AT, maxBytes: bytes - 1 })).rejects.toThrow(ExportTooLargeError);
+    // Multi-byte characters count as the bytes they take, not as characters.
+    const wide = { kind: 'stage', data: stageRecord(dep, 'qa', 'FAILED', { order: 2, reason: 'é'.repeat(100) }) } as HistoryItem;
+    const wideStore = over(store, { readHistory: async () => ({ items: [wide] }) });
+    const wideBytes = Buffer.byteLength(historyLine(wide)) + 1;
+    await expect(exportHistory(wideStore, { exportedAt: EXPORTED_AT, maxBytes: wideBytes - 1 })).rejects.toThrow(
+      ExportTooLargeError,
+    );
+    // The limit in whole MB, as the Lambda answer limit is spoken of.
+    const big = Array.from({ length: 120 }, (_, i) => ({
+      kind: 'stage' as const,
+      data: stageRecord(dep, `env-${i}`, 'FAILED', { order: 2, reason: 'x'.repeat(20_000) }),
+    }));
+    const bigStore = over(store, { readHistory: async () => ({ items: big }) });
+    await expect(exportHistory(bigStore, { exportedAt: EXPORTED_AT, maxBytes: 1.5 * 1024 * 1024 })).rejects.toThrow(
+      new ExportTooLargeError(
+        'the history is over 1 MB, more than one answer holds: ask for pages (?limit=N, then ?cursor=… from the x-coconut-next-cursor header), as `coconut export` does',
+      ),
+    );
+  });
+});
+
+describe('importHistory', () => {
+  const pendingApproval: HistoryItem = { kind: 'approval', data: approvalRecord('apr-00000000aa', dep.deploymentId, 'PENDING') };
+  const deploying: HistoryItem = { kind: 'stage', data: stageRecord(dep, 'qa', 'DEPLOYING', { order: 2 }) };
+  const parsedOf = (list: HistoryItem[]) => parseHistory(file(list.map(historyLine)));
+
+  it('writes every record into an empty store and reports the lines, and what was in flight as converted', async () => {
+    const store = await freshStore();
+    const report = await importHistory(store, parsedOf([...items, deploying, pendingApproval]));
+    expect(report).toStrictEqual({
+      dryRun: false,
+      exportedAt: EXPORTED_AT,
+      records: 8,
+      imported: { count: 8, lines: '2-9' },
+      alreadyPresent: { count: 0, lines: '' },
+      conflicts: { count: 0, items: [] },
+      converted: [
+        { line: 8, kind: 'stage', key: `${dep.deploymentId}/qa`, change: 'DEPLOYING -> INTERRUPTED' },
+        { line: 9, kind: 'approval', key: 'apr-00000000aa', change: 'PENDING -> EXPIRED' },
+      ],
+    });
+    expect((await store.getApproval('apr-00000000aa'))?.status).toBe('EXPIRED');
+    expect((await store.getStage(dep.deploymentId, 'qa'))?.state).toBe('INTERRUPTED');
+  });
+
+  it('a second import finds everything present, what it converted too, and converts nothing', async () => {
+    const store = await freshStore();
+    const parsed = parsedOf([...items, deploying, pendingApproval]);
+    await importHistory(store, parsed);
+    const again = await importHistory(store, parsed);
+    expect(again).toMatchObject({ imported: { count: 0, lines: '' }, alreadyPresent: { count: 8, lines: '2-9' }, converted: [] });
+    expect(again.conflicts).toEqual({ count: 0, items: [] });
+  });
+
+  it('into the store the file came from (approvals there hold their tokens): present, nothing changed', async () => {
+    const store = await storeWith(items);
+    const report = await importHistory(store, parsedOf(items));
+    expect(report.alreadyPresent).toEqual({ count: 6, lines: '2-7' });
+    expect((await store.getApproval('apr-0123456789'))?.taskToken).toMatch(/secret-token/);
+  });
+
+  it('into the store a file with a PENDING approval came from: the approval as stored there is present too', async () => {
+    const store = await storeWith([items[0] as HistoryItem, pendingApproval]);
+    const report = await importHistory(store, parsedOf([items[0] as HistoryItem, pendingApproval]));
+    expect(report).toMatchObject({ alreadyPresent: { count: 2, lines: '2-3' }, conflicts: { count: 0 }, converted: [] });
+    expect((await store.getApproval('apr-00000000aa'))?.status).toBe('PENDING');
+  });
+
+  it('reports what it converted in line order, whichever write answered first', async () => {
+    const store = await freshStore();
+    let delay = 80;
+    const slow = over(store, {
+      putHistoryItem: async (item) => {
+        delay = Math.max(0, delay - 30);
+        await new Promise((r) => setTimeout(r, delay));
+        return store.putHistoryItem(item);
+      },
+    });
+    const report = await importHistory(slow, parsedOf([items[0] as HistoryItem, deploying, pendingApproval]));
+    expect(report.converted.map((c) => c.line)).toEqual([3, 4]);
+  });
+
+  it('keeps a different stored record, reporting the line, key and the differing fields in line order', async () => {
+    const stored = [
+      { kind: 'stage', data: { ...(items[1]?.data as StageRecord), state: 'FAILED', reason: 'newer' } },
+      { kind: 'environment', data: { ...environmentState('staging', '0.9.0', dep.deploymentId), lastDeploymentId: 'other' } },
+    ] as HistoryItem[];
+    const store = await storeWith(stored);
+    // The earlier lines answer last: the report is still in line order.
+    let delay = 60;
+    const slow = over(store, {
+      putHistoryItem: async (item) => {
+        delay = Math.max(0, delay - 20);
+        await new Promise((r) => setTimeout(r, delay));
+        return store.putHistoryItem(item);
+      },
+    });
+    const report = await importHistory(slow, parsedOf(items));
+    expect(report.conflicts).toEqual({
+      count: 2,
+      items: [
+        { line: 3, kind: 'stage', key: `${dep.deploymentId}/staging`, fields: ['reason', 'state'] },
+        { line: 6, kind: 'environment', key: 'demo-api/staging', fields: ['current', 'lastDeploymentId', 'lastKnownGood'] },
+      ],
+    });
+    expect(report.imported).toEqual({ count: 4, lines: '2, 4-5, 7' });
+    expect((await store.getStage(dep.deploymentId, 'staging'))?.reason).toBe('newer');
+  });
+
+  it('writes deployments before anything else (stages sort by their deployment), whatever the file order', async () => {
+    const store = await freshStore();
+    const kinds: string[] = [];
+    const spy = over(store, {
+      putHistoryItem: (item) => {
+        kinds.push(item.kind);
+        return store.putHistoryItem(item);
+      },
+    });
+    const parsed = parsedOf(items);
+    const reordered: ParsedHistory = {
+      ...parsed,
+      entries: [...parsed.entries.slice(1), parsed.entries[0] as (typeof parsed.entries)[0]],
+    };
+    await importHistory(spy, reordered);
+    expect(kinds).toEqual(['deployment', 'stage', 'stage', 'thread', 'environment', 'approval']);
+  });
+
+  it('a dry run reads instead of writing and reports what would happen', async () => {
+    const store = await storeWith([items[0] as HistoryItem]);
+    const writes: HistoryItem[] = [];
+    const spy = over(store, {
+      putHistoryItem: async (item) => {
+        writes.push(item);
+        throw new Error('a dry run must not write');
+      },
+    });
+    const report = await importHistory(spy, parsedOf([...items, pendingApproval]), { dryRun: true });
+    expect(writes).toEqual([]);
+    expect(report).toMatchObject({
+      dryRun: true,
+      records: 7,
+      imported: { count: 6, lines: '3-8' },
+      alreadyPresent: { count: 1, lines: '2' },
+      converted: [{ line: 8, kind: 'approval', key: 'apr-00000000aa', change: 'PENDING -> EXPIRED' }],
+    });
+    expect(await store.getStage(dep.deploymentId, 'staging')).toBeUndefined();
+  });
+});
+
+describe('checkHistoryImages', () => {
+  const config = parseConfig(`
+services:
+  - name: demo-api
+    image: { registry: ecr, repository: demo-api, tagPattern: '^\\d+\\.\\d+\\.\\d+$' }
+    target: { kind: helm, chart: charts/api }
+    environments:
+      - { name: staging, bake: 1m }
+      - { name: prod, bake: 5m }
+  - name: demo-web
+    image: { registry: ghcr, repository: team/demo-web }
+    target: { kind: helm, chart: charts/web }
+    environments:
+      - { name: prod, bake: 5m }
+`);
+  const parsedOf = (list: HistoryItem[]): ParsedHistory => ({
+    header: { kind: 'coconut-history', v: 1, exportedAt: EXPORTED_AT, counts: emptyCounts() },
+    entries: list.map((item, i) => ({ line: i + 2, item })),
+  });
+  const problemsOf = (list: HistoryItem[]) => {
+    try {
+      checkHistoryImages(config, parsedOf(list));
+    } catch (error) {
+      expect(error).toBeInstanceOf(HistoryFormatError);
+      return (error as HistoryFormatError).problems;
+    }
+    return [];
+  };
+
+  it('accepts the records of configured services with their own images', () => {
+    expect(() => checkHistoryImages(config, parsedOf(items))).not.toThrow();
+  });
+
+  it('refuses a record of a service coconut.yaml does not have, naming the configured ones; a thread has no service', () => {
+    const other = deploymentRecord('demo-db-1', '2024-05-01T10:00:00.000Z', { service: 'demo-db' });
+    expect(
+      problemsOf([
+        { kind: 'thread', data: threadRecord('demo-db-1') },
+        { kind: 'stage', data: stageRecord(other, 'prod', 'SUCCEEDED') },
+      ]),
+    ).toEqual([
+      {
+        line: 3,
+        field: 'data.service',
+        message:
+          'no service named "demo-db" in coconut.yaml (configured: demo-api, demo-web): its history cannot be checked against its image; add the service or leave its lines out',
+      },
+    ]);
+  });
+
+  it('refuses a deployment of another image, or whose version is not its tag', () => {
+    const foreign = deploymentRecord('d-1', '2024-05-01T10:00:00.000Z', {
+      image: { registry: 'ecr', repository: 'evil/api', tag: '1.0.0' },
+    });
+    const badTag = deploymentRecord('d-2', '2024-05-01T10:00:00.000Z', {
+      version: 'latest',
+      image: { registry: 'ecr', repository: 'demo-api', tag: 'latest' },
+    });
+    const mismatch = deploymentRecord('d-3', '2024-05-01T10:00:00.000Z', { version: '2.0.0' });
+    expect(problemsOf([foreign, badTag, mismatch].map((data) => ({ kind: 'deployment', data }) as HistoryItem))).toEqual([
+      {
+        line: 2,
+        field: 'data.image',
+        message: expect.stringMatching(/^image .*evil\/api.* is not demo-api's: demo-api deploys only demo-api/),
+      },
+      { line: 3, field: 'data.image', message: expect.stringContaining('tag "latest" does not match demo-api\'s tagPattern') },
+      { line: 4, field: 'data.version', message: 'version "2.0.0" is not the image\'s tag "1.0.0"' },
+    ]);
+  });
+
+  it('refuses an environment that records a version the service could not have deployed, naming which field', () => {
+    const state = environmentState('prod', '1.0.0', 'd-1');
+    const current = { ...state, current: { ...state.current, version: 'evil' } } as typeof state;
+    const good = { ...state, lastKnownGood: { version: 'nightly', deploymentId: 'd-1' } };
+    const { lastKnownGood: _none, ...onlyCurrent } = state;
+    expect(
+      problemsOf([
+        { kind: 'environment', data: current },
+        { kind: 'environment', data: good },
+        { kind: 'environment', data: onlyCurrent },
+      ]),
+    ).toEqual([
+      { line: 2, field: 'data.current.version', message: expect.stringContaining('tag "evil" does not match') },
+      { line: 3, field: 'data.lastKnownGood.version', message: expect.stringContaining('tag "nightly" does not match') },
+    ]);
+  });
+
+  it('lists at most 20 problems', () => {
+    const other = deploymentRecord('demo-db-1', '2024-05-01T10:00:00.000Z', { service: 'demo-db' });
+    const problems = problemsOf(Array.from({ length: 25 }, () => ({ kind: 'deployment', data: other }) as HistoryItem));
+    expect(problems).toHaveLength(20);
+    expect(() =>
+      checkHistoryImages(
+        config,
+        parsedOf(Array.from({ length: 25 }, () => ({ kind: 'deployment', data: other }) as HistoryItem)),
+      ),
+    ).toThrow(/^20\+ problems:\n {2}line 2: data\.service: no service named "demo-db"/);
+  });
+});
+
+describe('the file problems as one message', () => {
+  it('one problem is one line; several are counted and indented; "nothing was imported" ends it', () => {
+    expect(new HistoryFormatError([{ line: 4, field: 'data.state', message: 'bad' }]).message).toBe(
+      'line 4: data.state: bad\nnothing was imported',
+    );
+    expect(
+      new HistoryFormatError([
+        { line: 1, message: 'no header' },
+        { line: 2, field: 'kind', message: 'odd' },
+      ]).message,
+    ).toBe('2 problems:\n  line 1: no header\n  line 2: kind: odd\nnothing was imported');
+  });
+
+  it('parseHistory stops at 20 problems', () => {
+    const lines = Array.from({ length: 30 }, () => '{"kind":"nope"}');
+    const { problems, message } = problemsOf(file(lines));
+    expect(problems).toHaveLength(20);
+    expect(problems.at(-1)?.line).toBe(21);
+    expect(message).toMatch(
+      /^20\+ problems:\n {2}line 2: kind: expected one of deployment, stage, environment, approval, thread, got "nope"\n/,
+    );
+  });
+
+  it('names the fields of a bad header, up to three; anything else first is "not a history file" once', () => {
+    const header = JSON.stringify({ kind: 'coconut-history', v: 1, exportedAt: 'yesterday', counts: { deployment: -1 } });
+    const { problems } = problemsOf(`${header}\n`);
+    expect(problems.map((p) => [p.line, p.field])).toEqual([
+      [1, 'exportedAt'],
+      [1, 'counts.deployment'],
+      [1, 'counts.stage'],
+    ]);
+    expect(problems[0]?.message).toBe('expected an ISO 8601 time like 2024-05-01T12:00:00.000Z');
+    const notOurs = problemsOf('{"hello":"world","v":7}\n{"kind":"deployment"}\n').problems;
+    expect(notOurs).toEqual([
+      {
+        line: 1,
+        message: expect.stringMatching(
+          /^expected the header \{"kind":"coconut-history","v":1,"exportedAt":…,"counts":\{…\}\} first/,
+        ),
+      },
+    ]);
+    expect(problemsOf('\n\n[1]\n').problems).toEqual([{ line: 3, message: expect.stringMatching(/^expected the header/) }]);
+    expect(problemsOf('null\n').problems).toEqual([{ line: 1, message: expect.stringMatching(/^expected the header/) }]);
+  });
+
+  it('names every kind whose header count is off, with both numbers', () => {
+    const { problems } = problemsOf(file(items.map(historyLine), { stage: 3, thread: 0 }));
+    expect(problems).toEqual([
+      {
+        line: 1,
+        field: 'counts',
+        message: 'the header counts 3 stage, 0 thread but the file holds 2, 1: is it cut off or edited?',
+      },
+    ]);
+    // The header need not be the first line: blank lines before it move it.
+    expect(problemsOf(`\n${file(items.map(historyLine), { stage: 3 })}`).problems[0]).toMatchObject({ line: 2, field: 'counts' });
+  });
+
+  it('a line of JSON that is not an object is refused as not one of the kinds', () => {
+    const { problems } = problemsOf(`${file([])}null\n"text"\n`);
+    expect(problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'kind', 'expected one of deployment, stage, environment, approval, thread, got undefined'],
+      [3, 'kind', 'expected one of deployment, stage, environment, approval, thread, got undefined'],
+    ]);
+  });
+});
+
+describe('keys and line ranges', () => {
+  it('each kind has its key: deployment id, deployment/environment, service/environment, approval id', () => {
+    expect(exportOrder.map(keyOf)).toEqual([
+      dep.deploymentId,
+      `${dep.deploymentId}/staging`,
+      `${dep.deploymentId}/prod`,
+      dep.deploymentId,
+      'demo-api/staging',
+      'apr-0123456789',
+    ]);
+  });
+
+  it('expandRanges reads what lineRanges writes', () => {
+    expect(expandRanges('2-5, 9, 11-12')).toEqual([2, 3, 4, 5, 9, 11, 12]);
+    expect(expandRanges(' 7 ,')).toEqual([7]);
+    expect(expandRanges('')).toEqual([]);
+    expect(expandRanges('2, ,3')).toEqual([2, 3]);
+    expect(lineRanges(expandRanges('1-3, 5'))).toBe('1-3, 5');
+  });
+
+  it('canonicalJson sorts keys at every depth and leaves arrays in order', () => {
+    expect(canonicalJson({ b: [3, 1, { d: 1, c: 2 }], a: null, Z: 1 })).toBe('{"Z":1,"a":null,"b":[3,1,{"c":2,"d":1}]}');
+  });
+});
+
+describe('parseHistory: the edges of a line', () => {
+  it('takes a byte order mark only at the very start: one inside a record is data', () => {
+    const marked = {
+      kind: 'stage',
+      data: stageRecord(dep, 'qa', 'FAILED', { order: 2, reason: 'odd \uFEFF mark' }),
+    } as HistoryItem;
+    const parsed = parseHistory(file([historyLine(marked)]));
+    expect(parsed.entries[0]?.item.data).toMatchObject({ reason: 'odd \uFEFF mark' });
+  });
+
+  it('skips lines of white space only', () => {
+    const parsed = parseHistory(file(items.map(historyLine)).replace('\n', '\n   \t\n'));
+    expect(parsed.entries.map((e) => e.line)).toEqual([3, 4, 5, 6, 7, 8]);
+  });
+
+  it('refuses a raw carriage return inside a value (JSON allows it only escaped), CRLF line end or not', () => {
+    const line = historyLine(items[3] as HistoryItem).replace('"C0DEPLOYS"', '"C0DE\rPLOYS"');
+    expect(problemsOf(`${file([], { thread: 1 })}${line}\n`).problems[0]).toMatchObject({
+      line: 2,
+      message: expect.stringMatching(/^not a JSON object/),
+    });
+    expect(problemsOf(`${file([], { thread: 1 })}${line}\r\n`).problems[0]).toMatchObject({
+      line: 2,
+      message: expect.stringMatching(/^not a JSON object/),
+    });
+  });
+
+  it('names a field beside kind, v and data as a problem of the whole line', () => {
+    const line = historyLine(items[3] as HistoryItem).replace('{"data"', '{"note":"x","data"');
+    expect(problemsOf(file([line])).problems).toEqual([{ line: 2, field: '(line)', message: expect.stringContaining('note') }]);
+  });
+
+  it('names at most three problems of one line', () => {
+    const bad = JSON.stringify({ kind: 'thread', v: 1, data: { deploymentId: '', channel: '', ts: '', extra: 1 } });
+    const { problems } = problemsOf(file([bad]));
+    expect(problems).toHaveLength(3);
+    expect(problems.every((p) => p.line === 2)).toBe(true);
+  });
+
+  it('names the first line of a repeated record with the line offset of its part', () => {
+    const lines = items.map(historyLine);
+    expect(() => parseHistory(file([...lines, lines[1] as string]), { lineOffset: 100 })).toThrow(
+      /^line 108: the same stage demo-api-1_0_0-0123456789ab\/staging as line 103\n/,
+    );
+  });
+
+  it('each refusal is its own error class, named so in logs', () => {
+    expect(new HistoryFormatError([{ line: 1, message: 'x' }]).name).toBe('HistoryFormatError');
+    expect(new ExportTooLargeError('x').name).toBe('ExportTooLargeError');
+    expect(new UnexportableRecordError('x').name).toBe('UnexportableRecordError');
   });
 });

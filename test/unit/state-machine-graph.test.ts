@@ -79,3 +79,87 @@ describe('State machine graph (core) and its layout (dashboard)', () => {
     expect(statesOf(woken, 0, true).status.get('AcquireLock')).toBe('done');
   });
 });
+
+describe('State machine graph: each part of a state it keeps', () => {
+  it('labels every comparison the deploy machine may use, IsPresent false as absent, any other operator by name', () => {
+    const label = (op: string, value: unknown) => choiceLabel({ Variable: '$.a.b', [op]: value, Next: 'x' });
+    expect(label('StringEquals', 'ecs')).toBe('a.b == "ecs"');
+    expect(label('NumericEquals', 0)).toBe('a.b == 0');
+    expect(label('NumericGreaterThan', 1)).toBe('a.b > 1');
+    expect(label('NumericLessThan', 1)).toBe('a.b < 1');
+    expect(label('NumericGreaterThanEquals', 1)).toBe('a.b >= 1');
+    expect(label('NumericLessThanEquals', 1)).toBe('a.b <= 1');
+    expect(label('IsPresent', false)).toBe('a.b absent');
+    expect(label('StringMatches', 'v*')).toBe('a.b StringMatches');
+    // Only a leading "$." goes; a rule without a Variable (And/Or/Not) or an operator says what it can.
+    expect(choiceLabel({ Variable: 'x.$.y', BooleanEquals: true })).toBe('x.$.y == true');
+    expect(choiceLabel({ And: [], Next: 'x' })).toBe(' And');
+    expect(choiceLabel({ Variable: '$.only', Next: 'x' })).toBe('only');
+  });
+
+  it('draws edges, ends, comments, integrations and inner machines as the definition has them', () => {
+    const graph = stateGraph({
+      StartAt: 'Choose',
+      Comment: 'a small machine',
+      States: {
+        Choose: {
+          Type: 'Choice',
+          Comment: 'which way',
+          Choices: [{ Variable: '$.go', BooleanEquals: true, Next: 'Work' }],
+          Default: 'Done',
+        },
+        Work: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Next: 'Each',
+          Catch: [{ ErrorEquals: ['States.Timeout', 'States.TaskFailed'], Next: 'Failed' }],
+        },
+        Each: {
+          Type: 'Map',
+          Iterator: { StartAt: 'One', States: { One: { Type: 'Pass', End: true } } },
+          Next: 'Plain',
+        },
+        Plain: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:123456789012:function:x', End: true },
+        Done: { Type: 'Succeed' },
+        Failed: { Type: 'Fail' },
+      },
+    } as never);
+    expect(graph).toStrictEqual({
+      startAt: 'Choose',
+      comment: 'a small machine',
+      states: [
+        {
+          name: 'Choose',
+          type: 'Choice',
+          comment: 'which way',
+          end: false,
+          edges: [
+            { to: 'Work', kind: 'choice', label: 'go == true' },
+            { to: 'Done', kind: 'default', label: 'otherwise' },
+          ],
+        },
+        {
+          name: 'Work',
+          type: 'Task',
+          integration: 'lambda:invoke',
+          end: false,
+          edges: [
+            { to: 'Each', kind: 'next' },
+            { to: 'Failed', kind: 'catch', label: 'States.Timeout, States.TaskFailed' },
+          ],
+        },
+        {
+          name: 'Each',
+          type: 'Map',
+          end: false,
+          edges: [{ to: 'Plain', kind: 'next' }],
+          inner: { startAt: 'One', states: [{ name: 'One', type: 'Pass', end: true, edges: [] }] },
+        },
+        // A plain Lambda ARN is not a service integration.
+        { name: 'Plain', type: 'Task', end: true, edges: [] },
+        { name: 'Done', type: 'Succeed', end: true, edges: [] },
+        { name: 'Failed', type: 'Fail', end: true, edges: [] },
+      ],
+    });
+  });
+});

@@ -88,8 +88,7 @@ export function walk(machine: AslMachine, scenario: Scenario): PathCount {
     } else if (state.Type === 'Choice') {
       name = state.Choices?.find((c) => choiceMatches(c, scenario.input))?.Next ?? state.Default;
       if (!name) throw new Error(`Choice ${states.at(-1)} has no matching rule and no Default`);
-    } else if (state.End || state.Type === 'Succeed' || state.Type === 'Fail') name = undefined;
-    else name = state.Next;
+    } else name = state.Next; // an End, Succeed or Fail state has no Next: the walk ends there
   }
   const tasks = states.map((s) => machine.States[s] as AslState).filter((s) => s.Type === 'Task');
   return {

@@ -12,8 +12,9 @@ export function summarizeCause(error: string | undefined, cause: unknown): strin
   const text = typeof cause === 'string' ? cause : JSON.stringify(cause);
   if (text.trimStart().startsWith('{')) {
     const described = describeFailure({ Error: error ?? 'Error', Cause: text }, 'step');
-    // describeFailure recognizes build failures; any other JSON is not for display.
-    return described.reason.includes(text) || described.reason.includes('{') ? 'details omitted' : described.reason;
+    // describeFailure recognizes build failures; any other JSON is not for display (the reason then
+    // quotes the cause, or its start: a '{' either way).
+    return described.reason.includes('{') ? 'details omitted' : described.reason;
   }
   return text.length > MAX_CAUSE ? `${text.slice(0, MAX_CAUSE - 1)}…` : text;
 }
