@@ -1,7 +1,7 @@
 /** The history file format: lines, validation with line numbers, the import rules for what was in flight, who may import. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../src/aws/clients.ts';
-import { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import {
   asImported,

@@ -11,7 +11,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpEvent, HttpResult } from '../../functions/commons/http.ts';
 import { emptyAnswer, slackSignature, textAnswer } from '../../functions/commons/slack-signature.ts';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { MAX_REQUEST_AGE_SECONDS } from '../../src/aws/slack/verify-request.ts';
 import type { Ports } from '../../src/core/handler-ports.ts';
 import type { Store } from '../../src/core/ports.ts';

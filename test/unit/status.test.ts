@@ -4,7 +4,7 @@
  * look, the health from the alarms, and approvals without their task token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
+import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import type { StageRecord } from '../../src/core/model/deployment.ts';
 import type { AlarmStatus, Alarms, Store } from '../../src/core/ports.ts';
