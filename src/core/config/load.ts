@@ -52,7 +52,9 @@ export function parseConfigWithPositions(text: string, file = 'coconut.yaml'): L
       }),
     );
   }
-  const result = configSchema.safeParse(doc.toJS() ?? {});
+  // reportInput: zod leaves an issue's input out unless asked, and describeIssue tells a missing
+  // value (no input) from one of the wrong type by it.
+  const result = configSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(
       file,
