@@ -63,6 +63,12 @@ describe('Function: parseConfigWithPositions', () => {
     expect(error.message).toBe('c.yaml:4:5: (document): invalid YAML: Map keys must be unique at line 4, column 5:');
   });
 
+  it('an alias without its anchor is invalid YAML of the file, not a crash', () => {
+    expect(issuesOf('services: *services\n', 'c.yaml').message).toBe(
+      'c.yaml: (document): invalid YAML: Unresolved alias (the anchor must be set before the alias): services',
+    );
+  });
+
   it('an empty file is a configuration without services, said as a missing required key', () => {
     const error = issuesOf('', 'empty.yaml');
     expect(error.issues).toEqual([{ path: 'services', message: 'required: expected array', line: undefined, column: undefined }]);
