@@ -195,13 +195,13 @@ export function requirements(config: CoconutConfig, region: string): Requirement
       }
       if (target.kind === 'ansible') {
         // The SSH key and host keys the builds read (templates/buildspec/scripts/ansible-ssh.sh);
-        // a name without "{environment}" is one secret, checked once.
+        // a name without "{environment}" is one secret, checked once (dedupeSameLine).
         const secrets: [string | undefined, PropertyKey[]][] = [
           [target.sshKey, ['sshKey']],
           [target.knownHosts?.secret, ['knownHosts', 'secret']],
         ];
         for (const [secret, field] of secrets) {
-          if (secret && (j === 0 || secret.includes('{environment}'))) {
+          if (secret) {
             out.push({ ...base, kind: 'secret', ...perEnv(secret), path: at('target', ...field) });
           }
         }
