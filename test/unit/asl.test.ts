@@ -90,7 +90,13 @@ describe('State machine definitions', () => {
 
 describe('Module: src/core/asl.ts', () => {
   it('replaces every placeholder, each as often as it occurs, and leaves other dollar text alone', () => {
-    const text = ['{"a": "$', '{Arn_1}", "b": "$', '{Arn_1}", "c": "$', '{Other}", "d": "$.path", "e": "$', '{not-a-name}"}'].join('');
+    const text = [
+      '{"a": "$',
+      '{Arn_1}", "b": "$',
+      '{Arn_1}", "c": "$',
+      '{Other}", "d": "$.path", "e": "$',
+      '{not-a-name}"}',
+    ].join('');
     expect(substitute(text, { Arn_1: 'arn:one', Other: 'two' }, 'x.json')).toBe(
       ['{"a": "arn:one", "b": "arn:one", "c": "two", "d": "$.path", "e": "$', '{not-a-name}"}'].join(''),
     );
@@ -99,12 +105,20 @@ describe('Module: src/core/asl.ts', () => {
   });
 
   it('finds the Task states inside Map (ItemProcessor and the older Iterator) and Parallel branches', () => {
-    const task = (next?: string) => ({ Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', ...(next ? { Next: next } : { End: true }) });
+    const task = (next?: string) => ({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      ...(next ? { Next: next } : { End: true }),
+    });
     const definition: AslDefinition = {
       StartAt: 'Top',
       States: {
         Top: task('Map'),
-        Map: { Type: 'Map', ItemProcessor: { StartAt: 'InMap', States: { InMap: task(), Pass: { Type: 'Pass', End: true } } }, Next: 'Old' },
+        Map: {
+          Type: 'Map',
+          ItemProcessor: { StartAt: 'InMap', States: { InMap: task(), Pass: { Type: 'Pass', End: true } } },
+          Next: 'Old',
+        },
         Old: { Type: 'Map', Iterator: { StartAt: 'InIterator', States: { InIterator: task() } }, Next: 'Both' },
         Both: {
           Type: 'Parallel',
@@ -125,7 +139,10 @@ describe('Module: src/core/asl.ts', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'coconut-asl-'));
     try {
       mkdirSync(path.join(root, 'templates', 'buildspec'), { recursive: true });
-      writeFileSync(path.join(root, 'templates', 'buildspec', 'demo.yml'), 'version: 0.2\nphases:\n  build: { commands: ["echo \\"hi\\""] }\n');
+      writeFileSync(
+        path.join(root, 'templates', 'buildspec', 'demo.yml'),
+        'version: 0.2\nphases:\n  build: { commands: ["echo \\"hi\\""] }\n',
+      );
       const inside = buildspecPlaceholder('demo', root);
       expect(JSON.parse(`"${inside}"`)).toBe('version: 0.2\nphases:\n  build: { commands: ["echo \\"hi\\""] }\n');
       expect(inside.startsWith('version')).toBe(true);
@@ -133,6 +150,8 @@ describe('Module: src/core/asl.ts', () => {
       rmSync(root, { recursive: true, force: true });
     }
     // The default root is the project's: its own buildspecs.
-    expect(JSON.parse(`"${buildspecPlaceholder('build-image')}"`)).toBe(readFileSync('templates/buildspec/build-image.yml', 'utf8'));
+    expect(JSON.parse(`"${buildspecPlaceholder('build-image')}"`)).toBe(
+      readFileSync('templates/buildspec/build-image.yml', 'utf8'),
+    );
   });
 });

@@ -59,7 +59,9 @@ describe('Function: parseConfigWithPositions', () => {
 
   it('reports invalid YAML by the first line of each parser message, with its line and column', () => {
     const error = issuesOf('services:\n  - name: a\n  - name: a\n    name: b\n', 'c.yaml');
-    expect(error.issues).toEqual([{ path: '', message: 'invalid YAML: Map keys must be unique at line 4, column 5:', line: 4, column: 5 }]);
+    expect(error.issues).toEqual([
+      { path: '', message: 'invalid YAML: Map keys must be unique at line 4, column 5:', line: 4, column: 5 },
+    ]);
     expect(error.message).toBe('c.yaml:4:5: (document): invalid YAML: Map keys must be unique at line 4, column 5:');
   });
 
@@ -75,7 +77,10 @@ describe('Function: parseConfigWithPositions', () => {
   });
 
   it('lists every unknown key of an object in one issue, at the object', () => {
-    const error = issuesOf(VALID.replace('      - name: prod\n', '      - name: prod\n        bakee: 1m\n        alarm: [x]\n'), 'c.yaml');
+    const error = issuesOf(
+      VALID.replace('      - name: prod\n', '      - name: prod\n        bakee: 1m\n        alarm: [x]\n'),
+      'c.yaml',
+    );
     expect(error.issues).toEqual([
       {
         path: 'services[0].environments[1]',
@@ -89,7 +94,12 @@ describe('Function: parseConfigWithPositions', () => {
   it('a value of the wrong type is said as the schema says it, not as missing', () => {
     const error = issuesOf(VALID.replace('alarms: [api-5xx, api-latency]', 'alarms: api-5xx'), 'c.yaml');
     expect(error.issues).toEqual([
-      { path: 'services[0].environments[0].alarms', message: 'Invalid input: expected array, received string', line: 9, column: 17 },
+      {
+        path: 'services[0].environments[0].alarms',
+        message: 'Invalid input: expected array, received string',
+        line: 9,
+        column: 17,
+      },
     ]);
   });
 });

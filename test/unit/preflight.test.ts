@@ -297,7 +297,9 @@ describe('Function: requirements of every target kind', () => {
   it('names each secret, Copilot application and environment, EKS and ECS cluster, service and Slack channel once', () => {
     const { config } = parseConfigWithPositions(EVERYTHING);
     const reqs = requirements(config, 'eu-west-1');
-    expect(reqs.map((r) => [r.kind, r.name, r.region, r.environment ?? '-', r.parent ?? '-', r.service, r.path.join('.')])).toEqual([
+    expect(
+      reqs.map((r) => [r.kind, r.name, r.region, r.environment ?? '-', r.parent ?? '-', r.service, r.path.join('.')]),
+    ).toEqual([
       ['secret', 'ghcr/pull', 'eu-west-1', '-', '-', 'web', 'services.0.image.pullSecret'],
       ['secret', 'ghcr/push', 'eu-west-1', '-', '-', 'web', 'services.0.source.pushSecret'],
       ['copilot-app', 'shop', 'eu-west-1', '-', '-', 'web', 'services.0.target.app'],
@@ -448,7 +450,7 @@ describe('Function: preflight, every kind of finding', () => {
       'could not check ECS service "batch" in us-west-2: null',
       'could not check ECS service "batch" in us-west-2: null',
     ]);
-    expect(report.notes).toContain('could not look for SST\'s state of myapp/dev in eu-west-1: connect ETIMEDOUT');
+    expect(report.notes).toContain("could not look for SST's state of myapp/dev in eu-west-1: connect ETIMEDOUT");
   });
 
   it('asks Slack once per channel: missing (with a suggestion), archived, not a member (one note), unreachable', async () => {
@@ -569,7 +571,9 @@ describe('Function: formatFinding', () => {
     expect(formatFinding('coconut.yaml', { ...finding, line: 12, column: 9 })).toBe(
       'coconut.yaml:12:9 services[0].environments[0].alarms[0]: missing',
     );
-    expect(formatFinding('coconut.yaml', { ...finding, line: 12 })).toBe('coconut.yaml:12:1 services[0].environments[0].alarms[0]: missing');
+    expect(formatFinding('coconut.yaml', { ...finding, line: 12 })).toBe(
+      'coconut.yaml:12:1 services[0].environments[0].alarms[0]: missing',
+    );
     expect(formatFinding('coconut.yaml', finding)).toBe('coconut.yaml services[0].environments[0].alarms[0]: missing');
   });
 });

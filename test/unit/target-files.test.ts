@@ -67,7 +67,14 @@ describe('Function: namedPaths', () => {
     );
     expect(paths.filter((p) => p.environment === 'prod')).toEqual([
       { service: 'web', environment: 'prod', field: 'target.chart', path: 'charts/web', expect: 'directory', archive: 'self' },
-      { service: 'web', environment: 'prod', field: 'target.valuesFiles[0]', path: 'values.yaml', expect: 'file', archive: 'self' },
+      {
+        service: 'web',
+        environment: 'prod',
+        field: 'target.valuesFiles[0]',
+        path: 'values.yaml',
+        expect: 'file',
+        archive: 'self',
+      },
       {
         service: 'web',
         environment: 'prod',
