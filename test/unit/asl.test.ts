@@ -132,7 +132,8 @@ describe('Module: src/core/asl.ts', () => {
     };
     const found = taskStates(definition);
     expect([...found.keys()]).toEqual(['Top', 'InMap', 'InIterator', 'Left', 'Right']);
-    expect(found.get('InMap')).toBe((definition.States.Map?.ItemProcessor as AslDefinition).States.InMap);
+    const inMap = (definition.States.Map as { ItemProcessor: AslDefinition }).ItemProcessor.States.InMap;
+    expect(found.get('InMap')).toBe(inMap);
   });
 
   it('gives a buildspec as the inside of a JSON string, from the root it is given', () => {
