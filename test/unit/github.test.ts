@@ -12,6 +12,12 @@ const at = new Date('2026-01-02T03:04:05Z');
 const gh = (event: string, payload: unknown) => normalizeGithubEvent(event, payload, 'delivery-1', at);
 const pushOf = (fields: Record<string, unknown>) => ({ ...fixture('github/push-tag'), ...fields });
 const digest = `sha256:${'ab'.repeat(32)}`;
+/** The tag push a `push` delivery makes (fails the test when it makes something else). */
+function tagOf(payload: unknown) {
+  const outcome = gh('push', payload);
+  if (outcome.kind !== 'tag') throw new Error(`expected a tag push, got ${JSON.stringify(outcome)}`);
+  return outcome.push;
+}
 
 /** A published container version of octo-org/web, tagged `tag`. */
 function packageEvent(event: 'package' | 'registry_package', tag = { name: '1.2.3', digest }) {
@@ -56,10 +62,8 @@ describe('Function: normalizeGithubEvent, push and create', () => {
   it('keeps the commit of a 64-digit (SHA-256) repository, drops the all-zero one, refuses uppercase', () => {
     const sha256 = 'a'.repeat(64);
     expect(gh('push', pushOf({ after: sha256 }))).toMatchObject({ push: { sha: sha256 } });
-    const zero = gh('push', pushOf({ after: '0'.repeat(40) })) as { push: Record<string, unknown> };
-    expect(zero.push).not.toHaveProperty('sha');
-    const none = gh('push', pushOf({ after: undefined })) as { push: Record<string, unknown> };
-    expect(none.push).not.toHaveProperty('sha');
+    expect(tagOf(pushOf({ after: '0'.repeat(40) }))).not.toHaveProperty('sha');
+    expect(tagOf(pushOf({ after: undefined }))).not.toHaveProperty('sha');
     expect(() => gh('push', pushOf({ after: 'A'.repeat(40) }))).toThrow(
       `after "${'A'.repeat(40)}" is not a commit id (expected 40 or 64 lowercase hex digits)`,
     );
@@ -67,8 +71,7 @@ describe('Function: normalizeGithubEvent, push and create', () => {
   });
 
   it('a push without a sender has no actor; a bot sender is one', () => {
-    const anonymous = gh('push', pushOf({ sender: undefined })) as { push: { trigger: Record<string, unknown> } };
-    expect(anonymous.push.trigger).toEqual({ kind: 'git-tag', id: 'delivery-1', at: at.toISOString() });
+    expect(tagOf(pushOf({ sender: undefined })).trigger).toEqual({ kind: 'git-tag', id: 'delivery-1', at: at.toISOString() });
     expect(gh('push', pushOf({ sender: { login: 'dependabot[bot]' } }))).toMatchObject({
       push: { trigger: { actor: 'dependabot[bot]' } },
     });

@@ -577,3 +577,53 @@ describe('Function: formatFinding', () => {
     expect(formatFinding('coconut.yaml', finding)).toBe('coconut.yaml services[0].environments[0].alarms[0]: missing');
   });
 });
+
+describe('Function: preflight, grouping and order', () => {
+  const TWO_CLUSTERS = `services:
+  - name: a
+    image: { registry: ecr, pullSecret: pull-a, repository: repo-a }
+    target: { kind: ecs, cluster: "c-{environment}", service: svc }
+    environments: [{ name: one }, { name: two }]
+  - name: b
+    image: { registry: ecr, repository: repo-b, pullSecret: pull-b }
+    target: { kind: copilot, app: shop }
+    environments: [{ name: one }]
+`;
+
+  it('asks for services cluster by cluster in one Region, and orders findings of one line by column', async () => {
+    const located = parseConfigWithPositions(TWO_CLUSTERS);
+    const { reader, calls } = recordingAccount(['c-one', 'c-two', 'c-one/svc', 'shop', 'shop/one']);
+    const report = await preflight(located.config, reader, { region: 'eu-west-1', positionOf: located.positionOf, builds: [] });
+    expect(calls.filter((c) => c[0] === 'ecsServices')).toEqual([
+      ['ecsServices', 'eu-west-1', 'c-one', ['svc']],
+      ['ecsServices', 'eu-west-1', 'c-two', ['svc']],
+    ]);
+    expect(report.findings.map((f) => `${f.line}:${f.column} ${f.path}`)).toEqual([
+      // Line 3: the secret is checked after the repository but written before it.
+      '3:41 services[0].image.pullSecret',
+      '3:61 services[0].image.repository',
+      '4:63 services[0].target.service',
+      // Line 7: the repository comes first on the line though "pullSecret" sorts first by name.
+      '7:41 services[1].image.repository',
+      '7:61 services[1].image.pullSecret',
+    ]);
+  });
+
+  it('a failed question about ECS clusters or Copilot applications names that kind', async () => {
+    const located = parseConfigWithPositions(TWO_CLUSTERS);
+    const { reader } = recordingAccount(['repo-a', 'repo-b']);
+    const down = async () => {
+      throw new Error('down');
+    };
+    const report = await preflight(
+      located.config,
+      { ...reader, ecsClusters: down, copilotApps: down, secrets: async () => new Map() },
+      { region: 'eu-west-1', builds: [] },
+    );
+    expect(report.findings.map((f) => f.message).filter((m) => m.startsWith('could not'))).toEqual([
+      'could not check ECS cluster "c-one" in eu-west-1: down',
+      'could not check ECS cluster "c-two" in eu-west-1: down',
+      'could not check Copilot application "shop" in eu-west-1: down',
+    ]);
+  });
+});
