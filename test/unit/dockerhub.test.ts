@@ -65,3 +65,11 @@ describe('Function: normalizeDockerhubPush', () => {
     );
   });
 });
+
+describe('Function: normalizeDockerhubPush, a body that is no object', () => {
+  it('names the body itself', () => {
+    expect(() => normalizeDockerhubPush('push', at)).toThrow(
+      'not a Docker Hub push webhook: (body): Invalid input: expected object, received string (expected push_data.tag and repository.repo_name)',
+    );
+  });
+});

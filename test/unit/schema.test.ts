@@ -197,3 +197,27 @@ describe('configJsonSchema', () => {
     );
   });
 });
+
+describe('issues the refinements raise', () => {
+  it('are zod custom issues, as callers that tell issues apart by code expect', () => {
+    const codes = (schema: z.ZodType, value: unknown) => {
+      const result = schema.safeParse(value);
+      return result.success ? [] : result.error.issues.map((i) => i.code);
+    };
+    const service = (name: string, envs: string[]) => ({
+      name,
+      image: { registry: 'ecr', repository: name },
+      target: { kind: 'ecs', cluster: 'main' },
+      environments: envs.map((e) => ({ name: e })),
+    });
+    expect(codes(duration(0, 10), 'soon')).toEqual(['custom']);
+    expect(codes(duration(0, 10), 11)).toEqual(['custom']);
+    expect(codes(targetSchema, { kind: 'ansible', inventory: 'i', knownHosts: {} })).toEqual(['custom']);
+    expect(codes(targetSchema, { kind: 'ansible', inventory: 'i', sshKey: 'k' })).toEqual(['custom']);
+    expect(
+      codes(environmentSchema, { name: 'p', approval: { approvers: ['alice', 'arn:aws:iam::123456789012:group/g'] } }),
+    ).toEqual(['custom', 'custom']);
+    expect(codes(slackSchema, { users: { 'https://login.example.com': 'U1' } })).toEqual(['custom']);
+    expect(codes(configSchema, { services: [service('a', ['p', 'p']), service('a', ['p'])] })).toEqual(['custom', 'custom']);
+  });
+});
