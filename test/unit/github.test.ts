@@ -35,7 +35,10 @@ describe('Function: preview', () => {
 
 describe('Function: normalizeGithubEvent, push and create', () => {
   it('a ping without a hook id is a plain ping', () => {
-    expect(gh('ping', {})).toEqual({ kind: 'ping' });
+    expect(gh('ping', {})).toStrictEqual({ kind: 'ping' });
+    expect(() => gh('push', 'text')).toThrow(
+      'not a valid GitHub push event: (body): Invalid input: expected object, received string',
+    );
   });
 
   it('refs: empty, longer than 255 characters or with control characters are refused; 255 is fine', () => {
@@ -81,6 +84,9 @@ describe('Function: normalizeGithubEvent, push and create', () => {
   });
 
   it('create checks the repository and says which event was malformed', () => {
+    expect(() => gh('create', { ...fixture('github/create-tag'), ref: '-rf' })).toThrow(
+      'ref: tag "-rf" cannot be an image tag (expected 1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)',
+    );
     expect(() => gh('create', { ...fixture('github/create-tag'), repository: { full_name: 'nope' } })).toThrow(
       'repository.full_name "nope" is not a GitHub repository name',
     );
@@ -125,6 +131,26 @@ describe('Function: normalizeGithubEvent, GHCR packages', () => {
         trigger: { kind: 'ghcr-push', id: 'delivery-1', at: at.toISOString() },
       },
     });
+  });
+
+  it('a version without container metadata, or without a tag in it, is ignored as untagged', () => {
+    const untagged = { kind: 'ignored', reason: 'package "hello-world-npm" version has no tag: nothing to deploy' };
+    for (const version of [
+      null,
+      { container_metadata: null },
+      { container_metadata: { tag: null } },
+      { container_metadata: { tag: {} } },
+    ]) {
+      const event = packageEvent('package') as { package: Record<string, unknown> };
+      event.package.package_version = version;
+      expect(gh('package', event)).toEqual(untagged);
+    }
+  });
+
+  it('an image repository of 255 characters is fine', () => {
+    const event = packageEvent('package') as { package: Record<string, unknown> };
+    event.package.name = 'a'.repeat(255 - 'codertocat/'.length);
+    expect(gh('package', event)).toMatchObject({ release: { repository: `codertocat/${'a'.repeat(244)}` } });
   });
 
   it('tells a container by its package type or ecosystem, as whole words', () => {

@@ -562,6 +562,9 @@ describe('Function: closest and suggestion', () => {
     expect(editDistance('abcd', 'badc')).toBe(2);
     expect(editDistance('ab', 'ba')).toBe(1);
     expect(editDistance('kitten', 'sitting')).toBe(3);
+    // A swap needs both letters crossed, not one.
+    expect(editDistance('ab', 'ca')).toBe(2);
+    expect(editDistance('xb', 'bz')).toBe(2);
   });
 });
 
@@ -607,6 +610,13 @@ describe('Function: preflight, grouping and order', () => {
       '7:41 services[1].image.repository',
       '7:61 services[1].image.pullSecret',
     ]);
+  });
+
+  it('a missing cluster written without "{environment}" names no environment', async () => {
+    const located = parseConfigWithPositions(TWO_CLUSTERS.replace('"c-{environment}"', 'main'));
+    const { reader } = recordingAccount(['repo-a', 'repo-b', 'shop', 'shop/one'], { 'pull-a': 'set', 'pull-b': 'set' });
+    const report = await preflight(located.config, reader, { region: 'eu-west-1', builds: [] });
+    expect(report.findings.map((f) => f.message)).toEqual(['ECS cluster "main" does not exist (or is not ACTIVE) in eu-west-1']);
   });
 
   it('a failed question about ECS clusters or Copilot applications names that kind', async () => {

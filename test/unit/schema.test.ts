@@ -5,7 +5,7 @@
  * refusal is checked by its path and its whole message, as `coconut validate` prints them.
  */
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   configJsonSchema,
   configSchema,
@@ -33,6 +33,12 @@ describe('duration', () => {
     expect(duration(10, 3600).parse(10)).toBe(10);
     expect(issues(bake, 'soon')).toEqual([['', 'expected a duration like "30s", "5m", "1h" or a number of seconds, got "soon"']]);
     expect(issues(bake, 1.5)).toEqual([['', 'expected a duration like "30s", "5m", "1h" or a number of seconds, got 1.5']]);
+  });
+
+  it('tells editors what a duration looks like', () => {
+    expect(z.toJSONSchema(duration(), { io: 'input' })).toMatchObject({
+      description: 'A duration: "30s", "5m", "1h30m", "2d", or a number of seconds.',
+    });
   });
 
   it('defaults to between 0 and 7 days', () => {
@@ -144,6 +150,12 @@ describe('slack.users', () => {
       'a dashboard user is ISSUER#SUB: the https issuer and the sub claim joined by "#" (e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf#8c1f0e2a-…)';
     const caller =
       'expected the ARN of a caller as API Gateway reports it: an IAM user (arn:aws:iam::123456789012:user/alice) or a role session (arn:aws:sts::123456789012:assumed-role/deployers/alice), not a role or group';
+    // Only a key that starts with http(s):// is taken for an issuer; the whole key must be ISSUER#SUB.
+    expect(users({ 'team https://example.com': 'U01' })).toEqual([]);
+    expect(users({ 'http://x/https://login#sub': 'U01', 'https://login.example.com#sub extra': 'U02' })).toEqual([
+      ['users.http://x/https://login#sub', issuer],
+      ['users.https://login.example.com#sub extra', issuer],
+    ]);
     expect(
       users({
         'https://login.example.com': 'U01',

@@ -59,6 +59,15 @@ describe('Function: namedPaths', () => {
     );
     expect(fields).not.toContain('target.knownHosts.file');
     expect(fields).toHaveLength(6);
+    // ...and without host keys at all (no sshKey: the inventory brings its own access).
+    expect(namedPaths(service('{ kind: ansible, inventory: inv }')).map((p) => p.field)).toEqual([
+      'target.playbook',
+      'target.rollbackPlaybook',
+      'target.inventory',
+      'target.playbook',
+      'target.rollbackPlaybook',
+      'target.inventory',
+    ]);
   });
 
   it('helm: the chart folder and each values file in order, "{environment}" expanded everywhere in the name', () => {
