@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { placeholdersIn, substitute, taskStates } from '../../src/core/asl.ts';
+import { type AslDefinition, buildspecPlaceholder, placeholdersIn, substitute, taskStates } from '../../src/core/asl.ts';
 import { adaptTimeoutPaths, LOCAL_NO_TIMEOUT_SECONDS, localSubstitutions } from '../../src/local/asl.ts';
 
 const files = readdirSync('stepfunctions').filter((f) => f.endsWith('.asl.json'));
@@ -83,5 +85,74 @@ describe('State machine definitions', () => {
         name,
       ).toBe(true);
     }
+  });
+});
+
+describe('Module: src/core/asl.ts', () => {
+  it('replaces every placeholder, each as often as it occurs, and leaves other dollar text alone', () => {
+    const text = [
+      '{"a": "$',
+      '{Arn_1}", "b": "$',
+      '{Arn_1}", "c": "$',
+      '{Other}", "d": "$.path", "e": "$',
+      '{not-a-name}"}',
+    ].join('');
+    expect(substitute(text, { Arn_1: 'arn:one', Other: 'two' }, 'x.json')).toBe(
+      ['{"a": "arn:one", "b": "arn:one", "c": "two", "d": "$.path", "e": "$', '{not-a-name}"}'].join(''),
+    );
+    expect(placeholdersIn(text)).toEqual(['Arn_1', 'Other']);
+    expect(placeholdersIn('no placeholder')).toEqual([]);
+  });
+
+  it('finds the Task states inside Map (ItemProcessor and the older Iterator) and Parallel branches', () => {
+    const task = (next?: string) => ({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      ...(next ? { Next: next } : { End: true }),
+    });
+    const definition: AslDefinition = {
+      StartAt: 'Top',
+      States: {
+        Top: task('Map'),
+        Map: {
+          Type: 'Map',
+          ItemProcessor: { StartAt: 'InMap', States: { InMap: task(), Pass: { Type: 'Pass', End: true } } },
+          Next: 'Old',
+        },
+        Old: { Type: 'Map', Iterator: { StartAt: 'InIterator', States: { InIterator: task() } }, Next: 'Both' },
+        Both: {
+          Type: 'Parallel',
+          Branches: [
+            { StartAt: 'Left', States: { Left: task() } },
+            { StartAt: 'Right', States: { Right: task() } },
+          ],
+          End: true,
+        },
+      },
+    };
+    const found = taskStates(definition);
+    expect([...found.keys()]).toEqual(['Top', 'InMap', 'InIterator', 'Left', 'Right']);
+    const inMap = (definition.States.Map as { ItemProcessor: AslDefinition }).ItemProcessor.States.InMap;
+    expect(found.get('InMap')).toBe(inMap);
+  });
+
+  it('gives a buildspec as the inside of a JSON string, from the root it is given', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'coconut-asl-'));
+    try {
+      mkdirSync(path.join(root, 'templates', 'buildspec'), { recursive: true });
+      writeFileSync(
+        path.join(root, 'templates', 'buildspec', 'demo.yml'),
+        'version: 0.2\nphases:\n  build: { commands: ["echo \\"hi\\""] }\n',
+      );
+      const inside = buildspecPlaceholder('demo', root);
+      expect(JSON.parse(`"${inside}"`)).toBe('version: 0.2\nphases:\n  build: { commands: ["echo \\"hi\\""] }\n');
+      expect(inside.startsWith('version')).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    // The default root is the project's: its own buildspecs.
+    expect(JSON.parse(`"${buildspecPlaceholder('build-image')}"`)).toBe(
+      readFileSync('templates/buildspec/build-image.yml', 'utf8'),
+    );
   });
 });

@@ -52,7 +52,16 @@ export function parseConfigWithPositions(text: string, file = 'coconut.yaml'): L
       }),
     );
   }
-  const result = configSchema.safeParse(doc.toJS() ?? {});
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // Aliases are resolved here, not while parsing: an alias without its anchor, or too many of them.
+    throw new ConfigError(file, [{ path: '', message: `invalid YAML: ${(error as Error).message}` }]);
+  }
+  // reportInput: zod leaves an issue's input out unless asked, and describeIssue tells a missing
+  // value (no input) from one of the wrong type by it.
+  const result = configSchema.safeParse(data ?? {}, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(
       file,

@@ -195,13 +195,13 @@ export function requirements(config: CoconutConfig, region: string): Requirement
       }
       if (target.kind === 'ansible') {
         // The SSH key and host keys the builds read (templates/buildspec/scripts/ansible-ssh.sh);
-        // a name without "{environment}" is one secret, checked once.
+        // a name without "{environment}" is one secret, checked once (dedupeSameLine).
         const secrets: [string | undefined, PropertyKey[]][] = [
           [target.sshKey, ['sshKey']],
           [target.knownHosts?.secret, ['knownHosts', 'secret']],
         ];
         for (const [secret, field] of secrets) {
-          if (secret && (j === 0 || secret.includes('{environment}'))) {
+          if (secret) {
             out.push({ ...base, kind: 'secret', ...perEnv(secret), path: at('target', ...field) });
           }
         }
@@ -348,7 +348,7 @@ const forEnv = (r: Requirement) => (r.environment ? ` (environment ${r.environme
  */
 async function checkGroups(
   reqs: Requirement[],
-  kind: RequirementKind,
+  kind: LookedUpKind,
   lookup: (region: string, names: string[], parent: string) => Promise<Lookup>,
   report: (r: Requirement, message: string) => void,
   missing: (r: Requirement, suggestion: string) => string,
@@ -469,7 +469,10 @@ async function checkStage(account: AccountReader, region: string, app: string, s
   }
 }
 
-function describe(kind: RequirementKind): string {
+/** The kinds checkGroups asks about; secrets and Slack channels have checks (and words) of their own. */
+type LookedUpKind = Exclude<RequirementKind, 'secret' | 'slack-channel'>;
+
+function describe(kind: LookedUpKind): string {
   return {
     alarm: 'CloudWatch alarm',
     'ecr-repository': 'ECR repository',
@@ -478,8 +481,6 @@ function describe(kind: RequirementKind): string {
     'eks-cluster': 'EKS cluster',
     'copilot-app': 'Copilot application',
     'copilot-environment': 'Copilot environment',
-    secret: 'Secrets Manager secret',
-    'slack-channel': 'Slack channel',
   }[kind];
 }
 

@@ -46,8 +46,7 @@ export function namedPaths(service: ServiceConfig): NamedPath[] {
         // Copilot reads <workspace>/copilot/ (.workspace, the service and environment manifests).
         add('target.workspace', joinRelative(target.workspace, 'copilot'), 'directory');
         break;
-      case 'ecs':
-        break;
+      // ecs names no file: the task definition lives in ECS.
     }
   }
   return out;
@@ -55,5 +54,6 @@ export function namedPaths(service: ServiceConfig): NamedPath[] {
 
 function joinRelative(dir: string, child: string): string {
   const trimmed = dir.replace(/\/+$/, '');
-  return trimmed === '' || trimmed === '.' ? child : `${trimmed}/${child}`;
+  // Never empty: the schema's relative path starts with neither "/" nor "-".
+  return trimmed === '.' ? child : `${trimmed}/${child}`;
 }
