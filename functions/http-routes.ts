@@ -31,4 +31,6 @@ export const HTTP_ROUTES: HttpRoute[] = [
   // History as JSON lines (issue 6): `coconut export` / `coconut import`, admin operations.
   { route: 'GET /api/export', fn: 'api' },
   { route: 'POST /api/import', fn: 'api' },
+  // Release governance (issue 16): promote the digest proven on an earlier environment.
+  { route: 'POST /api/promotions', fn: 'api' },
 ];
