@@ -58,7 +58,8 @@ describe('Promotion (POST /api/promotions)', () => {
     states: Record<string, StageRecord['state']>,
     extra: Partial<StageRecord> = {},
   ) {
-    const when = new Date((at += 60_000)).toISOString();
+    at += 60_000;
+    const when = new Date(at).toISOString();
     const environments = Object.keys(states);
     await ports.store.createDeployment(
       {
