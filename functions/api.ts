@@ -31,6 +31,7 @@ import type { ApprovalStatus } from '../src/core/ports.ts';
 import { type AslDefinition, stateGraph } from '../src/core/read-models/state-machine-graph.ts';
 import { publicApproval, serviceStatus } from '../src/core/read-models/status.ts';
 import { startManualDeployment } from '../src/core/triggers/manual-deploy.ts';
+import { startPromotion } from '../src/core/triggers/promote.ts';
 import { startRollback } from '../src/core/triggers/rollback.ts';
 import deployDefinition from '../stepfunctions/deploy.asl.json' with { type: 'json' };
 import { decodePathParameter, HttpError, type HttpEvent, type HttpResult, json, jsonErrors, rawBody } from './commons/http.ts';
@@ -215,6 +216,14 @@ const deployBody = z.strictObject({
   requestId: z.string().optional(),
 });
 
+const promoteBody = z.strictObject({
+  service: z.string().min(1),
+  to: z.string().min(1),
+  from: z.string().min(1).optional(),
+  version: z.string().min(1).optional(),
+  requestId: z.string().optional(),
+});
+
 const rollbackBody = z.strictObject({
   service: z.string().min(1),
   environment: z.string().min(1),
@@ -352,6 +361,24 @@ export const API_ROUTES: { readonly [K in ApiRouteKey]: Route<K> } = {
       status: outcome.status,
       from: outcome.target.from ?? null,
       to: outcome.target.version,
+      deployment,
+    });
+  },
+  'POST /api/promotions': async (p, { event }) => {
+    const body = bodyOf(event, promoteBody);
+    const outcome = await startPromotion(p, {
+      service: body.service,
+      to: body.to,
+      actor: actorOf(event, p.config),
+      ...(body.from ? { from: body.from } : {}),
+      ...(body.version ? { version: body.version } : {}),
+      ...(body.requestId ? { requestId: body.requestId } : {}),
+    });
+    const deployment = await p.store.getDeployment(outcome.deploymentId);
+    const { proof, ...source } = outcome.source;
+    return json(outcome.status === 'started' ? 201 : 200, {
+      status: outcome.status,
+      source: { ...source, deploymentId: proof.deploymentId },
       deployment,
     });
   },

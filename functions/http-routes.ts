@@ -33,6 +33,8 @@ const ROUTES = [
   // History as JSON lines (issue 6): `coconut export` / `coconut import`, admin operations.
   { route: 'GET /api/export', fn: 'api' },
   { route: 'POST /api/import', fn: 'api' },
+  // Release governance (issue 16): promote the digest proven on an earlier environment.
+  { route: 'POST /api/promotions', fn: 'api' },
 ] as const satisfies readonly HttpRoute[];
 
 export const HTTP_ROUTES: readonly HttpRoute[] = ROUTES;

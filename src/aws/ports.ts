@@ -11,6 +11,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { loadConfigFile } from '../core/config/load.ts';
 import { memoize, type Ports } from '../core/handler-ports.ts';
 import { silentNotifier, systemClock } from '../core/ports.ts';
+import { OciImageSignatures } from '../registry/cosign-signatures.ts';
 import { OciDigestClient } from '../registry/oci-digest.ts';
 import { documentClient, sdkConfig } from './clients.ts';
 import { CloudWatchAlarms } from './cloudwatch-alarms.ts';
@@ -66,6 +67,8 @@ async function buildPorts(readSlack?: () => { botToken?: string; signingSecret?:
       `Slack is off (${'problem' in slackEnv ? slackEnv.problem : 'not configured'}): approvals are decided through the API and dashboard`,
     );
   const ecr = new EcrRegistry(new ECRClient(sdkConfig()));
+  const oci = new OciDigestClient();
+  const pullSecrets = new PullSecrets(new SecretsManagerClient(sdkConfig()));
   return {
     config,
     store,
@@ -79,11 +82,8 @@ async function buildPorts(readSlack?: () => { botToken?: string; signingSecret?:
     log,
     ...(slack ? { userGroups: slack.userGroups, slack: slack.ports } : {}),
     scanner: ecr,
-    registry: new AwsImageRegistry({
-      ecr,
-      oci: new OciDigestClient(),
-      secrets: new PullSecrets(new SecretsManagerClient(sdkConfig())),
-    }),
+    registry: new AwsImageRegistry({ ecr, oci, secrets: pullSecrets }),
+    signatures: new OciImageSignatures({ client: oci, readSecret: (name) => pullSecrets.read(name) }),
     ecs: new EcsTargetAdapter(),
   };
 }

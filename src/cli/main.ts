@@ -13,6 +13,7 @@ import { exportCommand, exportUsage, importCommand, importUsage } from './comman
 import { generateCommand, usage as generateUsage } from './commands/generate.ts';
 import { history, usage as historyUsage } from './commands/history.ts';
 import { preflight, usage as preflightUsage } from './commands/preflight.ts';
+import { promote, promoteUsage } from './commands/promote.ts';
 import { push, usage as pushUsage } from './commands/push.ts';
 import { status, usage as statusUsage } from './commands/status.ts';
 import { schema, schemaUsage, validate, validateUsage } from './commands/validate.ts';
@@ -53,6 +54,11 @@ export const COMMANDS: Record<string, Command> = {
   },
   deploy: { run: deploy, usage: deployUsage, summary: 'deploy a version now (any target, locally or on AWS); --wait follows it' },
   rollback: { run: rollback, usage: rollbackUsage, summary: 'roll an environment back to its last good (or a named) version' },
+  promote: {
+    run: promote,
+    usage: promoteUsage,
+    summary: 'deploy to an environment the exact image digest that passed on the one before it',
+  },
   watch: { run: watch, usage: watchUsage, summary: 'follow a deployment step by step until it ends' },
   cost: { run: cost, usage: costUsage, summary: 'what Coconut costs per deployment and per month, beside CodePipeline V2' },
   export: {

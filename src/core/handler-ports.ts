@@ -10,6 +10,7 @@ import type {
   Clock,
   EcsTarget,
   ImageRegistry,
+  ImageSignatures,
   Log,
   Notifier,
   Orchestrator,
@@ -34,6 +35,8 @@ export interface Ports {
    * stay without a digest (src/local/registry-stand-in.ts says why).
    */
   registry?: ImageRegistry;
+  /** Signatures beside an image, for the signed-image gate (`verify:`); without it that gate refuses. */
+  signatures?: ImageSignatures;
   /** The native ECS target (deploy/rollback steps of `kind: ecs` services). */
   ecs?: EcsTarget;
   /**

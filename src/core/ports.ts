@@ -132,6 +132,22 @@ export interface ImageRegistry {
   resolveDigest(image: Pick<ImageRef, 'registry' | 'repository' | 'tag'>, pullSecret?: string): Promise<string>;
 }
 
+/** One cosign signature as stored in a registry (src/core/pipeline/cosign-verify.ts reads it). */
+export interface StoredCosignSignature {
+  payload: Uint8Array;
+  signature: string | undefined;
+}
+
+/**
+ * The signatures stored beside an image: cosign's `sha256-<hex>.sig` artifact in the image's own
+ * repository, fetched through the OCI distribution API (src/registry/). Returns [] when the
+ * registry has no such artifact (an unsigned image); throws an error saying why when the
+ * registry could not be asked.
+ */
+export interface ImageSignatures {
+  cosignSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredCosignSignature[]>;
+}
+
 export interface Clock {
   now(): Date;
 }

@@ -25,6 +25,8 @@ import type { Ports, WebhookSecrets } from '../core/handler-ports.ts';
 import { repairAfterExecution } from '../core/pipeline/execution-ended.ts';
 import { type Log, type Notifier, type Store, systemClock } from '../core/ports.ts';
 import { eventRules } from '../core/triggers/event-rules.ts';
+import { OciImageSignatures } from '../registry/cosign-signatures.ts';
+import { OciDigestClient, type OciDigestOptions } from '../registry/oci-digest.ts';
 import { LocalAlarms } from './alarms.ts';
 import { loadStateMachine } from './asl.ts';
 import { BuildRunner } from './build-runner.ts';
@@ -72,6 +74,11 @@ export interface RuntimeOptions {
   awsEndpoint?: string;
   /** Milliseconds between ECS polls while a deployment settles (default 2000 locally). */
   ecsPollMs?: number;
+  /**
+   * Test-only: loopback registries instead of ghcr.io / Docker Hub, where the signed-image gate
+   * reads cosign signatures (never from an event or the environment).
+   */
+  registryEndpoints?: OciDigestOptions['endpoints'];
   /** Webhook secrets (tests); default: env vars, else generated into <dataDir>/secrets.json. */
   secrets?: WebhookSecrets;
   /** The operator token; default COCONUT_OPERATOR_TOKEN, else generated into <dataDir>/secrets.json. */
@@ -202,6 +209,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     scanner: new TrivyScanner({ envPath: opts.buildPath ?? process.env.PATH ?? '', strict: Boolean(opts.strict) }),
     ecs,
     secrets,
+    // The signed-image gate reads signatures from the image's registry, as on AWS (no pull secrets locally).
+    signatures: new OciImageSignatures({ client: new OciDigestClient({ endpoints: opts.registryEndpoints }) }),
   };
   // Said once per start, not per deployment (Copilot's end of support, for example).
   for (const warning of configWarnings(config)) log.warn(warning);

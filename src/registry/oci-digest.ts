@@ -124,6 +124,45 @@ export class OciDigestClient {
     return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   }
 
+  /**
+   * The exact bytes of a manifest (by tag or digest) or a blob (by digest), OCI distribution spec
+   * "Pulling manifests" / "Pulling blobs": GET /v2/<name>/manifests/<reference> or
+   * /v2/<name>/blobs/<digest>, with the same token authentication. Undefined when the registry
+   * answers 404 (no such artifact); throws RegistryLookupError saying why for anything else.
+   * The caller checks a blob's bytes against its digest (content addressing).
+   */
+  async fetchContent(
+    registry: OciRegistry,
+    repository: string,
+    kind: 'manifests' | 'blobs',
+    reference: string,
+    credentials?: RegistryCredentials,
+  ): Promise<{ bytes: Buffer; mediaType?: string } | undefined> {
+    if (!isValidRepository(repository)) throw new RegistryLookupError(`"${repository}" is not a repository name`);
+    const isDigest = DIGEST_PATTERN.test(reference);
+    if (!isDigest && (kind === 'blobs' || !isValidTag(reference))) {
+      throw new RegistryLookupError(`"${reference}" is not a ${kind === 'blobs' ? 'digest' : 'tag or digest'}`);
+    }
+    const endpoint = this.endpoints[registry];
+    const name = registryRepository(registry, repository);
+    const url = `${endpoint.base}/v2/${name}/${kind}/${reference}`;
+    const host = new URL(endpoint.base).host;
+    let res = await this.request('GET', url, undefined, host);
+    if (res.status === 401) {
+      const authorization = await this.authorize(
+        parseChallenge(res.headers.get('www-authenticate')),
+        endpoint,
+        name,
+        credentials,
+      );
+      res = await this.request('GET', url, authorization, host);
+    }
+    if (res.status === 404) return undefined;
+    this.check(res, name, reference, host, credentials);
+    const mediaType = res.headers.get('content-type') ?? undefined;
+    return { bytes: Buffer.from(await res.arrayBuffer()), ...(mediaType ? { mediaType } : {}) };
+  }
+
   private check(res: Response, name: string, tag: string, host: string, credentials?: RegistryCredentials): void {
     if (res.ok) return;
     const as = credentials ? 'with the pull secret' : 'anonymously (no image.pullSecret)';

@@ -156,6 +156,10 @@ const LOCAL: Record<string, Step | Step[]> = {
   ],
   'curl 127.0.0.1:4602/version': { says: [/1\.0\.0/] },
   'npx coconut push demo-api:1.1.0-bad': { says: [/deploying demo-api \(deployment /] },
+  // 1.0.0 passed staging (1.1.0-bad rolled back there): its recorded digest goes to prod.
+  'npx coconut promote demo-api --to prod': {
+    says: [/promoting demo-api 1\.0\.0 \(sha256:[0-9a-f]{64}, passed on staging\) to prod/, /— deployment /],
+  },
   'npx coconut webhook github-tag 1.3.0 --repo coconut-demo/demo-api': {
     says: [/sent tag 1\.3\.0 of coconut-demo\/demo-api .*HTTP 20\d/],
   },

@@ -112,6 +112,11 @@ function shaped(key: string): fc.Arbitrary<unknown> | undefined {
         { service, environment, to: notTag, requestId: fc.string({ maxLength: 70 }) },
         { requiredKeys: ['service'] },
       );
+    case 'POST /api/promotions':
+      return fc.record(
+        { service, to: environment, from: environment, version: notTag, requestId: fc.string({ maxLength: 70 }) },
+        { requiredKeys: ['service'] },
+      );
     case 'POST /api/approvals/{id}/approve':
     case 'POST /api/approvals/{id}/reject':
       return fc.record({ comment: fc.string({ maxLength: 200 }) }, { requiredKeys: [] });

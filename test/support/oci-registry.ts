@@ -44,6 +44,13 @@ export interface FakeRegistry {
   /** Realm to announce instead of this server's /token (to test a foreign realm). */
   realm?: string;
   omitDigestHeader: boolean;
+  /**
+   * Blobs by repository and digest, served at GET/HEAD /v2/<name>/blobs/<digest> (OCI distribution
+   * spec, "Pulling blobs"), behind the same token authentication; 404 BLOB_UNKNOWN otherwise.
+   */
+  blobs: Map<string, Buffer>;
+  /** Stores bytes as a blob of `repository`; returns their digest (sha256 of the bytes). */
+  putBlob(repository: string, bytes: Buffer | string): string;
   stop(): Promise<void>;
 }
 
@@ -78,6 +85,13 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
     requests: [],
     digestOf,
     omitDigestHeader: false,
+    blobs: new Map(),
+    putBlob: (repository, bytes) => {
+      const buffer = Buffer.from(bytes);
+      const digest = `sha256:${createHash('sha256').update(buffer).digest('hex')}`;
+      registry.blobs.set(`${repository}@${digest}`, buffer);
+      return digest;
+    },
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const header = (req: IncomingMessage, name: string) => {
@@ -115,9 +129,9 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
       return json(200, { token, expires_in: 300 });
     }
 
-    const m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
+    const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
     if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) return json(404, { errors: [{ code: 'NOT_FOUND' }] });
-    const [, name, reference] = m as unknown as [string, string, string];
+    const [, name, kind, reference] = m as unknown as [string, string, string, string];
     const granted = authorization?.startsWith('Bearer ') ? tokens.get(authorization.slice(7)) : undefined;
     if (granted !== name) {
       const realm = registry.realm ?? `${registry.url}/token`;
@@ -127,7 +141,19 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
         { 'www-authenticate': `Bearer realm="${realm}",service="registry.test",scope="repository:${name}:pull"` },
       );
     }
-    const image = images.find((i) => i.repository === name && i.tag === reference);
+    if (kind === 'blobs') {
+      const blob = registry.blobs.get(`${name}@${reference}`);
+      if (!blob) return json(404, { errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }] });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': blob.length,
+        'docker-content-digest': reference,
+      });
+      res.end(req.method === 'HEAD' ? undefined : blob);
+      return;
+    }
+    // By tag, or by digest (the spec's <reference> is either).
+    const image = images.find((i) => i.repository === name && (i.tag === reference || digestOf(i) === reference));
     const accepted = (accept ?? '').split(',').map((t) => t.trim().split(';')[0]);
     if (!image || !accepted.includes(image.mediaType)) {
       return json(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: reference } }] });

@@ -84,6 +84,8 @@ export interface TestConfigOptions {
   extraYaml?: string;
   /** A `source:` block for demo-api, as flow YAML, e.g. "{ github: octo/demo-api, onTag: build }". */
   source?: string;
+  /** An approval on staging too (approvers as prod's), e.g. to stop a version there. */
+  stagingApproval?: boolean;
   /** Approvers of prod (default [U0APPROVER]). */
   approvers?: string[];
   /** Top-level YAML added before `local:` (e.g. a `slack:` block). */
@@ -122,7 +124,12 @@ export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfi
     image: { registry: ecr, repository: demo-api, tagPattern: '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$' }
 ${opts.source ? `    source: ${opts.source}\n` : ''}    target: { kind: ansible, inventory: ${path.join(dir, 'inventory.yml')} }
     environments:
-      - name: staging
+      - name: staging${
+        opts.stagingApproval
+          ? `
+        approval: { approvers: [${(opts.approvers ?? ['U0APPROVER']).join(', ')}], timeout: ${opts.approvalTimeout ?? '1h'} }`
+          : ''
+      }
         bake: ${opts.stagingBake ?? '3s'}
         alarms: [demo-api-staging-health]${
           opts.stagingScan

@@ -4,6 +4,7 @@ import path from 'node:path';
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { type AslDefinition, buildspecPlaceholder, placeholdersIn, substitute, taskStates } from '../../src/core/asl.ts';
+import { walk } from '../../src/core/cost/model.ts';
 import { adaptTimeoutPaths, LOCAL_NO_TIMEOUT_SECONDS, localSubstitutions } from '../../src/local/asl.ts';
 
 const files = readdirSync('stepfunctions').filter((f) => f.endsWith('.asl.json'));
@@ -154,5 +155,45 @@ describe('Module: src/core/asl.ts', () => {
     expect(JSON.parse(`"${buildspecPlaceholder('build-image')}"`)).toBe(
       readFileSync('templates/buildspec/build-image.yml', 'utf8'),
     );
+  });
+});
+
+describe('deploy.asl.json: the signed-image gate (verify:)', () => {
+  const inner = JSON.parse(readFileSync('stepfunctions/deploy.asl.json', 'utf8')).States.Environments.ItemProcessor;
+  const happy = { bakeSeconds: 300 };
+  const path = (env: Record<string, unknown>, results: Record<string, unknown> = {}) =>
+    walk(inner, {
+      input: { env: { ...happy, ...env }, alarmCheck: { breached: false }, ...results },
+      errors: { Bake: 'States.Timeout' },
+    }).states;
+
+  it('checks signatures after the scan and before approval, and not at all without verify:', () => {
+    const verify = { cosign: { key: 'PEM' } };
+    expect(path({ verify }, { signatureGate: { passed: true } }).slice(0, 5)).toEqual([
+      'AcquireLock',
+      'NeedsScan?',
+      'SignatureGate',
+      'SignaturePassed?',
+      'NeedsApproval?',
+    ]);
+    const both = path({ verify, scan: { maxSeverity: 'HIGH' } }, { scanGate: { passed: true }, signatureGate: { passed: true } });
+    expect(both.slice(1, 8)).toEqual([
+      'NeedsScan?',
+      'ScanGate',
+      'ScanPassed?',
+      'NeedsSignature?',
+      'SignatureGate',
+      'SignaturePassed?',
+      'NeedsApproval?',
+    ]);
+    expect(path({})).not.toContain('SignatureGate');
+    expect(path({ scan: { maxSeverity: 'HIGH' } }, { scanGate: { passed: true } })).not.toContain('SignatureGate');
+  });
+
+  it('stops a refused image before anything is deployed, releasing the lock', () => {
+    const stopped = path({ verify: { cosign: { key: 'PEM' } } }, { signatureGate: { passed: false } });
+    expect(stopped.slice(2, 6)).toEqual(['SignatureGate', 'SignaturePassed?', 'SignatureBlocked', 'ReleaseLockAfterFailure']);
+    expect(stopped).not.toContain('Deploy');
+    expect(stopped).not.toContain('RequestApproval');
   });
 });

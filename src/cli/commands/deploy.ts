@@ -16,14 +16,14 @@ export const deployUsage =
 export const rollbackUsage = 'coconut rollback SERVICE --env ENV [--to VERSION] [--wait [--timeout 30m]] [--stage S] [--json]';
 export const watchUsage = 'coconut watch DEPLOYMENT-ID [--timeout 30m] [--stage S] [--json]';
 
-const common = {
+export const common = {
   wait: { type: 'boolean', default: false },
   timeout: { type: 'string' },
   stage: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
 
-function timeoutOf(raw: string | undefined): number | undefined {
+export function timeoutOf(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const s = parseDuration(raw);
   if (s === undefined || s <= 0) throw new UsageError(`--timeout must be a duration like 90s, 30m or 2h, got "${raw}"`);
@@ -37,14 +37,14 @@ function environmentsOf(values: string[] | undefined): string[] | undefined {
   return list.length ? list : undefined;
 }
 
-interface StartAnswer {
+export interface StartAnswer {
   status: 'started' | 'duplicate';
   deployment: DeploymentView;
   from?: string | null;
   to?: string;
 }
 
-async function afterStart(answer: StartAnswer, values: { wait: boolean; json: boolean; timeout?: string | undefined }) {
+export async function afterStart(answer: StartAnswer, values: { wait: boolean; json: boolean; timeout?: string | undefined }) {
   const d = answer.deployment;
   const timeoutMs = timeoutOf(values.timeout);
   if (!values.wait) {

@@ -3,11 +3,12 @@
  * inside it, the line and column, and what was expected.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../model/errors.ts';
 import { formatPath } from '../model/zod-issues.ts';
-import { type CoconutConfig, configSchema } from './schema.ts';
+import { type CoconutConfig, configSchema, PEM_PUBLIC_KEY } from './schema.ts';
 
 export async function loadConfigFile(file: string): Promise<CoconutConfig> {
   return (await loadConfigWithPositions(file)).config;
@@ -33,7 +34,37 @@ export async function loadConfigWithPositions(file: string): Promise<LocatedConf
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
     throw new ConfigError(file, [{ path: '', message: `cannot read the configuration: ${reason}` }]);
   }
-  return parseConfigWithPositions(text, file);
+  const located = parseConfigWithPositions(text, file);
+  await readKeyFiles(located);
+  return located;
+}
+
+/**
+ * `verify.cosign.key` may name a file (cosign.pub) relative to coconut.yaml: its PEM text replaces
+ * the path here, so every later reader (plans, the gate) sees the key itself.
+ */
+async function readKeyFiles(located: LocatedConfig): Promise<void> {
+  const issues: ConfigIssue[] = [];
+  for (const [i, service] of located.config.services.entries()) {
+    const cosign = service.verify?.cosign;
+    if (!cosign || !('key' in cosign) || PEM_PUBLIC_KEY.test(cosign.key)) continue;
+    const keyPath = ['services', i, 'verify', 'cosign', 'key'];
+    const at = located.positionOf(keyPath);
+    try {
+      const pem = await readFile(path.resolve(path.dirname(located.file), cosign.key), 'utf8');
+      if (!PEM_PUBLIC_KEY.test(pem)) throw new Error('it holds no PEM public key ("-----BEGIN PUBLIC KEY-----")');
+      cosign.key = pem;
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+      issues.push({
+        path: formatPath(keyPath),
+        message: `cannot read the cosign public key ${cosign.key} (relative to ${located.file}): ${reason}`,
+        line: at?.line,
+        column: at?.column,
+      });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(located.file, issues);
 }
 
 export function parseConfig(text: string, file = 'coconut.yaml'): CoconutConfig {

@@ -322,6 +322,70 @@ export const environmentSchema = z.strictObject({
     .describe('Image scan gate: findings above maxSeverity stop the deployment before it starts.'),
 });
 
+/** A PEM public key written in coconut.yaml (a path is read into this by the loader, load.ts). */
+export const PEM_PUBLIC_KEY = /^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$/;
+
+/**
+ * Who must have signed the image. cosign with a public key is verified by the signature gate
+ * (src/core/pipeline/signature-gate.ts); keyless cosign ({ identity, issuer }) and Notation with AWS
+ * Signer are part of the file's shape so that a config naming them is refused with a clear reason
+ * rather than read as a typo.
+ */
+export const verifySchema = z
+  .strictObject({
+    cosign: z
+      .union([
+        z.strictObject({
+          key: z
+            .string()
+            .refine((v) => PEM_PUBLIC_KEY.test(v) || RELATIVE_PATH.test(v), {
+              message:
+                'expected a PEM public key ("-----BEGIN PUBLIC KEY-----...", what `cosign generate-key-pair` writes to cosign.pub) or a path to one relative to coconut.yaml',
+            })
+            .describe('The cosign public key (ECDSA P-256, PEM), written here or as a path relative to coconut.yaml.'),
+        }),
+        z.strictObject({
+          identity: z.string().min(1).describe('Keyless: the certificate identity (e.g. a workflow URL or an email).'),
+          issuer: z
+            .url()
+            .describe('Keyless: the OIDC issuer of that identity (e.g. https://token.actions.githubusercontent.com).'),
+        }),
+      ])
+      .optional(),
+    notation: z
+      .strictObject({
+        signingProfileArn: z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]+$/,
+            'expected an AWS Signer signing profile ARN',
+          )
+          .describe('Notation with AWS Signer (what ECR managed signing produces): the signing profile that must have signed.'),
+      })
+      .optional(),
+  })
+  .superRefine((verify, ctx) => {
+    if (!verify.cosign && !verify.notation) {
+      ctx.addIssue({ code: 'custom', message: 'expected cosign: { key: ... } (the public key the image must be signed with)' });
+    }
+    if (verify.cosign && !('key' in verify.cosign)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cosign'],
+        message:
+          'keyless cosign verification ({ identity, issuer }) is not supported yet: use cosign: { key: <PEM public key or path> }',
+      });
+    }
+    if (verify.notation) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['notation'],
+        message: 'notation (AWS Signer) verification is not supported yet: use cosign: { key: <PEM public key or path> }',
+      });
+    }
+  })
+  .describe('Signed-image gate: an image not signed with this key stops the deployment before it starts, in every environment.');
+
 export const serviceSchema = z.strictObject({
   name: name('service'),
   image: imageSchema,
@@ -331,6 +395,7 @@ export const serviceSchema = z.strictObject({
     .array(environmentSchema)
     .min(1, 'expected at least one environment')
     .describe('Environments in promotion order: a failure in one stops the later ones.'),
+  verify: verifySchema.optional(),
 });
 
 /**

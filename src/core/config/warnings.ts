@@ -43,11 +43,23 @@ export function fourEyesEcrNotice(environments: string[]): string {
   );
 }
 
+/** The signed-image gate reads signatures through the OCI distribution API: GHCR and Docker Hub, not ECR yet. */
+export function unverifiableNotices(config: CoconutConfig): string[] {
+  return config.services
+    .filter((s) => s.verify && s.image.registry === 'ecr')
+    .map(
+      (s) =>
+        `${s.name}: verify: is set, but its image is in ECR, and reading cosign signatures from ECR is not supported yet: ` +
+        `every deployment of ${s.name} will be refused at the signature gate. Use a GHCR or Docker Hub image, or remove verify:.`,
+    );
+}
+
 export function configWarnings(config: CoconutConfig): string[] {
   const warnings: string[] = [];
   const copilot = config.services.filter((s) => s.target.kind === 'copilot').map((s) => s.name);
   if (copilot.length > 0) warnings.push(copilotNotice(copilot));
   warnings.push(...unscannableNotices(config));
+  warnings.push(...unverifiableNotices(config));
   const ecrFourEyes = config.services.flatMap((s) =>
     s.image.registry === 'ecr' ? s.environments.filter((e) => e.approval?.fourEyes).map((e) => `${s.name}/${e.name}`) : [],
   );

@@ -19,6 +19,8 @@ export const ERRORS = {
   /** `scan:` is set but no scanner could scan the image: refused, never passed unscanned. */
   scanUnavailable: 'Coconut.ScanUnavailable',
   scanPending: 'Coconut.ScanPending',
+  /** `verify:` is set and the image digest is unsigned, wrongly signed, or its signatures could not be read. */
+  signatureInvalid: 'Coconut.SignatureInvalid',
   /** The target cannot take this deployment as configured (checked before anything changed). */
   targetInvalid: 'Coconut.TargetInvalid',
 } as const;
@@ -40,6 +42,8 @@ export function describeFailure(failure: StepFailure | undefined, step: string):
       return { reason: cause || 'the image scan found vulnerabilities above the allowed severity', nothingChanged: true };
     case ERRORS.scanUnavailable:
       return { reason: cause || 'the image could not be scanned, and this environment requires a scan', nothingChanged: true };
+    case ERRORS.signatureInvalid:
+      return { reason: cause || 'the image is not signed with the key this service requires', nothingChanged: true };
     case ERRORS.missingTool:
       return { reason: cause || 'a required tool is missing', nothingChanged: true };
     case ERRORS.targetInvalid:

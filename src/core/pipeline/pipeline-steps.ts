@@ -5,12 +5,13 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../config/schema.ts';
 import { NotFoundError } from '../model/errors.ts';
-import type { ApprovalRecords, EcsTarget, Notifier, Scanner } from '../ports.ts';
+import type { ApprovalRecords, EcsTarget, ImageSignatures, Notifier, Scanner } from '../ports.ts';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { runEcsStep } from './ecs-step.ts';
 import { type LockDeps, lockKey, releaseLock, requestLock } from './locks.ts';
 import { runScanGate } from './scan-gate.ts';
+import { runSignatureGate } from './signature-gate.ts';
 import {
   prepareRollback,
   recordAwaitingApproval,
@@ -83,6 +84,11 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     scan: z.object({ maxSeverity: z.enum(SEVERITIES), ignore: z.array(z.string()).default([]) }),
   }),
   z.object({
+    action: z.literal('signatureGate'),
+    ref,
+    verify: z.object({ cosign: z.object({ key: z.string().min(1) }), pullSecret: z.string().optional() }),
+  }),
+  z.object({
     action: z.literal('startBake'),
     ref,
     alarms: z.array(z.string()),
@@ -103,6 +109,7 @@ export type PipelineDeps = StageDeps &
     store: ApprovalRecords;
     notifier: Notifier;
     scanner?: Scanner | undefined;
+    signatures?: ImageSignatures | undefined;
     ecs?: EcsTarget;
   };
 
@@ -153,6 +160,8 @@ export async function runPipelineStep(
     }
     case 'scanGate':
       return runScanGate(deps, input.ref, input.scan);
+    case 'signatureGate':
+      return runSignatureGate(deps, input.ref, input.verify);
     case 'startBake':
       await startBake(deps, {
         deploymentId: input.ref.deploymentId,

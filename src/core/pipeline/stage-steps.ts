@@ -266,7 +266,11 @@ export async function recordFailed(
     finishedAt: deps.clock.now().toISOString(),
     ...(described.alarm ? { alarm: described.alarm } : {}),
   });
-  const gate = failure?.Error === ERRORS.scanBlocked || failure?.Error === ERRORS.scanUnavailable;
+  // The gates' own errors travel on, so the execution says which gate stopped it.
+  const gate =
+    failure?.Error === ERRORS.scanBlocked ||
+    failure?.Error === ERRORS.scanUnavailable ||
+    failure?.Error === ERRORS.signatureInvalid;
   return outcome(ref, gate ? (failure?.Error as string) : ERRORS.deployFailed, described.reason);
 }
 

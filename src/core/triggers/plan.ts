@@ -26,6 +26,8 @@ export interface PlanEnvironment {
   buildEnv: BuildEnvVar[];
   /** The scan gate's policy, when the environment has one. */
   scan?: { maxSeverity: string; ignore: string[] };
+  /** The signed-image gate's policy, when the service has `verify:` (the same in every environment). */
+  verify?: { cosign: { key: string }; pullSecret?: string };
   /**
    * Which of the target's buildspecs the Deploy state runs: `deploy` installs the version,
    * `rollback` (a rollback execution) brings back a release that ran there before.
@@ -109,8 +111,18 @@ export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): D
       lockSeconds: (env.approval?.timeout ?? 0) + env.bake + BUILD_HOURS * 3600,
       buildEnv: buildEnvironment(service, env.name, deploymentId, image, 'deploy'),
       ...(env.scan ? { scan: { maxSeverity: env.scan.maxSeverity, ignore: env.scan.ignore } } : {}),
+      ...verifyPolicy(service),
       buildAction: 'deploy' as const,
     })),
+  };
+}
+
+/** Only cosign keys reach a plan: the schema refuses the verification kinds not supported yet. */
+function verifyPolicy(service: ServiceConfig): Pick<PlanEnvironment, 'verify'> {
+  const cosign = service.verify?.cosign;
+  if (!cosign || !('key' in cosign)) return {};
+  return {
+    verify: { cosign: { key: cosign.key }, ...(service.image.pullSecret ? { pullSecret: service.image.pullSecret } : {}) },
   };
 }
 

@@ -105,7 +105,8 @@ export async function startRollback(
   const env = plan.environments.find((e) => e.name === req.environment);
   if (!env) throw new NotFoundError(`${service.name} has no environment ${req.environment}`);
   // No approval wait (see above), and the rollback buildspec with COCONUT_ACTION=rollback.
-  const { approval: _gate, ...rest } = env;
+  // No signature gate either: the digest already ran here, and a rollback is never held.
+  const { approval: _gate, verify: _signed, ...rest } = env;
   const rollbackEnv = {
     ...rest,
     lockSeconds: rest.lockSeconds - (env.approval?.timeoutSeconds ?? 0),

@@ -1,0 +1,84 @@
+/**
+ * cosign signatures of an image digest, fetched through the OCI distribution API (GHCR, Docker
+ * Hub), following sigstore/cosign specs/SIGNATURE_SPEC.md "Tag-based Discovery" and "OCI Image
+ * Manifest V1" (https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md): the
+ * signatures of `sha256:<hex>` are the layers of the manifest tagged `sha256-<hex>.sig` in the same
+ * repository; each layer of media type application/vnd.dev.cosign.simplesigning.v1+json is a
+ * payload blob, its signature the layer annotation dev.cosignproject.cosign/signature. Checking
+ * them against a key is the domain's job (src/core/pipeline/cosign-verify.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { ImageRef } from '../core/model/deployment.ts';
+import { DIGEST_PATTERN } from '../core/model/oci.ts';
+import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTag } from '../core/pipeline/cosign-verify.ts';
+import type { ImageSignatures, StoredCosignSignature } from '../core/ports.ts';
+import { type OciDigestClient, type OciRegistry, type RegistryCredentials, RegistryLookupError } from './oci-digest.ts';
+
+interface Descriptor {
+  mediaType?: unknown;
+  digest?: unknown;
+  annotations?: Record<string, unknown>;
+}
+
+/** [] when the repository holds no signature artifact for the digest (an unsigned image). */
+export async function fetchCosignSignatures(
+  client: OciDigestClient,
+  registry: OciRegistry,
+  repository: string,
+  digest: string,
+  credentials?: RegistryCredentials,
+): Promise<StoredCosignSignature[]> {
+  if (!DIGEST_PATTERN.test(digest)) throw new RegistryLookupError(`"${digest}" is not an image digest`);
+  const tag = signatureTag(digest);
+  const manifest = await client.fetchContent(registry, repository, 'manifests', tag, credentials);
+  if (!manifest) return [];
+  let layers: Descriptor[];
+  try {
+    const parsed = JSON.parse(manifest.bytes.toString('utf8')) as { layers?: unknown };
+    layers = Array.isArray(parsed.layers) ? (parsed.layers as Descriptor[]) : [];
+  } catch {
+    throw new RegistryLookupError(`the manifest tagged ${tag} is not JSON`);
+  }
+  const signatures: StoredCosignSignature[] = [];
+  for (const layer of layers) {
+    if (layer?.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
+    const blobDigest = layer.digest;
+    if (typeof blobDigest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(blobDigest)) {
+      throw new RegistryLookupError(`a signature layer of ${tag} names no sha256 digest`);
+    }
+    const blob = await client.fetchContent(registry, repository, 'blobs', blobDigest, credentials);
+    if (!blob) throw new RegistryLookupError(`the signature payload ${blobDigest} of ${tag} is missing (HTTP 404)`);
+    // Content addressing: the bytes must be the ones the manifest names, whatever the registry says.
+    const actual = `sha256:${createHash('sha256').update(blob.bytes).digest('hex')}`;
+    if (actual !== blobDigest) {
+      throw new RegistryLookupError(`the signature payload of ${tag} does not match its digest (${blobDigest}, got ${actual})`);
+    }
+    const annotation = layer.annotations?.[SIGNATURE_ANNOTATION];
+    signatures.push({ payload: blob.bytes, signature: typeof annotation === 'string' ? annotation : undefined });
+  }
+  return signatures;
+}
+
+/**
+ * The ImageSignatures port over the OCI distribution API. ECR is not asked yet: its signatures
+ * need ECR's own token (GetAuthorizationToken), so an ECR image with `verify:` is refused, saying so.
+ */
+export class OciImageSignatures implements ImageSignatures {
+  private readonly client: OciDigestClient;
+  private readonly readSecret: ((name: string) => Promise<RegistryCredentials>) | undefined;
+  constructor(deps: { client: OciDigestClient; readSecret?: (name: string) => Promise<RegistryCredentials> }) {
+    this.client = deps.client;
+    this.readSecret = deps.readSecret;
+  }
+
+  async cosignSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredCosignSignature[]> {
+    if (image.registry === 'ecr') {
+      throw new RegistryLookupError('reading cosign signatures from ECR is not supported yet (GHCR and Docker Hub are)');
+    }
+    if (pullSecret && !this.readSecret) {
+      throw new RegistryLookupError(`image.pullSecret ${pullSecret} cannot be read by this runtime`);
+    }
+    const credentials = pullSecret && this.readSecret ? await this.readSecret(pullSecret) : undefined;
+    return fetchCosignSignatures(this.client, image.registry, image.repository, image.digest, credentials);
+  }
+}
