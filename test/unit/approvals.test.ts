@@ -340,6 +340,9 @@ describe('approvals', () => {
       const silent = harness({ notifier: { approvalRequested: async () => undefined } });
       const first = await requestApproval(silent.deps, request(id));
       expect(silent.posted).toEqual([]);
+      // Posted nowhere (no chat workspace): nothing to record, and nothing went wrong.
+      expect((await store.getApproval(first.approvalId))?.message).toBeUndefined();
+      expect(silent.log.lines.filter((l) => l.level === 'WARN')).toEqual([]);
       await store.decideApproval(first.approvalId, { status: 'REJECTED', decidedBy: 'bob', decidedAt: NOW.toISOString() });
       const retry = harness();
       expect((await requestApproval(retry.deps, request(id))).status).toBe('REJECTED');
@@ -469,6 +472,22 @@ describe('approvals', () => {
       expect(asked).toEqual([]);
     });
 
+    it('a group lookup that fails and is never awaited does not crash the process', async () => {
+      // Node.js ends the process on an unhandled rejection by default (--unhandled-rejections=throw,
+      // https://nodejs.org/api/cli.html#--unhandled-rejectionsmode).
+      const unhandled: unknown[] = [];
+      const record = (reason: unknown) => void unhandled.push(reason);
+      process.on('unhandledRejection', record);
+      try {
+        groupMembersOnce(undefined)('S0OPS');
+        groupMembersOnce({ members: async () => Promise.reject(new Error('slack down')) })('S0DEVS');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } finally {
+        process.off('unhandledRejection', record);
+      }
+      expect(unhandled).toEqual([]);
+    });
+
     it('unresolvedGroupsHint names each group that could not be checked once, and nothing when there is none', () => {
       expect(unresolvedGroupsHint([])).toBe('');
       expect(
@@ -553,6 +572,18 @@ describe('approvals', () => {
         new ConflictError(`approval ${expired.approvalId} expired at ${expired.expiresAt}`),
       );
       expect(h.sent).toEqual([['failure', approval.taskToken, 'Coconut.Rejected', 'rejected by alice']]);
+    });
+
+    it('an approval decided without a name or time (an imported record) is refused in general words, even to a non-approver', async () => {
+      const approval = await waiting();
+      const { decidedBy: _by, decidedAt: _at, ...rest } = { ...approval, status: 'APPROVED' as const };
+      await store.putApproval({ ...rest, approvalId: `${approval.approvalId}-imported`, status: 'APPROVED' });
+      const h = harness();
+      // The state of the approval is the answer, whoever asks: it cannot be decided any more.
+      const mallory: Actor = { id: 'U0MALLORY', source: 'slack' };
+      await expect(
+        decideApproval(h.deps, { approvalId: `${approval.approvalId}-imported`, decision: 'reject', actor: mallory }),
+      ).rejects.toThrow(new ConflictError(`approval ${approval.approvalId}-imported is already approved by someone`));
     });
 
     it('someone else deciding first (between the read and the write) wins; this decision is refused and sends nothing', async () => {
@@ -687,6 +718,37 @@ describe('approvals', () => {
         actor: { id: 'U0ALICE', source: 'local' },
       });
       expect(local.status).toBe('APPROVED');
+    });
+
+    it('four eyes: a dashboard user whose Slack id triggered it is refused as the one who triggered it', async () => {
+      const approval = await waiting({ kind: 'manual', actor: 'alice', actorId: 'U0ALICE' });
+      const h = harness();
+      const dashboardAlice: Actor = { id: 'https://login.example.com#alice-sub', source: 'dashboard', slackId: 'U0ALICE' };
+      await expect(
+        decideApproval(h.deps, { approvalId: approval.approvalId, decision: 'approve', actor: dashboardAlice }),
+      ).rejects.toThrow(
+        new ForbiddenError(
+          'four eyes: https://login.example.com#alice-sub triggered this deployment (as alice) and may not approve it; another approver must',
+        ),
+      );
+    });
+
+    it('four eyes: a deployment with no record cannot be approved, saying why', async () => {
+      const approval = await requestApproval(harness().deps, request('dep-gone'));
+      const h = harness();
+      await expect(
+        decideApproval(h.deps, { approvalId: approval.approvalId, decision: 'approve', actor: alice }),
+      ).rejects.toThrow(
+        'four eyes: Coconut cannot tell who triggered this deployment (an unknown source (the deployment record is missing)), so it cannot show that alice is someone else',
+      );
+    });
+
+    it('without four eyes, whoever triggered it may approve it', async () => {
+      const approval = await waiting({ kind: 'manual', actor: 'alice', actorId: 'U0ALICE' }, 'qa');
+      const h = harness();
+      expect((await decideApproval(h.deps, { approvalId: approval.approvalId, decision: 'approve', actor: alice })).status).toBe(
+        'APPROVED',
+      );
     });
 
     it('four eyes: an IAM caller allowed by role is recorded by its ARN; one who triggered it by that ARN is refused', async () => {
