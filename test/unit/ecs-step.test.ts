@@ -187,6 +187,12 @@ describe('runEcsStep', () => {
     expect(calls.map(([action]) => action)).toEqual(['rollback']);
   });
 
+  it('a deploy deploys its digest even when the plan carries a rollback revision', async () => {
+    const { deps, calls } = harness();
+    await runEcsStep('deploy', REF, env({ ...BASE, COCONUT_IMAGE_DIGEST: DIGEST, COCONUT_ROLLBACK_REVISION: ARN }), deps, 60_000);
+    expect(calls.map(([action, r]) => [action, (r as EcsDeployRequest).digest])).toEqual([['deploy', DIGEST]]);
+  });
+
   it('a rollback without a recorded task definition redeploys the known-good digest', async () => {
     const { deps, calls, lines } = harness();
     await runEcsStep('rollback', REF, env({ ...BASE, COCONUT_IMAGE_DIGEST: DIGEST }), deps, 60_000);

@@ -167,6 +167,8 @@ describe('runPipelineStep', () => {
         acquired: true,
       });
       expect(h.woken).toEqual(['token-first']);
+      // Taken at once: nothing to say about waiting.
+      expect(h.lines.filter((l) => l.message.includes('waits for'))).toEqual([]);
       const ref = (deploymentId: string) => ({ ...first, deploymentId });
       // queuedAt, when the state machine passes it, is the queue order.
       expect(
@@ -238,6 +240,7 @@ describe('runPipelineStep', () => {
       const h = harness(['errors']);
       await store.setEnvironmentVersions(ref.service, 'staging', { current: { version: '1.0.0', deploymentId: 'dep-old' } }, NOW);
       expect(await run({ action: 'recordStage', ref, state: 'AWAITING_APPROVAL' }, h)).toEqual({ previousVersion: '1.0.0' });
+      expect((await store.getStage(ref.deploymentId, 'staging'))?.state).toBe('AWAITING_APPROVAL');
       expect(await run({ action: 'recordStage', ref, state: 'DEPLOYING', alarms: ['errors', 'latency'] }, h)).toEqual({
         previousVersion: '1.0.0',
       });
@@ -293,6 +296,19 @@ describe('runPipelineStep', () => {
         expect((await store.getApproval(approvalId))?.status).toBe(expected);
         expect(h.decided.map((a) => a.status)).toEqual(expected === 'EXPIRED' ? ['EXPIRED'] : []);
       }
+    });
+
+    it('a stage of a deployment with no record fails the step with NotFoundError; a rejection without a failure is described', async () => {
+      const h = harness();
+      const ghost = { deploymentId: 'dep-ghost', service: 'ghost', version: '1.0.0', environment: 'prod' };
+      for (const state of ['BAKING', 'SUCCEEDED'] as const)
+        await expect(run({ action: 'recordStage', ref: ghost, state }, h)).rejects.toThrow(NotFoundError);
+      const ref = await deployment();
+      await run({ action: 'recordStage', ref, state: 'AWAITING_APPROVAL' }, h);
+      expect(await run({ action: 'recordStage', ref, state: 'REJECTED' }, h)).toEqual({
+        error: 'Coconut.Rejected',
+        cause: `${ref.service} 2.0.0 on staging: approval request failed`,
+      });
     });
 
     it('FAILED names the step (deploy unless told), ROLLED_BACK and ROLLBACK_FAILED report their outcome', async () => {
@@ -429,5 +445,19 @@ describe('runPipelineStep', () => {
     expect(await run({ action: 'ecsRollback', ref, buildEnv: rollbackEnv }, h)).toMatchObject({
       Id: 'ecs:main/api:arn:aws:ecs:eu-west-1:123456789012:task-definition/api:8',
     });
+    // ecsDeploy deploys, even when the plan carries a rollback revision; a rehearsal names the step it stood in for.
+    expect(await run({ action: 'ecsDeploy', ref, buildEnv: rollbackEnv }, h)).toMatchObject({
+      Id: 'ecs:main/api:arn:aws:ecs:eu-west-1:123456789012:task-definition/api:9',
+    });
+    const rehearsing = harness();
+    rehearsing.deps.ecs.deploy = async () => ({
+      state: 'COMPLETED' as const,
+      taskDefinitionArn: '',
+      rehearsal: { missing: ['ecs'] },
+    });
+    const rehearsed = (await run({ action: 'ecsDeploy', ref, buildEnv }, rehearsing)) as {
+      ExportedEnvironmentVariables: unknown[];
+    };
+    expect(rehearsed.ExportedEnvironmentVariables).toContainEqual({ Name: 'COCONUT_REHEARSED_STEP', Value: 'deploy' });
   });
 });

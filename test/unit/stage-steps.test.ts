@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import type { StageRecord } from '../../src/core/model/deployment.ts';
+import { NotFoundError } from '../../src/core/model/errors.ts';
 import {
   type BuildResult,
   mergeRehearsal,
@@ -247,6 +248,14 @@ describe('stage steps', () => {
       const bare = await deployment();
       await move(bare, 'DEPLOYING');
       expect(await recordBaking(harness().deps, bare, undefined)).toEqual({ rehearsal: false });
+      // A build that exported nothing (CodeBuild leaves ExportedEnvironmentVariables out then).
+      const silent = await deployment();
+      await move(silent, 'DEPLOYING');
+      expect(await recordBaking(harness().deps, silent, { Id: 'b-silent' })).toEqual({ rehearsal: false });
+      expect((await store.getEnvironmentState(silent.service, 'staging'))?.current).toEqual({
+        version: '2.0.0',
+        deploymentId: silent.deploymentId,
+      });
       expect((await store.getStage(bare.deploymentId, 'staging'))?.buildId).toBeUndefined();
     });
 
@@ -661,5 +670,62 @@ describe('stage steps', () => {
       tools: ['trivy', 'helm', 'kubectl'],
       steps: ['scan', 'deploy'],
     });
+  });
+
+  it('a step for a deployment or stage with no record fails with NotFoundError, naming it', async () => {
+    const ghost: StageRef = { deploymentId: 'dep-ghost', service: 'ghost', version: '1.0.0', environment: 'prod' };
+    const h = harness();
+    const rehearsed = exported({ COCONUT_REHEARSAL: 'true' });
+    for (const step of [
+      () => recordDeploying(h.deps, ghost),
+      () => recordBaking(h.deps, ghost, rehearsed),
+      () => recordRolledBack(h.deps, ghost, rehearsed),
+      () => recordRollbackFailed(h.deps, ghost, undefined),
+      () => recordFailed(h.deps, ghost, undefined, 'deploy'),
+    ]) {
+      await expect(step()).rejects.toThrow(NotFoundError);
+      await expect(step()).rejects.toThrow('dep-ghost');
+    }
+  });
+
+  it('a rollback recorded without a known-good version leaves what runs there alone', async () => {
+    const ref = await deployment();
+    await store.updateStage(ref.deploymentId, 'staging', { state: 'DEPLOYING' }, NOW);
+    await store.updateStage(
+      ref.deploymentId,
+      'staging',
+      { state: 'ROLLING_BACK', rolledBackTo: '1.0.0', reason: 'deploy failed' },
+      NOW,
+    );
+    expect((await recordRolledBack(harness().deps, ref, { Id: 'b-1' })).cause).toContain('rolled back to 1.0.0: deploy failed');
+    expect(await store.getEnvironmentState(ref.service, 'staging')).toBeUndefined();
+  });
+
+  it('the later environments are told which state ended the deployment', async () => {
+    const withGood = async () => {
+      const ref = await deployment();
+      await good(ref, '1.5.0');
+      await move(ref, 'DEPLOYING');
+      return ref;
+    };
+    const laterReason = async (ref: StageRef) => (await store.getStage(ref.deploymentId, 'prod'))?.reason;
+    const nothingChanged = await withGood();
+    await prepareRollback(harness().deps, nothingChanged, { Error: 'Coconut.MissingTool' }, 'deploy', []);
+    expect(await laterReason(nothingChanged)).toBe('not reached: staging FAILED');
+    const noTarget = await deployment();
+    await move(noTarget, 'DEPLOYING');
+    await prepareRollback(harness().deps, noTarget, undefined, 'deploy', []);
+    expect(await laterReason(noTarget)).toBe('not reached: staging FAILED');
+    const rolled = await withGood();
+    await prepareRollback(harness().deps, rolled, undefined, 'deploy', []);
+    await recordRolledBack(harness().deps, rolled, undefined);
+    expect(await laterReason(rolled)).toBe('not reached: staging ROLLED_BACK');
+    const broken = await withGood();
+    await prepareRollback(harness().deps, broken, undefined, 'deploy', []);
+    await recordRollbackFailed(harness().deps, broken, undefined);
+    expect(await laterReason(broken)).toBe('not reached: staging ROLLBACK_FAILED');
+    const failed = await deployment();
+    await recordFailed(harness().deps, failed, undefined, 'deploy');
+    expect(await laterReason(failed)).toBe('not reached: staging FAILED');
   });
 });
