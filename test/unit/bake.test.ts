@@ -196,3 +196,48 @@ describe('Bake: watches and alarm changes (dynalite)', () => {
     expect(await store.listBakeWatches(alarm)).toEqual([]);
   });
 });
+
+describe('Bake: what the logs carry', () => {
+  // The JSON log lines (src/aws/json-log.ts) carry these fields, for searching the logs by alarm or deployment.
+  function fieldsLog() {
+    const lines: { level: string; message: string; extra?: Record<string, unknown> }[] = [];
+    const at = (level: string) => (message: string, extra?: Record<string, unknown>) =>
+      void lines.push({ level, message, extra });
+    return { lines, debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR') };
+  }
+
+  it('names the alarm in every line about one; an alarm tolerated but OK is not said to be in ALARM', async () => {
+    const log = fieldsLog();
+    const alarms = alarmsIn({ nodata: 'INSUFFICIENT_DATA', errors: 'ALARM', latency: 'OK' });
+    await checkAlarms(alarms, ['nodata', 'missing', 'errors', 'latency'], log, ['errors', 'latency']);
+    expect(log.lines).toEqual([
+      { level: 'INFO', message: 'alarm nodata has insufficient data; not counted as a breach', extra: { alarm: 'nodata' } },
+      { level: 'WARN', message: 'alarm missing does not exist: it cannot protect this bake', extra: { alarm: 'missing' } },
+      {
+        level: 'INFO',
+        message: 'alarm errors was already in ALARM before this deploy; it must recover by the end of the bake',
+        extra: { alarm: 'errors' },
+      },
+    ]);
+  });
+
+  it('an alarm change names the alarm and the deployment whose bake it fails, or the alarm when the bake had ended', async () => {
+    const h = harness({});
+    const log = fieldsLog();
+    const deps = { ...h.deps, log };
+    const alarm = unique('errors');
+    await startBake(deps, { deploymentId: 'd1', environment: 'prod', alarms: [alarm], taskToken: 'tok-f1', bakeSeconds: 60 });
+    await startBake(deps, { deploymentId: 'd2', environment: 'staging', alarms: [alarm], taskToken: 'tok-f2', bakeSeconds: 60 });
+    h.dead.add('tok-f2');
+    // (Starting the bakes warned that the alarm does not exist: the harness knows no alarm.)
+    log.lines.length = 0;
+    await handleAlarmChange(deps, { alarmName: alarm, state: 'ALARM' });
+    expect(log.lines).toEqual(
+      expect.arrayContaining([
+        { level: 'INFO', message: `alarm ${alarm} fired: failing the bake of d1 on prod`, extra: { alarm, deploymentId: 'd1' } },
+        { level: 'INFO', message: 'bake of d2 on staging had already ended', extra: { alarm } },
+      ]),
+    );
+    expect(log.lines).toHaveLength(2);
+  });
+});

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutionEndedHandler } from '../../functions/execution-ended.ts';
 import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
+import { repairAfterExecution } from '../../src/core/pipeline/execution-ended.ts';
 import { requestLock } from '../../src/core/pipeline/locks.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { memoryLog } from '../support/runtime.ts';
@@ -239,5 +240,109 @@ describe('Function: execution-ended handler', () => {
     // Too little time left for another attempt: the error goes to Lambda (its retries, then the DLQ).
     outage = 1;
     await expect(handler(event as never, { getRemainingTimeInMillis: () => 30_000 } as never)).rejects.toThrow('ECONNREFUSED');
+  });
+
+  describe('repairAfterExecution', () => {
+    it('a failed execution: the stage FAILED with the error and (up to 200 characters of) its cause; its lock goes to the next waiter', async () => {
+      // The cause Step Functions reports can be long (up to 32,768 characters, StartExecution/
+      // DescribeExecution `cause`); the reason people read keeps the start of it.
+      const at = new Date().toISOString();
+      await store.createDeployment(
+        {
+          deploymentId: 'dep-failed',
+          service: 'cart',
+          version: '3.0.0',
+          image: { registry: 'ecr', repository: 'cart', tag: '3.0.0' },
+          trigger: { kind: 'ecr-push', id: 'e', at },
+          environments: ['prod'],
+          createdAt: at,
+          kind: 'deploy',
+        },
+        [
+          {
+            deploymentId: 'dep-failed',
+            service: 'cart',
+            environment: 'prod',
+            order: 0,
+            version: '3.0.0',
+            state: 'PENDING' as const,
+            createdAt: at,
+            updatedAt: at,
+          },
+        ],
+      );
+      await store.updateStage('dep-failed', 'prod', { state: 'DEPLOYING' }, new Date());
+      const woken: string[] = [];
+      const log = memoryLog();
+      const finished = new Date('2026-03-01T12:00:00.000Z');
+      const deps = {
+        store,
+        clock: { now: () => finished },
+        log,
+        orchestrator: { sendTaskSuccess: async (token: string) => void woken.push(token) },
+      };
+      const ask = (id: string, queuedAt: string) =>
+        requestLock(deps, { key: 'cart#prod', deploymentId: id, createdAt: queuedAt, holdSeconds: 3600, token: `token-${id}` });
+      await ask('dep-failed', '2026-01-01T00:00:00Z');
+      await ask('dep-queued', '2026-01-01T00:00:01Z');
+      const cause = `${'x'.repeat(200)}TRUNCATED`;
+      const result = await repairAfterExecution(deps, {
+        deploymentId: 'dep-failed',
+        status: 'FAILED',
+        error: 'States.Runtime',
+        cause,
+      });
+      const why = `execution failed (States.Runtime: ${'x'.repeat(200)})`;
+      expect(result).toEqual({ repaired: ['prod: DEPLOYING -> FAILED', 'prod: lock released'] });
+      expect(await store.getStage('dep-failed', 'prod')).toMatchObject({
+        state: 'FAILED',
+        reason: `${why} during DEPLOYING`,
+        finishedAt: finished.toISOString(),
+      });
+      expect(woken).toEqual(['token-dep-failed', 'token-dep-queued']);
+      expect((await store.getLock('cart#prod'))?.owner).toBe('dep-queued');
+      expect(log.lines).toEqual([
+        {
+          level: 'WARN',
+          message: `deployment dep-failed ended (${why}) with loose ends, repaired: prod: DEPLOYING -> FAILED; prod: lock released`,
+        },
+      ]);
+
+      // An error without a cause; and a deployment nobody recorded: nothing to repair, nothing said.
+      await store.createDeployment(
+        {
+          deploymentId: 'dep-nocause',
+          service: 'cart',
+          version: '3.0.1',
+          image: { registry: 'ecr', repository: 'cart', tag: '3.0.1' },
+          trigger: { kind: 'ecr-push', id: 'e', at },
+          environments: ['prod'],
+          createdAt: at,
+          kind: 'deploy',
+        },
+        [
+          {
+            deploymentId: 'dep-nocause',
+            service: 'cart',
+            environment: 'prod',
+            order: 0,
+            version: '3.0.1',
+            state: 'PENDING' as const,
+            createdAt: at,
+            updatedAt: at,
+          },
+        ],
+      );
+      expect(
+        await repairAfterExecution(deps, { deploymentId: 'dep-nocause', status: 'TIMED_OUT', error: 'States.Timeout' }),
+      ).toEqual({
+        repaired: ['prod: PENDING -> SKIPPED'],
+      });
+      expect((await store.getStage('dep-nocause', 'prod'))?.reason).toBe('not reached: execution timed_out (States.Timeout)');
+      const lines = log.lines.length;
+      expect(await repairAfterExecution(deps, { deploymentId: 'dep-unknown', status: 'ABORTED' })).toEqual({ repaired: [] });
+      expect(log.lines).toHaveLength(lines);
+      expect(woken).toEqual(['token-dep-failed', 'token-dep-queued']);
+    });
   });
 });

@@ -287,4 +287,27 @@ describe('Environment lock: decisions (dynalite)', () => {
     expect((error as Error).message).toBe(`lock ${always.key}: still losing write races after 2 attempts in 60 s`);
     expect(always.callbacks.woken).toEqual([]);
   });
+
+  it('an expired holder whose last waiter leaves is cleared: the lock is free, nobody holds it', async () => {
+    const h = harness();
+    await h.ask('a', T0, 't-a', 60);
+    await h.ask('b', T1);
+    h.advance(61);
+    expect(await h.release('b')).toBe(false);
+    const lock = await h.lock();
+    expect(lock.owner).toBeUndefined();
+    expect(lock.ownerToken).toBeUndefined();
+    expect(lock.waiters).toEqual({});
+  });
+
+  it('wakes a new owner with the output the AcquireLock task gets: acquired, and which lock', async () => {
+    const h = harness();
+    const outputs: [string, unknown][] = [];
+    const deps: LockDeps = {
+      ...h.deps,
+      orchestrator: { sendTaskSuccess: async (token, output) => void outputs.push([token, output]) },
+    };
+    await requestLock(deps, { key: h.key, deploymentId: 'a', createdAt: T0, holdSeconds: 60, token: 't-a' });
+    expect(outputs).toEqual([['t-a', { acquired: true, key: h.key }]]);
+  });
 });

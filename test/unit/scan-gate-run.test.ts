@@ -171,4 +171,47 @@ describe('Scan gate: the step (dynalite)', () => {
     await expect(run).rejects.toThrow(NotFoundError);
     await expect(run).rejects.toThrow('deployment dep-none has no record');
   });
+
+  it('a rehearsed scan labels the stage in whatever state it is in, and names an environment the deployment does not have', async () => {
+    const d = await deployment();
+    await store.updateStage(d.deploymentId, 'staging', { state: 'AWAITING_APPROVAL' }, NOW);
+    const rehearsed = { performed: false, rehearsal: true, scanner: 'trivy', findings: [], missingTools: ['trivy'] };
+    expect((await d.run(rehearsed)).passed).toBe(true);
+    expect(await d.stage()).toMatchObject({ state: 'AWAITING_APPROVAL', rehearsal: { tools: ['trivy'], steps: ['scan'] } });
+    const elsewhere = runScanGate(
+      {
+        store,
+        clock: { now: () => NOW },
+        log: memoryLog(),
+        notifier: silentNotifier,
+        scanner: { scanImage: async () => rehearsed },
+      },
+      { deploymentId: d.deploymentId, service: 'api', version: '1.0.0', environment: 'qa' },
+      policy,
+    );
+    await expect(elsewhere).rejects.toThrow(NotFoundError);
+  });
+
+  it('its log lines name the deployment and environment (the JSON log fields, src/aws/json-log.ts)', async () => {
+    const d = await deployment();
+    const lines: { message: string; extra?: Record<string, unknown> }[] = [];
+    const log = {
+      ...memoryLog(),
+      info: (message: string, extra?: Record<string, unknown>) => void lines.push({ message, extra }),
+    };
+    const deps = { store, clock: { now: () => NOW }, log: { ...log, warn: log.info }, notifier: silentNotifier };
+    const ref = { deploymentId: d.deploymentId, service: 'api', version: '1.0.0', environment: 'staging' };
+    const fields = { deploymentId: d.deploymentId, environment: 'staging' };
+    await runScanGate(
+      { ...deps, scanner: { scanImage: async () => ({ performed: true, scanner: 'trivy', findings: [] }) } },
+      ref,
+      policy,
+    );
+    await runScanGate(
+      { ...deps, scanner: { scanImage: async () => ({ performed: false, rehearsal: true, scanner: 'trivy', findings: [] }) } },
+      ref,
+      policy,
+    );
+    expect(lines.map((l) => l.extra)).toEqual([fields, fields]);
+  });
 });
