@@ -25,7 +25,11 @@ services:
     target: { kind: helm, chart: charts/web }
     environments: [{ name: prod }]
 `);
-const [web, webEu, webUs] = config.services as [(typeof config.services)[0], (typeof config.services)[0], (typeof config.services)[0]];
+const [web, webEu, webUs] = config.services as [
+  (typeof config.services)[0],
+  (typeof config.services)[0],
+  (typeof config.services)[0],
+];
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const tagged: ImageRef = { registry: 'dockerhub', repository: 'acme/web', tag: '1.4.0' };
@@ -65,7 +69,12 @@ describe('withDigest', () => {
   it("asks the registry for the tag's digest with the first pull secret the services name, and logs the answer", async () => {
     const r = registry(() => DIGEST);
     const { log, lines } = recordingLog();
-    const resolved = await withDigest({ ...tagged }, [web, webEu, webUs], { registry: r.port, log }, 'the push carried no digest');
+    const resolved = await withDigest(
+      { ...tagged },
+      [web, webEu, webUs],
+      { registry: r.port, log },
+      'the push carried no digest',
+    );
     expect(resolved).toEqual({ ...tagged, digest: DIGEST });
     expect(r.asked).toEqual([{ image: { registry: 'dockerhub', repository: 'acme/web', tag: '1.4.0' }, pullSecret: 'hub-pull' }]);
     expect(lines).toEqual([
@@ -86,7 +95,12 @@ describe('withDigest', () => {
     const r = registry(() => {
       throw new Error('401 Unauthorized');
     });
-    const attempt = withDigest(tagged, [webEu], { registry: r.port, log: recordingLog().log }, 'a git tag names the image by tag only');
+    const attempt = withDigest(
+      tagged,
+      [webEu],
+      { registry: r.port, log: recordingLog().log },
+      'a git tag names the image by tag only',
+    );
     await expect(attempt).rejects.toThrow(DigestUnresolvedError);
     await expect(attempt).rejects.toThrow(
       'could not resolve the digest of dockerhub image acme/web:1.4.0 (a git tag names the image by tag only), so nothing was deployed: 401 Unauthorized. ' +

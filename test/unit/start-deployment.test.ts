@@ -192,7 +192,12 @@ describe('startDeployments and startPlan', () => {
   });
 
   it('skips a registry push of a service that git tags deploy, so one tag deploys once', async () => {
-    const ghcr = push({ registry: 'ghcr', repository: 'acme/site', tag: '1.2.0', trigger: { kind: 'ghcr-push', id: 'p', at: 'x' } });
+    const ghcr = push({
+      registry: 'ghcr',
+      repository: 'acme/site',
+      tag: '1.2.0',
+      trigger: { kind: 'ghcr-push', id: 'p', at: 'x' },
+    });
     const reason = 'site releases on git tags of acme/site (source.onTag: deploy); registry pushes do not deploy it';
     expect(await startDeployments(ghcr, deps)).toEqual({ outcomes: [{ status: 'skipped', reason }] });
     expect(logged).toEqual([{ message: `ignored push acme/site:1.2.0: ${reason}` }]);
@@ -208,11 +213,18 @@ describe('startDeployments and startPlan', () => {
   });
 
   it("resolves a missing digest once, with the services' pull secret, before anything starts", async () => {
-    const hub = push({ registry: 'dockerhub', repository: 'acme/hub', tag: '7.0.0', trigger: { kind: 'dockerhub-push', id: 'h', at: 'x' } });
+    const hub = push({
+      registry: 'dockerhub',
+      repository: 'acme/hub',
+      tag: '7.0.0',
+      trigger: { kind: 'dockerhub-push', id: 'h', at: 'x' },
+    });
     delete hub.digest;
     const outcome = await startDeployments(hub, deps);
     expect(outcome.outcomes.map((o) => o.status)).toEqual(['started']);
-    expect(resolved).toEqual([{ image: { registry: 'dockerhub', repository: 'acme/hub', tag: '7.0.0' }, pullSecret: 'hub-pull' }]);
+    expect(resolved).toEqual([
+      { image: { registry: 'dockerhub', repository: 'acme/hub', tag: '7.0.0' }, pullSecret: 'hub-pull' },
+    ]);
     expect(started[0]?.input.image.digest).toBe(`sha256:${'f'.repeat(64)}`);
     expect(logged[0]?.message).toBe(
       `resolved dockerhub image acme/hub:7.0.0 to sha256:${'f'.repeat(64)} (the dockerhub-push event carried no digest)`,
@@ -228,7 +240,12 @@ describe('startDeployments and startPlan', () => {
         },
       },
     };
-    const hub = push({ registry: 'dockerhub', repository: 'acme/hub', tag: '8.0.0', trigger: { kind: 'dockerhub-push', id: 'h', at: 'x' } });
+    const hub = push({
+      registry: 'dockerhub',
+      repository: 'acme/hub',
+      tag: '8.0.0',
+      trigger: { kind: 'dockerhub-push', id: 'h', at: 'x' },
+    });
     delete hub.digest;
     await expect(startDeployments(hub, failing)).rejects.toThrow('registry down');
     expect(started).toEqual([]);
@@ -236,7 +253,12 @@ describe('startDeployments and startPlan', () => {
   });
 
   it('does not ask the registry when every match was skipped', async () => {
-    const hub = push({ registry: 'ghcr', repository: 'acme/site', tag: '9.0.0', trigger: { kind: 'ghcr-push', id: 'h', at: 'x' } });
+    const hub = push({
+      registry: 'ghcr',
+      repository: 'acme/site',
+      tag: '9.0.0',
+      trigger: { kind: 'ghcr-push', id: 'h', at: 'x' },
+    });
     delete hub.digest;
     const outcome = await startDeployments(hub, deps);
     expect(outcome.outcomes.map((o) => o.status)).toEqual(['skipped']);
@@ -255,7 +277,12 @@ describe('startDeployments and startPlan', () => {
       ],
     };
     const outcome = await startPlan(plan, { trigger: { kind: 'rollback', id: 'r', at: 'x' } }, deps, 'rollback');
-    expect(outcome).toEqual({ status: 'started', service: 'other', deploymentId: 'rb-plan-1', executionArn: 'arn:sfn:rb-plan-1' });
+    expect(outcome).toEqual({
+      status: 'started',
+      service: 'other',
+      deploymentId: 'rb-plan-1',
+      executionArn: 'arn:sfn:rb-plan-1',
+    });
     const record = await deps.store.getDeployment('rb-plan-1');
     expect(record?.kind).toBe('rollback');
     expect(record?.stages.map((s) => s.kind)).toEqual(['rollback']);
