@@ -458,7 +458,7 @@ services:
     expect(checkRequestId('A'.repeat(64))).toBe('A'.repeat(64));
     expect(checkRequestId(undefined)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(checkRequestId(undefined)).not.toBe(checkRequestId(undefined));
-    for (const bad of ['abc-123', 'A'.repeat(65), 'abcd_1234', 'abcd 1234', 'x'.repeat(8) + '\n', ''])
+    for (const bad of ['abc-123', 'A'.repeat(65), 'abcd_1234', 'abcd 1234', `${'x'.repeat(8)}\n`, ''])
       expect(() => checkRequestId(bad), bad).toThrow(
         new InvalidInputError('requestId must be 8 to 64 letters, digits or "-" (a UUID)'),
       );

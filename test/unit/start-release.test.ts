@@ -9,7 +9,13 @@ import { parseConfig } from '../../src/core/config/load.ts';
 import type { TagPush } from '../../src/core/events/github.ts';
 import type { Orchestrator } from '../../src/core/ports.ts';
 import type { StartDeps } from '../../src/core/triggers/start-deployment.ts';
-import { releaseName, releasePlan, servicesForRepository, startTagRelease } from '../../src/core/triggers/start-release.ts';
+import {
+  explainNoSource,
+  releaseName,
+  releasePlan,
+  servicesForRepository,
+  startTagRelease,
+} from '../../src/core/triggers/start-release.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';
 
@@ -245,5 +251,19 @@ describe('startTagRelease', () => {
     const outcome = await startTagRelease(tag({ repository: 'OCTO/Web', tag: 'w2' }), deps);
     expect(outcome.outcomes.map((o) => o.status)).toEqual(['started']);
     expect(web.name).toBe('web');
+  });
+});
+
+describe('explainNoSource', () => {
+  it('lists each configured source repository once, and none when no service has a source', () => {
+    const twice = parseConfig(`
+services:
+  - { name: a, image: { registry: ghcr, repository: o/a }, source: { github: o/mono }, target: { kind: helm }, environments: [{ name: prod }] }
+  - { name: b, image: { registry: ghcr, repository: o/b }, source: { github: o/mono }, target: { kind: helm }, environments: [{ name: prod }] }
+`);
+    expect(explainNoSource(twice.services, 'o/x')).toBe(
+      'no service in coconut.yaml has source.github "o/x" (configured: o/mono)',
+    );
+    expect(explainNoSource([config.services[3] as typeof api], 'o/x')).toBe('no service in coconut.yaml has source.github "o/x"');
   });
 });
