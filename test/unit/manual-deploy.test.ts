@@ -376,14 +376,14 @@ services:
   let started: Started[];
   let asked: unknown[];
 
-  const deployment = (id: string, version: string, image: DeploymentRecord['image']): DeploymentRecord => ({
+  const deployment = (id: string, version: string, image: DeploymentRecord['image'], day: number): DeploymentRecord => ({
     deploymentId: id,
     service: 'shop',
     version,
     image,
-    trigger: { kind: 'ghcr-push', id, at: '2026-01-01T00:00:00Z' },
+    trigger: { kind: 'ghcr-push', id, at: `2026-01-0${day}T00:00:00Z` },
     environments: ['dev'],
-    createdAt: '2026-01-01T00:00:00Z',
+    createdAt: `2026-01-0${day}T00:00:00Z`,
     kind: 'deploy',
   });
 
@@ -544,25 +544,31 @@ services:
 
   it("reuses the digest an earlier deployment of the same tag of the service's image recorded", async () => {
     const ghcr = { registry: 'ghcr' as const, repository: 'acme/shop' };
-    await deps.store.createDeployment(deployment('dep-shop-2-nodigest', '2.0.0', { ...ghcr, tag: '2.0.0' }), []);
-    await deps.store.createDeployment(
-      deployment('dep-shop-2-othertag', '2.0.0', { ...ghcr, tag: '2.0.0-alt', digest: `sha256:${'1'.repeat(64)}` }),
-      [],
-    );
-    await deps.store.createDeployment(
-      deployment('dep-shop-2-otherversion', '2.0.1', { ...ghcr, tag: '2.0.0', digest: `sha256:${'2'.repeat(64)}` }),
-      [],
-    );
-    await deps.store.createDeployment(
-      deployment('dep-shop-2-ok', '2.0.0', { ...ghcr, tag: '2.0.0', digest: `sha256:${'3'.repeat(64)}` }),
-      [],
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    // The records that lend nothing are newer, so the store lists them first.
+    const records = [
+      deployment('dep-shop-2-ok', '2.0.0', { ...ghcr, tag: '2.0.0', digest: digest('3') }, 1),
+      deployment('dep-shop-2-otherversion', '2.0.1', { ...ghcr, tag: '2.0.0', digest: digest('2') }, 2),
+      deployment('dep-shop-2-othertag', '2.0.0', { ...ghcr, tag: '2.0.0-alt', digest: digest('1') }, 3),
+      deployment('dep-shop-2-nodigest', '2.0.0', { ...ghcr, tag: '2.0.0' }, 4),
+      deployment(
+        'dep-shop-2-foreign',
+        '2.0.0',
+        { registry: 'ghcr', repository: 'acme/cart', tag: '2.0.0', digest: digest('4') },
+        5,
+      ),
+    ];
+    for (const record of records) await deps.store.createDeployment(record, []);
+    const listed = await deps.store.listDeployments({ service: 'shop', limit: 10 });
+    expect(listed.map((d) => d.deploymentId).filter((id) => id.startsWith('dep-shop-2-'))).toEqual(
+      records.map((r) => r.deploymentId).reverse(),
     );
     const outcome = await startManualDeployment(deps, {
       service: 'shop',
       version: '2.0.0',
       actor: { id: 'dev', source: 'local' },
     });
-    expect(outcome.plan.image.digest).toBe(`sha256:${'3'.repeat(64)}`);
+    expect(outcome.plan.image.digest).toBe(digest('3'));
     expect(asked).toEqual([]);
   });
 

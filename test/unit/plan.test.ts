@@ -289,3 +289,57 @@ services:
     expect(deploy[1]?.Value).toBe('deploy'); // the deploy variables are left as they were
   });
 });
+
+describe('Planning: the variables of each target kind', () => {
+  const targets = parseConfig(`
+services:
+  - name: play
+    image: { registry: ecr, repository: play }
+    target: { kind: ansible, inventory: ops/hosts.yml, playbook: ops/deploy.yml, rollbackPlaybook: ops/undo.yml }
+    environments: [{ name: prod }]
+  - name: chart
+    image: { registry: ecr, repository: chart }
+    target: { kind: helm, release: 'chart-{environment}', chart: charts/c }
+    environments: [{ name: prod }]
+  - name: tasks
+    image: { registry: ecr, repository: tasks }
+    target: { kind: ecs, cluster: 'arn:aws:ecs:eu-central-1:123456789012:cluster/main-{environment}', service: 'tasks-{environment}' }
+    environments: [{ name: qa }, { name: prod, alarms: [t-5xx] }]
+  - name: local-ecs
+    image: { registry: ecr, repository: local-ecs }
+    target: { kind: ecs, cluster: main }
+    environments: [{ name: prod }]
+`);
+  const varsOf = (index: number, env = 0) =>
+    Object.fromEntries(
+      (buildPlan(targets.services[index] as (typeof targets.services)[0], image).environments[env]?.buildEnv ?? []).map((v) => [
+        v.Name,
+        v.Value,
+      ]),
+    );
+
+  it('gives Ansible its playbooks and inventory', () => {
+    expect(varsOf(0)).toMatchObject({
+      COCONUT_ANSIBLE_PLAYBOOK: 'ops/deploy.yml',
+      COCONUT_ANSIBLE_ROLLBACK_PLAYBOOK: 'ops/undo.yml',
+      COCONUT_ANSIBLE_INVENTORY: 'ops/hosts.yml',
+    });
+  });
+
+  it('gives Helm the release it names, per environment', () => {
+    expect(varsOf(1)).toMatchObject({ COCONUT_HELM_RELEASE: 'chart-prod', COCONUT_HELM_CHART: 'charts/c' });
+  });
+
+  it("gives ECS the cluster ARN's region, the service it names and no container when none is named", () => {
+    expect(varsOf(2, 0)).toMatchObject({
+      COCONUT_ECS_CLUSTER: 'arn:aws:ecs:eu-central-1:123456789012:cluster/main-qa',
+      COCONUT_ECS_SERVICE: 'tasks-qa',
+      COCONUT_ECS_CONTAINER: '',
+      COCONUT_ECS_REGION: 'eu-central-1',
+      COCONUT_ECS_ALARMS: '',
+    });
+    expect(varsOf(2, 1).COCONUT_ECS_ALARMS).toBe('t-5xx');
+    // A cluster named without ARN and no region: the build's own region.
+    expect(varsOf(3)).toMatchObject({ COCONUT_ECS_CLUSTER: 'main', COCONUT_ECS_SERVICE: 'local-ecs', COCONUT_ECS_REGION: '' });
+  });
+});
