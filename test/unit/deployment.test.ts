@@ -134,6 +134,9 @@ describe('Deployment model, state by state', () => {
     expect(summarize(record, [stage('a', 0, 'SUCCEEDED'), stage('b', 1, 'SKIPPED')]).state).toBe('PENDING');
     expect(summarize(record, [stage('a', 0, 'PENDING'), stage('b', 1, 'PENDING')]).state).toBe('PENDING');
     expect(summarize(record, []).state).toBe('PENDING');
+    // A PENDING stage earlier in the order neither is the one in progress nor hides one that ended badly.
+    expect(summarize(record, [stage('a', 0, 'PENDING'), stage('b', 1, 'DEPLOYING')]).state).toBe('DEPLOYING');
+    expect(summarize(record, [stage('a', 0, 'PENDING'), stage('b', 1, 'FAILED')]).state).toBe('FAILED');
     const view = summarize(record, [stage('c', 2, 'PENDING'), stage('a', 0, 'DEPLOYING'), stage('b', 1, 'PENDING')]);
     expect(view).toMatchObject({ ...record, state: 'DEPLOYING' });
     expect(view.stages.map((s) => s.order)).toEqual([0, 1, 2]);

@@ -223,6 +223,7 @@ describe('IAM identities, function by function', () => {
     expect(parseApproverArn(`arn:aws:sts::${A}:federated-user/bob`)).toEqual({ error: examples });
     expect(parseApproverArn('arn:aws:s3:::bucket')).toEqual({ error: examples });
     expect(parseApproverArn(`xarn:aws:iam::${A}:group/admins`)).toEqual({ error: examples });
+    expect(parseApproverArn('xarn:aws:iam::12345:role/ops')).toEqual({ error: examples });
   });
 
   it('an approver names a caller of its own kind, partition and account, names compared without case, sessions exactly', () => {

@@ -591,7 +591,7 @@ services:
     await expect(
       startManualDeployment(failing, { service: 'cart', version: '5.0.1', actor: { id: 'dev', source: 'local' } }),
     ).rejects.toThrow(
-      'could not resolve the digest of ghcr image acme/cart:5.0.1 (no --digest was given and no earlier deployment recorded one for this tag), so nothing was deployed: no such tag',
+      'could not resolve the digest of ghcr image acme/cart:5.0.1 (no --digest was given and no earlier deployment recorded one for this tag), so nothing was deployed: no such tag. Coconut deploys images by digest; once the registry answers, push the tag again or run `coconut deploy cart 5.0.1 --digest sha256:…`',
     );
   });
 });
