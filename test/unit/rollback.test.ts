@@ -23,7 +23,7 @@ services:
     target: { kind: helm, chart: charts/api }
     environments:
       - { name: staging, bake: 1m }
-      - { name: prod, approval: { approvers: [U0BOSS], timeout: 10m }, bake: 5m, alarms: [api-5xx] }
+      - { name: prod, approval: { approvers: [U0OTHER, U0BOSS], timeout: 10m }, bake: 5m, alarms: [api-5xx] }
   - name: web
     image: { registry: ecr, repository: web }
     target: { kind: helm, chart: charts/web }
@@ -130,7 +130,9 @@ describe('rollbacks', () => {
     await deployed('api', 'prod', '1.4.0', 'ROLLED_BACK');
     await deployed('api', 'prod', '1.5.0', 'SUCCEEDED', { current: true });
     // web on prod: one good version, nothing recorded as running.
-    await deployed('web', 'prod', '2.0.0', 'SUCCEEDED');
+    const web = await deployed('web', 'prod', '2.0.0', 'SUCCEEDED');
+    // Its environment state knows a good version but nothing running (as after an import of that state alone).
+    await store.setEnvironmentVersions('web', 'prod', { lastKnownGood: { version: '2.0.0', deploymentId: web } }, NOW);
   });
   beforeEach(() => {
     started = [];
@@ -242,6 +244,7 @@ describe('rollbacks', () => {
       expect(byOperator.deploymentId).toMatch(/^api-1_0_0-[0-9a-f]{12}$/);
       const byAnyone = await startRollback(deps, { service: 'web', environment: 'prod', actor: intern });
       expect(byAnyone).toMatchObject({ status: 'started', target: { version: '2.0.0' } });
+      expect(byAnyone.plan.environments[0]?.lockSeconds).toBe(120 + 2 * 3600); // no approval wait to take off
     });
 
     it('refuses a caller who is not an approver of the environment, naming them, and starts nothing', async () => {
