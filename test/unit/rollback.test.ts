@@ -2,6 +2,10 @@
  * Rollbacks (`coconut rollback`, POST /api/rollbacks) called directly: which version they go back to, who
  * may ask, what plan they start (the rollback buildspec, no approval wait) and every refusal's words. On
  * dynalite (the local runtime's DynamoDB) with a recording orchestrator whose names are idempotency keys.
+ * The recording orchestrator refuses a second execution of one name, as Step Functions does (StartExecution:
+ * a name already used is ExecutionAlreadyExists, or the running execution's own answer for the same input;
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html), which the Orchestrator
+ * port reports as started: false (src/aws/sfn-orchestrator.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';

@@ -3,6 +3,10 @@
  * execution of deploy.asl.json per matching service; a duplicate push starts nothing; pushes that match no
  * service, or a service released by git tags, are skipped with the reason. On dynalite (the local
  * runtime's DynamoDB) with a recording orchestrator whose names are idempotency keys, as Step Functions'.
+ * The recording orchestrator refuses a second execution of one name, as Step Functions does (StartExecution:
+ * a name already used is ExecutionAlreadyExists, or the running execution's own answer for the same input;
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html), which the Orchestrator
+ * port reports as started: false (src/aws/sfn-orchestrator.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';

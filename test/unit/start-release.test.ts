@@ -3,6 +3,10 @@
  * the default) or starts release.asl.json, which builds and pushes that image (`onTag: build`). Names are
  * idempotency keys: the `push` and `create` deliveries of one tag start one thing. On dynalite with a
  * recording orchestrator that, like Step Functions, refuses a second execution of one name.
+ * The recording orchestrator refuses a second execution of one name, as Step Functions does (StartExecution:
+ * a name already used is ExecutionAlreadyExists, or the running execution's own answer for the same input;
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html), which the Orchestrator
+ * port reports as started: false (src/aws/sfn-orchestrator.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
