@@ -255,6 +255,7 @@ describe('IAM identities, function by function', () => {
     expect(sameIdentity(`arn:aws:iam::${A}:user/bob`, `arn:aws:iam::${A}:user/carl`)).toBe(false);
     expect(sameIdentity(`arn:aws:iam::${A}:root`, `arn:aws:iam::${A}:root`)).toBe(true);
     expect(sameIdentity(`arn:aws:iam::${A}:root`, `arn:aws:iam::${B}:root`)).toBe(false);
+    expect(sameIdentity(`arn:aws:iam::${A}:root`, `arn:aws:iam::${A}:user/bob`)).toBe(false);
     expect(sameIdentity(`arn:aws:sts::${A}:assumed-role/ops/bob`, `arn:aws:sts::${A}:assumed-role/dev/bob`)).toBe(false);
     expect(sameIdentity(`arn:aws:sts::${A}:assumed-role/ops/bob`, `arn:aws:sts::${B}:assumed-role/ops/bob`)).toBe(false);
     expect(sameIdentity(`arn:aws:iam::${A}:user/bob`, 'bob')).toBe(false);

@@ -572,6 +572,33 @@ services:
     expect(asked).toEqual([]);
   });
 
+  it("finds the digest in the service's own history, however much other services deployed since", async () => {
+    const old = deployment(
+      'dep-shop-6',
+      '6.0.0',
+      { registry: 'ghcr', repository: 'acme/shop', tag: '6.0.0', digest: `sha256:${'6'.repeat(64)}` },
+      1,
+    );
+    await deps.store.createDeployment(old, []);
+    // More newer deployments of another service than a store lists by default (50).
+    for (let i = 0; i < 60; i++) {
+      await deps.store.createDeployment(
+        {
+          ...deployment(`dep-cart-${i}`, `0.${i}.0`, { registry: 'ghcr', repository: 'acme/cart', tag: `0.${i}.0` }, 2),
+          service: 'cart',
+        },
+        [],
+      );
+    }
+    const outcome = await startManualDeployment(deps, {
+      service: 'shop',
+      version: '6.0.0',
+      actor: { id: 'dev', source: 'local' },
+    });
+    expect(outcome.plan.image.digest).toBe(`sha256:${'6'.repeat(64)}`);
+    expect(asked).toEqual([]);
+  });
+
   it('asks the registry when no earlier deployment recorded a digest for the tag', async () => {
     const outcome = await startManualDeployment(deps, {
       service: 'cart',

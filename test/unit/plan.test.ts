@@ -309,6 +309,10 @@ services:
     image: { registry: ecr, repository: local-ecs }
     target: { kind: ecs, cluster: main }
     environments: [{ name: prod }]
+  - name: pulls
+    image: { registry: ghcr, repository: acme/pulls }
+    target: { kind: helm, imagePullSecrets: [ghcr-a, ghcr-b] }
+    environments: [{ name: prod }]
 `);
   const varsOf = (index: number, env = 0) =>
     Object.fromEntries(
@@ -326,8 +330,9 @@ services:
     });
   });
 
-  it('gives Helm the release it names, per environment', () => {
+  it('gives Helm the release it names, per environment, and its pull secrets comma-joined', () => {
     expect(varsOf(1)).toMatchObject({ COCONUT_HELM_RELEASE: 'chart-prod', COCONUT_HELM_CHART: 'charts/c' });
+    expect(varsOf(4).COCONUT_HELM_IMAGE_PULL_SECRETS).toBe('ghcr-a,ghcr-b');
   });
 
   it("gives ECS the cluster ARN's region, the service it names and no container when none is named", () => {
@@ -341,5 +346,9 @@ services:
     expect(varsOf(2, 1).COCONUT_ECS_ALARMS).toBe('t-5xx');
     // A cluster named without ARN and no region: the build's own region.
     expect(varsOf(3)).toMatchObject({ COCONUT_ECS_CLUSTER: 'main', COCONUT_ECS_SERVICE: 'local-ecs', COCONUT_ECS_REGION: '' });
+    // An environment the service does not list watches no alarm (buildEnvironment is called with any name).
+    const tasks = targets.services[2] as (typeof targets.services)[0];
+    const other = buildEnvironment(tasks, 'dr', 'dep-1', image, 'deploy').find((v) => v.Name === 'COCONUT_ECS_ALARMS');
+    expect(other?.Value).toBe('');
   });
 });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
 import type { ReleaseEvent } from '../../src/core/model/release.ts';
 import type { Orchestrator } from '../../src/core/ports.ts';
-import type { DeploymentPlan } from '../../src/core/triggers/plan.ts';
+import { type DeploymentPlan, executionName } from '../../src/core/triggers/plan.ts';
 import { type StartDeps, startDeployments, startPlan } from '../../src/core/triggers/start-deployment.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';
@@ -124,6 +124,10 @@ describe('startDeployments and startPlan', () => {
     expect(started).toHaveLength(1);
     expect(started[0]).toMatchObject({ machine: 'deploy', input: { service: 'api-worker', version: '1.0.0-rc1' } });
     expect(started[0]?.input.deploymentId).toBe(started[0]?.name);
+    // Unsalted: the name a push of this image always gets, so a redelivery of it starts nothing.
+    expect(started[0]?.name).toBe(
+      executionName('api-worker', { registry: 'ecr', repository: 'team/api', tag: '1.0.0-rc1', digest: DIGEST }),
+    );
     expect(resolved).toEqual([]); // the event carried the digest
   });
 
