@@ -251,6 +251,18 @@ describe('rollbacks', () => {
       expect(byAnyone.plan.environments[0]?.lockSeconds).toBe(120 + 2 * 3600); // no approval wait to take off
     });
 
+    it('lets any one of several approvers roll back, not only one listed by all', async () => {
+      const outcome = await startRollback(deps, {
+        service: 'api',
+        environment: 'prod',
+        to: '1.0.0',
+        requestId: 'rb-req-0009',
+        actor: boss,
+      });
+      expect(outcome.status).toBe('started');
+      expect(deps.config.services[0]?.environments[1]?.approval?.approvers).toEqual(['U0OTHER', 'U0BOSS']);
+    });
+
     it('refuses a caller who is not an approver of the environment, naming them, and starts nothing', async () => {
       const refused = startRollback(deps, { service: 'api', environment: 'prod', actor: intern });
       await expect(refused).rejects.toThrow(ForbiddenError);
