@@ -102,3 +102,51 @@ describe('Rehearsal labels', () => {
     expect(rehearsalLabel(undefined)).toBe('');
   });
 });
+
+describe('Deployment model, state by state', () => {
+  it('lists the states each state may be entered from', () => {
+    expect(allowedPredecessors('PENDING')).toEqual([]);
+    expect(allowedPredecessors('AWAITING_APPROVAL')).toEqual(['PENDING']);
+    expect(allowedPredecessors('DEPLOYING')).toEqual(['PENDING', 'AWAITING_APPROVAL']);
+    expect(allowedPredecessors('BAKING')).toEqual(['DEPLOYING']);
+    expect(allowedPredecessors('SUCCEEDED')).toEqual(['DEPLOYING', 'BAKING']);
+    expect(allowedPredecessors('REJECTED')).toEqual(['PENDING', 'AWAITING_APPROVAL']);
+    expect(allowedPredecessors('ROLLING_BACK')).toEqual(['DEPLOYING', 'BAKING']);
+    expect(allowedPredecessors('ROLLED_BACK')).toEqual(['ROLLING_BACK']);
+    expect(allowedPredecessors('ROLLBACK_FAILED')).toEqual(['ROLLING_BACK']);
+    expect(allowedPredecessors('FAILED')).toEqual(['PENDING', 'AWAITING_APPROVAL', 'DEPLOYING', 'BAKING']);
+  });
+
+  it('names where a forbidden move was tried, and lets a terminal state be written again', () => {
+    expect(() => assertTransition('PENDING', 'BAKING', 'RecordBaking')).toThrow(
+      new InvalidTransitionError('RecordBaking: cannot move from PENDING to BAKING'),
+    );
+    expect(() => assertTransition('SUCCEEDED', 'SUCCEEDED', 'x')).not.toThrow();
+    expect(() => assertTransition('SUCCEEDED', 'INTERRUPTED', 'x')).toThrow('x: cannot move from SUCCEEDED to INTERRUPTED');
+    expect(() => assertTransition('BAKING', 'INTERRUPTED', 'x')).not.toThrow();
+  });
+
+  it('summarizes by the stage in progress first, then the first that ended badly, never by PENDING or SKIPPED', () => {
+    expect(summarize(record, [stage('a', 0, 'FAILED'), stage('b', 1, 'AWAITING_APPROVAL')]).state).toBe('AWAITING_APPROVAL');
+    expect(summarize(record, [stage('a', 0, 'SUCCEEDED'), stage('b', 1, 'INTERRUPTED'), stage('c', 2, 'REJECTED')]).state).toBe(
+      'INTERRUPTED',
+    );
+    expect(summarize(record, [stage('a', 0, 'SUCCEEDED'), stage('b', 1, 'SKIPPED')]).state).toBe('PENDING');
+    expect(summarize(record, [stage('a', 0, 'PENDING'), stage('b', 1, 'PENDING')]).state).toBe('PENDING');
+    expect(summarize(record, []).state).toBe('PENDING');
+    // A PENDING stage earlier in the order neither is the one in progress nor hides one that ended badly.
+    expect(summarize(record, [stage('a', 0, 'PENDING'), stage('b', 1, 'DEPLOYING')]).state).toBe('DEPLOYING');
+    expect(summarize(record, [stage('a', 0, 'PENDING'), stage('b', 1, 'FAILED')]).state).toBe('FAILED');
+    const view = summarize(record, [stage('c', 2, 'PENDING'), stage('a', 0, 'DEPLOYING'), stage('b', 1, 'PENDING')]);
+    expect(view).toMatchObject({ ...record, state: 'DEPLOYING' });
+    expect(view.stages.map((s) => s.order)).toEqual([0, 1, 2]);
+  });
+
+  it('counts a rehearsal as changing nothing on the target unless the scan was the only step rehearsed', () => {
+    expect(rehearsedTarget(undefined)).toBe(false);
+    expect(rehearsedTarget({ tools: [], steps: [] })).toBe(false);
+    expect(rehearsedTarget({ tools: ['trivy', 'helm'], steps: ['scan', 'deploy'] })).toBe(true);
+    expect(rehearsedTarget({ tools: ['helm'], steps: ['rollback'] })).toBe(true);
+    expect(rehearsalLabel({ tools: ['helm'], steps: ['rollback'] })).toBe('rehearsal: rollback PLANNED, nothing ran');
+  });
+});

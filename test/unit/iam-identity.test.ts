@@ -9,7 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { configJsonSchema } from '../../src/core/config/schema.ts';
 import { assertMayImport } from '../../src/core/history/history-transfer.ts';
-import { parseCallerArn, principalId, roleArnOf, sameIdentity } from '../../src/core/model/iam-identity.ts';
+import {
+  approverNames,
+  looksLikeArn,
+  parseApproverArn,
+  parseCallerArn,
+  principalId,
+  roleArnOf,
+  sameIdentity,
+} from '../../src/core/model/iam-identity.ts';
 import { type Actor, listsActor } from '../../src/core/pipeline/approvals.ts';
 
 const A = '123456789012';
@@ -127,5 +135,130 @@ services:
   it('`coconut schema` describes IAM ARN approvers', () => {
     const text = JSON.stringify(configJsonSchema());
     expect(text).toContain('arn:aws:iam::123456789012:role/deployers');
+  });
+});
+
+describe('IAM identities, function by function', () => {
+  const B = '210987654321';
+  const examples =
+    'expected an IAM user ARN (arn:aws:iam::123456789012:user/alice), a role ARN meaning anyone who assumes it (arn:aws:iam::123456789012:role/deployers), or one session of a role (arn:aws:sts::123456789012:assumed-role/deployers/alice)';
+
+  it('parses every caller form and writes each back as its stable id', () => {
+    const forms = [
+      [`arn:aws:iam::${A}:user/alice`, { kind: 'user', partition: 'aws', account: A, name: 'alice' }],
+      [`arn:aws:iam::${A}:user/a/b/alice`, { kind: 'user', partition: 'aws', account: A, name: 'alice' }],
+      [
+        `arn:aws:sts::${A}:assumed-role/ops/alice@example.com`,
+        { kind: 'role-session', partition: 'aws', account: A, role: 'ops', session: 'alice@example.com' },
+      ],
+      [`arn:aws-cn:sts::${A}:federated-user/bob`, { kind: 'federated-user', partition: 'aws-cn', account: A, name: 'bob' }],
+      [`arn:aws-us-gov:iam::${A}:root`, { kind: 'root', partition: 'aws-us-gov', account: A }],
+    ] as const;
+    for (const [arn, principal] of forms) expect(parseCallerArn(arn), arn).toEqual(principal);
+    expect(forms.map(([, p]) => principalId(p))).toEqual([
+      `arn:aws:iam::${A}:user/alice`,
+      `arn:aws:iam::${A}:user/alice`,
+      `arn:aws:sts::${A}:assumed-role/ops/alice@example.com`,
+      `arn:aws-cn:sts::${A}:federated-user/bob`,
+      `arn:aws-us-gov:iam::${A}:root`,
+    ]);
+    expect(roleArnOf(forms[0][1])).toBeUndefined();
+    expect(roleArnOf(forms[2][1])).toBe(`arn:aws:iam::${A}:role/ops`);
+  });
+
+  it('parses no caller from a role ARN, a session name of one character, a short account or trailing text', () => {
+    for (const arn of [
+      `arn:aws:iam::${A}:role/ops`,
+      `arn:aws:sts::${A}:assumed-role/ops/a`,
+      'arn:aws:iam::1234:user/alice',
+      `arn:aws:iam::${A}:user/alice x`,
+      `x arn:aws:iam::${A}:root`,
+      `arn:aws:iam::${A}:root/x`,
+      `arn:aws:sts::${A}:federated-user/bob/x`,
+      `arn:azure:iam::${A}:user/alice`,
+    ])
+      expect(parseCallerArn(arn), arn).toBeUndefined();
+  });
+
+  it('tells an ARN from a Slack id by its prefix', () => {
+    expect(looksLikeArn('arn:aws:iam::1:user/x')).toBe(true);
+    expect(looksLikeArn('U0ARN')).toBe(false);
+    expect(looksLikeArn('xarn:')).toBe(false);
+  });
+
+  it('parses the three approver forms, a role by its last path segment', () => {
+    expect(parseApproverArn(`arn:aws:iam::${A}:user/ops/alice`)).toEqual({
+      kind: 'user',
+      partition: 'aws',
+      account: A,
+      name: 'alice',
+    });
+    expect(parseApproverArn(`arn:aws:iam::${A}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_X`)).toEqual({
+      kind: 'role',
+      partition: 'aws',
+      account: A,
+      role: 'AWSReservedSSO_X',
+    });
+    expect(parseApproverArn(`arn:aws:sts::${A}:assumed-role/ops/alice`)).toEqual({
+      kind: 'role-session',
+      partition: 'aws',
+      account: A,
+      role: 'ops',
+      session: 'alice',
+    });
+  });
+
+  it('says why an ARN cannot be an approver, with the forms that can', () => {
+    expect(parseApproverArn(`arn:aws:iam::${A}:user/*`)).toEqual({
+      error: `wildcards are not supported in approver ARNs; ${examples}`,
+    });
+    expect(parseApproverArn(`arn:aws:iam::${A}:group/admins`)).toEqual({
+      error: `IAM groups cannot be approvers (a signed request does not say which groups its caller is in): name the users, or a role they assume; ${examples}`,
+    });
+    expect(parseApproverArn('arn:aws:iam::12345:role/ops')).toEqual({ error: `the account must be 12 digits; ${examples}` });
+    expect(parseApproverArn('arn:aws:sts::12345:assumed-role/ops/alice')).toEqual({
+      error: `the account must be 12 digits; ${examples}`,
+    });
+    expect(parseApproverArn(`arn:aws:iam::${A}:root`)).toEqual({ error: examples });
+    expect(parseApproverArn(`arn:aws:sts::${A}:federated-user/bob`)).toEqual({ error: examples });
+    expect(parseApproverArn('arn:aws:s3:::bucket')).toEqual({ error: examples });
+    expect(parseApproverArn(`xarn:aws:iam::${A}:group/admins`)).toEqual({ error: examples });
+    expect(parseApproverArn('xarn:aws:iam::12345:role/ops')).toEqual({ error: examples });
+  });
+
+  it('an approver names a caller of its own kind, partition and account, names compared without case, sessions exactly', () => {
+    const approver = (arn: string) => parseApproverArn(arn) as Exclude<ReturnType<typeof parseApproverArn>, { error: string }>;
+    const caller = (arn: string) => parseCallerArn(arn) as NonNullable<ReturnType<typeof parseCallerArn>>;
+    const session = caller(`arn:aws:sts::${A}:assumed-role/Ops/alice`);
+    expect(approverNames(approver(`arn:aws:sts::${A}:assumed-role/ops/alice`), session)).toBe(true);
+    expect(approverNames(approver(`arn:aws:sts::${A}:assumed-role/ops/Alice`), session)).toBe(false);
+    expect(approverNames(approver(`arn:aws:sts::${A}:assumed-role/dev/alice`), session)).toBe(false);
+    expect(approverNames(approver(`arn:aws:sts::${A}:assumed-role/ops/alice`), caller(`arn:aws:iam::${A}:user/alice`))).toBe(
+      false,
+    );
+    expect(approverNames(approver(`arn:aws:iam::${A}:role/OPS`), session)).toBe(true);
+    expect(approverNames(approver(`arn:aws:iam::${A}:role/dev`), session)).toBe(false);
+    expect(approverNames(approver(`arn:aws:iam::${A}:role/ops`), caller(`arn:aws:iam::${A}:user/ops`))).toBe(false);
+    expect(approverNames(approver(`arn:aws:iam::${A}:user/ALICE`), caller(`arn:aws:iam::${A}:user/alice`))).toBe(true);
+    expect(approverNames(approver(`arn:aws:iam::${A}:user/alice`), caller(`arn:aws:iam::${A}:user/bob`))).toBe(false);
+    expect(approverNames(approver(`arn:aws:iam::${A}:user/alice`), caller(`arn:aws:sts::${A}:federated-user/alice`))).toBe(false);
+    expect(approverNames(approver(`arn:aws:iam::${B}:user/alice`), caller(`arn:aws:iam::${A}:user/alice`))).toBe(false);
+    expect(approverNames(approver(`arn:aws-cn:iam::${A}:user/alice`), caller(`arn:aws:iam::${A}:user/alice`))).toBe(false);
+  });
+
+  it('four eyes: the same caller only within one kind, partition and account', () => {
+    expect(sameIdentity(`arn:aws:sts::${A}:federated-user/Bob`, `arn:aws:sts::${A}:federated-user/bob`)).toBe(true);
+    expect(sameIdentity(`arn:aws:sts::${A}:federated-user/bob`, `arn:aws:sts::${A}:federated-user/carl`)).toBe(false);
+    expect(sameIdentity(`arn:aws:sts::${A}:federated-user/bob`, `arn:aws:iam::${A}:user/bob`)).toBe(false);
+    expect(sameIdentity(`arn:aws:iam::${A}:user/bob`, `arn:aws:iam::${B}:user/bob`)).toBe(false);
+    expect(sameIdentity(`arn:aws:iam::${A}:user/bob`, `arn:aws-cn:iam::${A}:user/bob`)).toBe(false);
+    expect(sameIdentity(`arn:aws:iam::${A}:user/bob`, `arn:aws:iam::${A}:user/carl`)).toBe(false);
+    expect(sameIdentity(`arn:aws:iam::${A}:root`, `arn:aws:iam::${A}:root`)).toBe(true);
+    expect(sameIdentity(`arn:aws:iam::${A}:root`, `arn:aws:iam::${B}:root`)).toBe(false);
+    expect(sameIdentity(`arn:aws:iam::${A}:root`, `arn:aws:iam::${A}:user/bob`)).toBe(false);
+    expect(sameIdentity(`arn:aws:sts::${A}:assumed-role/ops/bob`, `arn:aws:sts::${A}:assumed-role/dev/bob`)).toBe(false);
+    expect(sameIdentity(`arn:aws:sts::${A}:assumed-role/ops/bob`, `arn:aws:sts::${B}:assumed-role/ops/bob`)).toBe(false);
+    expect(sameIdentity(`arn:aws:iam::${A}:user/bob`, 'bob')).toBe(false);
+    expect(sameIdentity('bob', 'Bob')).toBe(false);
   });
 });

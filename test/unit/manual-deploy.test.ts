@@ -6,8 +6,18 @@ import { parseConfig } from '../../src/core/config/load.ts';
 import type { Ports } from '../../src/core/handler-ports.ts';
 import { emptyCounts, headerLine, historyLine } from '../../src/core/history/history-transfer.ts';
 import type { DeploymentRecord } from '../../src/core/model/deployment.ts';
+import { InvalidInputError, NotFoundError } from '../../src/core/model/errors.ts';
 import { silentNotifier, systemClock } from '../../src/core/ports.ts';
-import type { DeploymentPlan } from '../../src/core/triggers/plan.ts';
+import {
+  checkEnvironments,
+  checkRequestId,
+  findService,
+  restrictPlan,
+  startManualDeployment,
+  triggerOf,
+} from '../../src/core/triggers/manual-deploy.ts';
+import { buildPlan, type DeploymentPlan } from '../../src/core/triggers/plan.ts';
+import type { StartDeps } from '../../src/core/triggers/start-deployment.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';
 
@@ -341,5 +351,274 @@ describe('Manual deployments and rollbacks (POST /api/deployments, POST /api/rol
         ),
       ).toEqual([]);
     });
+  });
+});
+
+describe('startManualDeployment and its checks, called directly', () => {
+  const direct = parseConfig(`
+services:
+  - name: shop
+    image: { registry: ghcr, repository: acme/shop }
+    target: { kind: helm, chart: charts/shop }
+    environments:
+      - { name: dev }
+      - { name: staging }
+      - { name: prod, approval: { approvers: [U0BOSS] } }
+  - name: cart
+    image: { registry: ghcr, repository: acme/cart }
+    target: { kind: helm, chart: charts/cart }
+    environments: [{ name: prod }]
+`);
+  const NOW = new Date('2026-06-01T08:00:00.000Z');
+  const DIGEST = `sha256:${'d'.repeat(64)}`;
+  let dynamo: LocalDynamo;
+  let deps: StartDeps;
+  let started: Started[];
+  let asked: unknown[];
+
+  const deployment = (id: string, version: string, image: DeploymentRecord['image'], day: number): DeploymentRecord => ({
+    deploymentId: id,
+    service: 'shop',
+    version,
+    image,
+    trigger: { kind: 'ghcr-push', id, at: `2026-01-0${day}T00:00:00Z` },
+    environments: ['dev'],
+    createdAt: `2026-01-0${day}T00:00:00Z`,
+    kind: 'deploy',
+  });
+
+  beforeAll(async () => {
+    const made = await dynaliteStore();
+    dynamo = made.dynamo;
+    deps = {
+      config: direct,
+      store: made.store,
+      orchestrator: {
+        startExecution: async (_machine, name, input) => {
+          const again = started.some((s) => s.name === name);
+          if (!again) started.push({ name, input: input as DeploymentPlan });
+          return { executionArn: `arn:x:${name}`, started: !again };
+        },
+        sendTaskSuccess: async () => {},
+        sendTaskFailure: async () => {},
+      },
+      clock: { now: () => NOW },
+      log: quiet,
+      registry: {
+        resolveDigest: async (image) => {
+          asked.push(image);
+          return `sha256:${'9'.repeat(64)}`;
+        },
+      },
+    };
+  });
+  beforeEach(() => {
+    started = [];
+    asked = [];
+  });
+  afterAll(() => dynamo?.stop());
+
+  it("names the person as the trigger's actor, and their identity unless they are the local operator", () => {
+    expect(triggerOf('manual', 'req-1', { id: 'U0ANN', name: 'Ann', source: 'slack' }, NOW)).toEqual({
+      kind: 'manual',
+      id: 'req-1',
+      actor: 'Ann',
+      actorId: 'U0ANN',
+      at: NOW.toISOString(),
+    });
+    expect(triggerOf('rollback', 'req-2', { id: 'U0BOB', source: 'dashboard' }, NOW)).toEqual({
+      kind: 'rollback',
+      id: 'req-2',
+      actor: 'U0BOB',
+      actorId: 'U0BOB',
+      at: NOW.toISOString(),
+    });
+    expect(triggerOf('manual', 'req-3', { id: 'dev', name: 'Dev', source: 'local' }, NOW)).toEqual({
+      kind: 'manual',
+      id: 'req-3',
+      actor: 'Dev',
+      at: NOW.toISOString(),
+    });
+  });
+
+  it('finds services and environments by name, or names what exists', () => {
+    expect(findService(deps, 'cart').name).toBe('cart');
+    expect(() => findService(deps, 'shoe')).toThrow(
+      new NotFoundError('no service named "shoe" in coconut.yaml (configured: shop, cart)'),
+    );
+    const shop = findService(deps, 'shop');
+    expect(() => checkEnvironments(shop, ['prod', 'dev'])).not.toThrow();
+    expect(() => checkEnvironments(shop, ['qa', 'prod', 'uat'])).toThrow(
+      new InvalidInputError('shop has no environment qa, uat (environments: dev, staging, prod)'),
+    );
+  });
+
+  it('takes a request id of 8 to 64 letters, digits or "-", and makes a UUID when there is none', () => {
+    expect(checkRequestId('abcd-123')).toBe('abcd-123');
+    expect(checkRequestId('A'.repeat(64))).toBe('A'.repeat(64));
+    expect(checkRequestId(undefined)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(checkRequestId(undefined)).not.toBe(checkRequestId(undefined));
+    for (const bad of ['abc-123', 'A'.repeat(65), 'abcd_1234', 'abcd 1234', `${'x'.repeat(8)}\n`, ''])
+      expect(() => checkRequestId(bad), bad).toThrow(
+        new InvalidInputError('requestId must be 8 to 64 letters, digits or "-" (a UUID)'),
+      );
+  });
+
+  it('keeps the chosen environments in promotion order with their positions, or all of them', () => {
+    const plan = buildPlan(findService(deps, 'shop'), {
+      registry: 'ghcr',
+      repository: 'acme/shop',
+      tag: '1.0.0',
+      digest: DIGEST,
+    });
+    expect(restrictPlan(plan, undefined)).toBe(plan);
+    expect(restrictPlan(plan, [])).toBe(plan);
+    expect(restrictPlan(plan, ['prod', 'dev']).environments.map((e) => [e.name, e.order])).toEqual([
+      ['dev', 0],
+      ['prod', 2],
+    ]);
+  });
+
+  it('refuses a malformed tag or digest before anything is written', async () => {
+    const actor = { id: 'dev', source: 'local' } as const;
+    await expect(startManualDeployment(deps, { service: 'shop', version: '-1.0.0', actor })).rejects.toThrow(
+      new InvalidInputError('"-1.0.0" is not a valid image tag (letters, digits, . _ -, at most 128, not starting with . or -)'),
+    );
+    await expect(startManualDeployment(deps, { service: 'shop', version: '1.0.0', digest: 'sha256:abc', actor })).rejects.toThrow(
+      new InvalidInputError('digest must look like sha256:<64 hex>, got "sha256:abc"'),
+    );
+    await expect(startManualDeployment(deps, { service: 'shop', version: '1.0.0', environments: ['qa'], actor })).rejects.toThrow(
+      'shop has no environment qa',
+    );
+    await expect(startManualDeployment(deps, { service: 'shop', version: '1.0.0', requestId: 'short', actor })).rejects.toThrow(
+      'requestId must be 8 to 64',
+    );
+    expect(started).toEqual([]);
+    expect(asked).toEqual([]);
+  });
+
+  it('deploys the digest given, salted by the request, with the person as trigger', async () => {
+    const actor = { id: 'U0ANN', name: 'Ann', source: 'slack' } as const;
+    const outcome = await startManualDeployment(deps, {
+      service: 'shop',
+      version: '1.0.0',
+      digest: DIGEST,
+      environments: ['staging'],
+      requestId: 'manual-0001',
+      actor,
+    });
+    expect(outcome).toEqual({
+      status: 'started',
+      service: 'shop',
+      deploymentId: started[0]?.name,
+      executionArn: `arn:x:${started[0]?.name}`,
+      plan: started[0]?.input,
+    });
+    expect(outcome.deploymentId).toBe(
+      buildPlan(
+        findService(deps, 'shop'),
+        { registry: 'ghcr', repository: 'acme/shop', tag: '1.0.0', digest: DIGEST },
+        'manual:manual-0001',
+      ).deploymentId,
+    );
+    expect(outcome.plan.image).toEqual({ registry: 'ghcr', repository: 'acme/shop', tag: '1.0.0', digest: DIGEST });
+    expect(outcome.plan.environments.map((e) => e.name)).toEqual(['staging']);
+    expect(asked).toEqual([]);
+    const record = await deps.store.getDeployment(outcome.deploymentId);
+    expect(record).toMatchObject({
+      kind: 'deploy',
+      environments: ['staging'],
+      createdAt: NOW.toISOString(),
+      trigger: { kind: 'manual', id: 'manual-0001', actor: 'Ann', actorId: 'U0ANN', at: NOW.toISOString() },
+    });
+    const again = await startManualDeployment(deps, {
+      service: 'shop',
+      version: '1.0.0',
+      digest: DIGEST,
+      environments: ['staging'],
+      requestId: 'manual-0001',
+      actor,
+    });
+    expect(again).toMatchObject({ status: 'duplicate', deploymentId: outcome.deploymentId, plan: outcome.plan });
+  });
+
+  it("reuses the digest an earlier deployment of the same tag of the service's image recorded", async () => {
+    const ghcr = { registry: 'ghcr' as const, repository: 'acme/shop' };
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    // The records that lend nothing are newer, so the store lists them first.
+    const records = [
+      deployment('dep-shop-2-ok', '2.0.0', { ...ghcr, tag: '2.0.0', digest: digest('3') }, 1),
+      deployment('dep-shop-2-otherversion', '2.0.1', { ...ghcr, tag: '2.0.0', digest: digest('2') }, 2),
+      deployment('dep-shop-2-othertag', '2.0.0', { ...ghcr, tag: '2.0.0-alt', digest: digest('1') }, 3),
+      deployment('dep-shop-2-nodigest', '2.0.0', { ...ghcr, tag: '2.0.0' }, 4),
+      deployment(
+        'dep-shop-2-foreign',
+        '2.0.0',
+        { registry: 'ghcr', repository: 'acme/cart', tag: '2.0.0', digest: digest('4') },
+        5,
+      ),
+    ];
+    for (const record of records) await deps.store.createDeployment(record, []);
+    const listed = await deps.store.listDeployments({ service: 'shop', limit: 10 });
+    expect(listed.map((d) => d.deploymentId).filter((id) => id.startsWith('dep-shop-2-'))).toEqual(
+      records.map((r) => r.deploymentId).reverse(),
+    );
+    const outcome = await startManualDeployment(deps, {
+      service: 'shop',
+      version: '2.0.0',
+      actor: { id: 'dev', source: 'local' },
+    });
+    expect(outcome.plan.image.digest).toBe(digest('3'));
+    expect(asked).toEqual([]);
+  });
+
+  it("finds the digest in the service's own history, however much other services deployed since", async () => {
+    const old = deployment(
+      'dep-shop-6',
+      '6.0.0',
+      { registry: 'ghcr', repository: 'acme/shop', tag: '6.0.0', digest: `sha256:${'6'.repeat(64)}` },
+      1,
+    );
+    await deps.store.createDeployment(old, []);
+    // More newer deployments of another service than a store lists by default (50).
+    for (let i = 0; i < 60; i++) {
+      await deps.store.createDeployment(
+        {
+          ...deployment(`dep-cart-${i}`, `0.${i}.0`, { registry: 'ghcr', repository: 'acme/cart', tag: `0.${i}.0` }, 2),
+          service: 'cart',
+        },
+        [],
+      );
+    }
+    const outcome = await startManualDeployment(deps, {
+      service: 'shop',
+      version: '6.0.0',
+      actor: { id: 'dev', source: 'local' },
+    });
+    expect(outcome.plan.image.digest).toBe(`sha256:${'6'.repeat(64)}`);
+    expect(asked).toEqual([]);
+  });
+
+  it('asks the registry when no earlier deployment recorded a digest for the tag', async () => {
+    const outcome = await startManualDeployment(deps, {
+      service: 'cart',
+      version: '5.0.0',
+      actor: { id: 'dev', source: 'local' },
+    });
+    expect(asked).toEqual([{ registry: 'ghcr', repository: 'acme/cart', tag: '5.0.0' }]);
+    expect(outcome.plan.image.digest).toBe(`sha256:${'9'.repeat(64)}`);
+    const failing: StartDeps = {
+      ...deps,
+      registry: {
+        resolveDigest: async () => {
+          throw new Error('no such tag');
+        },
+      },
+    };
+    await expect(
+      startManualDeployment(failing, { service: 'cart', version: '5.0.1', actor: { id: 'dev', source: 'local' } }),
+    ).rejects.toThrow(
+      'could not resolve the digest of ghcr image acme/cart:5.0.1 (no --digest was given and no earlier deployment recorded one for this tag), so nothing was deployed: no such tag. Coconut deploys images by digest; once the registry answers, push the tag again or run `coconut deploy cart 5.0.1 --digest sha256:…`',
+    );
   });
 });

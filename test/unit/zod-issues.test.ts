@@ -29,3 +29,16 @@ describe('zod-issues: how every bad input is told', () => {
     expect(describeZodIssues(result.error, '(event)')).toBe('(event): Invalid input: expected object, received string');
   });
 });
+
+describe('zod-issues: limits', () => {
+  it('tells the first five issues by default, the first path part without a dot', () => {
+    const schema = z.object({ a: z.string(), b: z.string(), c: z.string(), d: z.string(), e: z.string(), f: z.string() });
+    const result = schema.safeParse({});
+    if (result.success) throw new Error('parsed');
+    expect(result.error.issues).toHaveLength(6);
+    const told = describeZodIssues(result.error, '(body)');
+    expect(told.split('; ').map((part) => part.split(':')[0])).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(formatPath(['services', 0, 'name'])).toBe('services[0].name');
+    expect(formatPath([])).toBe('');
+  });
+});

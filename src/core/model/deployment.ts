@@ -183,7 +183,7 @@ export function rehearsedTarget(rehearsal: StageRecord['rehearsal']): boolean {
 /** The label every view puts after a stage's state when something was only rehearsed. */
 export function rehearsalLabel(rehearsal: StageRecord['rehearsal']): string {
   if (!rehearsal) return '';
-  const steps = rehearsal.steps.length ? rehearsal.steps : ['deploy'];
+  // rehearsedTarget is true only when some step is listed, so the steps are never empty here.
   if (!rehearsedTarget(rehearsal)) return 'rehearsal: scan PLANNED, not performed';
-  return `rehearsal: ${steps.join(', ')} PLANNED, nothing ran`;
+  return `rehearsal: ${rehearsal.steps.join(', ')} PLANNED, nothing ran`;
 }

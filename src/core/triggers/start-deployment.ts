@@ -83,7 +83,7 @@ export async function startPlan(
   release: Pick<ReleaseEvent, 'trigger'>,
   deps: StartDeps,
   kind: DeploymentRecord['kind'] = 'deploy',
-): Promise<StartOutcome> {
+): Promise<Extract<StartOutcome, { deploymentId: string }>> {
   const now = deps.clock.now();
   const created = await deps.store.createDeployment(
     deploymentRecord(plan, release.trigger, kind, now),
