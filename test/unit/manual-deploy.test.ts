@@ -12,12 +12,12 @@ import {
   checkEnvironments,
   checkRequestId,
   findService,
+  type ManualDeployDeps,
   restrictPlan,
   startManualDeployment,
   triggerOf,
 } from '../../src/core/triggers/manual-deploy.ts';
 import { buildPlan, type DeploymentPlan } from '../../src/core/triggers/plan.ts';
-import type { StartDeps } from '../../src/core/triggers/start-deployment.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';
 
@@ -372,7 +372,7 @@ services:
   const NOW = new Date('2026-06-01T08:00:00.000Z');
   const DIGEST = `sha256:${'d'.repeat(64)}`;
   let dynamo: LocalDynamo;
-  let deps: StartDeps;
+  let deps: ManualDeployDeps;
   let started: Started[];
   let asked: unknown[];
 
@@ -607,7 +607,7 @@ services:
     });
     expect(asked).toEqual([{ registry: 'ghcr', repository: 'acme/cart', tag: '5.0.0' }]);
     expect(outcome.plan.image.digest).toBe(`sha256:${'9'.repeat(64)}`);
-    const failing: StartDeps = {
+    const failing: ManualDeployDeps = {
       ...deps,
       registry: {
         resolveDigest: async () => {

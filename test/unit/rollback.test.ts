@@ -15,8 +15,8 @@ import type { Actor } from '../../src/core/pipeline/approvals.ts';
 import type { Store } from '../../src/core/ports.ts';
 import { ForeignImageError } from '../../src/core/triggers/image-policy.ts';
 import type { DeploymentPlan } from '../../src/core/triggers/plan.ts';
+import type { RollbackDeps } from '../../src/core/triggers/rollback.ts';
 import { chooseRollbackTarget, knownGoodVersions, startRollback } from '../../src/core/triggers/rollback.ts';
-import type { StartDeps } from '../../src/core/triggers/start-deployment.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { dynaliteStore } from '../support/stores.ts';
 
@@ -47,7 +47,7 @@ const intern: Actor = { id: 'U0INTERN', name: 'Intern', source: 'slack' };
 describe('rollbacks', () => {
   let dynamo: LocalDynamo;
   let store: Store;
-  let deps: StartDeps;
+  let deps: RollbackDeps;
   let started: { machine: string; name: string; input: DeploymentPlan }[];
   let names: Set<string>;
   let seq = 0;

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
 import type { ReleaseEvent } from '../../src/core/model/release.ts';
-import type { Orchestrator } from '../../src/core/ports.ts';
+import type { Orchestrator, Store } from '../../src/core/ports.ts';
 import { type DeploymentPlan, executionName } from '../../src/core/triggers/plan.ts';
 import { type StartDeps, startDeployments, startPlan } from '../../src/core/triggers/start-deployment.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
@@ -49,7 +49,7 @@ const DIGEST = `sha256:${'a'.repeat(64)}`;
 
 describe('startDeployments and startPlan', () => {
   let dynamo: LocalDynamo;
-  let deps: StartDeps;
+  let deps: StartDeps & { store: Store };
   let started: { machine: string; name: string; input: DeploymentPlan }[];
   let names: Set<string>;
   let logged: { message: string; extra?: Record<string, unknown> }[];
@@ -133,7 +133,7 @@ describe('startDeployments and startPlan', () => {
 
   it('writes the record (trigger, kind, environments, time) and PENDING stages before the execution starts', async () => {
     const recordsAtStart: unknown[] = [];
-    const watching: StartDeps = {
+    const watching: StartDeps & { store: Store } = {
       ...deps,
       orchestrator: {
         ...orchestrator,
@@ -240,7 +240,7 @@ describe('startDeployments and startPlan', () => {
   });
 
   it('starts nothing, and writes no record, when the digest cannot be resolved', async () => {
-    const failing: StartDeps = {
+    const failing: StartDeps & { store: Store } = {
       ...deps,
       registry: {
         resolveDigest: async () => {

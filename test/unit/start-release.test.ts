@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
 import type { TagPush } from '../../src/core/events/github.ts';
-import type { Orchestrator } from '../../src/core/ports.ts';
+import type { Orchestrator, Store } from '../../src/core/ports.ts';
 import type { StartDeps } from '../../src/core/triggers/start-deployment.ts';
 import {
   explainNoSource,
@@ -125,7 +125,7 @@ describe('releaseName and releasePlan', () => {
 
 describe('startTagRelease', () => {
   let dynamo: LocalDynamo;
-  let deps: StartDeps;
+  let deps: StartDeps & { store: Store };
   let started: { machine: string; name: string; input: { service: string; image: { digest?: string } } }[];
   let names: Set<string>;
   let logged: { message: string; extra?: Record<string, unknown> }[];

@@ -111,7 +111,6 @@ export async function startPromotion(deps: ManualDeployDeps, req: PromoteRequest
   const plan = restrictPlan(buildPlan(service, image, `promote:${requestId}`), [req.to]);
   const now = deps.clock.now();
   const outcome = await startPlan(plan, { trigger: triggerOf('manual', requestId, req.actor, now) }, deps);
-  if (outcome.status === 'skipped') throw new Error(`unexpected: a promotion plan was skipped (${outcome.reason})`);
   deps.log.info(
     `promotion of ${service.name} ${source.version} (${source.digest}) from ${source.environment} to ${req.to} by ${req.actor.name ?? req.actor.id}`,
     { deploymentId: outcome.deploymentId, proof: source.proof.deploymentId },
