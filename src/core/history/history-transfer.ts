@@ -92,6 +92,16 @@ const stageSchema = z.strictObject({
   approvalId: z.string().min(1).max(80).optional(),
   rehearsal: z.strictObject({ tools: z.array(z.string().max(256)), steps: z.array(z.string().max(256)) }).optional(),
   buildId: z.string().min(1).max(2048).optional(),
+  rollout: z
+    .strictObject({
+      strategy: z.enum(['canary', 'linear']),
+      step: z.number().int().min(1).max(100),
+      of: z.number().int().min(1).max(100),
+      percent: z.number().int().min(1).max(100),
+      previousPercent: z.number().int().min(0).max(99),
+    })
+    .optional(),
+  bakeEndsAt: time.optional(),
   kind: z.literal('rollback').optional(),
   createdAt: time,
   startedAt: time.optional(),
