@@ -56,7 +56,8 @@ interface Ran {
 interface Session {
   root: string;
   env: Record<string, string>;
-  ports: { runtime: number; prodApp: number; stagingApp: number; newRuntime: number };
+  /** prodHosts: the demo prod's other hosts (4603-4605), which only their deploys use. */
+  ports: { runtime: number; prodApp: number; stagingApp: number; newRuntime: number; prodHosts: number[] };
   runtimes: { child: ChildProcess; output: Output }[];
   /** The last deployment id a command printed ("(deployment ID"). */
   deploymentId?: string;
@@ -330,7 +331,10 @@ function readerRoot(ports: Session['ports']): string {
       .replaceAll(':4601/', `:${ports.stagingApp}/`)
       .replaceAll(':4602/', `:${ports.prodApp}/`)
       .replace('app_deploy_port: 4601', `app_deploy_port: ${ports.stagingApp}`)
-      .replace('app_deploy_port: 4602', `app_deploy_port: ${ports.prodApp}`);
+      .replace('app_deploy_port: 4602', `app_deploy_port: ${ports.prodApp}`)
+      .replace('app_deploy_port: 4603', `app_deploy_port: ${ports.prodHosts[0]}`)
+      .replace('app_deploy_port: 4604', `app_deploy_port: ${ports.prodHosts[1]}`)
+      .replace('app_deploy_port: 4605', `app_deploy_port: ${ports.prodHosts[2]}`);
   const inventory = path.join(root, 'examples/demo/ansible/inventory.yml');
   writeFileSync(inventory, ports_(readFileSync(inventory, 'utf8')));
   const config = path.join(root, 'examples/demo/coconut.yaml');
@@ -357,6 +361,7 @@ describe('the docs, run as written', () => {
       runtime: await reservePort(),
       prodApp: await reservePort(),
       stagingApp: await reservePort(),
+      prodHosts: [await reservePort(), await reservePort(), await reservePort()],
       newRuntime: await reservePort(),
     };
     const root = readerRoot(ports);
