@@ -79,7 +79,8 @@ function section(text: string): SectionBlock {
 }
 
 function change(approval: ApprovalRecord): string {
-  return `${approval.fromVersion ? code(approval.fromVersion) : '_(nothing yet)_'} → ${code(approval.version)}`;
+  const step = approval.step ? ` — next step: ${esc(approval.step)}` : '';
+  return `${approval.fromVersion ? code(approval.fromVersion) : '_(nothing yet)_'} → ${code(approval.version)}${step}`;
 }
 
 export interface ApprovalContext {
@@ -136,7 +137,7 @@ export function approvalRequestMessage(approval: ApprovalRecord, ctx: ApprovalCo
     },
   };
   return {
-    text: `Approval needed: ${approval.service} ${approval.fromVersion ?? '(nothing yet)'} -> ${approval.version} on ${approval.environment}`,
+    text: `Approval needed: ${approval.service} ${approval.fromVersion ?? '(nothing yet)'} -> ${approval.version} on ${approval.environment}${approval.step ? ` (next step: ${approval.step})` : ''}`,
     blocks: withContext(
       [...approvalSummary(approval, ctx), { type: 'actions', block_id: APPROVAL_BLOCK_ID, elements: [approve, reject] }],
       approval,

@@ -51,7 +51,7 @@ export async function status(args: string[]): Promise<number> {
           a.approvalId,
           a.service,
           a.environment,
-          `${a.fromVersion ?? '—'} -> ${a.version}`,
+          `${a.fromVersion ?? '—'} -> ${a.version}${a.step ? ` (next step: ${a.step})` : ''}`,
           a.expiresAt,
         ]),
       )}\n`,

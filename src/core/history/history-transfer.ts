@@ -136,6 +136,10 @@ const approvalSchema = z.strictObject({
   environment: name('environment'),
   version: tag,
   fromVersion: tag.optional(),
+  step: z
+    .string()
+    .regex(/^(canary|linear) \d{1,3}%$/)
+    .optional(),
   requestedBy: z.string().min(1).max(256),
   requestedAt: time,
   expiresAt: time,
