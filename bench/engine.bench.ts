@@ -1,12 +1,13 @@
 /**
  * Backbone figures, through the real local engine with no-op buildspecs:
  * - push -> deploy build starts (median of 20)
- * - alarm ALARM -> rollback build starts (median of 10)
+ * - alarm ALARM -> rollback build starts (median of 10), all at once and during a canary step
  * - 100 deployments of 100 services at once: wall time and peak RSS
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { TOKEN_HEADER } from '../src/local/request-guard.ts';
 import { type Runtime, startRuntime } from '../src/local/runtime.ts';
 import { type Bench, ecrPushEntry, type Figure, median, noopSource, quietLog, rssSampler } from './harness.ts';
 
@@ -46,7 +47,7 @@ function watchBuilds(rt: Runtime, seen: (project: string, at: number) => void): 
 async function post(rt: Runtime, entries: unknown[]): Promise<void> {
   const res = await fetch(`${rt.url}/events`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', [TOKEN_HEADER]: rt.operatorToken },
     body: JSON.stringify({ Entries: entries }),
   });
   await res.arrayBuffer();
@@ -78,8 +79,13 @@ async function pushToBuild(): Promise<Figure> {
   };
 }
 
-async function alarmToRollback(): Promise<Figure> {
-  const rt = await runtimeWith(config(1, '      - { name: prod, bake: 10m, alarms: [svc-0-health] }'));
+/**
+ * All at once, or (`canary`) during the first step of a canary rollout: the same alarm event fails
+ * the step's bake token, and the rollback of the share the step reached starts.
+ */
+async function alarmToRollback(canary = false): Promise<Figure> {
+  const rollout = canary ? ', rollout: { strategy: canary, steps: [10, 50], bake: 10m }' : '';
+  const rt = await runtimeWith(config(1, `      - { name: prod, bake: 10m, alarms: [svc-0-health]${rollout} }`));
   let rollback: (() => void) | undefined;
   watchBuilds(rt, (project) => project.endsWith('-rollback') && rollback?.());
   const store = rt.ports.store;
@@ -116,7 +122,9 @@ async function alarmToRollback(): Promise<Figure> {
     await rt.stop();
   }
   return {
-    name: 'alarm -> rollback build starts (median of 10)',
+    name: canary
+      ? 'alarm -> rollback build starts during a canary step (median of 10)'
+      : 'alarm -> rollback build starts (median of 10)',
     value: Math.round(median(samples) * 10) / 10,
     unit: 'ms',
     target: '< 250',
@@ -168,5 +176,5 @@ async function until(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise
 
 export const engineBench: Bench = {
   name: 'engine (local runtime, no-op builds)',
-  run: async () => [await pushToBuild(), await alarmToRollback(), ...(await hundredAtOnce())],
+  run: async () => [await pushToBuild(), await alarmToRollback(), await alarmToRollback(true), ...(await hundredAtOnce())],
 };

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../src/core/config/load.ts';
 import { matchServices } from '../src/core/triggers/plan.ts';
+import { TOKEN_HEADER } from '../src/local/request-guard.ts';
 import { type Runtime, startRuntime } from '../src/local/runtime.ts';
 import { busyFlag, startBurners } from './busy.ts';
 import { type Bench, ecrPushEntry, type Figure, median, noopSource, quietLog, rssSampler } from './harness.ts';
@@ -78,7 +79,7 @@ async function pushStorm(): Promise<Figure[]> {
         await new Promise((r) => setTimeout(r, k * interval));
         const res = await fetch(`${rt.url}/events`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', [TOKEN_HEADER]: rt.operatorToken },
           body: JSON.stringify({ Entries: batch.map((p) => ecrPushEntry(p.repository, p.tag)) }),
         });
         await res.arrayBuffer();

@@ -12,6 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ApprovalRecord } from '../src/core/ports.ts';
+import { TOKEN_HEADER } from '../src/local/request-guard.ts';
 import { type Runtime, startRuntime } from '../src/local/runtime.ts';
 import { blockActions, type RecordingSlack, signedInteraction, startSlackServer } from '../test/support/slack-server.ts';
 import { type Bench, ecrPushEntry, type Figure, median, noopSource, percentile, quietLog } from './harness.ts';
@@ -48,7 +49,7 @@ slack: { channel: '#deploys' }
 async function pendingApproval(rt: Runtime, tag: string): Promise<ApprovalRecord> {
   await fetch(`${rt.url}/events`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', [TOKEN_HEADER]: rt.operatorToken },
     body: JSON.stringify({ Entries: [ecrPushEntry('svc', tag)] }),
   }).then((r) => r.arrayBuffer());
   for (;;) {

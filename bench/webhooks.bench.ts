@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { TOKEN_HEADER } from '../src/local/request-guard.ts';
 import { startRuntime } from '../src/local/runtime.ts';
 import { githubTagPush, signedGithubRequest } from '../src/local/webhook-payloads.ts';
 import { fixtureSource } from '../test/support/fixture-source.ts';
@@ -72,7 +73,7 @@ ${others}`,
       for (let k = 0; k < entries.length; k += 10) {
         await fetch(`${rt.url}/events`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', [TOKEN_HEADER]: rt.operatorToken },
           body: JSON.stringify({ Entries: entries.slice(k, k + 10) }),
         }).then((r) => r.arrayBuffer());
       }
