@@ -7,6 +7,7 @@
 import type { Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
 import { type DeploymentRecord, rehearsalLabel, type StageRecord } from '../../core/model/deployment.ts';
 import type { Trigger } from '../../core/model/release.ts';
+import { stepLabel } from '../../core/pipeline/rollout.ts';
 import type { ApprovalRecord } from '../../core/ports.ts';
 
 export const APPROVAL_BLOCK_ID = 'coconut_approval';
@@ -216,7 +217,9 @@ function duration(seconds: number): string {
 
 /** One thread reply for a stage that moved. */
 export function stageMessage(stage: StageRecord, ctx: StageContext): SlackMessage {
-  const env = `*${esc(stage.environment)}*`;
+  // A rollout's step beside the environment: "*prod* (canary 25%): deploying …".
+  const step = stage.rollout ? ` (${stepLabel(stage.rollout.strategy, stage.rollout.percent)})` : '';
+  const env = `*${esc(stage.environment)}*${step}`;
   const version = code(stage.version);
   const reason = stage.reason ? esc(clip(stage.reason, 1500)) : '';
   let line: string;
