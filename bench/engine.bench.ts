@@ -1,7 +1,7 @@
 /**
  * Backbone figures, through the real local engine with no-op buildspecs:
  * - push -> deploy build starts (median of 20)
- * - alarm ALARM -> rollback build starts (median of 10)
+ * - alarm ALARM -> rollback build starts (median of 10), all at once and during a canary step
  * - 100 deployments of 100 services at once: wall time and peak RSS
  */
 import { ecrPushEntry, startRuntimeWithConfig } from '../test/support/runtime.ts';
@@ -59,8 +59,13 @@ async function pushToBuild(): Promise<Figure> {
   };
 }
 
-async function alarmToRollback(): Promise<Figure> {
-  const rt = await runtimeWith(config(1, '      - { name: prod, bake: 10m, alarms: [svc-0-health] }'));
+/**
+ * All at once, or (`canary`) during the first step of a canary rollout: the same alarm event fails
+ * the step's bake token, and the rollback of the share the step reached starts.
+ */
+async function alarmToRollback(canary = false): Promise<Figure> {
+  const rollout = canary ? ', rollout: { strategy: canary, steps: [10, 50], bake: 10m }' : '';
+  const rt = await runtimeWith(config(1, `      - { name: prod, bake: 10m, alarms: [svc-0-health]${rollout} }`));
   let rollback: (() => void) | undefined;
   watchBuilds(rt, (project) => project.endsWith('-rollback') && rollback?.());
   const store = rt.ports.store;
@@ -99,7 +104,9 @@ async function alarmToRollback(): Promise<Figure> {
     await rt.stop();
   }
   return {
-    name: 'alarm -> rollback build starts (median of 10)',
+    name: canary
+      ? 'alarm -> rollback build starts during a canary step (median of 10)'
+      : 'alarm -> rollback build starts (median of 10)',
     value: Math.round(median(samples) * 10) / 10,
     unit: 'ms',
     target: '< 250',
@@ -143,5 +150,5 @@ async function hundredAtOnce(): Promise<Figure[]> {
 
 export const engineBench: Bench = {
   name: 'engine (local runtime, no-op builds)',
-  run: async () => [await pushToBuild(), await alarmToRollback(), ...(await hundredAtOnce())],
+  run: async () => [await pushToBuild(), await alarmToRollback(), await alarmToRollback(true), ...(await hundredAtOnce())],
 };

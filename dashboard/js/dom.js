@@ -82,6 +82,47 @@ export function stateBadge(state, rehearsal) {
   );
 }
 
+/**
+ * Same words as the CLI (core/read-models/step-status.ts stepStatus): where a rollout stands,
+ * "canary 10% — baking, 1m12s left", "failed at 50%"; null for an environment deployed all at once.
+ */
+export function stepText(stage, now = Date.now()) {
+  const r = stage?.rollout;
+  if (!r) return null;
+  const label = `${r.strategy} ${r.percent}%`;
+  switch (stage.state) {
+    case 'AWAITING_APPROVAL':
+      return `${label} — waiting for approval`;
+    case 'DEPLOYING':
+      return `${label} — deploying`;
+    case 'BAKING': {
+      const ends = stage.bakeEndsAt ? Date.parse(stage.bakeEndsAt) : Number.NaN;
+      if (!(ends > Date.parse(stage.updatedAt) - 1000)) return `${label} — baking`;
+      const left = Math.max(0, Math.ceil((ends - now) / 1000));
+      const text = left < 60 ? `${left}s` : `${Math.floor(left / 60)}m${left % 60 ? `${left % 60}s` : ''}`;
+      return `${label} — baking, ${text} left`;
+    }
+    case 'SUCCEEDED':
+      return `${label} — all ${r.of} steps done`;
+    case 'ROLLING_BACK':
+      return `failed at ${r.percent}% — rolling back`;
+    case 'ROLLED_BACK':
+    case 'ROLLBACK_FAILED':
+    case 'FAILED':
+    case 'REJECTED':
+    case 'INTERRUPTED':
+      return `failed at ${r.percent}%`;
+    default:
+      return null;
+  }
+}
+
+/** The step of a rollout beside a state badge, or nothing. */
+export function stepTag(stage) {
+  const text = stepText(stage);
+  return text ? h('span.step', { 'data-step': String(stage.rollout.step) }, ` ${text}`) : null;
+}
+
 const HEALTH_TONE = { OK: 'good', ALARM: 'bad', INSUFFICIENT_DATA: 'idle', UNKNOWN: 'wait', NONE: 'idle' };
 const HEALTH_LABEL = { OK: 'healthy', ALARM: 'ALARM', INSUFFICIENT_DATA: 'no data', UNKNOWN: 'unknown', NONE: 'no alarms' };
 

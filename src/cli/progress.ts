@@ -5,11 +5,13 @@
  * line is plain and printed once. The answer is the exit code: 0 when every environment
  * succeeded, 1 otherwise, with the reason.
  */
+
 import { styleText } from 'node:util';
 import type { DeploymentView, StageRecord } from '../core/model/deployment.ts';
 import { rehearsalLabel, rehearsedTarget, TERMINAL_STATES } from '../core/model/deployment.ts';
 import type { ExecutionHistory } from '../core/ports.ts';
 import type { StateGraph } from '../core/read-models/state-machine-graph.ts';
+import { stepStatus } from '../core/read-models/step-status.ts';
 import { request } from './client.ts';
 import { CommandFailed } from './errors.ts';
 import { colorState } from './format.ts';
@@ -44,7 +46,7 @@ export function whyNot(deployment: DeploymentView): string[] {
     .filter((s) => s.state !== 'SUCCEEDED' && s.state !== 'SKIPPED')
     .map(
       (s) =>
-        `${s.environment} ${s.state}${s.reason ? `: ${s.reason}` : ''}${s.rolledBackTo && s.state === 'ROLLED_BACK' ? ` — rolled back to ${s.rolledBackTo}` : ''}`,
+        `${s.environment} ${s.state}${s.rollout ? ` ${stepStatus(s)}` : ''}${s.reason ? `: ${s.reason}` : ''}${s.rolledBackTo && s.state === 'ROLLED_BACK' ? ` — rolled back to ${s.rolledBackTo}` : ''}`,
     );
 }
 
@@ -199,8 +201,10 @@ function isWaitingStep(kind: StepKind | undefined): boolean {
 
 function reportStage(stage: StageRecord, known: Map<string, string>, approvals: Set<string>, line: (text: string) => void): void {
   const before = known.get(stage.environment);
-  if (before !== stage.state) {
-    known.set(stage.environment, stage.state);
+  // A rollout moves through the same states once per step: the step is part of what changed.
+  const now = `${stage.state}#${stage.rollout?.step ?? ''}`;
+  if (before !== now) {
+    known.set(stage.environment, now);
     if (before !== undefined || stage.state !== 'PENDING') {
       const detail =
         stage.state === 'BAKING' && stage.rehearsal
@@ -210,7 +214,8 @@ function reportStage(stage: StageRecord, known: Map<string, string>, approvals: 
             : TERMINAL_STATES.has(stage.state) && stage.reason
               ? ` — ${stage.reason}`
               : '';
-      line(`● ${stage.environment.padEnd(10)} ${colorState(stage.state)}${detail}`);
+      const step = stepStatus(stage);
+      line(`● ${stage.environment.padEnd(10)} ${colorState(stage.state)}${step ? ` ${step}` : ''}${detail}`);
     }
   }
   if (stage.state === 'AWAITING_APPROVAL' && stage.approvalId && !approvals.has(stage.approvalId)) {

@@ -205,6 +205,8 @@ export interface ApprovalRecord {
   environment: string;
   version: string;
   fromVersion?: string;
+  /** The rollout step this approval lets start ("canary 50%"); absent for the environment's own approval. */
+  step?: string;
   taskToken: string;
   requestedBy: string;
   requestedAt: string;

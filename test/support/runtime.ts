@@ -37,7 +37,11 @@ export interface TestRuntime extends Runtime {
   dir: string;
   log: ReturnType<typeof memoryLog>;
   ports: Runtime['ports'];
-  appPorts: { staging: number; prod: number };
+  /**
+   * prod is the first prod host (the canary's first batch); prodHosts all four, in inventory order (the
+   * other three are in the inventory only with `prodRollout`).
+   */
+  appPorts: { staging: number; prod: number; prodHosts: number[] };
   /**
    * fetch() as the operator: `path` is relative to the runtime's URL; the operator token goes in
    * X-Coconut-Token, and a POST without a content type says application/json (as the CLI does).
@@ -59,7 +63,8 @@ export interface TestRuntime extends Runtime {
    * rejects naming `what` with the last log lines after `timeoutMs` (a limit, default WAIT_LIMIT_MS).
    */
   until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
-  appVersion(env: 'staging' | 'prod'): Promise<string | undefined>;
+  /** The version an environment's (first) host answers, or the host on that port. */
+  appVersion(env: 'staging' | 'prod' | number): Promise<string | undefined>;
 }
 
 export interface PushResult {
@@ -90,6 +95,8 @@ export interface TestConfigOptions {
   approvers?: string[];
   /** Top-level YAML added before `local:` (e.g. a `slack:` block). */
   topYaml?: string;
+  /** prod's `rollout:` as flow YAML, e.g. "{ strategy: canary, steps: [25, 50], bake: 2s }". */
+  prodRollout?: string;
 }
 
 /**
@@ -107,10 +114,19 @@ export const TEST_SECRETS = { githubWebhookSecret: 'test-github-webhook-secret',
 
 export async function startTestRuntime(opts: Partial<RuntimeOptions> & TestConfigOptions = {}): Promise<TestRuntime> {
   const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'coconut-e2e-'));
-  const appPorts = { staging: await freePort(), prod: await freePort() };
-  const inventory = readFileSync(path.join(PROJECT_ROOT, 'examples/demo/ansible/inventory.yml'), 'utf8')
-    .replace('app_deploy_port: 4601', `app_deploy_port: ${appPorts.staging}`)
-    .replace('app_deploy_port: 4602', `app_deploy_port: ${appPorts.prod}`);
+  // The demo's prod has four hosts (4602-4605): each gets a reserved port of its own.
+  const prodHosts = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const appPorts = { staging: await freePort(), prod: prodHosts[0] as number, prodHosts };
+  let inventory = readFileSync(path.join(PROJECT_ROOT, 'examples/demo/ansible/inventory.yml'), 'utf8').replace(
+    'app_deploy_port: 4601',
+    `app_deploy_port: ${appPorts.staging}`,
+  );
+  prodHosts.forEach((port, i) => {
+    inventory = inventory.replace(`app_deploy_port: ${4602 + i}`, `app_deploy_port: ${port}`);
+  });
+  // Tests of an all-at-once prod keep one prod host, as before the demo's canary: the playbook deploys
+  // hosts one at a time (serial: 1), and four would make every such test four deploys longer.
+  if (!opts.prodRollout) inventory = inventory.replace(/^ {8}demo-prod-\d+:\n(?: {10}.*\n)+/gm, '');
   writeFileSync(path.join(dir, 'inventory.yml'), inventory);
   const approval =
     opts.prodApproval === false
@@ -139,7 +155,7 @@ ${opts.source ? `    source: ${opts.source}\n` : ''}    target: { kind: ansible,
         }
       - name: prod${approval}
         bake: ${opts.prodBake ?? '2s'}
-        alarms: [demo-api-prod-health]
+        alarms: [demo-api-prod-health]${opts.prodRollout ? `\n        rollout: ${opts.prodRollout}` : ''}
 ${opts.extraYaml ?? ''}
 ${opts.topYaml ?? ''}
 local:
@@ -188,7 +204,7 @@ local:
     until: (what, probe, timeoutMs = WAIT_LIMIT_MS) => until(what, probe, timeoutMs),
     appVersion: async (env) => {
       try {
-        const res = await fetch(`http://127.0.0.1:${appPorts[env]}/version`);
+        const res = await fetch(`http://127.0.0.1:${typeof env === 'number' ? env : appPorts[env]}/version`);
         return ((await res.json()) as { version: string }).version;
       } catch {
         return undefined;

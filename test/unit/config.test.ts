@@ -98,4 +98,82 @@ describe('Config: coconut.yaml', () => {
     expect(JSON.stringify(schema)).toContain('"tagPattern"');
     expect(schema.additionalProperties).toBe(false);
   });
+
+  describe('rollout', () => {
+    const withRollout = (rollout: string, kind = 'kind: ansible, inventory: inv.yml') =>
+      valid
+        .replace('kind: ansible, inventory: inv.yml', kind)
+        .replace('timeout: 2h }', `timeout: 2h }\n        rollout: ${rollout}`);
+
+    it('parses a canary and a linear rollout, defaulting approveSteps to false', () => {
+      const canary = parseConfig(withRollout('{ strategy: canary, steps: [10, 50], bake: 30s, approveSteps: true }'));
+      expect(canary.services[0]?.environments[1]?.rollout).toEqual({
+        strategy: 'canary',
+        steps: [10, 50],
+        bake: 30,
+        approveSteps: true,
+      });
+      const linear = parseConfig(withRollout('{ strategy: linear, stepPercent: 25 }'));
+      expect(linear.services[0]?.environments[1]?.rollout).toEqual({ strategy: 'linear', stepPercent: 25, approveSteps: false });
+      expect(parseConfig(valid).services[0]?.environments[1]?.rollout).toBeUndefined();
+    });
+
+    it('rejects steps that do not increase, naming the step', () => {
+      const error = errorOf(withRollout('{ strategy: canary, steps: [50, 10] }'));
+      expect(error.message).toContain('services[0].environments[1].rollout.steps[1]');
+      expect(error.message).toContain('expected steps in increasing order: 10 follows 50');
+    });
+
+    it('rejects 100 and 0 as a canary step, saying 100% always comes last', () => {
+      expect(errorOf(withRollout('{ strategy: canary, steps: [10, 100] }')).message).toContain('100% is always the last step');
+      expect(errorOf(withRollout('{ strategy: canary, steps: [0] }')).message).toContain('expected a percentage from 1 to 99');
+    });
+
+    it('asks a canary for steps and a linear rollout for stepPercent (each in its own key)', () => {
+      expect(errorOf(withRollout('{ strategy: canary }')).message).toContain('a canary rollout needs steps');
+      expect(errorOf(withRollout('{ strategy: linear }')).message).toContain('a linear rollout needs stepPercent');
+      expect(errorOf(withRollout('{ strategy: linear, stepPercent: 60 }')).message).toContain(
+        'expected stepPercent from 1 to 50',
+      );
+      expect(errorOf(withRollout('{ strategy: canary, steps: [10], stepPercent: 20 }')).message).toContain(
+        'stepPercent belongs to strategy linear',
+      );
+    });
+
+    it('rejects approveSteps on an environment without approval', () => {
+      const text = valid.replace(
+        'alarms: [api-health]',
+        'alarms: [api-health]\n        rollout: { strategy: linear, stepPercent: 50, approveSteps: true }',
+      );
+      const error = errorOf(text);
+      expect(error.message).toContain('services[0].environments[0].rollout.approveSteps');
+      expect(error.message).toContain('approveSteps needs approval:');
+    });
+
+    it('refuses a rollout on copilot, saying it deploys rolling and pointing to kind: ecs', () => {
+      const error = errorOf(withRollout('{ strategy: canary, steps: [10] }', 'kind: copilot, app: shop'));
+      expect(error.message).toContain('services[0].environments[1].rollout');
+      expect(error.message).toContain('Copilot deploys rolling, with rollback_alarms only');
+      expect(error.message).toContain('use kind: ecs');
+    });
+
+    it('refuses an ECS canary with more than one step, naming the rule and suggesting linear', () => {
+      // @aws-sdk/client-ecs CanaryConfiguration: one canaryPercent, then the rest of the traffic.
+      const ecs = 'kind: ecs, cluster: main';
+      const error = errorOf(withRollout('{ strategy: canary, steps: [10, 50] }', ecs));
+      expect(error.message).toContain('services[0].environments[1].rollout.steps');
+      expect(error.message).toContain('an ECS canary has one canary percentage and then 100%');
+      expect(error.message).toContain('strategy: linear');
+      expect(parseConfig(withRollout('{ strategy: canary, steps: [10] }', ecs)).services[0]?.target.kind).toBe('ecs');
+      expect(parseConfig(withRollout('{ strategy: linear, stepPercent: 20 }', ecs)).services[0]?.target.kind).toBe('ecs');
+    });
+
+    it('documents rollout in the JSON Schema `coconut schema` prints', () => {
+      const text = JSON.stringify(configJsonSchema());
+      expect(text).toContain('"rollout"');
+      expect(text).toContain('"approveSteps"');
+      expect(text).toContain('"stepPercent"');
+      expect(text).toContain('"canary"');
+    });
+  });
 });

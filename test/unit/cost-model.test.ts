@@ -107,6 +107,39 @@ describe('Cost model (core/cost)', () => {
     expect(PRICES.stepFunctions.perStateTransition).toBe(0.025 / 1000);
     expect(PRICES.retrieved).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
+
+  it('counts the extra transitions of a rollout: the step loop once per step, step approvals included', () => {
+    const stepped = parseConfig(`
+services:
+  - name: api
+    image: { registry: ecr, repository: api }
+    target: { kind: helm, chart: charts/api }
+    environments:
+      - name: prod
+        approval: { approvers: [U1] }
+        bake: 10m
+        alarms: [b]
+        rollout: { strategy: canary, steps: [10, 50], bake: 5m, approveSteps: true }
+`).services[0]!;
+    const allAtOnce = costModel(definition, { ...stepped, environments: [{ ...stepped.environments[0]!, rollout: undefined }] });
+    const report = costModel(definition, stepped);
+    const path = report.environments[0]!.path;
+    // Three deploys, three bakes, and an approval before the 50% and the 100% step.
+    expect(path.builds).toBe(3);
+    expect(path.states.filter((s) => s === 'StepBake')).toHaveLength(3);
+    expect(path.states.filter((s) => s === 'RequestStepApproval')).toHaveLength(2);
+    expect(path.states.filter((s) => s === 'NextStep')).toHaveLength(2);
+    expect(path.states.at(-3)).toBe('RecordSucceeded');
+    // Up to DeployTarget? as all at once (7), StartRollout, per step 12 states (select, approval
+    // choice, record, target choice, deploy, record, check, choice, bake, check, choice, last-step
+    // choice), 2 more per approved step, NextStep between steps, and the 3 closing states.
+    expect(allAtOnce.environments[0]!.path.transitions).toBe(17);
+    expect(path.transitions).toBe(7 + 1 + 3 * 12 + 2 * 2 + 2 + 3);
+    expect(report.perDeployment.transitions).toBeGreaterThan(allAtOnce.perDeployment.transitions);
+    expect(report.perDeployment.lambdaInvocations).toBeGreaterThan(allAtOnce.perDeployment.lambdaInvocations);
+    // Failing at the first step's bake: one deploy, then the rollback.
+    expect(report.rolledBack.transitions).toBeLessThan(report.perDeployment.transitions);
+  });
 });
 
 describe('Cost model: the Choice rules it evaluates', () => {

@@ -159,7 +159,12 @@ services:
     for (const file of ['deploy', 'release']) {
       visit(file, JSON.parse(readFileSync(`stepfunctions/${file}.asl.json`, 'utf8')).States);
     }
-    expect(tasks.map((t) => `${t.file}:${t.state}`).sort()).toEqual(['deploy:Deploy', 'deploy:Rollback', 'release:BuildImage']);
+    expect(tasks.map((t) => `${t.file}:${t.state}`).sort()).toEqual([
+      'deploy:Deploy',
+      'deploy:DeployStep',
+      'deploy:Rollback',
+      'release:BuildImage',
+    ]);
     for (const spec of buildspecs()) {
       const needed = 60 * (buildCompute(spec, config).timeoutMinutes + QUEUED_TIMEOUT_MINUTES);
       const starters = tasks.filter((t) => (spec.kind === 'build-image' ? t.file === 'release' : t.file === 'deploy'));

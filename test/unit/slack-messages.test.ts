@@ -158,6 +158,12 @@ describe('Function: stageMessage / threadParentMessage', () => {
     expect(blockText(stageMessage(stage({ state: 'ROLLBACK_FAILED', reason: 'x' }), { links }))).toContain('*needs attention*');
   });
 
+  it("names a rollout's step beside the environment", () => {
+    const rollout = { strategy: 'canary' as const, step: 1, of: 3, percent: 25, previousPercent: 0 };
+    const baking = stageMessage(stage({ state: 'BAKING', environment: 'prod', rollout }), { links, bakeSeconds: 10 });
+    expect(blockText(baking)).toContain(':mag: *prod* (canary 25%): `1.2.0` deployed; baking for 10s');
+  });
+
   it('labels a rehearsal where a tool was missing', () => {
     const message = stageMessage(stage({ state: 'BAKING', rehearsal: { tools: ['helm'], steps: ['deploy'] } }), {
       links,

@@ -28,10 +28,13 @@ describe('State machine graph (core) and its layout (dashboard)', () => {
     expect(choiceLabel({ Variable: '$.env.approval', IsPresent: true, Next: 'x' })).toBe('env.approval present');
   });
 
-  it('lays the states out in rows without overlaps; nothing loops (waits are task tokens, not Wait-state rounds)', () => {
+  it('lays the states out in rows without overlaps; only the rollout steps loop (waits are task tokens, not Wait-state rounds)', () => {
     const { positions, back, width, height } = layout(inner);
     expect(positions.size).toBe(inner?.states.length);
-    expect([...back]).toEqual([]);
+    // The one loop is a rollout's steps (issue 15: "the state machine graph shows the loop"), and
+    // no Wait state is in the machine at all: each step's bake waits on a task token.
+    expect([...back]).toEqual(['NextStep->SelectStep']);
+    expect(inner?.states.filter((s) => s.type === 'Wait')).toEqual([]);
     // A loop is still drawn as a back edge.
     const looped = layout({
       startAt: 'A',

@@ -71,6 +71,7 @@ export function approvalsPanel(approvals, onDecided) {
           h('span.version.new', {}, a.version),
           ' on ',
           h('strong', {}, a.environment),
+          a.step ? h('span.step', {}, ` — next step: ${a.step}`) : null,
         ),
         h(
           'div.meta',

@@ -1,7 +1,7 @@
 // #/deployments/ID — one deployment: its stages, and the state machine drawn from the ASL with
 // each state colored by the execution's events, one environment (Map iteration) at a time.
 import { get } from '../api.js';
-import { ago, h, stateBadge } from '../dom.js';
+import { ago, h, stateBadge, stepTag } from '../dom.js';
 import { renderGraph, statesOf } from '../graph.js';
 import { hasEnded } from '../states.js';
 import { approvalsPanel } from './approvals.js';
@@ -25,6 +25,7 @@ function stageCard(stage, index, approvals) {
         stage.environment,
       ),
       stateBadge(stage.state, stage.rehearsal),
+      stepTag(stage),
     ),
     stage.reason ? h('div.reason', {}, stage.reason) : null,
     stage.alarm ? h('div.alarm', {}, `alarm ${stage.alarm}`) : null,

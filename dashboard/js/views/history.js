@@ -1,6 +1,6 @@
 // #/history — every environment deployment of a service, filtered by environment, state, version.
 import { get } from '../api.js';
-import { ago, h, stateBadge } from '../dom.js';
+import { ago, h, stateBadge, stepTag } from '../dom.js';
 import { STAGE_STATES } from '../states.js';
 import { live, params, replace, selectField } from './view.js';
 
@@ -75,7 +75,7 @@ export async function historyView() {
                       st.kind === 'rollback' ? h('span.kind-tag', {}, 'rollback') : null,
                     ),
                     h('td', { 'data-label': 'environment' }, st.environment),
-                    h('td', { 'data-label': 'state' }, stateBadge(st.state, st.rehearsal)),
+                    h('td', { 'data-label': 'state' }, stateBadge(st.state, st.rehearsal), stepTag(st)),
                     h('td', { 'data-label': 'from' }, st.previousVersion ?? '—'),
                     h('td.reason-cell', { 'data-label': 'why' }, st.reason ?? ''),
                     h('td', { 'data-label': 'when', title: st.updatedAt }, ago(st.updatedAt)),

@@ -1,6 +1,6 @@
 // #/ — services x environments (version, health, last deployment), approvals, recent deployments.
 import { get } from '../api.js';
-import { ago, h, healthPill, stateBadge } from '../dom.js';
+import { ago, h, healthPill, stateBadge, stepTag } from '../dom.js';
 import { endedBadly } from '../states.js';
 import { approvalsPanel } from './approvals.js';
 import { live, replace } from './view.js';
@@ -28,6 +28,7 @@ function cell(svc, env) {
           h('span.version', {}, latest.version),
           ' ',
           stateBadge(latest.state, latest.rehearsal),
+          stepTag(latest),
           h('span.when', {}, ` ${ago(latest.updatedAt)}`),
         )
       : h('div.latest.muted', {}, 'no deployment yet'),

@@ -7,6 +7,7 @@
 import type { Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
 import { type DeploymentRecord, rehearsalLabel, type StageRecord } from '../../core/model/deployment.ts';
 import type { Trigger } from '../../core/model/release.ts';
+import { stepLabel } from '../../core/pipeline/rollout.ts';
 import type { ApprovalRecord } from '../../core/ports.ts';
 
 export const APPROVAL_BLOCK_ID = 'coconut_approval';
@@ -79,7 +80,8 @@ function section(text: string): SectionBlock {
 }
 
 function change(approval: ApprovalRecord): string {
-  return `${approval.fromVersion ? code(approval.fromVersion) : '_(nothing yet)_'} → ${code(approval.version)}`;
+  const step = approval.step ? ` — next step: ${esc(approval.step)}` : '';
+  return `${approval.fromVersion ? code(approval.fromVersion) : '_(nothing yet)_'} → ${code(approval.version)}${step}`;
 }
 
 export interface ApprovalContext {
@@ -136,7 +138,7 @@ export function approvalRequestMessage(approval: ApprovalRecord, ctx: ApprovalCo
     },
   };
   return {
-    text: `Approval needed: ${approval.service} ${approval.fromVersion ?? '(nothing yet)'} -> ${approval.version} on ${approval.environment}`,
+    text: `Approval needed: ${approval.service} ${approval.fromVersion ?? '(nothing yet)'} -> ${approval.version} on ${approval.environment}${approval.step ? ` (next step: ${approval.step})` : ''}`,
     blocks: withContext(
       [...approvalSummary(approval, ctx), { type: 'actions', block_id: APPROVAL_BLOCK_ID, elements: [approve, reject] }],
       approval,
@@ -215,7 +217,9 @@ function duration(seconds: number): string {
 
 /** One thread reply for a stage that moved. */
 export function stageMessage(stage: StageRecord, ctx: StageContext): SlackMessage {
-  const env = `*${esc(stage.environment)}*`;
+  // A rollout's step beside the environment: "*prod* (canary 25%): deploying …".
+  const step = stage.rollout ? ` (${stepLabel(stage.rollout.strategy, stage.rollout.percent)})` : '';
+  const env = `*${esc(stage.environment)}*${step}`;
   const version = code(stage.version);
   const reason = stage.reason ? esc(clip(stage.reason, 1500)) : '';
   let line: string;

@@ -95,7 +95,7 @@ export class SlackNotifier implements Notifier {
       links: this.links(stage.deploymentId),
       ...(env?.approval ? { approvers: env.approval.approvers } : {}),
       ...(approval ? { approval } : {}),
-      ...(env ? { bakeSeconds: env.bake, alarms: env.alarms } : {}),
+      ...(env ? { bakeSeconds: env.rollout?.bake ?? env.bake, alarms: env.alarms } : {}),
     });
     const thread = await this.thread(deployment);
     await this.call('chat.postMessage', () =>

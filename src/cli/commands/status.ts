@@ -3,13 +3,18 @@
 import { parseArgs } from 'node:util';
 import { rehearsalLabel, type StageRecord } from '../../core/model/deployment.ts';
 import type { PublicApproval, ServiceStatus } from '../../core/read-models/status.ts';
+import { stepStatus } from '../../core/read-models/step-status.ts';
 import { request, useStage } from '../client.ts';
 import { ago, colorHealth, colorState, table } from '../format.ts';
 
 export const usage = 'coconut status [--stage S] [--json]';
 
-export function stageLabel(stage: Pick<StageRecord, 'state' | 'rehearsal'>): string {
-  return `${colorState(stage.state)}${stage.rehearsal ? ` (${rehearsalLabel(stage.rehearsal)})` : ''}`;
+export function stageLabel(
+  stage: Pick<StageRecord, 'state' | 'rehearsal'> & Partial<Pick<StageRecord, 'rollout' | 'bakeEndsAt' | 'updatedAt'>>,
+): string {
+  // A rollout names its step: "BAKING canary 10% — baking, 1m12s left", "ROLLED_BACK failed at 50%".
+  const step = stage.updatedAt ? stepStatus({ ...stage, updatedAt: stage.updatedAt }) : undefined;
+  return `${colorState(stage.state)}${step ? ` ${step}` : ''}${stage.rehearsal ? ` (${rehearsalLabel(stage.rehearsal)})` : ''}`;
 }
 
 export async function status(args: string[]): Promise<number> {
@@ -46,7 +51,7 @@ export async function status(args: string[]): Promise<number> {
           a.approvalId,
           a.service,
           a.environment,
-          `${a.fromVersion ?? '—'} -> ${a.version}`,
+          `${a.fromVersion ?? '—'} -> ${a.version}${a.step ? ` (next step: ${a.step})` : ''}`,
           a.expiresAt,
         ]),
       )}\n`,

@@ -1,9 +1,10 @@
 /** `coconut validate` and `coconut schema`: check coconut.yaml; print its JSON Schema. */
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../core/config/load.ts';
-import { configJsonSchema } from '../../core/config/schema.ts';
+import { configJsonSchema, type RolloutConfig } from '../../core/config/schema.ts';
 import { configWarnings } from '../../core/config/warnings.ts';
 import { formatDuration } from '../../core/model/duration.ts';
+import { rolloutSteps } from '../../core/pipeline/rollout.ts';
 import { configFile } from '../config-file.ts';
 
 export const validateUsage = 'coconut validate [--config FILE] [--json]';
@@ -30,7 +31,7 @@ export async function validate(args: string[]): Promise<number> {
     const envs = s.environments
       .map(
         (e) =>
-          `${e.name}${e.approval ? ' (approval)' : ''} bake ${formatDuration(e.bake)}${e.alarms.length ? `, alarms ${e.alarms.join(', ')}` : ''}`,
+          `${e.name}${e.approval ? ' (approval)' : ''} bake ${formatDuration(e.bake)}${e.alarms.length ? `, alarms ${e.alarms.join(', ')}` : ''}${rolloutSummary(e.rollout)}`,
       )
       .join(' -> ');
     process.stdout.write(`  ${s.name}: ${s.image.registry} ${s.image.repository} -> ${s.target.kind}: ${envs}\n`);
@@ -43,4 +44,13 @@ export async function schema(args: string[]): Promise<number> {
   if (args.length) throw Object.assign(new Error('schema takes no arguments'), { name: 'UsageError' });
   process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   return 0;
+}
+
+/** ", canary 10% 50% 100% (each baked 30s, approved)": the steps as they will run. */
+function rolloutSummary(rollout: RolloutConfig | undefined): string {
+  if (!rollout) return '';
+  const bake = rollout.bake === undefined ? '' : `, each baked ${formatDuration(rollout.bake)}`;
+  return `, ${rollout.strategy} ${rolloutSteps(rollout)
+    .map((p) => `${p}%`)
+    .join(' ')}${bake}${rollout.approveSteps ? ', steps approved' : ''}`;
 }

@@ -253,6 +253,7 @@ const ecsTarget = z.strictObject({
 });
 
 export const TARGET_KINDS = ['ansible', 'helm', 'copilot', 'ecs'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const targetSchema = z.discriminatedUnion('kind', [ansibleTarget, helmTarget, copilotTarget, ecsTarget], {
   message: 'expected target.kind to be one of "ansible", "helm", "copilot", "ecs"',
@@ -280,6 +281,94 @@ const approver = z
   });
 
 export const SEVERITIES = ['NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+
+export const ROLLOUT_STRATEGIES = ['canary', 'linear'] as const;
+
+/**
+ * How an environment moves to the new version: in steps, each baked under the environment's
+ * alarms, instead of all at once (the default when `rollout` is absent). The cumulative
+ * percentages come from src/core/pipeline/rollout.ts `rolloutSteps()`.
+ */
+export const rolloutSchema = z
+  .strictObject({
+    strategy: z
+      .enum(ROLLOUT_STRATEGIES, { message: 'expected rollout.strategy to be "canary" or "linear"' })
+      .describe('canary: the steps you list, then 100%. linear: equal steps of stepPercent up to 100%.'),
+    steps: z
+      .array(
+        z
+          .number({ message: 'expected a percentage (a whole number from 1 to 99)' })
+          .int('expected a whole-number percentage')
+          .min(1, 'expected a percentage from 1 to 99 (100% is always the last step, do not list it)')
+          .max(99, 'expected a percentage from 1 to 99 (100% is always the last step, do not list it)'),
+      )
+      .min(1, 'expected at least one canary step, like [10] or [10, 50]')
+      .optional()
+      .describe('canary only: increasing cumulative percentages, each 1..99, e.g. [10, 50]; 100% always follows.'),
+    stepPercent: z
+      .number({ message: 'expected a percentage (a whole number from 1 to 50)' })
+      .int('expected a whole-number percentage')
+      .min(1, 'expected stepPercent from 1 to 50')
+      .max(50, 'expected stepPercent from 1 to 50 (at least two steps; without steps, leave rollout out)')
+      .optional()
+      .describe('linear only: the share added at each step, 1..50; 25 gives 25, 50, 75, 100.'),
+    bake: duration(0, 24 * 3600)
+      .optional()
+      .describe("Bake of each step under the environment's alarms. Default: the environment's bake."),
+    approveSteps: z
+      .boolean()
+      .default(false)
+      .describe(
+        "When true, each step after the first waits for the environment's approval (its approvers, fourEyes, Slack buttons) before it starts. Requires `approval:`.",
+      ),
+  })
+  .superRefine((rollout, ctx) => {
+    if (rollout.strategy === 'canary') {
+      if (rollout.steps === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps'],
+          message: 'a canary rollout needs steps: increasing percentages like [10, 50]',
+        });
+      } else {
+        rollout.steps.forEach((step, i) => {
+          const previous = rollout.steps?.[i - 1];
+          if (previous !== undefined && step <= previous) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['steps', i],
+              message: `expected steps in increasing order: ${step} follows ${previous} (steps are cumulative percentages of the environment)`,
+            });
+          }
+        });
+      }
+      if (rollout.stepPercent !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stepPercent'],
+          message: 'stepPercent belongs to strategy linear; a canary lists its steps',
+        });
+      }
+    } else {
+      if (rollout.stepPercent === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stepPercent'],
+          message: 'a linear rollout needs stepPercent (1..50), e.g. 25 for 25, 50, 75, 100',
+        });
+      }
+      if (rollout.steps !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps'],
+          message: 'steps belong to strategy canary; a linear rollout sets stepPercent',
+        });
+      }
+    }
+  })
+  .describe(
+    "Deploy this environment in steps (canary or linear), each baked under the environment's alarms; an alarm in any step rolls back every step. Absent: all at once.",
+  );
 
 export const environmentSchema = z.strictObject({
   name: name('environment'),
@@ -320,6 +409,7 @@ export const environmentSchema = z.strictObject({
     })
     .optional()
     .describe('Image scan gate: findings above maxSeverity stop the deployment before it starts.'),
+  rollout: rolloutSchema.optional(),
 });
 
 /** A PEM public key written in coconut.yaml (a path is read into this by the loader, load.ts). */
@@ -386,17 +476,58 @@ export const verifySchema = z
   })
   .describe('Signed-image gate: an image not signed with this key stops the deployment before it starts, in every environment.');
 
-export const serviceSchema = z.strictObject({
-  name: name('service'),
-  image: imageSchema,
-  source: sourceSchema.optional(),
-  target: targetSchema,
-  environments: z
-    .array(environmentSchema)
-    .min(1, 'expected at least one environment')
-    .describe('Environments in promotion order: a failure in one stops the later ones.'),
-  verify: verifySchema.optional(),
-});
+export const serviceSchema = z
+  .strictObject({
+    name: name('service'),
+    image: imageSchema,
+    source: sourceSchema.optional(),
+    target: targetSchema,
+    environments: z
+      .array(environmentSchema)
+      .min(1, 'expected at least one environment')
+      .describe('Environments in promotion order: a failure in one stops the later ones.'),
+    verify: verifySchema.optional(),
+  })
+  .superRefine((service, ctx) => {
+    service.environments.forEach((env, j) => {
+      const problem = env.rollout && rolloutProblem(service.target.kind, env);
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: ['environments', j, 'rollout', ...problem.path], message: problem.message });
+    });
+  });
+
+/**
+ * What a rollout cannot do on this environment or target kind. Copilot deploys rolling with
+ * rollback_alarms only (https://aws.github.io/copilot-cli/docs/manifest/lb-web-service/#deployment);
+ * an ECS canary shifts one canaryPercent then the rest (@aws-sdk/client-ecs CanaryConfiguration).
+ */
+function rolloutProblem(
+  kind: TargetKind,
+  env: z.output<typeof environmentSchema>,
+): { path: (string | number)[]; message: string } | undefined {
+  const rollout = env.rollout;
+  if (!rollout) return undefined;
+  if (kind === 'copilot') {
+    return {
+      path: [],
+      message:
+        'a copilot target cannot deploy in steps: Copilot deploys rolling, with rollback_alarms only; remove rollout here, or use kind: ecs for canary and linear deployments',
+    };
+  }
+  if (kind === 'ecs' && rollout.strategy === 'canary' && (rollout.steps?.length ?? 0) > 1) {
+    return {
+      path: ['steps'],
+      message: `an ECS canary has one canary percentage and then 100% (canaryConfiguration.canaryPercent); got ${rollout.steps?.length} steps [${rollout.steps?.join(', ')}]. Use one step like [10], or strategy: linear with stepPercent`,
+    };
+  }
+  if (rollout.approveSteps && !env.approval) {
+    return {
+      path: ['approveSteps'],
+      message: 'approveSteps needs approval: with approvers on this environment (they approve each step after the first)',
+    };
+  }
+  return undefined;
+}
 
 /**
  * A `slack.users` key that could never match is refused rather than silently ignored: a
@@ -550,6 +681,8 @@ export type ImageConfig = ServiceConfig['image'];
 export type LocalAlarmConfig = CoconutConfig['local']['alarms'][string];
 export type AuthConfig = NonNullable<CoconutConfig['auth']>;
 export type BuildConfig = NonNullable<CoconutConfig['build']>;
+/** An environment's step strategy, bakes in seconds (the design's shape, shared with the target modules). */
+export type RolloutConfig = z.output<typeof rolloutSchema>;
 
 /** JSON Schema of the file as a user writes it (input side: durations as strings). */
 export function configJsonSchema(): Record<string, unknown> {

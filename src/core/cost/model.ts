@@ -10,6 +10,7 @@
 
 import type { AslDefinition, AslState } from '../asl.ts';
 import type { ServiceConfig } from '../config/schema.ts';
+import { rolloutSteps } from '../pipeline/rollout.ts';
 import prices from './prices.json' with { type: 'json' };
 
 export type Prices = typeof prices;
@@ -24,6 +25,8 @@ export interface Scenario {
   input: Record<string, unknown>;
   /** Tasks that end with an error (caught) instead of Next, e.g. Bake: States.Timeout. */
   errors: Record<string, string>;
+  /** Called as each state is entered, to move what the scenario's Choice states read (a loop's cursor). */
+  visit?: (state: string, input: Record<string, unknown>) => void;
 }
 
 export interface PathCount {
@@ -78,6 +81,7 @@ export function walk(machine: AslMachine, scenario: Scenario): PathCount {
     const state = machine.States[name] as AslState | undefined;
     if (!state) throw new Error(`the state machine has no state ${name}`);
     states.push(name);
+    scenario.visit?.(name, scenario.input);
     const error: string | undefined = scenario.errors[name];
     if (error) {
       const catcher: { Next: string } | undefined = state.Catch?.find(
@@ -159,16 +163,43 @@ export interface CostReport {
   notCounted: string[];
 }
 
-/** Step Functions' inner path of one environment, plus the Map state itself. */
+/**
+ * Step Functions' inner path of one environment, plus the Map state itself. A rollout walks its
+ * step loop once per step (SelectStep moves the cursor, as the Pass state does on AWS); failing,
+ * the first step's bake fails.
+ */
 function environmentScenario(env: ServiceConfig['environments'][number], failing = false): Scenario {
+  const steps = env.rollout ? rolloutSteps(env.rollout) : [];
+  const stepBake = env.rollout?.bake ?? env.bake;
+  let cursor = -1;
+  const bakeError = failing ? 'Coconut.AlarmFired' : undefined;
   return {
     input: {
-      env: { ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}), bakeSeconds: env.bake },
+      env: {
+        ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}),
+        bakeSeconds: env.bake,
+        ...(env.rollout ? { rollout: { bakeSeconds: stepBake } } : {}),
+      },
       alarmCheck: { breached: false },
       rollback: { canRollBack: true },
     },
-    errors: failing ? { Bake: 'Coconut.AlarmFired' } : env.bake > 0 ? { Bake: 'States.Timeout' } : {},
+    errors: {
+      ...(bakeError ? { Bake: bakeError, StepBake: bakeError } : {}),
+      ...(!failing && env.bake > 0 ? { Bake: 'States.Timeout' } : {}),
+      ...(!failing && stepBake > 0 ? { StepBake: 'States.Timeout' } : {}),
+    },
+    visit: (state, input) => {
+      if (state !== 'SelectStep') return;
+      cursor++;
+      input.at = { step: { approve: Boolean(env.rollout?.approveSteps) && cursor > 0, last: cursor === steps.length - 1 } };
+    },
   };
+}
+
+/** How many approvals an environment waits for: its own, plus one per later step with approveSteps. */
+function approvalsOf(env: ServiceConfig['environments'][number]): number {
+  if (!env.approval) return 0;
+  return env.rollout?.approveSteps ? rolloutSteps(env.rollout).length : 1;
 }
 
 export function costModel(
@@ -188,7 +219,7 @@ export function costModel(
     path: walk(inner, environmentScenario(env)),
   }));
   const transitions = outer.transitions + environments.reduce((n, e) => n + e.path.transitions, 0);
-  const approvals = environments.filter((e) => e.approval).length;
+  const approvals = service.environments.reduce((n, env) => n + approvalsOf(env), 0);
   // Outside the state machine: the trigger (ecr-push or a webhook) and each approval decision.
   const lambdaInvocations = environments.reduce((n, e) => n + e.path.lambdaInvocations, 0) + 1 + approvals;
   const gbSeconds = lambdaInvocations * (assumptions.lambdaMemoryMb / 1024) * (assumptions.lambdaMilliseconds / 1000);
@@ -244,10 +275,12 @@ export function costModel(
 
   // CodePipeline V2: per environment a deploy action as long as the build (rounded up), a free
   // manual approval, and the bake as an action that waits the bake time (rounded up).
-  const actionMinutes = service.environments.reduce(
-    (n, env) => n + Math.ceil(assumptions.buildMinutes) + (env.bake > 0 ? Math.ceil(env.bake / 60) : 0),
-    0,
-  );
+  // A rollout: a deploy action and a bake action per step.
+  const actionMinutes = service.environments.reduce((n, env) => {
+    const steps = env.rollout ? rolloutSteps(env.rollout).length : 1;
+    const bake = env.rollout?.bake ?? env.bake;
+    return n + steps * (Math.ceil(assumptions.buildMinutes) + (bake > 0 ? Math.ceil(bake / 60) : 0));
+  }, 0);
   const pipelinePerDeployment = actionMinutes * p.codePipelineV2.perActionMinute + buildMinutes * buildRate;
   const pipelineMonthMinutes = Math.max(0, actionMinutes * deployments - p.codePipelineV2.freeActionMinutesPerMonth);
 

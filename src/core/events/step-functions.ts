@@ -43,6 +43,11 @@ export const approvalRequestSchema = z.object({
   timeoutSeconds: z.number().int().positive(),
   /** $$.State.EnteredTime: when the wait (and its timeout) started. */
   enteredAt: z.iso.datetime({ offset: true }).optional(),
+  /** Between the steps of a rollout (RequestStepApproval): the step that waits, e.g. "canary 50%". */
+  step: z
+    .string()
+    .regex(/^(canary|linear) \d{1,3}%$/)
+    .optional(),
 });
 
 export type ApprovalRequestEvent = z.input<typeof approvalRequestSchema>;

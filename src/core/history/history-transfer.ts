@@ -92,6 +92,16 @@ const stageSchema = z.strictObject({
   approvalId: z.string().min(1).max(80).optional(),
   rehearsal: z.strictObject({ tools: z.array(z.string().max(256)), steps: z.array(z.string().max(256)) }).optional(),
   buildId: z.string().min(1).max(2048).optional(),
+  rollout: z
+    .strictObject({
+      strategy: z.enum(['canary', 'linear']),
+      step: z.number().int().min(1).max(100),
+      of: z.number().int().min(1).max(100),
+      percent: z.number().int().min(1).max(100),
+      previousPercent: z.number().int().min(0).max(99),
+    })
+    .optional(),
+  bakeEndsAt: time.optional(),
   kind: z.literal('rollback').optional(),
   createdAt: time,
   startedAt: time.optional(),
@@ -126,6 +136,10 @@ const approvalSchema = z.strictObject({
   environment: name('environment'),
   version: tag,
   fromVersion: tag.optional(),
+  step: z
+    .string()
+    .regex(/^(canary|linear) \d{1,3}%$/)
+    .optional(),
   requestedBy: z.string().min(1).max(256),
   requestedAt: time,
   expiresAt: time,

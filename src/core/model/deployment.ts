@@ -35,9 +35,11 @@ export const TERMINAL_STATES: ReadonlySet<StageState> = new Set([
 const TRANSITIONS: Record<StageState, readonly StageState[]> = {
   // SKIPPED: an earlier environment ended badly, so this one never ran.
   PENDING: ['AWAITING_APPROVAL', 'DEPLOYING', 'FAILED', 'REJECTED', 'SKIPPED'],
-  AWAITING_APPROVAL: ['DEPLOYING', 'REJECTED', 'FAILED'],
+  // A rollout's step may wait for approval (AWAITING_APPROVAL -> ROLLING_BACK when it is refused:
+  // earlier steps already run the new version), and a baked step goes on to the next (BAKING -> ...).
+  AWAITING_APPROVAL: ['DEPLOYING', 'REJECTED', 'FAILED', 'ROLLING_BACK'],
   DEPLOYING: ['BAKING', 'SUCCEEDED', 'ROLLING_BACK', 'FAILED'],
-  BAKING: ['SUCCEEDED', 'ROLLING_BACK', 'FAILED'],
+  BAKING: ['SUCCEEDED', 'ROLLING_BACK', 'FAILED', 'DEPLOYING', 'AWAITING_APPROVAL'],
   ROLLING_BACK: ['ROLLED_BACK', 'ROLLBACK_FAILED'],
   SUCCEEDED: [],
   REJECTED: [],
@@ -105,6 +107,10 @@ export interface StageRecord {
   /** Set when a step could not really run (a tool was missing) and was only rehearsed. */
   rehearsal?: { tools: string[]; steps: string[] };
   buildId?: string;
+  /** The step of a rollout (canary, linear) the stage is in or ended at; absent when all at once. */
+  rollout?: RolloutProgress;
+  /** When the current bake ends (ISO): what "baking, 1m12s left" counts down to. */
+  bakeEndsAt?: string;
   /** Set on the stages of a rollback execution (`coconut rollback`); absent for deployments. */
   kind?: 'rollback';
   createdAt: string;
@@ -129,8 +135,23 @@ export type StageUpdate = Partial<
     | 'startedAt'
     | 'finishedAt'
     | 'deployedAt'
+    | 'rollout'
+    | 'bakeEndsAt'
   >
 > & { state: StageState };
+
+/** Where a rollout's step stands, as the stage records it and every view shows it. */
+export interface RolloutProgress {
+  strategy: 'canary' | 'linear';
+  /** 1-based position of the step. */
+  step: number;
+  /** How many steps there are (the last one is 100%). */
+  of: number;
+  /** Cumulative share of the environment running the new version once this step is deployed. */
+  percent: number;
+  /** The share before this step (0 for the first): the step deploys the part in between. */
+  previousPercent: number;
+}
 
 /** What runs where: the current version and the last version that passed its bake. */
 export interface EnvironmentState {

@@ -46,6 +46,8 @@ export interface ApprovalRequest {
    * there, so the expiry people see is the real one, even when this request runs late.
    */
   enteredAt?: string;
+  /** Set between the steps of a rollout: the step that waits for this approval ("canary 50%"). */
+  step?: string;
 }
 
 /** Short and stable for one wait: a retried request for the same token gets the same id. */
@@ -62,10 +64,13 @@ export async function requestApproval(deps: ApprovalDeps, req: ApprovalRequest):
     return existing;
   }
   const now = deps.clock.now();
-  const [envState, deployment] = await Promise.all([
+  const [envState, deployment, stage] = await Promise.all([
     deps.store.getEnvironmentState(req.service, req.environment),
     deps.store.getDeployment(req.deploymentId),
+    req.step ? deps.store.getStage(req.deploymentId, req.environment) : undefined,
   ]);
+  // Between steps the environment already runs the new version in part: the change is from what ran before.
+  const fromVersion = req.step ? stage?.previousVersion : envState?.current?.version;
   const trigger = deployment?.trigger;
   const waitStarted = req.enteredAt && !Number.isNaN(Date.parse(req.enteredAt)) ? new Date(req.enteredAt) : now;
   const expiresAt = new Date(waitStarted.getTime() + req.timeoutSeconds * 1000);
@@ -77,7 +82,8 @@ export async function requestApproval(deps: ApprovalDeps, req: ApprovalRequest):
     service: req.service,
     environment: req.environment,
     version: req.version,
-    ...(envState?.current ? { fromVersion: envState.current.version } : {}),
+    ...(fromVersion ? { fromVersion } : {}),
+    ...(req.step ? { step: req.step } : {}),
     taskToken: req.taskToken,
     requestedBy: trigger ? (trigger.actor ?? trigger.kind) : 'unknown',
     requestedAt: now.toISOString(),

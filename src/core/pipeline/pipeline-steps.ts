@@ -40,6 +40,16 @@ const build = z
   })
   .passthrough()
   .optional();
+/** The step of a rollout (plan.ts PlanStep.progress); absent when the environment goes all at once. */
+const rollout = z
+  .object({
+    strategy: z.enum(['canary', 'linear']),
+    step: z.number().int().min(1),
+    of: z.number().int().min(1),
+    percent: z.number().int().min(1).max(100),
+    previousPercent: z.number().int().min(0).max(99),
+  })
+  .optional();
 
 export const pipelineStepSchema = z.discriminatedUnion('action', [
   z.object({
@@ -69,6 +79,7 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     build,
     step: z.string().default('deploy'),
     alarms: z.array(z.string()).optional(),
+    rollout,
   }),
   z.object({ action: z.literal('prepareRollback'), ref, failure, step: z.string().default('deploy'), buildEnv }),
   z.object({
@@ -96,7 +107,8 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     taskToken: z.string().min(1),
   }),
   // The native ECS target: deploy / roll back without CodeBuild; the result mimics a build.
-  z.object({ action: z.literal('ecsDeploy'), ref, buildEnv }),
+  // `rollout` is the step's share for the target's own strategy (the seam for ECS canary/linear).
+  z.object({ action: z.literal('ecsDeploy'), ref, buildEnv, rollout }),
   z.object({ action: z.literal('ecsRollback'), ref, buildEnv }),
 ]);
 
@@ -147,8 +159,14 @@ export async function runPipelineStep(
       return { released: await releaseLock(deps, key, input.ref.deploymentId) };
     case 'recordStage':
       return recordStage(input, deps);
-    case 'prepareRollback':
+    case 'prepareRollback': {
+      // A step's approval that ran out: the approval record says EXPIRED, as in RecordRejected.
+      if (input.failure?.Error === 'States.Timeout') {
+        const stage = await deps.store.getStage(input.ref.deploymentId, input.ref.environment);
+        if (stage?.state === 'AWAITING_APPROVAL') await expireApproval(deps, stage.approvalId);
+      }
       return prepareRollback(deps, input.ref, input.failure, input.step, input.buildEnv);
+    }
     case 'checkAlarms': {
       const bakeRef = { deploymentId: input.ref.deploymentId, environment: input.ref.environment, alarms: input.alarms };
       // Before a bake, alarms that fired before the deploy get the bake to recover; with no bake, they count now.
@@ -171,12 +189,26 @@ export async function runPipelineStep(
         taskToken: input.taskToken,
         tolerate: await preexistingAlarms(deps, input.ref),
       });
+      await noteBakeEnd(deps, input.ref, input.bakeSeconds);
       return {};
     case 'ecsDeploy':
       return runEcsStep('deploy', input.ref, input.buildEnv, deps, context.remainingMs());
     case 'ecsRollback':
       return runEcsStep('rollback', input.ref, input.buildEnv, deps, context.remainingMs());
   }
+}
+
+/** When the bake ends, for "baking, 1m12s left"; a view only, so a failure to write it is logged, not fatal. */
+async function noteBakeEnd(deps: PipelineDeps, ref: { deploymentId: string; environment: string }, seconds: number) {
+  const at = deps.clock.now();
+  await deps.store
+    .updateStage(
+      ref.deploymentId,
+      ref.environment,
+      { state: 'BAKING', bakeEndsAt: new Date(at.getTime() + seconds * 1000).toISOString() },
+      at,
+    )
+    .catch((error) => deps.log.warn('could not note when the bake ends', { error: String(error) }));
 }
 
 async function preexistingAlarms(deps: PipelineDeps, ref: { deploymentId: string; environment: string }): Promise<string[]> {
@@ -190,12 +222,17 @@ async function recordStage(
   const r = input.ref;
   switch (input.state) {
     case 'AWAITING_APPROVAL':
-      return recordAwaitingApproval(deps, r);
+      return recordAwaitingApproval(deps, r, input.rollout);
     case 'DEPLOYING':
-      return recordDeploying(deps, r, input.alarms);
+      return recordDeploying(deps, r, input.alarms, input.rollout);
     case 'BAKING': {
       const deployment = await deps.store.getDeployment(r.deploymentId);
-      return recordBaking(deps, { ...r, ...(deployment?.image.digest ? { digest: deployment.image.digest } : {}) }, input.build);
+      return recordBaking(
+        deps,
+        { ...r, ...(deployment?.image.digest ? { digest: deployment.image.digest } : {}) },
+        input.build,
+        input.rollout,
+      );
     }
     case 'SUCCEEDED': {
       const deployment = await deps.store.getDeployment(r.deploymentId);

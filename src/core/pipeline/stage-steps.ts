@@ -3,11 +3,12 @@
  * state, keeps "what runs where" up to date, and tells the notifier. Safe to retry: moving to
  * the state a stage is already in changes nothing.
  */
-import { rehearsedTarget, type StageRecord, type StageState } from '../model/deployment.ts';
+import { type RolloutProgress, rehearsedTarget, type StageRecord, type StageState } from '../model/deployment.ts';
 import { describeFailure, ERRORS, type StepFailure } from '../model/failure.ts';
 import type { Alarms, Clock, DeploymentReader, EnvironmentVersions, Log, Notifier, StageProgress } from '../ports.ts';
 import type { BuildEnvVar } from '../triggers/plan.ts';
-import { rollbackEnvironment } from '../triggers/plan.ts';
+import { rollbackEnvironment, rolloutVariables } from '../triggers/plan.ts';
+import { stepLabel } from './rollout.ts';
 
 export interface StageDeps {
   store: DeploymentReader & StageProgress & EnvironmentVersions;
@@ -52,7 +53,17 @@ async function move(
   return stage;
 }
 
-export async function recordAwaitingApproval(deps: StageDeps, ref: StageRef): Promise<{ previousVersion?: string }> {
+export async function recordAwaitingApproval(
+  deps: StageDeps,
+  ref: StageRef,
+  rollout?: RolloutProgress,
+): Promise<{ previousVersion?: string }> {
+  if (rollout) {
+    // Between two steps of a rollout: the stage started long ago and its previous version is known.
+    const existing = await deps.store.getStage(ref.deploymentId, ref.environment);
+    await move(deps, ref, 'AWAITING_APPROVAL', { rollout });
+    return existing?.previousVersion ? { previousVersion: existing.previousVersion } : {};
+  }
   const current = await deps.store.getEnvironmentState(ref.service, ref.environment);
   await move(deps, ref, 'AWAITING_APPROVAL', {
     startedAt: deps.clock.now().toISOString(),
@@ -65,8 +76,14 @@ export async function recordDeploying(
   deps: StageDeps & { alarms?: Alarms },
   ref: StageRef,
   alarmNames: string[] = [],
+  rollout?: RolloutProgress,
 ): Promise<{ previousVersion?: string }> {
   const existing = await deps.store.getStage(ref.deploymentId, ref.environment);
+  if (rollout && existing?.startedAt) {
+    // A step of a rollout: the first RecordDeploying noted the previous version and the alarms.
+    await move(deps, ref, 'DEPLOYING', { rollout });
+    return existing.previousVersion ? { previousVersion: existing.previousVersion } : {};
+  }
   const current = await deps.store.getEnvironmentState(ref.service, ref.environment);
   const previousVersion = existing?.previousVersion ?? current?.current?.version;
   const firing =
@@ -86,13 +103,18 @@ export async function recordBaking(
   deps: StageDeps,
   ref: StageRef & { digest?: string },
   build: BuildResult | undefined,
+  rollout?: RolloutProgress,
 ): Promise<{ rehearsal: boolean }> {
   const rehearsal = rehearsalOf(build);
   // Keep what was rehearsed before (the scan gate may have been), add the deploy.
-  const earlier = rehearsal ? (await deps.store.getStage(ref.deploymentId, ref.environment))?.rehearsal : undefined;
+  const earlier = rehearsal || rollout ? await deps.store.getStage(ref.deploymentId, ref.environment) : undefined;
   await move(deps, ref, 'BAKING', {
     ...(build?.Id ? { buildId: build.Id } : {}),
-    ...(rehearsal ? { rehearsal: mergeRehearsal(earlier, rehearsal) } : { deployedAt: deps.clock.now().toISOString() }),
+    ...(rollout ? { rollout } : {}),
+    ...(rehearsal
+      ? { rehearsal: mergeRehearsal(earlier?.rehearsal, rehearsal) }
+      : // Time to restore counts from the first step that reached users.
+        { deployedAt: earlier?.deployedAt ?? deps.clock.now().toISOString() }),
   });
   if (!rehearsal) {
     const revision = targetRevisionOf(build);
@@ -160,14 +182,17 @@ function outcome(ref: StageRef, error: string, reason: string): Outcome {
 
 export async function recordRejected(deps: StageDeps, ref: StageRef, failure: StepFailure | undefined): Promise<Outcome> {
   const expired = failure?.Error === 'States.Timeout';
-  const reason = expired
-    ? 'approval expired: nobody approved it in time'
-    : failure?.Error === ERRORS.rejected
-      ? failure.Cause || 'rejected'
-      : describeFailure(failure, 'approval request').reason;
+  const reason = rejectionReason(failure);
   await skipLaterStages(deps, ref, 'REJECTED');
   await move(deps, ref, 'REJECTED', { reason, finishedAt: deps.clock.now().toISOString() });
   return outcome(ref, expired ? ERRORS.approvalExpired : ERRORS.rejected, reason);
+}
+
+/** Why an approval ended the deployment: it expired, someone rejected it, or the request failed. */
+function rejectionReason(failure: StepFailure | undefined): string {
+  if (failure?.Error === 'States.Timeout') return 'approval expired: nobody approved it in time';
+  if (failure?.Error === ERRORS.rejected) return failure.Cause || 'rejected';
+  return describeFailure(failure, 'approval request').reason;
 }
 
 export interface RollbackPlan {
@@ -189,7 +214,12 @@ export async function prepareRollback(
   step: string,
   deployEnv: BuildEnvVar[],
 ): Promise<RollbackPlan> {
-  const described = describeFailure(failure, step);
+  const stage = await deps.store.getStage(ref.deploymentId, ref.environment);
+  const reached = stage?.rollout;
+  // A step that waited for approval ended by a rejection or an expiry, not by its deploy.
+  const failed = stage?.state === 'AWAITING_APPROVAL' ? { reason: rejectionReason(failure) } : describeFailure(failure, step);
+  // "... at canary 10% (step 1 of 3)": which step the failure ended.
+  const described = reached ? { ...failed, reason: `${failed.reason} at ${stepWhere(reached)}` } : failed;
   const env = await deps.store.getEnvironmentState(ref.service, ref.environment);
   const target = env?.lastKnownGood;
   const finishedAt = deps.clock.now().toISOString();
@@ -209,11 +239,21 @@ export async function prepareRollback(
     rolledBackTo: target.version,
     ...(described.alarm ? { alarm: described.alarm } : {}),
   });
+  // A rollout rolls back the share every step so far reached, the failed one included (its
+  // deploy may have changed part of its batch before it failed).
+  const rollbackEnv = rollbackEnvironment(deployEnv, target);
   return {
     canRollBack: true,
     version: target.version,
-    buildEnv: rollbackEnvironment(deployEnv, target),
+    buildEnv: reached
+      ? [...rollbackEnv.filter((v) => !v.Name.startsWith('COCONUT_ROLLOUT_')), ...rolloutVariables(reached)]
+      : rollbackEnv,
   };
+}
+
+/** "canary 10% (step 1 of 3)". */
+export function stepWhere(progress: RolloutProgress): string {
+  return `${stepLabel(progress.strategy, progress.percent)} (step ${progress.step} of ${progress.of})`;
 }
 
 export async function recordRolledBack(deps: StageDeps, ref: StageRef, build: BuildResult | undefined): Promise<Outcome> {

@@ -3,9 +3,10 @@
  * environment needs, and the deterministic execution name that makes duplicates harmless.
  */
 import { createHash } from 'node:crypto';
-import type { CoconutConfig, ServiceConfig, TargetConfig } from '../config/schema.ts';
-import type { DeploymentRecord, ImageRef, StageRecord } from '../model/deployment.ts';
+import type { CoconutConfig, RolloutConfig, ServiceConfig, TargetConfig } from '../config/schema.ts';
+import type { DeploymentRecord, ImageRef, RolloutProgress, StageRecord } from '../model/deployment.ts';
 import type { ReleaseEvent, Trigger } from '../model/release.ts';
+import { rolloutSteps, stepLabel } from '../pipeline/rollout.ts';
 
 export interface BuildEnvVar {
   Name: string;
@@ -33,6 +34,28 @@ export interface PlanEnvironment {
    * `rollback` (a rollback execution) brings back a release that ran there before.
    */
   buildAction: 'deploy' | 'rollback';
+  /** Present when the environment deploys in steps (canary, linear): the loop in deploy.asl.json. */
+  rollout?: PlanRollout;
+}
+
+/** One step of the loop: what its deploy reads and whether it waits for approval first. */
+export interface PlanStep {
+  progress: RolloutProgress;
+  /** "canary 10%": how people see the step (approval messages, history). */
+  label: string;
+  /** Wait for the environment's approval before this step (approveSteps, steps after the first). */
+  approve: boolean;
+  /** The 100% step: once it has baked, the environment is done (the loop's exit). */
+  last: boolean;
+  /** The deploy build's variables plus the step's COCONUT_ROLLOUT_* (ECS reads `progress`). */
+  buildEnv: BuildEnvVar[];
+}
+
+export interface PlanRollout {
+  strategy: RolloutConfig['strategy'];
+  /** The bake of each step, under the environment's alarms. */
+  bakeSeconds: number;
+  steps: PlanStep[];
 }
 
 /** The execution input of deploy.asl.json. Deterministic for a given push: no timestamps. */
@@ -102,19 +125,68 @@ export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): D
     version: image.tag,
     image,
     targetKind: service.target.kind,
-    environments: service.environments.map((env, order) => ({
-      name: env.name,
-      order,
-      ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}),
-      bakeSeconds: env.bake,
-      alarms: env.alarms,
-      lockSeconds: (env.approval?.timeout ?? 0) + env.bake + BUILD_HOURS * 3600,
-      buildEnv: buildEnvironment(service, env.name, deploymentId, image, 'deploy'),
-      ...(env.scan ? { scan: { maxSeverity: env.scan.maxSeverity, ignore: env.scan.ignore } } : {}),
-      ...verifyPolicy(service),
-      buildAction: 'deploy' as const,
-    })),
+    environments: service.environments.map((env, order) => {
+      const buildEnv = buildEnvironment(service, env.name, deploymentId, image, 'deploy');
+      const rollout = env.rollout ? planRollout(env.rollout, env.bake, buildEnv) : undefined;
+      const steps = rollout?.steps.length ?? 1;
+      const approvals = 1 + (rollout?.steps.filter((s) => s.approve).length ?? 0);
+      const bakes = rollout ? rollout.bakeSeconds * steps : env.bake;
+      return {
+        name: env.name,
+        order,
+        ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}),
+        bakeSeconds: env.bake,
+        alarms: env.alarms,
+        // Every step may wait its approval, run its build and bake: the lock is held through all of them.
+        lockSeconds: (env.approval?.timeout ?? 0) * approvals + bakes + BUILD_HOURS * 3600 * steps,
+        buildEnv,
+        ...(env.scan ? { scan: { maxSeverity: env.scan.maxSeverity, ignore: env.scan.ignore } } : {}),
+        ...verifyPolicy(service),
+        buildAction: 'deploy' as const,
+        ...(rollout ? { rollout } : {}),
+      };
+    }),
   };
+}
+
+/**
+ * The steps of a rollout, each with the build variables of its share. The percentages come from
+ * the configuration (trusted numbers), and still reach the build only as variables.
+ */
+export function planRollout(rollout: RolloutConfig, environmentBake: number, buildEnv: BuildEnvVar[]): PlanRollout {
+  const percents = rolloutSteps(rollout);
+  return {
+    strategy: rollout.strategy,
+    bakeSeconds: rollout.bake ?? environmentBake,
+    steps: percents.map((percent, i) => {
+      const progress: RolloutProgress = {
+        strategy: rollout.strategy,
+        step: i + 1,
+        of: percents.length,
+        percent,
+        previousPercent: i === 0 ? 0 : (percents[i - 1] as number),
+      };
+      return {
+        progress,
+        label: stepLabel(rollout.strategy, percent),
+        approve: rollout.approveSteps && i > 0,
+        last: i === percents.length - 1,
+        buildEnv: [...buildEnv, ...rolloutVariables(progress)],
+      };
+    }),
+  };
+}
+
+/** COCONUT_ROLLOUT_*: the share a deploy (or a rollback) covers; absent means all of it. */
+export function rolloutVariables(progress: RolloutProgress): BuildEnvVar[] {
+  const vars: Record<string, string> = {
+    COCONUT_ROLLOUT_STRATEGY: progress.strategy,
+    COCONUT_ROLLOUT_STEP: String(progress.step),
+    COCONUT_ROLLOUT_STEPS: String(progress.of),
+    COCONUT_ROLLOUT_PERCENT: String(progress.percent),
+    COCONUT_ROLLOUT_PREVIOUS_PERCENT: String(progress.previousPercent),
+  };
+  return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
 }
 
 /** Only cosign keys reach a plan: the schema refuses the verification kinds not supported yet. */

@@ -106,7 +106,8 @@ export async function startRollback(
   const env = plan.environments.find((e) => e.name === req.environment) as PlanEnvironment;
   // No approval wait (see above), and the rollback buildspec with COCONUT_ACTION=rollback.
   // No signature gate either: the digest already ran here, and a rollback is never held.
-  const { approval: _gate, verify: _signed, ...rest } = env;
+  // All at once: a rollback returns the whole environment to a proven version, without steps.
+  const { approval: _gate, verify: _signed, rollout: _steps, ...rest } = env;
   const rollbackEnv = {
     ...rest,
     lockSeconds: rest.lockSeconds - (env.approval?.timeoutSeconds ?? 0),
