@@ -106,12 +106,14 @@ describe('Rehearsal labels', () => {
 describe('Deployment model, state by state', () => {
   it('lists the states each state may be entered from', () => {
     expect(allowedPredecessors('PENDING')).toEqual([]);
-    expect(allowedPredecessors('AWAITING_APPROVAL')).toEqual(['PENDING']);
-    expect(allowedPredecessors('DEPLOYING')).toEqual(['PENDING', 'AWAITING_APPROVAL']);
+    // A rollout's next step may wait for approval after a bake, and deploys after it (BAKING -> ...).
+    expect(allowedPredecessors('AWAITING_APPROVAL')).toEqual(['PENDING', 'BAKING']);
+    expect(allowedPredecessors('DEPLOYING')).toEqual(['PENDING', 'AWAITING_APPROVAL', 'BAKING']);
     expect(allowedPredecessors('BAKING')).toEqual(['DEPLOYING']);
     expect(allowedPredecessors('SUCCEEDED')).toEqual(['DEPLOYING', 'BAKING']);
     expect(allowedPredecessors('REJECTED')).toEqual(['PENDING', 'AWAITING_APPROVAL']);
-    expect(allowedPredecessors('ROLLING_BACK')).toEqual(['DEPLOYING', 'BAKING']);
+    // A step approval refused rolls back the steps already deployed.
+    expect(allowedPredecessors('ROLLING_BACK')).toEqual(['AWAITING_APPROVAL', 'DEPLOYING', 'BAKING']);
     expect(allowedPredecessors('ROLLED_BACK')).toEqual(['ROLLING_BACK']);
     expect(allowedPredecessors('ROLLBACK_FAILED')).toEqual(['ROLLING_BACK']);
     expect(allowedPredecessors('FAILED')).toEqual(['PENDING', 'AWAITING_APPROVAL', 'DEPLOYING', 'BAKING']);

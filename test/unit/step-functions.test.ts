@@ -40,15 +40,21 @@ describe('Step Functions events', () => {
     expect(executionStatusChangeSchema.parse(documented).detail).toMatchObject({ name: 'execution-name', status: 'FAILED' });
   });
 
-  it('reads every field the RequestApproval state puts in its Payload, and nothing it does not', () => {
+  it('reads every field the RequestApproval and RequestStepApproval states put in their Payload, and nothing they do not', () => {
     const asl = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../stepfunctions/deploy.asl.json'), 'utf8'));
     const found: Record<string, unknown>[] = [];
     JSON.stringify(asl, (key, value) => {
-      if (key === 'RequestApproval') found.push(value);
+      if (key === 'RequestApproval' || key === 'RequestStepApproval') found.push(value);
       return value;
     });
-    const payload = (found[0] as { Parameters: { Payload: Record<string, string> } }).Parameters.Payload;
-    const sent = Object.keys(payload).map((k) => k.replace(/\.\$$/, ''));
-    expect(sent.sort()).toEqual(Object.keys(approvalRequestSchema.shape).sort());
+    expect(found).toHaveLength(2);
+    const sent = new Set(
+      found.flatMap((state) =>
+        Object.keys((state as { Parameters: { Payload: Record<string, string> } }).Parameters.Payload).map((k) =>
+          k.replace(/\.\$$/, ''),
+        ),
+      ),
+    );
+    expect([...sent].sort()).toEqual(Object.keys(approvalRequestSchema.shape).sort());
   });
 });
