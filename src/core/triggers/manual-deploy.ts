@@ -98,7 +98,7 @@ export async function startManualDeployment(deps: StartDeps, req: ManualDeployRe
     deps,
     'no --digest was given and no earlier deployment recorded one for this tag',
   );
-  const plan = restrictPlan(buildPlan(service, image, `manual:${requestId}`), req.environments);
+  const plan = restrictPlan(buildPlan(service, image, `manual:${requestId}`, deps.config.freeze), req.environments);
   const now = deps.clock.now();
   const outcome = await startPlan(plan, { trigger: triggerOf('manual', requestId, req.actor, now) }, deps);
   if (outcome.status === 'skipped') throw new Error(`unexpected: a manual plan was skipped (${outcome.reason})`);

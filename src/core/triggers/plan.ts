@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { CoconutConfig, ServiceConfig, TargetConfig } from '../config/schema.ts';
 import type { DeploymentRecord, ImageRef, StageRecord } from '../model/deployment.ts';
 import type { ReleaseEvent, Trigger } from '../model/release.ts';
+import type { FreezeWindow } from '../pipeline/freeze.ts';
 
 export interface BuildEnvVar {
   Name: string;
@@ -26,6 +27,8 @@ export interface PlanEnvironment {
   buildEnv: BuildEnvVar[];
   /** The scan gate's policy, when the environment has one. */
   scan?: { maxSeverity: string; ignore: string[] };
+  /** The environment's freeze windows and the whole config's (src/core/pipeline/freeze.ts), when any. */
+  freeze?: FreezeWindow[];
   /**
    * Which of the target's buildspecs the Deploy state runs: `deploy` installs the version,
    * `rollback` (a rollback execution) brings back a release that ran there before.
@@ -92,7 +95,28 @@ export function executionName(service: string, image: ImageRef, salt = ''): stri
 
 const BUILD_HOURS = 2;
 
-export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): DeploymentPlan {
+type FreezeWindowConfig = NonNullable<CoconutConfig['freeze']>[number];
+
+/** The windows an environment obeys: the whole config's, then its own. */
+export function freezeWindowsOf(
+  env: { freeze?: FreezeWindowConfig[] | undefined },
+  global: FreezeWindowConfig[] = [],
+): FreezeWindow[] {
+  return [...global, ...(env.freeze ?? [])].map((w) => ({
+    schedule: w.schedule,
+    durationSeconds: w.duration,
+    timeZone: w.timeZone,
+    mode: w.mode,
+    ...(w.reason ? { reason: w.reason } : {}),
+  }));
+}
+
+export function buildPlan(
+  service: ServiceConfig,
+  image: ImageRef,
+  salt = '',
+  globalFreeze: FreezeWindowConfig[] = [],
+): DeploymentPlan {
   const deploymentId = executionName(service.name, image, salt);
   return {
     deploymentId,
@@ -110,8 +134,13 @@ export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): D
       buildEnv: buildEnvironment(service, env.name, deploymentId, image, 'deploy'),
       ...(env.scan ? { scan: { maxSeverity: env.scan.maxSeverity, ignore: env.scan.ignore } } : {}),
       buildAction: 'deploy' as const,
+      ...withFreeze(freezeWindowsOf(env, globalFreeze)),
     })),
   };
+}
+
+function withFreeze(windows: FreezeWindow[]): { freeze?: FreezeWindow[] } {
+  return windows.length > 0 ? { freeze: windows } : {};
 }
 
 export function deploymentRecord(

@@ -96,7 +96,8 @@ export async function startRollback(deps: StartDeps, req: RollbackRequest): Prom
   const env = plan.environments.find((e) => e.name === req.environment);
   if (!env) throw new NotFoundError(`${service.name} has no environment ${req.environment}`);
   // No approval wait (see above), and the rollback buildspec with COCONUT_ACTION=rollback.
-  const { approval: _gate, ...rest } = env;
+  // No freeze either: a rollback is never held by a freeze window.
+  const { approval: _gate, freeze: _frozen, ...rest } = env;
   const rollbackEnv = {
     ...rest,
     lockSeconds: rest.lockSeconds - (env.approval?.timeoutSeconds ?? 0),
