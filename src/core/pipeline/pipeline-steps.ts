@@ -9,6 +9,7 @@ import type { EcsTarget, Notifier, Scanner } from '../ports.ts';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { runEcsStep } from './ecs-step.ts';
+import { holdFrozen, runFreezeGate } from './freeze-gate.ts';
 import { lockKey, releaseLock, requestLock } from './locks.ts';
 import { runScanGate } from './scan-gate.ts';
 import {
@@ -92,6 +93,27 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
   // The native ECS target: deploy / roll back without CodeBuild; the result mimics a build.
   z.object({ action: z.literal('ecsDeploy'), ref, buildEnv }),
   z.object({ action: z.literal('ecsRollback'), ref, buildEnv }),
+  // Freeze windows (src/core/pipeline/freeze-gate.ts): is the environment open; if not, hold on a token.
+  z.object({
+    action: z.literal('freezeGate'),
+    ref,
+    freeze: z.array(
+      z.object({
+        schedule: z.string().min(1),
+        durationSeconds: z.number().int().positive(),
+        timeZone: z.string().min(1),
+        mode: z.enum(['deny', 'allow']),
+        reason: z.string().optional(),
+      }),
+    ),
+  }),
+  z.object({
+    action: z.literal('holdFrozen'),
+    ref,
+    waitSeconds: z.number().int().positive(),
+    message: z.string().optional(),
+    taskToken: z.string().min(1),
+  }),
 ]);
 
 export type PipelineStep = z.input<typeof pipelineStepSchema>;
@@ -159,6 +181,11 @@ export async function runPipelineStep(
       return runEcsStep('deploy', input.ref, input.buildEnv, deps, context.remainingMs());
     case 'ecsRollback':
       return runEcsStep('rollback', input.ref, input.buildEnv, deps, context.remainingMs());
+    case 'freezeGate':
+      return runFreezeGate(deps, input.ref, input.freeze);
+    case 'holdFrozen':
+      await holdFrozen(deps, input.ref, input);
+      return {};
   }
 }
 
