@@ -5,7 +5,7 @@
  *
  * - demo-api obeys a whole-config deny window that ends ~20 s after the runtime starts: a push
  *   waits, its stage says FROZEN until <time> (UTC), and it deploys once the window opens.
- * - held-api has its own deny window for two hours: `coconut unfreeze` with a comment lets a
+ * - held-api has its own deny window for hours: `coconut unfreeze` with a comment lets a
  *   push through (break glass, recorded with who and why), and `coconut rollback` is not held.
  * Deploys run the real ansible-playbook (a rollback needs a version that really passed its bake).
  */
@@ -40,6 +40,8 @@ describe('Freeze windows (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS 
       probes: false,
       topYaml: `freeze:
   - { schedule: "${cronAt(start)}", duration: ${duration}, timeZone: UTC, mode: deny, reason: "release train boarding" }`,
+      // held-api's window reads the same minute in Berlin time (UTC+1 or +2): it began an hour or
+      // two earlier, and 4 h still cover the test.
       extraYaml: `  - name: held-api
     image: { registry: ecr, repository: held-api }
     target: { kind: ansible, inventory: ${path.join(dir, 'inventory.yml')} }
@@ -47,7 +49,7 @@ describe('Freeze windows (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS 
       - name: prod
         bake: 1s
         freeze:
-          - { schedule: "${cronAt(start)}", duration: 2h, timeZone: Europe/Berlin, reason: "year-end freeze" }`,
+          - { schedule: "${cronAt(start)}", duration: 4h, timeZone: Europe/Berlin, reason: "year-end freeze" }`,
     });
   });
   afterAll(() => rt?.stop());
@@ -82,6 +84,12 @@ describe('Freeze windows (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS 
     const hold = await rt.until('the freeze hold', async () =>
       (await rt.ports.store.listApprovals({ status: 'PENDING' })).find((a) => a.deploymentId === id && a.purpose === 'freeze'),
     );
+    const status = await coconut(['status'], { env: rt.cliEnv });
+    expect(status.stdout).toMatch(
+      /held-api\s+prod\s+FROZEN until \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? \(Europe\/Berlin\): year-end freeze/,
+    );
+    expect(status.stdout).toContain('Held by a freeze window:');
+    expect(status.stdout).toContain(`break glass with: npx coconut unfreeze ${id} --comment "why"`);
     const noComment = await coconut(['unfreeze', id], { env: rt.cliEnv });
     expect(noComment.code).toBe(2);
     expect(noComment.stderr).toContain('expected --comment "WHY"');

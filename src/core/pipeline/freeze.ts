@@ -155,3 +155,9 @@ export function formatLocal(at: Date, timeZone: string): string {
 export function frozenMessage(status: FreezeStatus): string {
   return `FROZEN until ${status.next ? status.next.local : 'further notice (no opening within a year)'}: ${status.reason}`;
 }
+
+/** One line for status: "OPEN, closes 2026-12-04 18:00 (Europe/Berlin)" or "FROZEN until … (tz): reason". */
+export function freezeSummary(status: FreezeStatus): string {
+  if (!status.open) return frozenMessage(status);
+  return status.next ? `OPEN, closes ${status.next.local}` : 'OPEN';
+}
