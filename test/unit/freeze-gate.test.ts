@@ -3,9 +3,11 @@
  * decideApproval on a hold) on the real Store adapter over dynalite. The whole flow through
  * deploy.asl.json is test/e2e/freeze.test.ts; the window arithmetic is test/unit/freeze.test.ts.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoStore } from '../../src/aws/dynamo-store.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
+import { walk } from '../../src/core/cost/model.ts';
 import type { StageRecord } from '../../src/core/model/deployment.ts';
 import { InvalidInputError } from '../../src/core/model/errors.ts';
 import { decideApproval } from '../../src/core/pipeline/approvals.ts';
@@ -161,5 +163,26 @@ describe('freeze gate steps', () => {
     const first = await holdFrozen(deps, ref, { taskToken: 'token-retry', waitSeconds: 60 });
     const again = await holdFrozen(deps, ref, { taskToken: 'token-retry', waitSeconds: 30 });
     expect(again).toEqual(first);
+  });
+});
+
+describe('deploy.asl.json: where the freeze gate sits', () => {
+  // The path walker of the cost model (src/core/cost/model.ts) follows Choice rules on a scenario.
+  const inner = JSON.parse(readFileSync('stepfunctions/deploy.asl.json', 'utf8')).States.Environments.ItemProcessor;
+  const path = (env: Record<string, unknown>, open = true) =>
+    walk(inner, {
+      input: { env: { bakeSeconds: 0, ...env }, freezeGate: { open }, alarmCheck: { breached: false } },
+      errors: {},
+    }).states;
+
+  it('asks the gate before the lock when the environment has windows, and never for a rollback', () => {
+    expect(path({ freeze: [weekend], buildAction: 'deploy' }).slice(0, 4)).toEqual([
+      'FreezeWindows?',
+      'FreezeGate',
+      'FreezeOpen?',
+      'AcquireLock',
+    ]);
+    expect(path({ freeze: [weekend], buildAction: 'rollback' }).slice(0, 2)).toEqual(['FreezeWindows?', 'AcquireLock']);
+    expect(path({ buildAction: 'deploy' }).slice(0, 2)).toEqual(['FreezeWindows?', 'AcquireLock']);
   });
 });
