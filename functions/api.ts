@@ -298,7 +298,7 @@ const STATE_MACHINES: Record<string, AslDefinition> = { deploy: deployDefinition
 export const API_ROUTES: { readonly [K in ApiRouteKey]: Route<K> } = {
   'GET /api/status': async (p) => {
     const [status, approvals] = await Promise.all([
-      serviceStatus(p.config, p.store, p.alarms),
+      serviceStatus(p.config, p.store, p.alarms, p.clock.now()),
       p.store.listApprovals({ status: 'PENDING' }),
     ]);
     return json(200, { services: status, approvals: approvals.map(publicApproval) });

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../core/model/errors.ts';
 import { alarm, usage as alarmUsage } from './commands/alarm.ts';
-import { usage as approveUsage, decide } from './commands/approve.ts';
+import { usage as approveUsage, decide, unfreeze, unfreezeUsage } from './commands/approve.ts';
 import { cost, usage as costUsage } from './commands/cost.ts';
 import { dashboardSite, usage as dashboardSiteUsage } from './commands/dashboard-site.ts';
 import { deploy, deployUsage, rollback, rollbackUsage, watch, watchUsage } from './commands/deploy.ts';
@@ -29,6 +29,11 @@ export const COMMANDS: Record<string, Command> = {
   history: { run: history, usage: historyUsage, summary: 'deployments of one service, newest first' },
   approve: { run: (a) => decide('approve', a), usage: approveUsage, summary: 'approve a waiting deployment' },
   reject: { run: (a) => decide('reject', a), usage: approveUsage, summary: 'reject a waiting deployment' },
+  unfreeze: {
+    run: unfreeze,
+    usage: unfreezeUsage,
+    summary: 'break glass: let a deployment held by a freeze window through now, saying why',
+  },
   alarm: { run: alarm, usage: alarmUsage, summary: 'set or list the local alarms' },
   webhook: {
     run: webhook,

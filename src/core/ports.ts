@@ -228,6 +228,11 @@ export interface ApprovalRecord {
    * elsewhere) was not exported, and `taskToken` is empty.
    */
   tokenRemoved?: boolean;
+  /**
+   * "freeze": not an approval gate but a deployment held by a freeze window; approving it
+   * (with a comment) is the break glass that lets it through (src/core/pipeline/freeze-gate.ts).
+   */
+  purpose?: 'freeze';
 }
 
 /**

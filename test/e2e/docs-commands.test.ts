@@ -191,6 +191,10 @@ const LOCAL: Record<string, Step | Step[]> = {
   'npx coconut generate ci --service demo-api': {},
   'npx coconut generate dockerfile --service demo-api': {},
   'npx coconut validate': {},
+  // Open or closed now, by the example's freeze windows, with the next change and its time zone.
+  'npx coconut validate --config examples/freeze/coconut.yaml': {
+    says: [/prod: (OPEN, closes|FROZEN until) \d{4}-\d\d-\d\d \d\d:\d\d \(Europe\/Berlin\)/],
+  },
   'npx coconut export --out history.jsonl': {},
   'COCONUT_PORT=4600 COCONUT_DATA_DIR=new-data npm start': { background: true },
   'export COCONUT_PORT=4600 COCONUT_DATA_DIR=new-data': {},
@@ -249,6 +253,10 @@ const NOT_HERE: Record<string, NotHere> = {
     check: async () => expect(pkgScript('mutate')).toContain('stryker'),
   },
   'npx coconut preflight': { why: AWS_ACCOUNT, check: flagsKnown },
+  'npx coconut unfreeze DEPLOYMENT-ID --comment "hotfix for INC-42"': {
+    why: 'needs a deployment held by a freeze window, and the demo has none (it must deploy on any day); test/e2e/freeze.test.ts runs unfreeze on a held one',
+    check: flagsKnown,
+  },
   'npx coconut validate && npx coconut preflight': {
     why: `preflight ${AWS_ACCOUNT} (validate runs as a LOCAL line of docs/deploy-aws.md)`,
     check: flagsKnown,

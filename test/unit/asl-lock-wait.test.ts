@@ -120,7 +120,11 @@ describe('deploy.asl.json: waiting for the environment lock', () => {
     await new Promise((r) => setTimeout(r, 2_000));
     const events = engine.events('waiter');
     expect(events.length, JSON.stringify(events.slice(queued, queued + 6))).toBe(queued);
-    expect(events.filter((e) => e.type === 'StateEntered').map((e) => e.state)).toEqual(['Environments', 'AcquireLock']);
+    expect(events.filter((e) => e.type === 'StateEntered').map((e) => e.state)).toEqual([
+      'Environments',
+      'FreezeWindows?',
+      'AcquireLock',
+    ]);
     expect(engine.get('waiter')?.status).toBe('RUNNING');
 
     // The holder releases: the waiter is woken through its token and goes on.

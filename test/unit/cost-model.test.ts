@@ -23,6 +23,7 @@ describe('Cost model (core/cost)', () => {
       errors: { Bake: 'States.Timeout' },
     });
     expect(plain.states).toEqual([
+      'FreezeWindows?',
       'AcquireLock',
       'NeedsScan?',
       'NeedsApproval?',
@@ -39,7 +40,7 @@ describe('Cost model (core/cost)', () => {
       'ReleaseLock',
       'EnvironmentDone',
     ]);
-    expect(plain).toMatchObject({ transitions: 15, lambdaInvocations: 8, builds: 1 });
+    expect(plain).toMatchObject({ transitions: 16, lambdaInvocations: 8, builds: 1 });
     const gated = walk(inner, {
       input: {
         env: { approval: { timeoutSeconds: 60 }, bakeSeconds: 300 },
@@ -47,8 +48,8 @@ describe('Cost model (core/cost)', () => {
       },
       errors: { Bake: 'States.Timeout' },
     });
-    expect(gated.states.slice(2, 5)).toEqual(['NeedsApproval?', 'RecordAwaitingApproval', 'RequestApproval']);
-    expect(gated.transitions).toBe(17);
+    expect(gated.states.slice(3, 6)).toEqual(['NeedsApproval?', 'RecordAwaitingApproval', 'RequestApproval']);
+    expect(gated.transitions).toBe(18);
   });
 
   it('prices a deployment from the path, beside CodePipeline V2', () => {
@@ -60,14 +61,15 @@ describe('Cost model (core/cost)', () => {
       lambdaMilliseconds: 1000,
       architecture: 'arm64',
     });
-    // Map state + 15 (staging) + 17 (prod with approval)
-    expect(r.perDeployment.transitions).toBe(33);
+    // Map state + 16 (staging) + 18 (prod with approval); each environment's path starts at the
+    // FreezeWindows? choice (one transition, also without windows).
+    expect(r.perDeployment.transitions).toBe(35);
     // 8 + 10 in the state machine, plus the trigger and the approval decision
     expect(r.perDeployment.lambdaInvocations).toBe(20);
     expect(r.perDeployment.gbSeconds).toBe(20);
     expect(r.perDeployment.buildMinutes).toBe(6);
     const [sfn, lambda, build] = r.perDeployment.lines;
-    expect(sfn?.usd).toBeCloseTo(33 * 0.000025, 10);
+    expect(sfn?.usd).toBeCloseTo(35 * 0.000025, 10);
     expect(lambda?.usd).toBeCloseTo(20 * 0.2e-6 + 20 * 0.0000133334, 10);
     expect(build?.usd).toBeCloseTo(6 * 0.005, 10);
     expect(r.perMonth.deployments).toBe(300);
@@ -89,6 +91,26 @@ describe('Cost model (core/cost)', () => {
     const held = walk(inner, scenario(false));
     expect(held).toEqual(free);
     expect(free.states.filter((s) => inner.States[s].Type === 'Wait')).toEqual([]);
+  });
+
+  it('evaluates compound Choice rules (And, Or, Not) as Step Functions does', () => {
+    // https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html (Boolean operators And, Or, Not)
+    const gate = {
+      And: [{ Variable: '$.env.freeze', IsPresent: true }, { Not: { Variable: '$.env.buildAction', StringEquals: 'rollback' } }],
+      Next: 'FreezeGate',
+    };
+    expect(choiceMatches(gate, { env: { freeze: [], buildAction: 'deploy' } })).toBe(true);
+    expect(choiceMatches(gate, { env: { freeze: [], buildAction: 'rollback' } })).toBe(false);
+    expect(choiceMatches(gate, { env: { buildAction: 'deploy' } })).toBe(false);
+    const either = {
+      Or: [
+        { Variable: '$.a', BooleanEquals: true },
+        { Variable: '$.b', BooleanEquals: true },
+      ],
+      Next: 'n',
+    };
+    expect(choiceMatches(either, { a: false, b: true })).toBe(true);
+    expect(choiceMatches(either, { a: false, b: false })).toBe(false);
   });
 
   it('refuses Choice rules it cannot evaluate instead of guessing', () => {

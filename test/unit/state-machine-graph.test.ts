@@ -31,9 +31,10 @@ describe('State machine graph (core) and its layout (dashboard)', () => {
   it('lays the states out in rows without overlaps; only the rollout steps loop (waits are task tokens, not Wait-state rounds)', () => {
     const { positions, back, width, height } = layout(inner);
     expect(positions.size).toBe(inner?.states.length);
-    // The one loop is a rollout's steps (issue 15: "the state machine graph shows the loop"), and
-    // no Wait state is in the machine at all: each step's bake waits on a task token.
-    expect([...back]).toEqual(['NextStep->SelectStep']);
+    // Two loops: a rollout's steps (issue 15: "the state machine graph shows the loop"), and a freeze
+    // hold (a task token whose timeout is the window's opening) that asks the gate again when it times
+    // out, once per window change. No Wait state is in the machine at all: nothing polls.
+    expect([...back].sort()).toEqual(['Frozen->FreezeGate', 'NextStep->SelectStep']);
     expect(inner?.states.filter((s) => s.type === 'Wait')).toEqual([]);
     // A loop is still drawn as a back edge.
     const looped = layout({

@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { rehearsalLabel, type StageRecord } from '../../core/model/deployment.ts';
+import { freezeSummary } from '../../core/pipeline/freeze.ts';
 import type { PublicApproval, ServiceStatus } from '../../core/read-models/status.ts';
 import { stepStatus } from '../../core/read-models/step-status.ts';
 import { request, useStage } from '../client.ts';
@@ -42,6 +43,22 @@ export async function status(args: string[]): Promise<number> {
     ]),
   );
   process.stdout.write(`${table(['SERVICE', 'ENV', 'RUNNING', 'KNOWN-GOOD', 'HEALTH', 'LATEST', 'WHY', 'WHEN'], rows)}\n`);
+  const freezes = data.services.flatMap((s) =>
+    s.environments.flatMap((e) => (e.freeze ? [[s.service, e.name, freezeSummary(e.freeze)]] : [])),
+  );
+  if (freezes.length) process.stdout.write(`\nFreeze windows:\n${table(['SERVICE', 'ENV', 'NOW'], freezes)}\n`);
+  const held = data.approvals.filter((a) => a.purpose === 'freeze');
+  if (held.length) {
+    process.stdout.write('\nHeld by a freeze window:\n');
+    process.stdout.write(
+      `${table(
+        ['DEPLOYMENT', 'SERVICE', 'ENV', 'VERSION', 'UNTIL'],
+        held.map((a) => [a.deploymentId, a.service, a.environment, a.version, a.expiresAt]),
+      )}\n`,
+    );
+    process.stdout.write(`break glass with: npx coconut unfreeze ${held[0]?.deploymentId} --comment "why"\n`);
+  }
+  data.approvals = data.approvals.filter((a) => a.purpose !== 'freeze');
   if (data.approvals.length) {
     process.stdout.write('\nWaiting for approval:\n');
     process.stdout.write(

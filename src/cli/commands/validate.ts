@@ -4,7 +4,9 @@ import { loadConfigFile } from '../../core/config/load.ts';
 import { configJsonSchema, type RolloutConfig } from '../../core/config/schema.ts';
 import { configWarnings } from '../../core/config/warnings.ts';
 import { formatDuration } from '../../core/model/duration.ts';
+import { freezeStatus, freezeSummary } from '../../core/pipeline/freeze.ts';
 import { rolloutSteps } from '../../core/pipeline/rollout.ts';
+import { freezeWindowsOf } from '../../core/triggers/plan.ts';
 import { configFile } from '../config-file.ts';
 
 export const validateUsage = 'coconut validate [--config FILE] [--json]';
@@ -35,6 +37,11 @@ export async function validate(args: string[]): Promise<number> {
       )
       .join(' -> ');
     process.stdout.write(`  ${s.name}: ${s.image.registry} ${s.image.repository} -> ${s.target.kind}: ${envs}\n`);
+    // Freeze windows as they stand now: open or closed, and the next change with its time zone.
+    for (const e of s.environments) {
+      const windows = freezeWindowsOf(e, config.freeze);
+      if (windows.length) process.stdout.write(`    ${e.name}: ${freezeSummary(freezeStatus(windows, new Date()))}\n`);
+    }
   }
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   return 0;

@@ -8,6 +8,7 @@ import { GITHUB_REPOSITORY_PATTERN } from '../events/github.ts';
 import { parseDuration } from '../model/duration.ts';
 import { looksLikeArn, parseApproverArn, parseCallerArn } from '../model/iam-identity.ts';
 import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../model/oci.ts';
+import { freezeWindowProblem } from '../pipeline/freeze.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ALARM_NAME = /^[A-Za-z0-9._\-/#:()+= ]{1,255}$/;
@@ -370,6 +371,38 @@ export const rolloutSchema = z
     "Deploy this environment in steps (canary or linear), each baked under the environment's alarms; an alarm in any step rolls back every step. Absent: all at once.",
   );
 
+/**
+ * A freeze window (src/core/pipeline/freeze.ts): from each time `schedule` names, for `duration`.
+ * The cron and the time zone are checked by the same library that evaluates them (croner).
+ */
+export const freezeWindowSchema = z
+  .strictObject({
+    schedule: z.string().describe('Cron, five fields (minute hour day-of-month month day-of-week), e.g. "0 18 * * 5".'),
+    duration: duration(60, 366 * 86400).describe('How long each window lasts from its start, e.g. "64h".'),
+    timeZone: z.string().default('UTC').describe('IANA time zone the schedule is read in, e.g. "Europe/Berlin".'),
+    mode: z
+      .enum(['deny', 'allow'], { message: 'expected mode "deny" (no deployments inside) or "allow" (deployments only inside)' })
+      .default('deny'),
+    reason: z.string().min(1).max(200).optional().describe('Shown on frozen deployments, e.g. "weekend freeze".'),
+  })
+  .superRefine((window, ctx) => {
+    const problem = freezeWindowProblem(window);
+    if (problem) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [problem.startsWith('expected an IANA') ? 'timeZone' : 'schedule'],
+        message: problem,
+      });
+    }
+  });
+
+const freezeWindows = z
+  .array(freezeWindowSchema)
+  .optional()
+  .describe(
+    'Freeze windows: deny windows hold deployments while active; with allow windows, deployments go only inside one. Rollbacks are never held.',
+  );
+
 export const environmentSchema = z.strictObject({
   name: name('environment'),
   approval: z
@@ -410,6 +443,7 @@ export const environmentSchema = z.strictObject({
     .optional()
     .describe('Image scan gate: findings above maxSeverity stop the deployment before it starts.'),
   rollout: rolloutSchema.optional(),
+  freeze: freezeWindows,
 });
 
 /** A PEM public key written in coconut.yaml (a path is read into this by the loader, load.ts). */
@@ -647,6 +681,7 @@ export const configSchema = z
       .describe('Settings for the local runtime only (`coconut dev`).'),
     auth: authSchema.optional(),
     build: buildSchema.optional(),
+    freeze: freezeWindows.describe('Freeze windows of every environment of every service (added to their own).'),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

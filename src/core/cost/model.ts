@@ -65,6 +65,13 @@ export function choiceMatches(rule: Record<string, unknown>, input: unknown): bo
         return found.present && Number(found.value) > Number(expected);
       case 'NumericLessThan':
         return found.present && Number(found.value) < Number(expected);
+      // Compound rules (the freeze gate skips rollbacks: And + Not).
+      case 'And':
+        return (expected as Record<string, unknown>[]).every((r) => choiceMatches(r, input));
+      case 'Or':
+        return (expected as Record<string, unknown>[]).some((r) => choiceMatches(r, input));
+      case 'Not':
+        return !choiceMatches(expected as Record<string, unknown>, input);
       default:
         throw new Error(`the cost model cannot evaluate Choice operator ${op} (on ${variable})`);
     }

@@ -151,6 +151,7 @@ const approvalSchema = z.strictObject({
   comment: text.optional(),
   message: chatMessage.optional(),
   tokenRemoved: z.literal(true, { message: 'expected true: exported approvals never carry their task token' }),
+  purpose: z.literal('freeze').optional(),
 });
 
 const threadSchema = z.strictObject({ deploymentId: id, ...chatMessage.shape });

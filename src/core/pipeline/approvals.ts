@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CoconutConfig } from '../config/schema.ts';
-import { ConflictError, ForbiddenError, NotFoundError, TaskTokenExpiredError } from '../model/errors.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, TaskTokenExpiredError } from '../model/errors.ts';
 import { ERRORS } from '../model/failure.ts';
 import { approverNames, type IamPrincipal, looksLikeArn, parseApproverArn } from '../model/iam-identity.ts';
 import type {
@@ -302,6 +302,12 @@ export async function decideApproval(
     await assertApprover(deps, approval, input.actor);
     if (input.decision === 'approve') await assertNotTriggerer(deps, approval, input.actor);
   }
+  // Breaking a freeze is an exception people must be able to account for: it says why.
+  if (approval.purpose === 'freeze' && input.decision === 'approve' && !input.comment?.trim()) {
+    throw new InvalidInputError(
+      `${approval.deploymentId} is held by a freeze window on ${approval.environment}: letting it through needs a comment saying why (coconut unfreeze ${approval.deploymentId} --comment "...")`,
+    );
+  }
   const now = deps.clock.now();
   if (now.toISOString() > approval.expiresAt) {
     const { decided, approval: expired } = await deps.store.decideApproval(approval.approvalId, {
@@ -326,6 +332,8 @@ export async function decideApproval(
     ...(input.comment ? { comment: input.comment } : {}),
   });
   if (!decided) throw alreadyDecided(stored);
+  // Recorded before the token is settled: once it is, the stage moves on (lock, deploy).
+  if (stored.purpose === 'freeze' && stored.status === 'APPROVED') await recordBreakGlass(deps, stored);
   try {
     if (input.decision === 'approve') {
       await deps.orchestrator.sendTaskSuccess(stored.taskToken, { approvalId: stored.approvalId, approvedBy: decidedBy });
@@ -362,6 +370,23 @@ export async function decideApproval(
     .approvalDecided(stored)
     .catch((error) => deps.log.warn('could not update the approval message', { error: String(error) }));
   return stored;
+}
+
+/** A frozen deployment let through: the stage and the Slack thread say who, when and why. */
+async function recordBreakGlass(deps: ApprovalDeps, approval: ApprovalRecord): Promise<void> {
+  const reason = `freeze broken by ${approval.decidedBy ?? 'someone'} at ${approval.decidedAt ?? deps.clock.now().toISOString()}${approval.comment ? `: ${approval.comment}` : ''}`;
+  try {
+    const stage = await deps.store.getStage(approval.deploymentId, approval.environment);
+    const updated = await deps.store.updateStage(
+      approval.deploymentId,
+      approval.environment,
+      { state: stage?.state ?? 'PENDING', reason },
+      deps.clock.now(),
+    );
+    await deps.notifier.stageChanged(updated);
+  } catch (error) {
+    deps.log.warn('could not record the break glass on the stage', { error: String(error) });
+  }
 }
 
 function alreadyDecided(approval: ApprovalRecord): ConflictError {

@@ -9,6 +9,7 @@ import type { ApprovalRecords, EcsTarget, ImageSignatures, Notifier, Scanner } f
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { runEcsStep } from './ecs-step.ts';
+import { holdFrozen, runFreezeGate } from './freeze-gate.ts';
 import { type LockDeps, lockKey, releaseLock, requestLock } from './locks.ts';
 import { runScanGate } from './scan-gate.ts';
 import { runSignatureGate } from './signature-gate.ts';
@@ -110,6 +111,27 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
   // `rollout` is the step's share for the target's own strategy (the seam for ECS canary/linear).
   z.object({ action: z.literal('ecsDeploy'), ref, buildEnv, rollout }),
   z.object({ action: z.literal('ecsRollback'), ref, buildEnv }),
+  // Freeze windows (src/core/pipeline/freeze-gate.ts): is the environment open; if not, hold on a token.
+  z.object({
+    action: z.literal('freezeGate'),
+    ref,
+    freeze: z.array(
+      z.object({
+        schedule: z.string().min(1),
+        durationSeconds: z.number().int().positive(),
+        timeZone: z.string().min(1),
+        mode: z.enum(['deny', 'allow']),
+        reason: z.string().optional(),
+      }),
+    ),
+  }),
+  z.object({
+    action: z.literal('holdFrozen'),
+    ref,
+    waitSeconds: z.number().int().positive(),
+    message: z.string().optional(),
+    taskToken: z.string().min(1),
+  }),
 ]);
 
 export type PipelineStep = z.input<typeof pipelineStepSchema>;
@@ -195,6 +217,11 @@ export async function runPipelineStep(
       return runEcsStep('deploy', input.ref, input.buildEnv, deps, context.remainingMs());
     case 'ecsRollback':
       return runEcsStep('rollback', input.ref, input.buildEnv, deps, context.remainingMs());
+    case 'freezeGate':
+      return runFreezeGate(deps, input.ref, input.freeze);
+    case 'holdFrozen':
+      await holdFrozen(deps, input.ref, input);
+      return {};
   }
 }
 

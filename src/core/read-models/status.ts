@@ -1,7 +1,9 @@
 /** What runs where: per service and environment, the current version and the latest deployment. */
 import type { CoconutConfig } from '../config/schema.ts';
 import type { StageRecord, VersionRef } from '../model/deployment.ts';
+import { type FreezeStatus, freezeStatus } from '../pipeline/freeze.ts';
 import type { AlarmStatus, Alarms, ApprovalRecord, DeploymentReader, EnvironmentVersions } from '../ports.ts';
+import { freezeWindowsOf } from '../triggers/plan.ts';
 
 /** Health from the environment's alarms: the worst of them; NONE when it watches none. */
 export interface Health {
@@ -27,6 +29,8 @@ export interface EnvironmentStatus {
   needsAttention: boolean;
   /** Present when the caller passed the Alarms port. */
   health?: Health;
+  /** Open or closed by its freeze windows (its own and the whole config's), and the next change; absent without windows. */
+  freeze?: FreezeStatus;
 }
 
 export interface ServiceStatus {
@@ -39,6 +43,7 @@ export async function serviceStatus(
   config: CoconutConfig,
   store: DeploymentReader & EnvironmentVersions,
   alarms?: Alarms,
+  now: Date = new Date(),
 ): Promise<ServiceStatus[]> {
   const states = new Map((await store.listEnvironmentStates()).map((s) => [`${s.service}#${s.environment}`, s]));
   const alarmStates = alarms ? await alarmsByName(config, alarms) : undefined;
@@ -62,6 +67,7 @@ export async function serviceStatus(
             ...(state?.lastKnownGood ? { lastKnownGood: state.lastKnownGood } : {}),
             ...(latest ? { latest } : {}),
             needsAttention: latest?.state === 'ROLLBACK_FAILED',
+            ...freezeOf(freezeWindowsOf(env, config.freeze), now),
             ...(alarmStates
               ? { health: healthOf(env.alarms.map((a) => alarmStates.get(a) ?? { name: a, state: 'UNKNOWN' as const })) }
               : {}),
@@ -70,6 +76,10 @@ export async function serviceStatus(
       ),
     })),
   );
+}
+
+function freezeOf(windows: ReturnType<typeof freezeWindowsOf>, now: Date): { freeze?: FreezeStatus } {
+  return windows.length ? { freeze: freezeStatus(windows, now) } : {};
 }
 
 /** Every alarm of the config in one call; a failing Alarms port makes them UNKNOWN, never the page. */

@@ -104,7 +104,7 @@ export async function startManualDeployment(deps: ManualDeployDeps, req: ManualD
     deps,
     'no --digest was given and no earlier deployment recorded one for this tag',
   );
-  const plan = restrictPlan(buildPlan(service, image, `manual:${requestId}`), req.environments);
+  const plan = restrictPlan(buildPlan(service, image, `manual:${requestId}`, deps.config.freeze), req.environments);
   const now = deps.clock.now();
   const outcome = await startPlan(plan, { trigger: triggerOf('manual', requestId, req.actor, now) }, deps);
   return { ...outcome, plan };

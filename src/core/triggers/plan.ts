@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { CoconutConfig, RolloutConfig, ServiceConfig, TargetConfig } from '../config/schema.ts';
 import type { DeploymentRecord, ImageRef, RolloutProgress, StageRecord } from '../model/deployment.ts';
 import type { ReleaseEvent, Trigger } from '../model/release.ts';
+import type { FreezeWindow } from '../pipeline/freeze.ts';
 import { rolloutSteps, stepLabel } from '../pipeline/rollout.ts';
 
 export interface BuildEnvVar {
@@ -29,6 +30,8 @@ export interface PlanEnvironment {
   scan?: { maxSeverity: string; ignore: string[] };
   /** The signed-image gate's policy, when the service has `verify:` (the same in every environment). */
   verify?: { cosign: { key: string }; pullSecret?: string };
+  /** The environment's freeze windows and the whole config's (src/core/pipeline/freeze.ts), when any. */
+  freeze?: FreezeWindow[];
   /**
    * Which of the target's buildspecs the Deploy state runs: `deploy` installs the version,
    * `rollback` (a rollback execution) brings back a release that ran there before.
@@ -117,7 +120,28 @@ export function executionName(service: string, image: ImageRef, salt = ''): stri
 
 const BUILD_HOURS = 2;
 
-export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): DeploymentPlan {
+type FreezeWindowConfig = NonNullable<CoconutConfig['freeze']>[number];
+
+/** The windows an environment obeys: the whole config's, then its own. */
+export function freezeWindowsOf(
+  env: { freeze?: FreezeWindowConfig[] | undefined },
+  global: FreezeWindowConfig[] = [],
+): FreezeWindow[] {
+  return [...global, ...(env.freeze ?? [])].map((w) => ({
+    schedule: w.schedule,
+    durationSeconds: w.duration,
+    timeZone: w.timeZone,
+    mode: w.mode,
+    ...(w.reason ? { reason: w.reason } : {}),
+  }));
+}
+
+export function buildPlan(
+  service: ServiceConfig,
+  image: ImageRef,
+  salt = '',
+  globalFreeze: FreezeWindowConfig[] = [],
+): DeploymentPlan {
   const deploymentId = executionName(service.name, image, salt);
   return {
     deploymentId,
@@ -144,6 +168,7 @@ export function buildPlan(service: ServiceConfig, image: ImageRef, salt = ''): D
         ...verifyPolicy(service),
         buildAction: 'deploy' as const,
         ...(rollout ? { rollout } : {}),
+        ...withFreeze(freezeWindowsOf(env, globalFreeze)),
       };
     }),
   };
@@ -196,6 +221,10 @@ function verifyPolicy(service: ServiceConfig): Pick<PlanEnvironment, 'verify'> {
   return {
     verify: { cosign: { key: cosign.key }, ...(service.image.pullSecret ? { pullSecret: service.image.pullSecret } : {}) },
   };
+}
+
+function withFreeze(windows: FreezeWindow[]): { freeze?: FreezeWindow[] } {
+  return windows.length > 0 ? { freeze: windows } : {};
 }
 
 export function deploymentRecord(

@@ -107,7 +107,8 @@ export async function startRollback(
   // No approval wait (see above), and the rollback buildspec with COCONUT_ACTION=rollback.
   // No signature gate either: the digest already ran here, and a rollback is never held.
   // All at once: a rollback returns the whole environment to a proven version, without steps.
-  const { approval: _gate, verify: _signed, rollout: _steps, ...rest } = env;
+  // No freeze either: a rollback is never held by a freeze window.
+  const { approval: _gate, verify: _signed, rollout: _steps, freeze: _frozen, ...rest } = env;
   const rollbackEnv = {
     ...rest,
     lockSeconds: rest.lockSeconds - (env.approval?.timeoutSeconds ?? 0),

@@ -74,7 +74,8 @@ export async function startDeployments(release: ReleaseEvent, deps: StartDeps, s
   // Once for the image, before anything starts: a failure here starts nothing.
   const image = await withDigest(imageOf(release), services, deps, `the ${release.trigger.kind} event carried no digest`);
   const started: StartOutcome[] = [];
-  for (const o of outcomes) started.push('status' in o ? o : await startPlan(buildPlan(o, image, salt), release, deps));
+  for (const o of outcomes)
+    started.push('status' in o ? o : await startPlan(buildPlan(o, image, salt, deps.config.freeze), release, deps));
   return { outcomes: started };
 }
 

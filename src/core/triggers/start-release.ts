@@ -137,7 +137,7 @@ export async function startTagRelease(push: TagPush, deps: StartDeps): Promise<T
     }
     const image = images.get(service.name) as ImageRef;
     const release: ReleaseEvent = { ...image, trigger: push.trigger };
-    outcomes.push(await startPlan(buildPlan(service, image), release, deps));
+    outcomes.push(await startPlan(buildPlan(service, image, '', deps.config.freeze), release, deps));
   }
   return { outcomes };
 }
