@@ -169,7 +169,8 @@ describe('deploy.asl.json: the signed-image gate (verify:)', () => {
 
   it('checks signatures after the scan and before approval, and not at all without verify:', () => {
     const verify = { cosign: { key: 'PEM' } };
-    expect(path({ verify }, { signatureGate: { passed: true } }).slice(0, 5)).toEqual([
+    expect(path({ verify }, { signatureGate: { passed: true } }).slice(0, 6)).toEqual([
+      'FreezeWindows?',
       'AcquireLock',
       'NeedsScan?',
       'SignatureGate',
@@ -177,7 +178,7 @@ describe('deploy.asl.json: the signed-image gate (verify:)', () => {
       'NeedsApproval?',
     ]);
     const both = path({ verify, scan: { maxSeverity: 'HIGH' } }, { scanGate: { passed: true }, signatureGate: { passed: true } });
-    expect(both.slice(1, 8)).toEqual([
+    expect(both.slice(2, 9)).toEqual([
       'NeedsScan?',
       'ScanGate',
       'ScanPassed?',
@@ -192,7 +193,7 @@ describe('deploy.asl.json: the signed-image gate (verify:)', () => {
 
   it('stops a refused image before anything is deployed, releasing the lock', () => {
     const stopped = path({ verify: { cosign: { key: 'PEM' } } }, { signatureGate: { passed: false } });
-    expect(stopped.slice(2, 6)).toEqual(['SignatureGate', 'SignaturePassed?', 'SignatureBlocked', 'ReleaseLockAfterFailure']);
+    expect(stopped.slice(3, 7)).toEqual(['SignatureGate', 'SignaturePassed?', 'SignatureBlocked', 'ReleaseLockAfterFailure']);
     expect(stopped).not.toContain('Deploy');
     expect(stopped).not.toContain('RequestApproval');
   });

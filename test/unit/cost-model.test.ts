@@ -152,11 +152,11 @@ services:
     expect(path.states.filter((s) => s === 'RequestStepApproval')).toHaveLength(2);
     expect(path.states.filter((s) => s === 'NextStep')).toHaveLength(2);
     expect(path.states.at(-3)).toBe('RecordSucceeded');
-    // Up to DeployTarget? as all at once (7), StartRollout, per step 12 states (select, approval
+    // Up to DeployTarget? as all at once (8, the freeze choice first), StartRollout, per step 12 states (select, approval
     // choice, record, target choice, deploy, record, check, choice, bake, check, choice, last-step
     // choice), 2 more per approved step, NextStep between steps, and the 3 closing states.
-    expect(allAtOnce.environments[0]!.path.transitions).toBe(17);
-    expect(path.transitions).toBe(7 + 1 + 3 * 12 + 2 * 2 + 2 + 3);
+    expect(allAtOnce.environments[0]!.path.transitions).toBe(18);
+    expect(path.transitions).toBe(8 + 1 + 3 * 12 + 2 * 2 + 2 + 3);
     expect(report.perDeployment.transitions).toBeGreaterThan(allAtOnce.perDeployment.transitions);
     expect(report.perDeployment.lambdaInvocations).toBeGreaterThan(allAtOnce.perDeployment.lambdaInvocations);
     // Failing at the first step's bake: one deploy, then the rollback.
@@ -349,18 +349,18 @@ services:
   it('per deployment: transitions, invocations (plus the trigger and each approval), GB-seconds and build minutes, each priced', () => {
     const r = costModel(definition, twoEnvs, assumptions, p);
     expect(r.environments.map((e) => [e.environment, e.approval, e.bakeSeconds, e.path.transitions])).toEqual([
-      ['staging', false, 300, 15],
-      ['prod', true, 90, 17],
+      ['staging', false, 300, 16],
+      ['prod', true, 90, 18],
     ]);
-    // The Map state, then 15 and 17; 8 and 10 invocations; one build each.
+    // The Map state, then 16 and 18 (each starts with the freeze choice); 8 and 10 invocations; one build each.
     expect(r.perDeployment).toEqual({
-      transitions: 33,
+      transitions: 35,
       lambdaInvocations: 20,
       gbSeconds: 20,
       buildMinutes: 5,
-      usd: 33 + (20 + 20 * 10) + 5 * 100,
+      usd: 35 + (20 + 20 * 10) + 5 * 100,
       lines: [
-        { what: 'Step Functions', quantity: '33 state transitions', usd: 33, verified: true },
+        { what: 'Step Functions', quantity: '35 state transitions', usd: 35, verified: true },
         { what: 'Lambda', quantity: '20 invocations, 20 GB-s', usd: 220, verified: false },
         { what: 'CodeBuild', quantity: '2 build(s) x 2.5 min, general1.small', usd: 500, verified: false },
       ],
@@ -370,7 +370,7 @@ services:
 
   it('a rollback in the first environment: the Map and its failure path (8 invocations plus the trigger, two builds)', () => {
     const r = costModel(definition, twoEnvs, assumptions, p);
-    expect(r.rolledBack).toEqual({ transitions: 18, usd: 18 + 9 + 9 * 10 + 2 * 2.5 * 100 });
+    expect(r.rolledBack).toEqual({ transitions: 19, usd: 19 + 9 + 9 * 10 + 2 * 2.5 * 100 });
     // A first environment without a bake never enters Bake: its "failure" is the plain path.
     const unbaked = parseConfig(`
 services:
@@ -389,15 +389,15 @@ services:
     const r = costModel(definition, twoEnvs, assumptions, p);
     expect(r.perMonth).toEqual({
       deployments: 300,
-      usd: 753 * 300,
+      usd: 755 * 300,
       // transitions, requests, GB-seconds, build minutes, each over its free tier
-      afterFreeTiers: 33 * 300 - 100 + (20 * 300 - 50) + (20 * 300 - 5) * 10 + (5 * 300 - 7) * 100,
+      afterFreeTiers: 35 * 300 - 100 + (20 * 300 - 50) + (20 * 300 - 5) * 10 + (5 * 300 - 7) * 100,
     });
     // The free build minutes are general1.small's only.
     const medium = costModel(definition, twoEnvs, { ...assumptions, computeType: 'general1.medium', architecture: 'x86_64' }, p);
     expect(medium.perDeployment.lines[2]?.usd).toBe(5 * 200);
     expect(medium.perDeployment.lines[1]?.usd).toBe(20 + 20 * 20);
-    expect(medium.perMonth.afterFreeTiers).toBe(9800 + 5950 + 5995 * 20 + 1500 * 200);
+    expect(medium.perMonth.afterFreeTiers).toBe(10400 + 5950 + 5995 * 20 + 1500 * 200);
     // Free tiers bigger than the use: nothing to pay, never less.
     const generous = {
       ...p,
@@ -414,9 +414,9 @@ services:
   it('prices transitions, GB-seconds and their free tiers with the rates and the assumptions, not around them', () => {
     const dear = { ...p, stepFunctions: { ...p.stepFunctions, perStateTransition: 2 } } as typeof PRICES;
     const r = costModel(definition, twoEnvs, { ...assumptions, lambdaMemoryMb: 2048, lambdaMilliseconds: 500 }, dear);
-    // 18 transitions at 2; 9 invocations, each 2 GB for 0.5 s at 10; two builds of 2.5 minutes at 100.
-    expect(r.rolledBack.usd).toBe(18 * 2 + 9 + 9 * 2 * 0.5 * 10 + 2 * 2.5 * 100);
-    expect(r.perMonth.afterFreeTiers).toBe((33 * 300 - 100) * 2 + (20 * 300 - 50) + (20 * 300 - 5) * 10 + (5 * 300 - 7) * 100);
+    // 19 transitions at 2; 9 invocations, each 2 GB for 0.5 s at 10; two builds of 2.5 minutes at 100.
+    expect(r.rolledBack.usd).toBe(19 * 2 + 9 + 9 * 2 * 0.5 * 10 + 2 * 2.5 * 100);
+    expect(r.perMonth.afterFreeTiers).toBe((35 * 300 - 100) * 2 + (20 * 300 - 50) + (20 * 300 - 5) * 10 + (5 * 300 - 7) * 100);
   });
 
   it('beside CodePipeline V2: per environment the build and the bake, each rounded up to the minute', () => {
