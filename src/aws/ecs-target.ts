@@ -72,15 +72,7 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
 
   async deploy(request: EcsDeployRequest): Promise<EcsDeployOutcome> {
     const ecs = this.client(request.region);
-    const service = await this.service(ecs, request);
-    const current = await this.taskDefinition(ecs, requireTaskDefinition(service, request));
-    const container = pickContainer(current, request);
-    const image = imageByDigest(container, request);
-    let arn = current.taskDefinitionArn as string;
-    if (container.image !== image) {
-      arn = await this.register(ecs, current, container.name as string, image, request.cluster);
-      this.opts.log?.info(`registered ${arn}: container ${container.name} ${container.image} -> ${image}`);
-    }
+    const { service, arn } = await this.revisionFor(ecs, request);
     if (service.taskDefinition !== arn) {
       await this.update(ecs, service, request, arn, { alarms: true });
       this.opts.log?.info(`updated ECS service ${request.cluster}/${request.service} to ${arn}`);
@@ -106,6 +98,23 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
   }
 
   /**
+   * The service, and the task definition revision that runs the requested image by digest: the
+   * service's current one when it already does, otherwise a new revision registered from it.
+   */
+  private async revisionFor(ecs: ECSClient, request: Omit<EcsDeployRequest, 'deadline'>) {
+    const service = await this.service(ecs, request);
+    const current = await this.taskDefinition(ecs, requireTaskDefinition(service, request));
+    const container = pickContainer(current, request);
+    const image = imageByDigest(container, request);
+    let arn = current.taskDefinitionArn as string;
+    if (container.image !== image) {
+      arn = await this.register(ecs, current, container.name as string, image, request.cluster);
+      this.opts.log?.info(`registered ${arn}: container ${container.name} ${container.image} -> ${image}`);
+    }
+    return { service, arn };
+  }
+
+  /**
    * Starts a canary or linear rollout: the same task definition revision as `deploy`, and
    * UpdateService with the rollout's deploymentConfiguration (ecsDeploymentConfiguration). Returns
    * at once with the service deployment to follow; a repeat finds the service already on the
@@ -117,15 +126,7 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
     settings: EcsDeploymentSettings,
   ): Promise<{ serviceDeploymentArn: string; taskDefinitionArn: string }> {
     const ecs = this.client(request.region);
-    const service = await this.service(ecs, request);
-    const current = await this.taskDefinition(ecs, requireTaskDefinition(service, request));
-    const container = pickContainer(current, request);
-    const image = imageByDigest(container, request);
-    let arn = current.taskDefinitionArn as string;
-    if (container.image !== image) {
-      arn = await this.register(ecs, current, container.name as string, image, request.cluster);
-      this.opts.log?.info(`registered ${arn}: container ${container.name} ${container.image} -> ${image}`);
-    }
+    const { service, arn } = await this.revisionFor(ecs, request);
     let deploymentArn = service.currentServiceDeployment;
     if (service.taskDefinition !== arn) {
       // The SDK's own type: the compiler holds Coconut's subset to what UpdateService accepts.
