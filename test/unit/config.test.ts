@@ -164,8 +164,17 @@ describe('Config: coconut.yaml', () => {
       expect(error.message).toContain('services[0].environments[1].rollout.steps');
       expect(error.message).toContain('an ECS canary has one canary percentage and then 100%');
       expect(error.message).toContain('strategy: linear');
-      expect(parseConfig(withRollout('{ strategy: canary, steps: [10] }', ecs)).services[0]?.target.kind).toBe('ecs');
-      expect(parseConfig(withRollout('{ strategy: linear, stepPercent: 20 }', ecs)).services[0]?.target.kind).toBe('ecs');
+    });
+
+    it('refuses a rollout on ecs and helm until the step loop drives their strategies, saying what to do', () => {
+      for (const target of ['kind: ecs, cluster: main', 'kind: helm']) {
+        for (const rollout of ['{ strategy: canary, steps: [10] }', '{ strategy: linear, stepPercent: 20 }']) {
+          const error = errorOf(withRollout(rollout, target));
+          expect(error.message).toContain('services[0].environments[1].rollout');
+          expect(error.message).toContain('cannot deploy in steps yet');
+          expect(error.message).toContain('kind: ansible deploys in steps today');
+        }
+      }
     });
 
     it('documents rollout in the JSON Schema `coconut schema` prints', () => {

@@ -135,7 +135,7 @@ describe('Cost model (core/cost)', () => {
 services:
   - name: api
     image: { registry: ecr, repository: api }
-    target: { kind: helm, chart: charts/api }
+    target: { kind: ansible, inventory: inventory.yml }
     environments:
       - name: prod
         approval: { approvers: [U1] }
