@@ -150,11 +150,11 @@ describe('Config: coconut.yaml', () => {
       expect(error.message).toContain('approveSteps needs approval:');
     });
 
-    it('refuses a rollout on copilot, saying it deploys rolling and pointing to kind: ecs', () => {
+    it('refuses a rollout on copilot, saying it deploys rolling and naming kind: ecs for canaries on ECS', () => {
       const error = errorOf(withRollout('{ strategy: canary, steps: [10] }', 'kind: copilot, app: shop'));
       expect(error.message).toContain('services[0].environments[1].rollout');
       expect(error.message).toContain('Copilot deploys rolling, with rollback_alarms only');
-      expect(error.message).toContain('use kind: ecs');
+      expect(error.message).toContain('kind: ecs with ECS');
     });
 
     it('refuses an ECS canary with more than one step, naming the rule and suggesting linear', () => {

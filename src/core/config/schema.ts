@@ -545,7 +545,7 @@ function rolloutProblem(
     return {
       path: [],
       message:
-        'a copilot target cannot deploy in steps: Copilot deploys rolling, with rollback_alarms only; remove rollout here, or use kind: ecs for canary and linear deployments',
+        "a copilot target cannot deploy in steps: Copilot deploys rolling, with rollback_alarms only; remove rollout here (canary and linear on ECS are kind: ecs with ECS's own strategies, which the step loop does not drive yet in this version)",
     };
   }
   if (kind === 'ecs' && rollout.strategy === 'canary' && (rollout.steps?.length ?? 0) > 1) {
