@@ -16,6 +16,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import type { RolloutConfig } from '../../src/core/config/schema.ts';
+import { rolloutSteps } from '../../src/core/pipeline/rollout.ts';
 import { PROJECT_ROOT } from '../../src/local/runtime.ts';
 import { coconut, emptyPath } from '../support/cli.ts';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
@@ -264,7 +266,7 @@ describe('coconut webhook (spawned CLI, local runtime, secrets from its data dir
 describe('coconut validate / schema / cost (spawned CLI, no runtime)', () => {
   const demoText = readFileSync(DEMO, 'utf8');
   const demo = parse(demoText) as {
-    services: { name: string; environments: { name: string; approval?: unknown }[] }[];
+    services: { name: string; environments: { name: string; approval?: unknown; rollout?: RolloutConfig }[] }[];
   };
 
   it('validate passes the demo config (exit 0), naming each service it read', async () => {
@@ -333,9 +335,11 @@ describe('coconut validate / schema / cost (spawned CLI, no runtime)', () => {
     // An approval is one more state on that environment's path through deploy.asl.json.
     const [staging, prod] = report.environments;
     expect(prod!.path.transitions).toBeGreaterThan(staging!.path.transitions);
-    // One Deploy build per environment when nothing fails, at the minutes asked for.
-    expect(report.environments.map((e) => e.path.builds)).toEqual(first.environments.map(() => 1));
-    expect(report.perDeployment.buildMinutes).toBe(first.environments.length * 3);
+    // One Deploy build per environment when nothing fails (one per step of a rollout: the demo's prod
+    // is a canary), at the minutes asked for.
+    const builds = first.environments.map((e) => (e.rollout ? rolloutSteps(e.rollout).length : 1));
+    expect(report.environments.map((e) => e.path.builds)).toEqual(builds);
+    expect(report.perDeployment.buildMinutes).toBe(builds.reduce((a, b) => a + b, 0) * 3);
     // Step Functions: $0.025 per 1,000 state transitions (https://aws.amazon.com/step-functions/pricing/).
     const sfn = report.perDeployment.lines.find((l) => l.what === 'Step Functions');
     expect(sfn?.quantity).toBe(`${report.perDeployment.transitions} state transitions`);
