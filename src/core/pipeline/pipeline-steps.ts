@@ -203,6 +203,9 @@ export async function runPipelineStep(
     case 'signatureGate':
       return runSignatureGate(deps, input.ref, input.verify);
     case 'startBake':
+      // Noted first: once the alarm watch is stored, nothing writes until the bake ends (a waiter wakes
+      // only on writes; test/e2e/runtime-changes.test.ts holds this).
+      await noteBakeEnd(deps, input.ref, input.bakeSeconds);
       await startBake(deps, {
         deploymentId: input.ref.deploymentId,
         environment: input.ref.environment,
@@ -211,7 +214,6 @@ export async function runPipelineStep(
         taskToken: input.taskToken,
         tolerate: await preexistingAlarms(deps, input.ref),
       });
-      await noteBakeEnd(deps, input.ref, input.bakeSeconds);
       return {};
     case 'ecsDeploy':
       return runEcsStep('deploy', input.ref, input.buildEnv, deps, context.remainingMs());
