@@ -27,8 +27,9 @@ import {
   requestApproval,
   unresolvedGroupsHint,
 } from '../../src/core/pipeline/approvals.ts';
-import type { ApprovalRecord, Log, Notifier, Orchestrator } from '../../src/core/ports.ts';
+import type { ApprovalRecord, Notifier, Orchestrator } from '../../src/core/ports.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
+import { recordingLog } from '../support/logs.ts';
 import { dynaliteStore } from '../support/stores.ts';
 
 const config = parseConfig(`
@@ -48,21 +49,6 @@ slack:
 `);
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
-
-interface Logged {
-  level: string;
-  message: string;
-  extra?: Record<string, unknown>;
-}
-
-function recordingLog(): Log & { lines: Logged[] } {
-  const lines: Logged[] = [];
-  const at =
-    (level: string) =>
-    (message: string, extra?: Record<string, unknown>): void =>
-      void lines.push({ level, message, ...(extra ? { extra } : {}) });
-  return { lines, debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR') };
-}
 
 describe('approvals', () => {
   let store: DynamoStore;

@@ -25,28 +25,14 @@ import {
   recordSucceeded,
   type StageRef,
 } from '../../src/core/pipeline/stage-steps.ts';
-import type { AlarmStatus, Log, Notifier } from '../../src/core/ports.ts';
+import type { AlarmStatus, Notifier } from '../../src/core/ports.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
+import { recordingLog } from '../support/logs.ts';
 import { dynaliteStore } from '../support/stores.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const ENVS = ['dev', 'staging', 'prod'];
 const ECS_ARN = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/api:42';
-
-interface Logged {
-  level: string;
-  message: string;
-  extra?: Record<string, unknown>;
-}
-
-function recordingLog(): Log & { lines: Logged[] } {
-  const lines: Logged[] = [];
-  const at =
-    (level: string) =>
-    (message: string, extra?: Record<string, unknown>): void =>
-      void lines.push({ level, message, ...(extra ? { extra } : {}) });
-  return { lines, debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR') };
-}
 
 describe('stage steps', () => {
   let store: DynamoStore;
