@@ -1,0 +1,162 @@
+/**
+ * A throwaway Sigstore deployment for tests: a Fulcio-like CA, a CT log and a Rekor-like
+ * transparency log, made by sigstore-js's own mock package (@sigstore/mock: initializeCA,
+ * initializeCTLog, initializeTLog — what sigstore-js tests its verifier with), and a trusted root
+ * naming their keys in the format of sigstore/protobuf-specs (protos/sigstore_trustroot.proto).
+ *
+ * `signImage` signs an image digest the way cosign v3 does (cmd/cosign/cli/sign/sign.go
+ * signDigestBundle): an in-toto Statement v1 whose subject is the digest and whose predicateType is
+ * https://sigstore.dev/cosign/sign/v1, in a DSSE envelope (payloadType application/vnd.in-toto+json)
+ * signed by an ephemeral P-256 key whose Fulcio certificate carries the identity as SAN and the
+ * OIDC issuer in extensions 1.3.6.1.4.1.57264.1.1 (raw) and .1.8 (DER UTF8String); the envelope is
+ * logged as a Rekor `dsse` v0.0.1 entry (SET and inclusion proof with a signed checkpoint), and all
+ * of it is a Sigstore bundle v0.3 (protos/sigstore_bundle.proto). No network is used.
+ */
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
+
+const REKOR_URL = 'https://rekor.coconut.test';
+export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+export const WORKFLOW_IDENTITY = 'https://github.com/octo/web/.github/workflows/release.yml@refs/heads/main';
+
+function keyPair(): { publicKey: KeyObject; privateKey: KeyObject } {
+  return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+}
+
+const spki = (key: KeyObject): Buffer => key.export({ format: 'der', type: 'spki' });
+const b64 = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString('base64');
+const sha256 = (bytes: Uint8Array | string): Buffer => createHash('sha256').update(bytes).digest();
+
+/** DSSE's pre-authentication encoding (secure-systems-lab/dsse, protocol.md). */
+export function pae(payloadType: string, payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `), payload]);
+}
+
+export interface SignOptions {
+  identity?: string;
+  issuer?: string;
+  /** The statement's predicateType (cosign `verify` wants https://sigstore.dev/cosign/sign/v1). */
+  predicateType?: string;
+}
+
+export interface ThrowawaySigstore {
+  /** A TrustedRoot (JSON) naming this CA, CT log and transparency log. */
+  trustedRoot: Record<string, unknown>;
+  /** A Sigstore bundle (JSON) signing `digest` as cosign v3 does. */
+  signImage(digest: string, opts?: SignOptions): Promise<Record<string, unknown>>;
+}
+
+export async function throwawaySigstore(): Promise<ThrowawaySigstore> {
+  const caKeys = keyPair();
+  const ctKeys = keyPair();
+  const tlogKeys = keyPair();
+  const ctLog = await initializeCTLog(ctKeys);
+  const ca = await initializeCA(caKeys, ctLog);
+  const tlog = await initializeTLog(REKOR_URL, tlogKeys);
+  const start = new Date(Date.now() - 3600_000).toISOString();
+  const trustedRoot = {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [
+      {
+        baseUrl: REKOR_URL,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: b64(spki(tlogKeys.publicKey)), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
+        logId: { keyId: b64(sha256(spki(tlogKeys.publicKey))) },
+      },
+    ],
+    certificateAuthorities: [
+      {
+        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+        uri: 'https://fulcio.coconut.test',
+        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate as unknown as Uint8Array) }] },
+        validFor: { start },
+      },
+    ],
+    ctlogs: [
+      {
+        baseUrl: 'https://ctfe.coconut.test',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: b64(spki(ctKeys.publicKey)), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
+        logId: { keyId: b64(sha256(spki(ctKeys.publicKey))) },
+      },
+    ],
+    timestampAuthorities: [],
+  };
+
+  async function signImage(digest: string, opts: SignOptions = {}): Promise<Record<string, unknown>> {
+    const issuer = opts.issuer ?? GITHUB_ISSUER;
+    const [algorithm, hex] = digest.split(':') as [string, string];
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ digest: { [algorithm]: hex } }],
+      predicateType: opts.predicateType ?? 'https://sigstore.dev/cosign/sign/v1',
+      predicate: {},
+    };
+    const payload = Buffer.from(JSON.stringify(statement));
+    const payloadType = 'application/vnd.in-toto+json';
+    const ephemeral = keyPair();
+    const signature = sign('sha256', pae(payloadType, payload), ephemeral.privateKey);
+    const cert = Buffer.from(
+      (await ca.issueCertificate({
+        publicKey: spki(ephemeral.publicKey) as unknown as ArrayBufferView<ArrayBuffer>,
+        subjectAltName: opts.identity ?? WORKFLOW_IDENTITY,
+        extensions: [
+          { oid: '1.3.6.1.4.1.57264.1.1', value: issuer, legacy: true },
+          { oid: '1.3.6.1.4.1.57264.1.8', value: issuer },
+        ],
+      })) as unknown as Uint8Array,
+    );
+    const certPem = `-----BEGIN CERTIFICATE-----\n${b64(cert).replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+    const envelope = { payload: b64(payload), payloadType, signatures: [{ sig: b64(signature), keyid: '' }] };
+    // Rekor's dsse v0.0.1 entry as Rekor stores it (rekor pkg/types/dsse/v0.0.1).
+    const proposed = {
+      apiVersion: '0.0.1',
+      kind: 'dsse',
+      spec: {
+        envelopeHash: { algorithm: 'sha256', value: sha256(JSON.stringify(envelope)).toString('hex') },
+        payloadHash: { algorithm: 'sha256', value: sha256(payload).toString('hex') },
+        signatures: [{ signature: b64(signature), verifier: b64(certPem) }],
+      },
+    };
+    const logged = await tlog.log(proposed);
+    const entry = Object.values(logged)[0] as unknown as {
+      body: string;
+      integratedTime: number;
+      logID: string;
+      logIndex: number;
+      verification: {
+        signedEntryTimestamp: string;
+        inclusionProof: { logIndex: number; treeSize: number; rootHash: string; hashes: string[]; checkpoint: string };
+      };
+    };
+    const proof = entry.verification.inclusionProof;
+    return {
+      mediaType: BUNDLE_V03,
+      verificationMaterial: {
+        certificate: { rawBytes: b64(cert) },
+        tlogEntries: [
+          {
+            logIndex: String(entry.logIndex),
+            logId: { keyId: b64(Buffer.from(entry.logID, 'hex')) },
+            kindVersion: { kind: 'dsse', version: '0.0.1' },
+            integratedTime: String(entry.integratedTime),
+            inclusionPromise: { signedEntryTimestamp: entry.verification.signedEntryTimestamp },
+            inclusionProof: {
+              logIndex: String(proof.logIndex),
+              rootHash: b64(Buffer.from(proof.rootHash, 'hex')),
+              treeSize: String(proof.treeSize),
+              hashes: proof.hashes,
+              checkpoint: { envelope: proof.checkpoint },
+            },
+            canonicalizedBody: entry.body,
+          },
+        ],
+        timestampVerificationData: {},
+      },
+      dsseEnvelope: envelope,
+    };
+  }
+
+  return { trustedRoot, signImage };
+}
