@@ -146,6 +146,22 @@ export interface StoredCosignSignature {
  */
 export interface ImageSignatures {
   cosignSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredCosignSignature[]>;
+  /**
+   * Keyless cosign: the Sigstore bundles attached to the digest as OCI referrers (or the referrers
+   * tag schema), and whether the `.sig` tag holds an older keyless signature (certificate in its
+   * annotations) when there is no bundle. Absent on a runtime that cannot read them.
+   */
+  sigstoreBundles?(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredSigstoreBundles>;
+  /** The Sigstore public-good trusted root (TUF), for keyless cosign without verify.cosign.trustedRoot. */
+  publicGoodTrustedRoot?(): Promise<unknown>;
+}
+
+/** What a registry holds for keyless cosign (src/core/pipeline/cosign-keyless.ts reads it). */
+export interface StoredSigstoreBundles {
+  /** Each bundle's exact JSON bytes (checked against the digest its manifest names). */
+  bundles: Uint8Array[];
+  /** No bundle, but the `.sig` tag carries a Fulcio certificate annotation (cosign before v3). */
+  legacyKeyless: boolean;
 }
 
 export interface Clock {

@@ -14,6 +14,8 @@
  */
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
+import { OCI_MANIFEST } from './cosign.ts';
+import { type FakeImage, type FakeRegistry, fakeImage, INDEX } from './oci-registry.ts';
 
 const REKOR_URL = 'https://rekor.coconut.test';
 export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -159,4 +161,55 @@ export async function throwawaySigstore(): Promise<ThrowawaySigstore> {
   }
 
   return { trustedRoot, signImage };
+}
+
+/**
+ * Attaches a bundle to `image` as cosign v3 does (sigstore/cosign specs/BUNDLE_SPEC.md "Publishing";
+ * pkg/oci/remote/write.go WriteAttestationNewBundleFormat): the bundle JSON as a blob, an OCI image
+ * manifest with artifactType application/vnd.dev.sigstore.bundle.v0.3+json, the empty config, the
+ * bundle as its single layer and `subject` the image; a registry without the referrers API gets the
+ * referrers tag schema instead: an image index tagged `sha256-<hex>` listing the manifest.
+ */
+export function attachBundle(
+  registry: FakeRegistry,
+  images: FakeImage[],
+  image: FakeImage,
+  bundle: Record<string, unknown> | string,
+): { manifestDigest: string } {
+  const bytes = typeof bundle === 'string' ? bundle : JSON.stringify(bundle);
+  const layerDigest = registry.putBlob(image.repository, bytes);
+  const emptyDigest = registry.putBlob(image.repository, '{}');
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: BUNDLE_V03,
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: emptyDigest, size: 2 },
+    layers: [{ mediaType: BUNDLE_V03, digest: layerDigest, size: Buffer.byteLength(bytes) }],
+    subject: { mediaType: image.mediaType, digest: registry.digestOf(image), size: Buffer.byteLength(image.body) },
+    annotations: {
+      'dev.sigstore.bundle.content': 'dsse-envelope',
+      'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1',
+    },
+  });
+  const artifact = fakeImage(image.repository, `bundle-${createHash('sha256').update(manifest).digest('hex').slice(0, 16)}`, {
+    mediaType: OCI_MANIFEST,
+    body: manifest,
+  });
+  images.push(artifact);
+  const manifestDigest = registry.digestOf(artifact);
+  if (!registry.referrersApi) {
+    const tag = registry.digestOf(image).replace(':', '-');
+    const at = images.findIndex((i) => i.repository === image.repository && i.tag === tag);
+    const index = at >= 0 ? (JSON.parse((images[at] as FakeImage).body) as { manifests: unknown[] }) : { manifests: [] };
+    index.manifests.push({
+      mediaType: OCI_MANIFEST,
+      digest: manifestDigest,
+      size: Buffer.byteLength(manifest),
+      artifactType: BUNDLE_V03,
+    });
+    const body = JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: index.manifests });
+    if (at >= 0) images.splice(at, 1);
+    images.push(fakeImage(image.repository, tag, { mediaType: INDEX, body }));
+  }
+  return { manifestDigest };
 }
