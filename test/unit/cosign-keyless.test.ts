@@ -7,6 +7,7 @@
  * --certificate-identity[-regexp] --certificate-oidc-issuer[-regexp]` checks them
  * (pkg/cosign/verify.go CheckCertificatePolicy). No network.
  */
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type KeylessPolicy, parseTrustedRoot, verifyKeylessBundles } from '../../src/core/pipeline/cosign-keyless.ts';
 import { GITHUB_ISSUER, type ThrowawaySigstore, throwawaySigstore, WORKFLOW_IDENTITY } from '../support/sigstore-keyless.ts';
@@ -131,5 +132,47 @@ describe('keyless cosign verification (sigstore-js verifier, throwaway Sigstore)
     expect(parseTrustedRoot({ mediaType: 'x' })).toEqual({
       error: 'the trusted root names no certificate authority or no transparency log',
     });
+  });
+});
+
+/**
+ * Real cosign output: sigstore/cosign's own test data (pkg/cosign/testdata/oci-attestation.sigstore.json
+ * and trusted_root_pgi.json, Apache-2.0, used by pkg/cosign/verify_oci_test.go): a bundle that
+ * `cosign attest --new-bundle-format` made on Sigstore's public-good instance (Fulcio certificate for
+ * cody@soyland.com via https://github.com/login/oauth, Rekor dsse entry), and the public-good trusted
+ * root. It is an attestation, not an image signature, so the gate refuses it — but only after the
+ * certificate chain, SCT, Rekor SET and inclusion proof, signature and identity all verified.
+ */
+describe('keyless cosign verification of real cosign output (public-good Sigstore)', () => {
+  const fixture = (name: string) => readFileSync(new URL(`../fixtures/sigstore/${name}`, import.meta.url));
+  const bundle = fixture('cosign-oci-attestation.sigstore.json');
+  const subject = 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
+  const real = () => verifier(JSON.parse(fixture('trusted_root_pgi.json').toString('utf8')));
+
+  it('verifies everything up to what was signed, which is an attestation and not a cosign signature', () => {
+    const verdict = verifyKeylessBundles(
+      [bundle],
+      subject,
+      { identity: 'cody@soyland.com', issuer: 'https://github.com/login/oauth' },
+      real(),
+    );
+    expect(verdict).toEqual({
+      verified: false,
+      reason:
+        'the signed statement is a "https://cosign.sigstore.dev/attestation/v1" attestation, not a cosign signature (https://sigstore.dev/cosign/sign/v1)',
+    });
+  });
+
+  it('names the real signer when the identity is another', () => {
+    const verdict = verifyKeylessBundles([bundle], subject, policy, real());
+    expect(verdict).toEqual({
+      verified: false,
+      reason: `signed by cody@soyland.com (issuer https://github.com/login/oauth), expected identity ${WORKFLOW_IDENTITY} (issuer ${GITHUB_ISSUER})`,
+    });
+  });
+
+  it('refuses it against a trusted root that is not the one it was made with', () => {
+    const verdict = verifyKeylessBundles([bundle], subject, policy, verifier());
+    expect((verdict as { reason: string }).reason).toMatch(/^the bundle does not verify against the trusted root/);
   });
 });
