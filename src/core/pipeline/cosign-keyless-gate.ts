@@ -5,11 +5,28 @@
  * the image is refused — a sentence that follows "<image>@<digest> " — or undefined when it passes.
  */
 import type { Verifier } from '@sigstore/verify';
+import { z } from 'zod';
 import type { ImageRef } from '../model/deployment.ts';
 import type { ImageSignatures, StoredSigstoreBundles } from '../ports.ts';
 import { describeKeylessPolicy, type KeylessPolicy, parseTrustedRoot, verifyKeylessBundles } from './cosign-keyless.ts';
 
 export { describeKeylessPolicy };
+
+/** A keyless policy as the state machine hands it to the step (pipeline-steps.ts): who, and how to trust. */
+export const keylessStepSchema = z
+  .object({
+    identity: z.string().min(1).optional(),
+    identityRegexp: z.string().min(1).optional(),
+    issuer: z.string().min(1).optional(),
+    issuerRegexp: z.string().min(1).optional(),
+    trustedRoot: z.string().min(1).optional(),
+  })
+  .refine((k) => (k.identity !== undefined) !== (k.identityRegexp !== undefined), {
+    message: 'expected exactly one of identity or identityRegexp',
+  })
+  .refine((k) => (k.issuer !== undefined) !== (k.issuerRegexp !== undefined), {
+    message: 'expected exactly one of issuer or issuerRegexp',
+  });
 
 /** verify.cosign without a key, as a plan carries it. */
 export type KeylessCosignPolicy = KeylessPolicy & {
