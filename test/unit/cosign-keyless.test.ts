@@ -137,7 +137,8 @@ describe('keyless cosign verification (sigstore-js verifier, throwaway Sigstore)
 
 /**
  * Real cosign output: sigstore/cosign's own test data (pkg/cosign/testdata/oci-attestation.sigstore.json
- * and trusted_root_pgi.json, Apache-2.0, used by pkg/cosign/verify_oci_test.go): a bundle that
+ * and trusted_root_pgi.json, Apache-2.0, used by pkg/cosign/verify_oci_test.go; the same JSON, laid out by
+ * our formatter): a bundle that
  * `cosign attest --new-bundle-format` made on Sigstore's public-good instance (Fulcio certificate for
  * cody@soyland.com via https://github.com/login/oauth, Rekor dsse entry), and the public-good trusted
  * root. It is an attestation, not an image signature, so the gate refuses it — but only after the
