@@ -72,6 +72,9 @@ describe('Config: keyless cosign', () => {
     expect(issuesOf(withCosign(`{ identityRegexp: "(", issuer: "${ISSUER}" }`))[0]).toMatch(
       /^services\[0\]\.verify\.cosign\.identityRegexp: not a valid regular expression: /,
     );
+    expect(issuesOf(withCosign(`{ identity: "${IDENTITY}", issuer: token.actions.githubusercontent.com }`))).toEqual([
+      'services[0].verify.cosign.issuer: expected the OIDC issuer URL, e.g. https://token.actions.githubusercontent.com (or issuerRegexp for a pattern)',
+    ]);
     expect(issuesOf(withCosign(`{ identity: "${IDENTITY}", issuer: "${ISSUER}", trustedRoot: "../root.json" }`))[0]).toContain(
       'expected a path to a Sigstore trusted_root.json relative to coconut.yaml',
     );

@@ -470,7 +470,7 @@ const keylessCosignSchema = z
       .optional()
       .describe('Keyless: a regexp the certificate identity must match (unanchored, as cosign).'),
     issuer: z
-      .url()
+      .url('expected the OIDC issuer URL, e.g. https://token.actions.githubusercontent.com (or issuerRegexp for a pattern)')
       .optional()
       .describe('Keyless: the exact OIDC issuer of that identity (e.g. https://token.actions.githubusercontent.com).'),
     issuerRegexp: z.string().min(1).optional().describe('Keyless: a regexp the OIDC issuer must match (unanchored, as cosign).'),
