@@ -16,6 +16,11 @@ import { type OciDigestClient, type OciRegistry, type RegistryCredentials, Regis
 import { fetchSigstoreBundles } from './sigstore-bundles.ts';
 import { publicGoodTrustedRoot } from './sigstore-trust.ts';
 
+/** specs/SIGNATURE_SPEC.md "Certificate and Chain" and "Transparency Log" annotations (keyless). */
+export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
+export const REKOR_BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
+
 interface Descriptor {
   mediaType?: unknown;
   digest?: unknown;
@@ -55,8 +60,19 @@ export async function fetchCosignSignatures(
     if (actual !== blobDigest) {
       throw new RegistryLookupError(`the signature payload of ${tag} does not match its digest (${blobDigest}, got ${actual})`);
     }
-    const annotation = layer.annotations?.[SIGNATURE_ANNOTATION];
-    signatures.push({ payload: blob.bytes, signature: typeof annotation === 'string' ? annotation : undefined });
+    const annotation = (name: string) => {
+      const value = layer.annotations?.[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const certificate = annotation(CERTIFICATE_ANNOTATION);
+    signatures.push({
+      payload: blob.bytes,
+      signature: annotation(SIGNATURE_ANNOTATION),
+      // Keyless (cosign before v3): the certificate, its chain and the Rekor entry ride along.
+      ...(certificate
+        ? { certificate, chain: annotation(CHAIN_ANNOTATION), rekorBundle: annotation(REKOR_BUNDLE_ANNOTATION) }
+        : {}),
+    });
   }
   return signatures;
 }

@@ -11,22 +11,20 @@
  * manifest whose `subject` is another image is ignored: the registry's index is not trusted.
  *
  * Older cosign (v2 without --new-bundle-format) kept keyless signatures in the `.sig` tag's layer
- * annotations (dev.sigstore.cosign/certificate, /chain, /bundle: specs/SIGNATURE_SPEC.md); those are
- * not verified in this version, but are detected so the refusal can say so.
+ * annotations (dev.sigstore.cosign/certificate, /chain, /bundle: specs/SIGNATURE_SPEC.md): when no
+ * bundle is attached, those are returned (read by ./cosign-signatures.ts).
  */
 import { createHash } from 'node:crypto';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
 import { BUNDLE_MEDIA_TYPES } from '../core/pipeline/cosign-keyless.ts';
-import { signatureTag } from '../core/pipeline/cosign-verify.ts';
-import type { StoredSigstoreBundles } from '../core/ports.ts';
+import type { StoredCosignSignature, StoredSigstoreBundles } from '../core/ports.ts';
+import { fetchCosignSignatures } from './cosign-signatures.ts';
 import { type OciDigestClient, type OciRegistry, type RegistryCredentials, RegistryLookupError } from './oci-digest.ts';
 
 /** The referrers tag schema: `sha256:<hex>` -> `sha256-<hex>`. */
 export function referrersTag(digest: string): string {
   return digest.replace(':', '-');
 }
-
-export const LEGACY_CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
 
 interface Descriptor {
   mediaType?: unknown;
@@ -76,23 +74,20 @@ export async function fetchSigstoreBundles(
     }
     bundles.push(blob.bytes);
   }
-  if (bundles.length > 0) return { bundles, legacyKeyless: false };
-  return { bundles, legacyKeyless: await hasLegacyKeyless(client, registry, repository, digest, credentials) };
-}
-
-/** Whether the `.sig` tag holds a certificate annotation: a keyless signature of cosign before v3. */
-async function hasLegacyKeyless(
-  client: OciDigestClient,
-  registry: OciRegistry,
-  repository: string,
-  digest: string,
-  credentials?: RegistryCredentials,
-): Promise<boolean> {
-  const sig = await client.fetchContent(registry, repository, 'manifests', signatureTag(digest), credentials);
-  if (!sig) return false;
-  return descriptors(sig.bytes, 'layers', signatureTag(digest)).some(
-    (l) => typeof l.annotations?.[LEGACY_CERTIFICATE_ANNOTATION] === 'string',
+  if (bundles.length > 0) return { bundles, legacy: [] };
+  const legacy = (await fetchCosignSignatures(client, registry, repository, digest, credentials)).filter(
+    (s): s is StoredCosignSignature & { certificate: string } => s.certificate !== undefined,
   );
+  return {
+    bundles,
+    legacy: legacy.map((s) => ({
+      payload: s.payload,
+      signature: s.signature,
+      certificate: s.certificate,
+      chain: s.chain,
+      rekorBundle: s.rekorBundle,
+    })),
+  };
 }
 
 function descriptors(bytes: Buffer, field: 'manifests' | 'layers', what: string): Descriptor[] {

@@ -14,7 +14,7 @@
  */
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
-import { OCI_MANIFEST } from './cosign.ts';
+import { OCI_MANIFEST, simpleSigningPayload } from './cosign.ts';
 import { type FakeImage, type FakeRegistry, fakeImage, INDEX } from './oci-registry.ts';
 
 const REKOR_URL = 'https://rekor.coconut.test';
@@ -47,6 +47,8 @@ export interface ThrowawaySigstore {
   trustedRoot: Record<string, unknown>;
   /** A Sigstore bundle (JSON) signing `digest` as cosign v3 does. */
   signImage(digest: string, opts?: SignOptions): Promise<Record<string, unknown>>;
+  /** A keyless signature as cosign before v3 stored it in the `.sig` tag's annotations. */
+  signImageLegacy(digest: string, opts?: SignOptions & { payloadDigest?: string }): Promise<LegacySignature>;
 }
 
 export async function throwawaySigstore(): Promise<ThrowawaySigstore> {
@@ -109,7 +111,7 @@ export async function throwawaySigstore(): Promise<ThrowawaySigstore> {
         ],
       })) as unknown as Uint8Array,
     );
-    const certPem = `-----BEGIN CERTIFICATE-----\n${b64(cert).replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+    const certPem = pem('CERTIFICATE', cert);
     const envelope = { payload: b64(payload), payloadType, signatures: [{ sig: b64(signature), keyid: '' }] };
     // Rekor's dsse v0.0.1 entry as Rekor stores it (rekor pkg/types/dsse/v0.0.1).
     const proposed = {
@@ -160,7 +162,91 @@ export async function throwawaySigstore(): Promise<ThrowawaySigstore> {
     };
   }
 
-  return { trustedRoot, signImage };
+  /**
+   * Signs `digest` as cosign before v3 signed keyless (sigstore/cosign specs/SIGNATURE_SPEC.md): a
+   * simple signing payload signed by an ephemeral key whose Fulcio certificate carries the identity,
+   * logged as a Rekor hashedrekord v0.0.1 entry; what the `.sig` layer annotations hold.
+   */
+  async function signImageLegacy(digest: string, opts: SignOptions & { payloadDigest?: string } = {}): Promise<LegacySignature> {
+    const issuer = opts.issuer ?? GITHUB_ISSUER;
+    const payload = Buffer.from(simpleSigningPayload(opts.payloadDigest ?? digest, 'octo/web'));
+    const ephemeral = keyPair();
+    const signature = sign('sha256', payload, ephemeral.privateKey);
+    const cert = Buffer.from(
+      (await ca.issueCertificate({
+        publicKey: spki(ephemeral.publicKey) as unknown as ArrayBufferView<ArrayBuffer>,
+        subjectAltName: opts.identity ?? WORKFLOW_IDENTITY,
+        extensions: [
+          { oid: '1.3.6.1.4.1.57264.1.1', value: issuer, legacy: true },
+          { oid: '1.3.6.1.4.1.57264.1.8', value: issuer },
+        ],
+      })) as unknown as Uint8Array,
+    );
+    const certPem = pem('CERTIFICATE', cert);
+    // Rekor's hashedrekord v0.0.1 entry (rekor pkg/types/hashedrekord/v0.0.1).
+    const logged = await tlog.log({
+      apiVersion: '0.0.1',
+      kind: 'hashedrekord',
+      spec: {
+        data: { hash: { algorithm: 'sha256', value: sha256(payload).toString('hex') } },
+        signature: { content: b64(signature), publicKey: { content: b64(certPem) } },
+      },
+    });
+    const entry = Object.values(logged)[0] as unknown as {
+      body: string;
+      integratedTime: number;
+      logID: string;
+      logIndex: number;
+      verification: { signedEntryTimestamp: string };
+    };
+    // sigstore/cosign pkg/cosign/bundle/rekor.go RekorBundle, as the annotation stores it.
+    const rekorBundle = JSON.stringify({
+      SignedEntryTimestamp: entry.verification.signedEntryTimestamp,
+      Payload: { body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.logIndex, logID: entry.logID },
+    });
+    const chain = pem('CERTIFICATE', Buffer.from(ca.rootCertificate as unknown as Uint8Array));
+    return { payload: payload.toString('utf8'), signature: b64(signature), certificate: certPem, chain, rekorBundle };
+  }
+
+  return { trustedRoot, signImage, signImageLegacy };
+}
+
+export interface LegacySignature {
+  payload: string;
+  signature: string;
+  certificate: string;
+  chain: string;
+  rekorBundle: string;
+}
+
+function pem(label: string, der: Buffer): string {
+  return `-----BEGIN ${label}-----\n${b64(der).replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`;
+}
+
+/** Stores a keyless signature of cosign before v3: the `.sig` manifest, its layer's annotations. */
+export function attachLegacy(registry: FakeRegistry, images: FakeImage[], image: FakeImage, sig: LegacySignature): void {
+  const layerDigest = registry.putBlob(image.repository, sig.payload);
+  const configDigest = registry.putBlob(image.repository, '{}');
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: configDigest },
+    layers: [
+      {
+        mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+        size: Buffer.byteLength(sig.payload),
+        digest: layerDigest,
+        annotations: {
+          'dev.cosignproject.cosign/signature': sig.signature,
+          'dev.sigstore.cosign/certificate': sig.certificate,
+          'dev.sigstore.cosign/chain': sig.chain,
+          'dev.sigstore.cosign/bundle': sig.rekorBundle,
+        },
+      },
+    ],
+  });
+  const tag = `${registry.digestOf(image).replace(':', '-')}.sig`;
+  images.push(fakeImage(image.repository, tag, { mediaType: OCI_MANIFEST, body: manifest }));
 }
 
 /**

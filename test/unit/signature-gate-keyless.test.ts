@@ -14,11 +14,11 @@ import { type ImageSignatures, silentNotifier } from '../../src/core/ports.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { OciImageSignatures } from '../../src/registry/cosign-signatures.ts';
 import { OciDigestClient } from '../../src/registry/oci-digest.ts';
-import { cosignKeys, cosignSign, OCI_MANIFEST } from '../support/cosign.ts';
 import { type FakeImage, type FakeRegistry, fakeImage, startFakeRegistry } from '../support/oci-registry.ts';
 import { memoryLog } from '../support/runtime.ts';
 import {
   attachBundle,
+  attachLegacy,
   GITHUB_ISSUER,
   type ThrowawaySigstore,
   throwawaySigstore,
@@ -158,23 +158,57 @@ describe.each([
   });
 });
 
-describe('Signed-image gate, keyless cosign: what cannot be verified is refused, saying why', () => {
-  it('an older keyless signature (certificate in the .sig annotations) is refused as not supported, not as unsigned', async () => {
-    registry.referrersApi = true;
+/**
+ * cosign before v3 (and v2 without --new-bundle-format) stores keyless signatures in the `.sig` tag:
+ * the layer's annotations carry the Fulcio certificate, its chain and the Rekor entry
+ * (sigstore/cosign specs/SIGNATURE_SPEC.md; test/support/sigstore-keyless.ts attachLegacy). With no
+ * bundle attached, those are verified instead (src/core/pipeline/cosign-keyless-legacy.ts).
+ */
+describe('Signed-image gate, keyless cosign before v3 (certificate and Rekor entry in the .sig annotations)', () => {
+  it('lets an image signed by the expected identity through', async () => {
     const d = await deployment();
-    // cosign v2 keyless: the .sig layer carries dev.sigstore.cosign/certificate (specs/SIGNATURE_SPEC.md).
-    const { tag } = cosignSign(registry, images, d.image, cosignKeys().privateKey);
-    const sig = images.find((i) => i.tag === tag) as FakeImage;
-    const manifest = JSON.parse(sig.body) as { layers: { annotations: Record<string, string> }[] };
-    (manifest.layers[0] as { annotations: Record<string, string> }).annotations['dev.sigstore.cosign/certificate'] =
-      '-----BEGIN CERTIFICATE-----\n...';
-    images.splice(images.indexOf(sig), 1, fakeImage('org/api', tag, { mediaType: OCI_MANIFEST, body: JSON.stringify(manifest) }));
-    await d.run();
-    expect((await d.stage())?.reason).toBe(
-      `${d.name} is signed keyless by a cosign before v3 (the certificate in the annotations of its .sig tag), which this version does not verify: sign with cosign v3 (or cosign v2 with --new-bundle-format) so that the signature is a Sigstore bundle attached as an OCI referrer`,
-    );
+    attachLegacy(registry, images, d.image, await sigstore.signImageLegacy(d.digest));
+    expect(await d.run()).toEqual({ passed: true, digest: d.digest });
   });
 
+  it('stops another identity, a signature for another digest, a tampered payload and one without its Rekor entry', async () => {
+    const evil = 'https://github.com/evil/api/.github/workflows/release.yml@refs/heads/main';
+    const other = await deployment();
+    attachLegacy(registry, images, other.image, await sigstore.signImageLegacy(other.digest, { identity: evil }));
+    await other.run();
+    expect((await other.stage())?.reason).toBe(
+      `${other.name} is not signed keyless by ${who}: signed by ${evil} (issuer ${GITHUB_ISSUER}), expected ${who}`,
+    );
+
+    const moved = await deployment();
+    const elsewhere = `sha256:${'f'.repeat(64)}`;
+    attachLegacy(registry, images, moved.image, await sigstore.signImageLegacy(moved.digest, { payloadDigest: elsewhere }));
+    await moved.run();
+    expect((await moved.stage())?.reason).toBe(
+      `${moved.name} is not signed keyless by ${who}: signed with the right identity, but for another image (${elsewhere})`,
+    );
+
+    const tampered = await deployment();
+    const sig = await sigstore.signImageLegacy(tampered.digest);
+    attachLegacy(registry, images, tampered.image, {
+      ...sig,
+      payload: sig.payload.replace('"optional":null', '"optional":{"x":1}'),
+    });
+    await tampered.run();
+    expect((await tampered.stage())?.reason).toMatch(
+      /is not signed keyless by .*: the signature does not verify against the trusted root/,
+    );
+
+    const unlogged = await deployment();
+    attachLegacy(registry, images, unlogged.image, { ...(await sigstore.signImageLegacy(unlogged.digest)), rekorBundle: '' });
+    await unlogged.run();
+    expect((await unlogged.stage())?.reason).toBe(
+      `${unlogged.name} is not signed keyless by ${who}: the layer has no dev.sigstore.cosign/bundle annotation (no transparency-log entry; cosign requires one)`,
+    );
+  });
+});
+
+describe('Signed-image gate, keyless cosign: what cannot be verified is refused, saying why', () => {
   it('the public-good root that cannot be had, a trusted root that is not one, and a runtime without a bundle reader', async () => {
     const offline = await deployment();
     await offline.run({ ...POLICY });

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ImageRef } from '../model/deployment.ts';
 import type { ImageSignatures, StoredSigstoreBundles } from '../ports.ts';
 import { describeKeylessPolicy, type KeylessPolicy, parseTrustedRoot, verifyKeylessBundles } from './cosign-keyless.ts';
+import { verifyLegacyKeyless } from './cosign-keyless-legacy.ts';
 
 export { describeKeylessPolicy };
 
@@ -86,11 +87,10 @@ export async function runKeylessGate(
   } catch (error) {
     return `cannot be verified: its Sigstore bundles (the OCI referrers of ${image.digest}) could not be fetched: ${(error as Error).message}`;
   }
-  if (stored.bundles.length === 0 && stored.legacyKeyless) {
-    return (
-      'is signed keyless by a cosign before v3 (the certificate in the annotations of its .sig tag), which this version does not verify: ' +
-      'sign with cosign v3 (or cosign v2 with --new-bundle-format) so that the signature is a Sigstore bundle attached as an OCI referrer'
-    );
+  if (stored.bundles.length === 0 && stored.legacy.length > 0) {
+    // cosign before v3: the certificate and Rekor entry in the annotations of the .sig tag.
+    const legacy = verifyLegacyKeyless(stored.legacy, image.digest, policy, trust.verifier);
+    return legacy.verified ? undefined : `is not signed keyless by ${who}: ${legacy.reason}`;
   }
   const verdict = verifyKeylessBundles(stored.bundles, image.digest, policy, trust.verifier);
   return verdict.verified ? undefined : `is not signed keyless by ${who}: ${verdict.reason}`;

@@ -94,15 +94,20 @@ function checkBundle(bytes: Uint8Array, digest: string, policy: KeylessPolicy, v
     const e = error as Error & { code?: string };
     return `the bundle does not verify against the trusted root (${e.code ? `${e.code}: ` : ''}${e.message})`;
   }
+  return checkIdentity(signer, policy) ?? checkStatement(bundle.content.dsseEnvelope, digest);
+}
+
+/** The certificate's SAN and OIDC issuer against the policy (cosign's CheckCertificatePolicy). */
+export function checkIdentity(signer: Signer, policy: KeylessPolicy): string | undefined {
   const san = signer.identity?.subjectAlternativeName;
   const issuer = signer.identity?.extensions?.issuer;
-  if (san === undefined) return 'the bundle is signed with a key, not a Fulcio certificate (keyless wants an identity)';
+  if (san === undefined) return 'signed with a key, not a Fulcio certificate (keyless wants an identity)';
   const identityOk = policy.identity !== undefined ? san === policy.identity : matches(policy.identityRegexp, san);
   const issuerOk = policy.issuer !== undefined ? issuer === policy.issuer : matches(policy.issuerRegexp, issuer);
   if (!identityOk || !issuerOk) {
     return `signed by ${san} (issuer ${issuer ?? 'none'}), expected ${describeKeylessPolicy(policy)}`;
   }
-  return checkStatement(bundle.content.dsseEnvelope, digest);
+  return undefined;
 }
 
 function matches(pattern: string | undefined, value: string | undefined): boolean {
