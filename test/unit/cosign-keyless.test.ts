@@ -172,6 +172,21 @@ describe('keyless cosign verification of real cosign output (public-good Sigstor
     });
   });
 
+  it("verifies it as well against the public-good root embedded in @sigstore/tuf (the TUF seed Coconut's default starts from)", () => {
+    const seeds = JSON.parse(
+      readFileSync(new URL('../../node_modules/@sigstore/tuf/seeds.json', import.meta.url), 'utf8'),
+    ) as Record<string, { targets: Record<string, string> }>;
+    const embedded = seeds['https://tuf-repo-cdn.sigstore.dev']?.targets['trusted_root.json'] ?? '';
+    const root = verifier(JSON.parse(Buffer.from(embedded, 'base64').toString('utf8')));
+    const verdict = verifyKeylessBundles(
+      [bundle],
+      subject,
+      { identity: 'cody@soyland.com', issuer: 'https://github.com/login/oauth' },
+      root,
+    );
+    expect((verdict as { reason: string }).reason).toMatch(/attestation, not a cosign signature/);
+  });
+
   it('refuses it against a trusted root that is not the one it was made with', () => {
     const verdict = verifyKeylessBundles([bundle], subject, policy, verifier());
     expect((verdict as { reason: string }).reason).toMatch(/^the bundle does not verify against the trusted root/);
