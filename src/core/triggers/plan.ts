@@ -2,7 +2,6 @@
  * From a release event to deployment plans: which services the image belongs to, what each
  * environment needs, and the deterministic execution name that makes duplicates harmless.
  */
-
 import { createHash } from 'node:crypto';
 import type { CoconutConfig, RolloutConfig, ServiceConfig, TargetConfig } from '../config/schema.ts';
 import type { DeploymentRecord, ImageRef, RolloutProgress, StageRecord } from '../model/deployment.ts';
