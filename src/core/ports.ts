@@ -136,6 +136,10 @@ export interface ImageRegistry {
 export interface StoredCosignSignature {
   payload: Uint8Array;
   signature: string | undefined;
+  /** Keyless signatures of cosign before v3: the layer's dev.sigstore.cosign/* annotations. */
+  certificate?: string | undefined;
+  chain?: string | undefined;
+  rekorBundle?: string | undefined;
 }
 
 /**
@@ -146,6 +150,39 @@ export interface StoredCosignSignature {
  */
 export interface ImageSignatures {
   cosignSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredCosignSignature[]>;
+  /**
+   * Keyless cosign: the Sigstore bundles attached to the digest as OCI referrers (or the referrers
+   * tag schema), or, when there is none, the older keyless signatures of the `.sig` tag (certificate
+   * in its annotations). Absent on a runtime that cannot read them.
+   */
+  sigstoreBundles?(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredSigstoreBundles>;
+  /** The Sigstore public-good trusted root (TUF), for keyless cosign without verify.cosign.trustedRoot. */
+  publicGoodTrustedRoot?(): Promise<unknown>;
+}
+
+/** What a registry holds for keyless cosign (src/core/pipeline/cosign-keyless.ts reads it). */
+export interface StoredSigstoreBundles {
+  /** Each bundle's exact JSON bytes (checked against the digest its manifest names). */
+  bundles: Uint8Array[];
+  /**
+   * When there is no bundle: the layers of the `.sig` tag that carry a Fulcio certificate
+   * annotation, the keyless signatures of cosign before v3 (specs/SIGNATURE_SPEC.md).
+   */
+  legacy: LegacyKeylessSignature[];
+}
+
+/** A keyless signature as cosign before v3 stored it: a `.sig` layer and its annotations. */
+export interface LegacyKeylessSignature {
+  /** The simple signing payload (its sha256 was checked when fetched). */
+  payload: Uint8Array;
+  /** dev.cosignproject.cosign/signature: base64 of the signature over the payload. */
+  signature: string | undefined;
+  /** dev.sigstore.cosign/certificate: the Fulcio certificate, PEM. */
+  certificate: string;
+  /** dev.sigstore.cosign/chain: its chain, PEM. */
+  chain: string | undefined;
+  /** dev.sigstore.cosign/bundle: the Rekor entry, {SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}. */
+  rekorBundle: string | undefined;
 }
 
 export interface Clock {

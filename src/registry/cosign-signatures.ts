@@ -11,8 +11,15 @@ import { createHash } from 'node:crypto';
 import type { ImageRef } from '../core/model/deployment.ts';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTag } from '../core/pipeline/cosign-verify.ts';
-import type { ImageSignatures, StoredCosignSignature } from '../core/ports.ts';
+import type { ImageSignatures, StoredCosignSignature, StoredSigstoreBundles } from '../core/ports.ts';
 import { type OciDigestClient, type OciRegistry, type RegistryCredentials, RegistryLookupError } from './oci-digest.ts';
+import { fetchSigstoreBundles } from './sigstore-bundles.ts';
+import { publicGoodTrustedRoot } from './sigstore-trust.ts';
+
+/** specs/SIGNATURE_SPEC.md "Certificate and Chain" and "Transparency Log" annotations (keyless). */
+export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
+export const REKOR_BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
 
 interface Descriptor {
   mediaType?: unknown;
@@ -53,8 +60,19 @@ export async function fetchCosignSignatures(
     if (actual !== blobDigest) {
       throw new RegistryLookupError(`the signature payload of ${tag} does not match its digest (${blobDigest}, got ${actual})`);
     }
-    const annotation = layer.annotations?.[SIGNATURE_ANNOTATION];
-    signatures.push({ payload: blob.bytes, signature: typeof annotation === 'string' ? annotation : undefined });
+    const annotation = (name: string) => {
+      const value = layer.annotations?.[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const certificate = annotation(CERTIFICATE_ANNOTATION);
+    signatures.push({
+      payload: blob.bytes,
+      signature: annotation(SIGNATURE_ANNOTATION),
+      // Keyless (cosign before v3): the certificate, its chain and the Rekor entry ride along.
+      ...(certificate
+        ? { certificate, chain: annotation(CHAIN_ANNOTATION), rekorBundle: annotation(REKOR_BUNDLE_ANNOTATION) }
+        : {}),
+    });
   }
   return signatures;
 }
@@ -66,12 +84,36 @@ export async function fetchCosignSignatures(
 export class OciImageSignatures implements ImageSignatures {
   private readonly client: OciDigestClient;
   private readonly readSecret: ((name: string) => Promise<RegistryCredentials>) | undefined;
-  constructor(deps: { client: OciDigestClient; readSecret?: (name: string) => Promise<RegistryCredentials> }) {
+  private readonly trustedRoot: () => Promise<unknown>;
+  constructor(deps: {
+    client: OciDigestClient;
+    readSecret?: (name: string) => Promise<RegistryCredentials>;
+    /** Where the Sigstore public-good trusted root comes from (TUF by default; tests pass their own). */
+    publicGoodTrustedRoot?: () => Promise<unknown>;
+  }) {
     this.client = deps.client;
     this.readSecret = deps.readSecret;
+    this.trustedRoot = deps.publicGoodTrustedRoot ?? (() => publicGoodTrustedRoot());
   }
 
   async cosignSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredCosignSignature[]> {
+    const { registry, credentials } = await this.access(image, pullSecret);
+    return fetchCosignSignatures(this.client, registry, image.repository, image.digest, credentials);
+  }
+
+  async sigstoreBundles(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredSigstoreBundles> {
+    const { registry, credentials } = await this.access(image, pullSecret);
+    return fetchSigstoreBundles(this.client, registry, image.repository, image.digest, credentials);
+  }
+
+  publicGoodTrustedRoot(): Promise<unknown> {
+    return this.trustedRoot();
+  }
+
+  private async access(
+    image: ImageRef,
+    pullSecret: string | undefined,
+  ): Promise<{ registry: OciRegistry; credentials: RegistryCredentials | undefined }> {
     if (image.registry === 'ecr') {
       throw new RegistryLookupError('reading cosign signatures from ECR is not supported yet (GHCR and Docker Hub are)');
     }
@@ -79,6 +121,6 @@ export class OciImageSignatures implements ImageSignatures {
       throw new RegistryLookupError(`image.pullSecret ${pullSecret} cannot be read by this runtime`);
     }
     const credentials = pullSecret && this.readSecret ? await this.readSecret(pullSecret) : undefined;
-    return fetchCosignSignatures(this.client, image.registry, image.repository, image.digest, credentials);
+    return { registry: image.registry, credentials };
   }
 }

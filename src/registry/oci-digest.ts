@@ -127,21 +127,22 @@ export class OciDigestClient {
   /**
    * The exact bytes of a manifest (by tag or digest) or a blob (by digest), OCI distribution spec
    * "Pulling manifests" / "Pulling blobs": GET /v2/<name>/manifests/<reference> or
-   * /v2/<name>/blobs/<digest>, with the same token authentication. Undefined when the registry
+   * /v2/<name>/blobs/<digest>, with the same token authentication; or the referrers index of a
+   * digest ("Listing Referrers", GET /v2/<name>/referrers/<digest>; 404 from a registry without it). Undefined when the registry
    * answers 404 (no such artifact); throws RegistryLookupError saying why for anything else.
    * The caller checks a blob's bytes against its digest (content addressing).
    */
   async fetchContent(
     registry: OciRegistry,
     repository: string,
-    kind: 'manifests' | 'blobs',
+    kind: 'manifests' | 'blobs' | 'referrers',
     reference: string,
     credentials?: RegistryCredentials,
   ): Promise<{ bytes: Buffer; mediaType?: string } | undefined> {
     if (!isValidRepository(repository)) throw new RegistryLookupError(`"${repository}" is not a repository name`);
     const isDigest = DIGEST_PATTERN.test(reference);
-    if (!isDigest && (kind === 'blobs' || !isValidTag(reference))) {
-      throw new RegistryLookupError(`"${reference}" is not a ${kind === 'blobs' ? 'digest' : 'tag or digest'}`);
+    if (!isDigest && (kind !== 'manifests' || !isValidTag(reference))) {
+      throw new RegistryLookupError(`"${reference}" is not a ${kind === 'manifests' ? 'tag or digest' : 'digest'}`);
     }
     const endpoint = this.endpoints[registry];
     const name = registryRepository(registry, repository);

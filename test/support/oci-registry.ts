@@ -51,7 +51,23 @@ export interface FakeRegistry {
   blobs: Map<string, Buffer>;
   /** Stores bytes as a blob of `repository`; returns their digest (sha256 of the bytes). */
   putBlob(repository: string, bytes: Buffer | string): string;
+  /**
+   * Whether GET /v2/<name>/referrers/<digest> is served (OCI distribution spec v1.1, "Listing
+   * Referrers"): an image index of the manifests whose `subject` is that digest, each descriptor
+   * with the manifest's artifactType, filtered by ?artifactType= (with OCI-Filters-Applied). When
+   * false the registry answers 404, as one without the API does, and clients use the referrers tag
+   * schema (`sha256-<hex>`). Default false.
+   */
+  referrersApi: boolean;
   stop(): Promise<void>;
+}
+
+/** The fields of a manifest the referrers API reads. */
+interface ReferrerManifest {
+  subject?: { digest?: string };
+  artifactType?: string;
+  config?: { mediaType?: string };
+  annotations?: Record<string, string>;
 }
 
 export const INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -86,6 +102,7 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
     digestOf,
     omitDigestHeader: false,
     blobs: new Map(),
+    referrersApi: false,
     putBlob: (repository, bytes) => {
       const buffer = Buffer.from(bytes);
       const digest = `sha256:${createHash('sha256').update(buffer).digest('hex')}`;
@@ -129,7 +146,7 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
       return json(200, { token, expires_in: 300 });
     }
 
-    const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
+    const m = /^\/v2\/(.+)\/(manifests|blobs|referrers)\/([^/]+)$/.exec(url.pathname);
     if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) return json(404, { errors: [{ code: 'NOT_FOUND' }] });
     const [, name, kind, reference] = m as unknown as [string, string, string, string];
     const granted = authorization?.startsWith('Bearer ') ? tokens.get(authorization.slice(7)) : undefined;
@@ -140,6 +157,30 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
         { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
         { 'www-authenticate': `Bearer realm="${realm}",service="registry.test",scope="repository:${name}:pull"` },
       );
+    }
+    if (kind === 'referrers') {
+      if (!registry.referrersApi) return json(404, { errors: [{ code: 'NOT_FOUND', message: 'referrers API not supported' }] });
+      const wanted = url.searchParams.get('artifactType');
+      const manifests = images
+        .filter((i) => i.repository === name)
+        .map((i) => ({ image: i, manifest: JSON.parse(i.body) as ReferrerManifest }))
+        .filter(({ manifest }) => manifest.subject?.digest === reference)
+        .map(({ image, manifest }) => ({
+          mediaType: image.mediaType,
+          digest: digestOf(image),
+          size: Buffer.byteLength(image.body),
+          artifactType: manifest.artifactType ?? manifest.config?.mediaType,
+          ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
+        }))
+        .filter((d) => !wanted || d.artifactType === wanted);
+      const text = JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests });
+      res.writeHead(200, {
+        'content-type': INDEX,
+        'content-length': Buffer.byteLength(text),
+        ...(wanted ? { 'oci-filters-applied': 'artifactType' } : {}),
+      });
+      res.end(req.method === 'HEAD' ? undefined : text);
+      return;
     }
     if (kind === 'blobs') {
       const blob = registry.blobs.get(`${name}@${reference}`);

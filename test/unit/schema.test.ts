@@ -280,19 +280,7 @@ describe('Config: verify (signed-image gate)', () => {
     ]);
   });
 
-  it('refuses keyless cosign and notation as not supported yet, and an empty verify', () => {
-    const keyless = errorOf(
-      withVerify(
-        'cosign: { identity: "https://github.com/org/api/.github/workflows/release.yml@refs/heads/main", issuer: "https://token.actions.githubusercontent.com" }',
-      ),
-    );
-    expect(keyless.issues).toEqual([
-      expect.objectContaining({
-        path: 'services[0].verify.cosign',
-        message:
-          'keyless cosign verification ({ identity, issuer }) is not supported yet: use cosign: { key: <PEM public key or path> }',
-      }),
-    ]);
+  it('refuses notation as not supported yet, and an empty verify (keyless cosign: schema-keyless.test.ts)', () => {
     const notation = errorOf(
       withVerify('notation: { signingProfileArn: "arn:aws:signer:eu-west-1:123456789012:/signing-profiles/release" }'),
     );

@@ -8,7 +8,7 @@ import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../model/errors.ts';
 import { formatPath } from '../model/zod-issues.ts';
-import { type CoconutConfig, configSchema, PEM_PUBLIC_KEY } from './schema.ts';
+import { type CoconutConfig, configSchema, PEM_PUBLIC_KEY, TRUSTED_ROOT_JSON } from './schema.ts';
 
 export async function loadConfigFile(file: string): Promise<CoconutConfig> {
   return (await loadConfigWithPositions(file)).config;
@@ -40,14 +40,35 @@ export async function loadConfigWithPositions(file: string): Promise<LocatedConf
 }
 
 /**
- * `verify.cosign.key` may name a file (cosign.pub) relative to coconut.yaml: its PEM text replaces
- * the path here, so every later reader (plans, the gate) sees the key itself.
+ * `verify.cosign.key` may name a file (cosign.pub) relative to coconut.yaml, and keyless
+ * `verify.cosign.trustedRoot` a trusted_root.json: their text replaces the path here, so every later
+ * reader (plans, the gate) sees the key or root itself.
  */
 async function readKeyFiles(located: LocatedConfig): Promise<void> {
   const issues: ConfigIssue[] = [];
   for (const [i, service] of located.config.services.entries()) {
     const cosign = service.verify?.cosign;
-    if (!cosign || !('key' in cosign) || PEM_PUBLIC_KEY.test(cosign.key)) continue;
+    if (cosign && !('key' in cosign) && cosign.trustedRoot !== undefined && !TRUSTED_ROOT_JSON.test(cosign.trustedRoot)) {
+      const rootPath = ['services', i, 'verify', 'cosign', 'trustedRoot'];
+      const at = located.positionOf(rootPath);
+      try {
+        const text = await readFile(path.resolve(path.dirname(located.file), cosign.trustedRoot), 'utf8');
+        const json: unknown = JSON.parse(text);
+        if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error('it holds no JSON object');
+        // Compact: the root travels in every environment of a plan (Step Functions payloads are capped).
+        cosign.trustedRoot = JSON.stringify(json);
+      } catch (error) {
+        const e = error as NodeJS.ErrnoException;
+        const reason = e.code === 'ENOENT' ? 'file not found' : e instanceof SyntaxError ? `not JSON (${e.message})` : e.message;
+        issues.push({
+          path: formatPath(rootPath),
+          message: `cannot read the Sigstore trusted root ${cosign.trustedRoot} (relative to ${located.file}): ${reason}`,
+          line: at?.line,
+          column: at?.column,
+        });
+      }
+    }
+    if (typeof cosign?.key !== 'string' || PEM_PUBLIC_KEY.test(cosign.key)) continue;
     const keyPath = ['services', i, 'verify', 'cosign', 'key'];
     const at = located.positionOf(keyPath);
     try {

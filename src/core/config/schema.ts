@@ -450,10 +450,77 @@ export const environmentSchema = z.strictObject({
 export const PEM_PUBLIC_KEY = /^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$/;
 
 /**
+ * Keyless cosign (`cosign verify --certificate-identity[-regexp] --certificate-oidc-issuer[-regexp]`):
+ * exactly one of identity/identityRegexp and one of issuer/issuerRegexp, as cosign requires.
+ * Regexps are matched unanchored, as cosign's Go regexp.MatchString (src/core/pipeline/cosign-keyless.ts).
+ */
+const keylessCosignSchema = z
+  .strictObject({
+    // Never valid here: it makes a config with `key` fail this branch outright, so the key branch's
+    // own message (e.g. about the PEM) is the one shown, not zod's "Invalid input" for the union.
+    key: z.never().optional(),
+    identity: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Keyless: the exact certificate identity (SAN), e.g. a GitHub Actions workflow URL or an email.'),
+    identityRegexp: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Keyless: a regexp the certificate identity must match (unanchored, as cosign).'),
+    issuer: z
+      .url('expected the OIDC issuer URL, e.g. https://token.actions.githubusercontent.com (or issuerRegexp for a pattern)')
+      .optional()
+      .describe('Keyless: the exact OIDC issuer of that identity (e.g. https://token.actions.githubusercontent.com).'),
+    issuerRegexp: z.string().min(1).optional().describe('Keyless: a regexp the OIDC issuer must match (unanchored, as cosign).'),
+    trustedRoot: z
+      .string()
+      .refine((v) => TRUSTED_ROOT_JSON.test(v) || RELATIVE_PATH.test(v), {
+        message: 'expected a path to a Sigstore trusted_root.json relative to coconut.yaml',
+      })
+      .optional()
+      .describe(
+        "Keyless: your own Sigstore's trusted_root.json (path relative to coconut.yaml); default: Sigstore's public-good instance, through TUF.",
+      ),
+  })
+  .superRefine((keyless, ctx) => {
+    const pairs = [
+      ['identity', 'identityRegexp', 'the identity that must have signed (the certificate SAN, --certificate-identity)'],
+      ['issuer', 'issuerRegexp', 'its OIDC issuer (--certificate-oidc-issuer)'],
+    ] as const;
+    for (const [exact, regexp, what] of pairs) {
+      const given = [exact, regexp].filter((k) => keyless[k] !== undefined);
+      if (given.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: given.length === 0 ? [] : [regexp],
+          message: `expected exactly one of ${exact} or ${regexp}: ${what}${given.length === 2 ? '; both are set' : ''}`,
+        });
+      }
+      const pattern = keyless[regexp];
+      if (pattern !== undefined) {
+        try {
+          new RegExp(pattern, 'u');
+        } catch (error) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [regexp],
+            message: `not a valid regular expression: ${(error as Error).message}`,
+          });
+        }
+      }
+    }
+  });
+
+/** A trusted root written into the config (the loader, load.ts, reads a path into this). */
+export const TRUSTED_ROOT_JSON = /^\s*\{/;
+
+/**
  * Who must have signed the image. cosign with a public key is verified by the signature gate
- * (src/core/pipeline/signature-gate.ts); keyless cosign ({ identity, issuer }) and Notation with AWS
- * Signer are part of the file's shape so that a config naming them is refused with a clear reason
- * rather than read as a typo.
+ * (src/core/pipeline/signature-gate.ts), and so is keyless cosign ({ identity, issuer }); Notation
+ * with AWS Signer is part of the file's shape so that a config naming it is refused with a clear
+ * reason rather than read as a typo.
  */
 export const verifySchema = z
   .strictObject({
@@ -468,12 +535,7 @@ export const verifySchema = z
             })
             .describe('The cosign public key (ECDSA P-256, PEM), written here or as a path relative to coconut.yaml.'),
         }),
-        z.strictObject({
-          identity: z.string().min(1).describe('Keyless: the certificate identity (e.g. a workflow URL or an email).'),
-          issuer: z
-            .url()
-            .describe('Keyless: the OIDC issuer of that identity (e.g. https://token.actions.githubusercontent.com).'),
-        }),
+        keylessCosignSchema,
       ])
       .optional(),
     notation: z
@@ -491,14 +553,6 @@ export const verifySchema = z
   .superRefine((verify, ctx) => {
     if (!verify.cosign && !verify.notation) {
       ctx.addIssue({ code: 'custom', message: 'expected cosign: { key: ... } (the public key the image must be signed with)' });
-    }
-    if (verify.cosign && !('key' in verify.cosign)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['cosign'],
-        message:
-          'keyless cosign verification ({ identity, issuer }) is not supported yet: use cosign: { key: <PEM public key or path> }',
-      });
     }
     if (verify.notation) {
       ctx.addIssue({

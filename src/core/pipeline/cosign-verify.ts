@@ -87,7 +87,7 @@ export function verifyCosignSignatures(signatures: CosignSignature[], digest: st
   return { verified: false, reason: problems.join('; ') };
 }
 
-function readClaim(payload: Uint8Array): { digest: string | undefined } | { error: string } {
+export function readClaim(payload: Uint8Array): { digest: string | undefined } | { error: string } {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(payload).toString('utf8'));

@@ -8,6 +8,7 @@ import { NotFoundError } from '../model/errors.ts';
 import type { ApprovalRecords, EcsTarget, ImageSignatures, Notifier, Scanner } from '../ports.ts';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
+import { keylessStepSchema } from './cosign-keyless-gate.ts';
 import { runEcsStep } from './ecs-step.ts';
 import { holdFrozen, runFreezeGate } from './freeze-gate.ts';
 import { type LockDeps, lockKey, releaseLock, requestLock } from './locks.ts';
@@ -98,7 +99,10 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('signatureGate'),
     ref,
-    verify: z.object({ cosign: z.object({ key: z.string().min(1) }), pullSecret: z.string().optional() }),
+    verify: z.object({
+      cosign: z.union([z.object({ key: z.string().min(1) }), keylessStepSchema]),
+      pullSecret: z.string().optional(),
+    }),
   }),
   z.object({
     action: z.literal('startBake'),

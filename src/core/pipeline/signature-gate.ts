@@ -1,7 +1,8 @@
 /**
  * The signed-image gate: in each environment of a service with `verify:`, before anything else
  * (after the scan gate, before approval), the image digest's cosign signatures are fetched from
- * its registry and checked against the configured public key (./cosign-verify.ts). An unsigned or
+ * its registry and checked against the configured public key (./cosign-verify.ts), or its Sigstore
+ * bundles against the configured identity and issuer (keyless, ./cosign-keyless-gate.ts). An unsigned or
  * wrongly signed image stops the deployment there, as the scan gate does: the stage is FAILED
  * naming the digest and why, later environments are SKIPPED, nothing was changed on the target.
  * A signature is about a digest, never a tag (a tag can be moved): an image without a digest is
@@ -11,12 +12,14 @@
 import { NotFoundError } from '../model/errors.ts';
 import { ERRORS } from '../model/failure.ts';
 import type { ImageSignatures } from '../ports.ts';
+import { describeKeylessPolicy, type KeylessCosignPolicy, runKeylessGate } from './cosign-keyless-gate.ts';
 import { parseCosignKey, signatureTag, verifyCosignSignatures } from './cosign-verify.ts';
 import { type Outcome, recordFailed, type StageDeps, type StageRef } from './stage-steps.ts';
 
 /** What the plan hands the gate (PlanEnvironment.verify). */
 export interface VerifyPolicy {
-  cosign: { key: string };
+  /** A public key (PEM), or keyless: who must have signed and, optionally, a trusted root (JSON text). */
+  cosign: { key: string } | KeylessCosignPolicy;
   /** The service's image.pullSecret, for private repositories. */
   pullSecret?: string | undefined;
 }
@@ -46,6 +49,15 @@ export async function runSignatureGate(
     return refuse(
       `verify: is set for ${ref.service}, but ${name}:${image.tag} has no known digest; signatures are checked on a digest, never a tag: refused`,
     );
+  }
+  if (!('key' in policy.cosign)) {
+    const problem = await runKeylessGate(deps.signatures, { ...image, digest }, policy.cosign, policy.pullSecret);
+    if (problem) return refuse(`${name}@${digest} ${problem}`, digest);
+    deps.log.info(
+      `signature gate passed: ${image.repository}@${digest} for ${ref.environment} (cosign keyless, ${describeKeylessPolicy(policy.cosign)})`,
+      { deploymentId: ref.deploymentId, environment: ref.environment },
+    );
+    return { passed: true, digest };
   }
   const parsed = parseCosignKey(policy.cosign.key);
   if ('error' in parsed) return refuse(`${name}@${digest} cannot be verified: ${parsed.error}`, digest);

@@ -8,6 +8,7 @@ import type { DeploymentRecord, ImageRef, RolloutProgress, StageRecord } from '.
 import type { ReleaseEvent, Trigger } from '../model/release.ts';
 import type { FreezeWindow } from '../pipeline/freeze.ts';
 import { rolloutSteps, stepLabel } from '../pipeline/rollout.ts';
+import type { VerifyPolicy } from '../pipeline/signature-gate.ts';
 
 export interface BuildEnvVar {
   Name: string;
@@ -29,7 +30,7 @@ export interface PlanEnvironment {
   /** The scan gate's policy, when the environment has one. */
   scan?: { maxSeverity: string; ignore: string[] };
   /** The signed-image gate's policy, when the service has `verify:` (the same in every environment). */
-  verify?: { cosign: { key: string }; pullSecret?: string };
+  verify?: VerifyPolicy;
   /** The environment's freeze windows and the whole config's (src/core/pipeline/freeze.ts), when any. */
   freeze?: FreezeWindow[];
   /**
@@ -214,13 +215,20 @@ export function rolloutVariables(progress: RolloutProgress): BuildEnvVar[] {
   return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
 }
 
-/** Only cosign keys reach a plan: the schema refuses the verification kinds not supported yet. */
+/** cosign keys and keyless identities reach a plan: the schema refuses the kinds not supported yet. */
 function verifyPolicy(service: ServiceConfig): Pick<PlanEnvironment, 'verify'> {
   const cosign = service.verify?.cosign;
-  if (!cosign || !('key' in cosign)) return {};
-  return {
-    verify: { cosign: { key: cosign.key }, ...(service.image.pullSecret ? { pullSecret: service.image.pullSecret } : {}) },
-  };
+  if (!cosign) return {};
+  const pullSecret = service.image.pullSecret ? { pullSecret: service.image.pullSecret } : {};
+  if (typeof cosign.key === 'string') return { verify: { cosign: { key: cosign.key }, ...pullSecret } };
+  // Only the fields that are set: a plan is JSON in Step Functions, where undefined has no place.
+  const fields = cosign as Partial<Record<'identity' | 'identityRegexp' | 'issuer' | 'issuerRegexp' | 'trustedRoot', string>>;
+  const keyless = Object.fromEntries(
+    (['identity', 'identityRegexp', 'issuer', 'issuerRegexp', 'trustedRoot'] as const)
+      .filter((k) => fields[k] !== undefined)
+      .map((k) => [k, fields[k] as string]),
+  );
+  return { verify: { cosign: keyless, ...pullSecret } };
 }
 
 function withFreeze(windows: FreezeWindow[]): { freeze?: FreezeWindow[] } {
