@@ -388,7 +388,7 @@ export function stableVariables(
 ): BuildEnvVar[] {
   if (!good) return [];
   const vars: Record<string, string> = {
-    COCONUT_STABLE_IMAGE_NAME: valueOf(buildEnv, 'COCONUT_IMAGE_NAME'),
+    COCONUT_STABLE_IMAGE_NAME: variable(buildEnv, 'COCONUT_IMAGE_NAME'),
     COCONUT_STABLE_IMAGE_DIGEST: good.digest ?? '',
     COCONUT_STABLE_VERSION: good.version,
   };
@@ -417,8 +417,8 @@ export function rolloutRollbackEnvironment(
 ): BuildEnvVar[] {
   const own = /^COCONUT_(ROLLOUT|STABLE|CANARY)_/;
   const canary: Record<string, string> = {
-    COCONUT_CANARY_VERSION: valueOf(deployEnv, 'COCONUT_VERSION'),
-    COCONUT_CANARY_IMAGE_DIGEST: valueOf(deployEnv, 'COCONUT_IMAGE_DIGEST'),
+    COCONUT_CANARY_VERSION: variable(deployEnv, 'COCONUT_VERSION'),
+    COCONUT_CANARY_IMAGE_DIGEST: variable(deployEnv, 'COCONUT_IMAGE_DIGEST'),
   };
   return [
     ...rollbackEnvironment(deployEnv, to).filter((v) => !own.test(v.Name)),
@@ -428,6 +428,6 @@ export function rolloutRollbackEnvironment(
   ];
 }
 
-function valueOf(env: BuildEnvVar[], name: string): string {
+function variable(env: BuildEnvVar[], name: string): string {
   return env.find((v) => v.Name === name)?.Value ?? '';
 }
