@@ -167,6 +167,8 @@ describe('deploy.asl.json: the rollout loop (canary 10% -> 50% -> 100%)', () => 
       COCONUT_STABLE_VERSION: '1.1.0',
       COCONUT_STABLE_IMAGE_DIGEST: GOOD_DIGEST,
       COCONUT_CANARY_VERSION: '1.3.0',
+      // The 50% deploy failed: the canary still serves the 10% of the step before.
+      COCONUT_CANARY_LIVE: 'true',
     });
   }, 60_000);
 });

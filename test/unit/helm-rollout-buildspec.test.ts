@@ -170,7 +170,7 @@ describe('Helm canary through helm-deploy.yml and helm-rollback.yml (local build
     await build('deploy', stepEnv(1), state);
     const reached = steps[1]?.progress;
     if (!prod || !reached) throw new Error('no prod step 2');
-    const run = await build('rollback', rolloutRollbackEnvironment(prod.buildEnv, good, reached), state);
+    const run = await build('rollback', rolloutRollbackEnvironment(prod.buildEnv, good, reached, true), state);
     expect(run.status, run.log).toBe('SUCCEEDED');
     expect(run.helm.filter((argv) => argv[1] !== 'get')).toEqual(helmStepCommands(target, { abort: true }));
     expect(run.log).toContain('aborting the rollout of 1.1.0 at 50%');
@@ -186,11 +186,27 @@ describe('Helm canary through helm-deploy.yml and helm-rollback.yml (local build
     ]);
   });
 
+  it('the first step failed before its canary served (FAKE helm): the rollback only removes the canary, starting none', async () => {
+    const state = mkdtempSync(path.join(root, 'first-step-'));
+    const failed = await build('deploy', stepEnv(0), state, { FAKE_HELM_FAIL_DIGEST: D1 });
+    expect(failed.status).toBe('FAILED');
+    const reached = steps[0]?.progress;
+    if (!prod || !reached) throw new Error('no prod step 1');
+    const run = await build('rollback', rolloutRollbackEnvironment(prod.buildEnv, good, reached, false), state);
+    expect(run.status, run.log).toBe('SUCCEEDED');
+    expect(upgrades(run)).toEqual(helmStepCommands(target, { abort: true, canaryLive: false }));
+    expect(upgrades(run)).toHaveLength(1);
+    expect(upgrades(run)[0]).toEqual(expect.arrayContaining([`image.digest=${D1}`, 'canary.enabled=false']));
+    expect(run.log).toContain('no canary serves requests: nothing to turn to weight 0 first');
+  });
+
   it('refuses a rollout rollback without the canary version, naming the variable (FAKE helm never called)', async () => {
     const state = mkdtempSync(path.join(root, 'refused-'));
     const reached = steps[0]?.progress;
     if (!prod || !reached) throw new Error('no prod step 1');
-    const vars = rolloutRollbackEnvironment(prod.buildEnv, good, reached).filter((v) => v.Name !== 'COCONUT_CANARY_VERSION');
+    const vars = rolloutRollbackEnvironment(prod.buildEnv, good, reached, true).filter(
+      (v) => v.Name !== 'COCONUT_CANARY_VERSION',
+    );
     const run = await build('rollback', vars, state);
     expect(run.status).toBe('FAILED');
     expect(run.log).toContain('COCONUT_CANARY_VERSION must match');

@@ -135,6 +135,11 @@ describe('Function: helmStepCommands (exact helm commands per step)', () => {
     expect(first?.[first.indexOf('--description') + 1]).toBe('coconut abort: canary weight 0 1.1.0 (demo-web-prod-1.1.0-7f3a)');
   });
 
+  it('abort with no canary serving: only the removal (no canary started just to be turned off)', () => {
+    const removal = helmStepCommands(EXAMPLE, { abort: true })[1];
+    expect(helmStepCommands(EXAMPLE, { abort: true, canaryLive: false })).toEqual([removal]);
+  });
+
   it.each([
     ['a percent of 0', { percent: 0 }, 'step percent is 0; expected a whole percentage from 1 to 100'],
     ['a percent of 101', { percent: 101 }, 'step percent is 101'],
@@ -303,6 +308,7 @@ describe('Helm rollout commands through the FAKE helm executable (test/fixtures/
           COCONUT_IMAGE_DIGEST: EXAMPLE.stable.digest,
           COCONUT_CANARY_VERSION: EXAMPLE.version,
           COCONUT_CANARY_IMAGE_DIGEST: EXAMPLE.canary.digest,
+          COCONUT_CANARY_LIVE: 'true',
           COCONUT_ROLLOUT_PERCENT: '50',
         }
       : {

@@ -404,7 +404,7 @@ services:
     const deployEnv = plan.environments[0]?.buildEnv ?? [];
     const reached = steps[1]?.progress;
     if (!reached) throw new Error('no step 2');
-    const back = rolloutRollbackEnvironment(deployEnv, good, reached);
+    const back = rolloutRollbackEnvironment(deployEnv, good, reached, true);
     expect(vars(back)).toMatchObject({
       COCONUT_ACTION: 'rollback',
       COCONUT_VERSION: '1.0.0',
@@ -418,8 +418,26 @@ services:
       COCONUT_ROLLOUT_PERCENT: '50',
       COCONUT_ROLLOUT_PREVIOUS_PERCENT: '10',
       COCONUT_ROLLOUT_STEP: '2',
+      COCONUT_CANARY_LIVE: 'true',
     });
     // Each name once.
     expect(new Set(back.map((v) => v.Name)).size).toBe(back.length);
+  });
+
+  it('COCONUT_CANARY_LIVE: a canary serves requests from the first completed step until the promotion', () => {
+    const deployEnv = plan.environments[0]?.buildEnv ?? [];
+    const live = (i: number, deployed: boolean) => {
+      const reached = steps[i]?.progress;
+      if (!reached) throw new Error(`no step ${i + 1}`);
+      return vars(rolloutRollbackEnvironment(deployEnv, good, reached, deployed)).COCONUT_CANARY_LIVE;
+    };
+    // [step, its deploy completed?] -> canary live?
+    expect([live(0, false), live(0, true), live(1, false), live(2, false), live(2, true)]).toEqual([
+      'false', // the first step's deploy failed: no canary ever served
+      'true', // 10% baking
+      'true', // the 50% deploy failed: the canary still has its 10%
+      'true', // the promotion failed: the canary keeps 50%
+      'false', // promoted: the canary track is gone
+    ]);
   });
 });

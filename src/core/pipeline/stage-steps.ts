@@ -244,7 +244,9 @@ export async function prepareRollback(
   return {
     canRollBack: true,
     version: target.version,
-    buildEnv: reached ? rolloutRollbackEnvironment(deployEnv, target, reached) : rollbackEnvironment(deployEnv, target),
+    buildEnv: reached
+      ? rolloutRollbackEnvironment(deployEnv, target, reached, stage?.state === 'BAKING')
+      : rollbackEnvironment(deployEnv, target),
   };
 }
 

@@ -408,17 +408,23 @@ export function withStableVersion(
  * to `to` (COCONUT_VERSION / COCONUT_IMAGE_DIGEST = the known-good version), the share every step so far
  * reached (COCONUT_ROLLOUT_*), the stable track's version (COCONUT_STABLE_* = `to`) and the version the
  * rollout was bringing in, which a canary track still runs (COCONUT_CANARY_VERSION / _IMAGE_DIGEST): the
- * Helm abort turns its weight to 0 before it removes it (src/core/pipeline/helm-rollout.ts).
+ * Helm abort turns its weight to 0 before it removes it (src/core/pipeline/helm-rollout.ts), when one serves
+ * requests (COCONUT_CANARY_LIVE; `deployed`: the reached step's deploy completed).
  */
 export function rolloutRollbackEnvironment(
   deployEnv: BuildEnvVar[],
   to: { version: string; digest?: string; revision?: string },
   reached: RolloutProgress,
+  deployed: boolean,
 ): BuildEnvVar[] {
   const own = /^COCONUT_(ROLLOUT|STABLE|CANARY)_/;
+  // The canary's share now: the reached step's once its deploy completed, else the step's before it.
+  // At 100% the canary track is gone (promoted), and at 0% it never started.
+  const share = deployed ? reached.percent : reached.previousPercent;
   const canary: Record<string, string> = {
     COCONUT_CANARY_VERSION: variable(deployEnv, 'COCONUT_VERSION'),
     COCONUT_CANARY_IMAGE_DIGEST: variable(deployEnv, 'COCONUT_IMAGE_DIGEST'),
+    COCONUT_CANARY_LIVE: String(share > 0 && share < 100),
   };
   return [
     ...rollbackEnvironment(deployEnv, to).filter((v) => !own.test(v.Name)),

@@ -12,6 +12,8 @@
 #   COCONUT_IMAGE_DIGEST, COCONUT_VERSION  deploy: the new version, on the canary track until promoted
 #   COCONUT_CANARY_IMAGE_DIGEST, COCONUT_CANARY_VERSION  rollback: the version the rollout was bringing in,
 #                                     still on the canary track until the abort removes it
+#   COCONUT_CANARY_LIVE               rollback: true when a canary track serves requests (its weight goes to 0
+#                                     before it is removed); false: it is only removed
 #   COCONUT_STABLE_IMAGE_NAME, COCONUT_STABLE_IMAGE_DIGEST, COCONUT_STABLE_VERSION  the known-good image of
 #                                     the stable track (an empty name: the service's, COCONUT_IMAGE_NAME)
 # The plan sets them all (src/core/triggers/plan.ts stableVariables, rolloutRollbackEnvironment).
@@ -37,6 +39,7 @@ expect COCONUT_STABLE_IMAGE_DIGEST "$digest_re"
 expect COCONUT_STABLE_VERSION "$version_re"
 if [[ $COCONUT_ACTION == rollback ]]; then
   step=abort
+  expect COCONUT_CANARY_LIVE '^(true|false)$'
   expect COCONUT_CANARY_IMAGE_DIGEST "$digest_re"
   expect COCONUT_CANARY_VERSION "$version_re"
   canary_digest=$COCONUT_CANARY_IMAGE_DIGEST
@@ -93,8 +96,12 @@ stable=("$COCONUT_STABLE_IMAGE_NAME" "$COCONUT_STABLE_IMAGE_DIGEST" "$COCONUT_ST
 new=("$COCONUT_IMAGE_NAME" "$canary_digest" "$canary_version")
 
 if [[ $step == abort ]]; then
-  mapfile -t track < <(canary_on 0)
-  upgrade 'abort: canary weight 0' "${stable[@]}" "${track[@]}"
+  if [[ $COCONUT_CANARY_LIVE == true ]]; then
+    mapfile -t track < <(canary_on 0)
+    upgrade 'abort: canary weight 0' "${stable[@]}" "${track[@]}"
+  else
+    echo "no canary serves requests: nothing to turn to weight 0 first"
+  fi
   upgrade 'abort: canary removed' "${stable[@]}" "${canary_off[@]}"
 elif [[ $step != 100 ]]; then
   mapfile -t track < <(canary_on "$step")
