@@ -38,6 +38,8 @@ services:
 `);
 const service = config.services[0] as NonNullable<(typeof config.services)[0]>;
 
+const GOOD_DIGEST = `sha256:${'1'.repeat(64)}`;
+
 interface Build {
   state: string;
   env: Record<string, string>;
@@ -55,7 +57,7 @@ describe('deploy.asl.json: the rollout loop (canary 10% -> 50% -> 100%)', () => 
 
   async function run(version: string, bake: number, onBuild: (build: Build, alarms: Map<string, string>) => void = () => {}) {
     // What runs before: 1.1.0, proven (the rollback target).
-    const good = { version: '1.1.0', deploymentId: 'earlier' };
+    const good = { version: '1.1.0', deploymentId: 'earlier', digest: GOOD_DIGEST };
     await store.setEnvironmentVersions('api', 'prod', { current: good, lastKnownGood: good }, new Date());
     const log = memoryLog();
     const alarmStates = new Map<string, string>([['api-health', 'OK']]);
@@ -106,6 +108,10 @@ describe('deploy.asl.json: the rollout loop (canary 10% -> 50% -> 100%)', () => 
       ['DeployStep', '10', '50'],
       ['DeployStep', '50', '100'],
     ]);
+    // Each step's build also names the known-good version the stable track keeps (read as the step starts).
+    expect(
+      builds.map((b) => [b.env.COCONUT_STABLE_VERSION, b.env.COCONUT_STABLE_IMAGE_DIGEST, b.env.COCONUT_STABLE_IMAGE_NAME]),
+    ).toEqual(Array(3).fill(['1.1.0', GOOD_DIGEST, '']));
     const events = engine.events(plan.deploymentId);
     // Each step baked on its own token (StepBake entered once per step), then looked once more.
     expect(events.filter((e) => e.type === 'StateEntered' && e.state === 'StepBake')).toHaveLength(3);
@@ -155,5 +161,14 @@ describe('deploy.asl.json: the rollout loop (canary 10% -> 50% -> 100%)', () => 
       ['DeployStep', '50'],
       ['Rollback', '50'],
     ]);
+    // The rollback keeps the stable version and names the one the canary track ran (a Helm abort needs both).
+    expect(builds[2]?.env).toMatchObject({
+      COCONUT_VERSION: '1.1.0',
+      COCONUT_STABLE_VERSION: '1.1.0',
+      COCONUT_STABLE_IMAGE_DIGEST: GOOD_DIGEST,
+      COCONUT_CANARY_VERSION: '1.3.0',
+      // The 50% deploy failed: the canary still serves the 10% of the step before.
+      COCONUT_CANARY_LIVE: 'true',
+    });
   }, 60_000);
 });

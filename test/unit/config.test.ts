@@ -166,14 +166,20 @@ describe('Config: coconut.yaml', () => {
       expect(error.message).toContain('strategy: linear');
     });
 
-    it('refuses a rollout on ecs and helm until the step loop drives their strategies, saying what to do', () => {
-      for (const target of ['kind: ecs, cluster: main', 'kind: helm']) {
-        for (const rollout of ['{ strategy: canary, steps: [10] }', '{ strategy: linear, stepPercent: 20 }']) {
-          const error = errorOf(withRollout(rollout, target));
-          expect(error.message).toContain('services[0].environments[1].rollout');
-          expect(error.message).toContain('cannot deploy in steps yet');
-          expect(error.message).toContain('kind: ansible deploys in steps today');
-        }
+    it('refuses a rollout on ecs until the step loop drives its strategies, saying what to do', () => {
+      for (const rollout of ['{ strategy: canary, steps: [10] }', '{ strategy: linear, stepPercent: 20 }']) {
+        const error = errorOf(withRollout(rollout, 'kind: ecs, cluster: main'));
+        expect(error.message).toContain('services[0].environments[1].rollout');
+        expect(error.message).toContain('cannot deploy in steps yet');
+        expect(error.message).toContain('kind: ansible and kind: helm deploy in steps today');
+      }
+    });
+
+    it('accepts a canary and a linear rollout on helm (the step loop drives the chart canary track)', () => {
+      for (const rollout of ['{ strategy: canary, steps: [10, 50] }', '{ strategy: linear, stepPercent: 20 }']) {
+        expect(parseConfig(withRollout(rollout, 'kind: helm')).services[0]?.environments[1]?.rollout?.strategy).toBe(
+          rollout.includes('canary') ? 'canary' : 'linear',
+        );
       }
     });
 

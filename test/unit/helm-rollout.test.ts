@@ -135,6 +135,11 @@ describe('Function: helmStepCommands (exact helm commands per step)', () => {
     expect(first?.[first.indexOf('--description') + 1]).toBe('coconut abort: canary weight 0 1.1.0 (demo-web-prod-1.1.0-7f3a)');
   });
 
+  it('abort with no canary serving: only the removal (no canary started just to be turned off)', () => {
+    const removal = helmStepCommands(EXAMPLE, { abort: true })[1];
+    expect(helmStepCommands(EXAMPLE, { abort: true, canaryLive: false })).toEqual([removal]);
+  });
+
   it.each([
     ['a percent of 0', { percent: 0 }, 'step percent is 0; expected a whole percentage from 1 to 100'],
     ['a percent of 101', { percent: 101 }, 'step percent is 101'],
@@ -277,7 +282,11 @@ describe('Helm rollout commands through the FAKE helm executable (test/fixtures/
       .split('\n')
       .map((l) => ['helm', ...(JSON.parse(l) as { argv: string[] }).argv]);
 
-  /** The build's environment for templates/buildspec/scripts/helm-step.sh, from the same example. */
+  /**
+   * The build's environment for templates/buildspec/scripts/helm-step.sh, from the same example: a deploy
+   * step (its percent), or "abort" (the rollback build: COCONUT_VERSION / _IMAGE_DIGEST are then the
+   * known-good version's, and COCONUT_CANARY_* the version the rollout was bringing in).
+   */
   const stepEnv = (log: string, step: string, previous?: number) => ({
     PATH: `${path.dirname(fakeHelm)}:${process.env.PATH}`,
     FAKE_TOOL_LOG: log,
@@ -288,13 +297,26 @@ describe('Helm rollout commands through the FAKE helm executable (test/fixtures/
     COCONUT_HELM_VALUES_FILES: EXAMPLE.valuesFiles.join(','),
     COCONUT_HELM_IMAGE_PULL_SECRETS: EXAMPLE.imagePullSecrets.join(','),
     COCONUT_IMAGE_NAME: EXAMPLE.canary.repository,
-    COCONUT_IMAGE_DIGEST: EXAMPLE.canary.digest,
-    COCONUT_VERSION: EXAMPLE.version,
     COCONUT_DEPLOYMENT_ID: EXAMPLE.deploymentId,
     COCONUT_STABLE_IMAGE_NAME: EXAMPLE.stable.repository,
     COCONUT_STABLE_IMAGE_DIGEST: EXAMPLE.stable.digest,
     COCONUT_STABLE_VERSION: EXAMPLE.stable.tag,
-    COCONUT_ROLLOUT_STEP: step,
+    ...(step === 'abort'
+      ? {
+          COCONUT_ACTION: 'rollback',
+          COCONUT_VERSION: EXAMPLE.stable.tag,
+          COCONUT_IMAGE_DIGEST: EXAMPLE.stable.digest,
+          COCONUT_CANARY_VERSION: EXAMPLE.version,
+          COCONUT_CANARY_IMAGE_DIGEST: EXAMPLE.canary.digest,
+          COCONUT_CANARY_LIVE: 'true',
+          COCONUT_ROLLOUT_PERCENT: '50',
+        }
+      : {
+          COCONUT_ACTION: 'deploy',
+          COCONUT_VERSION: EXAMPLE.version,
+          COCONUT_IMAGE_DIGEST: EXAMPLE.canary.digest,
+          COCONUT_ROLLOUT_PERCENT: step,
+        }),
     ...(previous === undefined ? {} : { COCONUT_ROLLOUT_PREVIOUS_PERCENT: String(previous) }),
   });
 
@@ -302,7 +324,7 @@ describe('Helm rollout commands through the FAKE helm executable (test/fixtures/
     ['10', undefined, { percent: 10 }],
     ['100', 50, { percent: 100, previousPercent: 50 }],
     ['abort', undefined, { abort: true as const }],
-  ])('helm-step.sh (CodeBuild) step %s runs exactly the commands of helmStepCommands', (step, previous, same) => {
+  ])('helm-step.sh (CodeBuild, FAKE helm) step %s runs exactly the commands of helmStepCommands', (step, previous, same) => {
     const log = path.join(mkdtempSync(path.join(dir, 'step-')), 'fake-tools.jsonl');
     const printed = execFileSync('bash', ['templates/buildspec/scripts/helm-step.sh'], {
       encoding: 'utf8',
@@ -314,7 +336,7 @@ describe('Helm rollout commands through the FAKE helm executable (test/fixtures/
     expect(printed.split('\n').filter((l) => l.startsWith('+ helm upgrade'))).toHaveLength(commands.length);
   });
 
-  it('helm-step.sh refuses a step outside 1..100 and a promotion without the previous percent, naming them', () => {
+  it('helm-step.sh (FAKE helm) refuses a step outside 1..100 and a promotion without the previous percent, naming them', () => {
     const run = (step: string) => {
       try {
         execFileSync('bash', ['templates/buildspec/scripts/helm-step.sh'], {
@@ -327,12 +349,12 @@ describe('Helm rollout commands through the FAKE helm executable (test/fixtures/
         return String((error as { stderr: string }).stderr);
       }
     };
-    expect(run('0')).toContain('COCONUT_ROLLOUT_STEP must match ^([1-9][0-9]?|100|abort)$');
-    expect(run('10;rm')).toContain('COCONUT_ROLLOUT_STEP must match');
+    expect(run('0')).toContain('COCONUT_ROLLOUT_PERCENT must match ^([1-9][0-9]?|100)$');
+    expect(run('10;rm')).toContain('COCONUT_ROLLOUT_PERCENT must match');
     expect(run('100')).toContain('COCONUT_ROLLOUT_PREVIOUS_PERCENT must match');
   });
 
-  it('runs every command of a canary rollout as given (no shell), one release revision each', () => {
+  it('FAKE helm runs every command of a canary rollout as given (no shell), one release revision each', () => {
     const log = path.join(mkdtempSync(path.join(dir, 'rollout-')), 'fake-tools.jsonl');
     const commands = [
       ...helmStepCommands(EXAMPLE, { percent: 10 }),

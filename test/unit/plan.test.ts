@@ -11,6 +11,9 @@ import {
   initialStages,
   matchServices,
   rollbackEnvironment,
+  rolloutRollbackEnvironment,
+  stableVariables,
+  withStableVersion,
 } from '../../src/core/triggers/plan.ts';
 
 const config = parseConfig(`
@@ -350,5 +353,91 @@ services:
     const tasks = targets.services[2] as (typeof targets.services)[0];
     const other = buildEnvironment(tasks, 'dr', 'dep-1', image, 'deploy').find((v) => v.Name === 'COCONUT_ECS_ALARMS');
     expect(other?.Value).toBe('');
+  });
+});
+
+describe('Planning: the stable version of a rollout (COCONUT_STABLE_*) and its rollback (COCONUT_CANARY_*)', () => {
+  const web = parseConfig(`
+services:
+  - name: web
+    image: { registry: ghcr, repository: acme/web }
+    target: { kind: helm, namespace: shop }
+    environments:
+      - { name: prod, alarms: [p], rollout: { strategy: canary, steps: [10, 50] } }
+`).services[0] as (typeof config.services)[0];
+  const newImage = { registry: 'ghcr' as const, repository: 'acme/web', tag: '1.1.0', digest: `sha256:${'2'.repeat(64)}` };
+  const good = { version: '1.0.0', digest: `sha256:${'1'.repeat(64)}`, deploymentId: 'web-1.0.0-x', revision: '4' };
+  const plan = buildPlan(web, newImage);
+  const steps = plan.environments[0]?.rollout?.steps ?? [];
+  const vars = (env: { Name: string; Value: string }[]) => Object.fromEntries(env.map((v) => [v.Name, v.Value]));
+
+  it('the plan carries no stable version: it is read when each step starts (a queued deployment may find a newer one)', () => {
+    expect(steps).toHaveLength(3);
+    for (const step of steps) expect(step.buildEnv.some((v) => v.Name.startsWith('COCONUT_STABLE_'))).toBe(false);
+  });
+
+  it('a step gets the known-good image: its version, digest and the service image name (the same repository)', () => {
+    const step = vars(withStableVersion(steps[1]?.buildEnv ?? [], good));
+    expect(step).toMatchObject({
+      COCONUT_STABLE_IMAGE_NAME: 'ghcr.io/acme/web',
+      COCONUT_STABLE_IMAGE_DIGEST: good.digest,
+      COCONUT_STABLE_VERSION: '1.0.0',
+      COCONUT_IMAGE_DIGEST: newImage.digest,
+      COCONUT_VERSION: '1.1.0',
+      COCONUT_ROLLOUT_PERCENT: '50',
+      COCONUT_ROLLOUT_PREVIOUS_PERCENT: '10',
+    });
+    // Replaced, never doubled, when a step is started again.
+    const again = withStableVersion(withStableVersion(steps[1]?.buildEnv ?? [], good), { version: '0.9.0' });
+    expect(again.filter((v) => v.Name === 'COCONUT_STABLE_VERSION')).toEqual([
+      { Name: 'COCONUT_STABLE_VERSION', Value: '0.9.0', Type: 'PLAINTEXT' },
+    ]);
+    expect(vars(again).COCONUT_STABLE_IMAGE_DIGEST).toBe('');
+  });
+
+  it('before a first good deploy there is no stable version: no COCONUT_STABLE_* at all (the build goes all at once)', () => {
+    expect(stableVariables(steps[0]?.buildEnv ?? [], undefined)).toEqual([]);
+    expect(withStableVersion(steps[0]?.buildEnv ?? [], undefined)).toEqual(steps[0]?.buildEnv);
+  });
+
+  it("a rollout's rollback: the known-good version as COCONUT_VERSION and stable, the rolled-back one as canary, the share reached", () => {
+    const deployEnv = plan.environments[0]?.buildEnv ?? [];
+    const reached = steps[1]?.progress;
+    if (!reached) throw new Error('no step 2');
+    const back = rolloutRollbackEnvironment(deployEnv, good, reached, true);
+    expect(vars(back)).toMatchObject({
+      COCONUT_ACTION: 'rollback',
+      COCONUT_VERSION: '1.0.0',
+      COCONUT_IMAGE_DIGEST: good.digest,
+      COCONUT_ROLLBACK_REVISION: '4',
+      COCONUT_STABLE_IMAGE_NAME: 'ghcr.io/acme/web',
+      COCONUT_STABLE_IMAGE_DIGEST: good.digest,
+      COCONUT_STABLE_VERSION: '1.0.0',
+      COCONUT_CANARY_VERSION: '1.1.0',
+      COCONUT_CANARY_IMAGE_DIGEST: newImage.digest,
+      COCONUT_ROLLOUT_PERCENT: '50',
+      COCONUT_ROLLOUT_PREVIOUS_PERCENT: '10',
+      COCONUT_ROLLOUT_STEP: '2',
+      COCONUT_CANARY_LIVE: 'true',
+    });
+    // Each name once.
+    expect(new Set(back.map((v) => v.Name)).size).toBe(back.length);
+  });
+
+  it('COCONUT_CANARY_LIVE: a canary serves requests from the first completed step until the promotion', () => {
+    const deployEnv = plan.environments[0]?.buildEnv ?? [];
+    const live = (i: number, deployed: boolean) => {
+      const reached = steps[i]?.progress;
+      if (!reached) throw new Error(`no step ${i + 1}`);
+      return vars(rolloutRollbackEnvironment(deployEnv, good, reached, deployed)).COCONUT_CANARY_LIVE;
+    };
+    // [step, its deploy completed?] -> canary live?
+    expect([live(0, false), live(0, true), live(1, false), live(2, false), live(2, true)]).toEqual([
+      'false', // the first step's deploy failed: no canary ever served
+      'true', // 10% baking
+      'true', // the 50% deploy failed: the canary still has its 10%
+      'true', // the promotion failed: the canary keeps 50%
+      'false', // promoted: the canary track is gone
+    ]);
   });
 });

@@ -608,13 +608,13 @@ function rolloutProblem(
       message: `an ECS canary has one canary percentage and then 100% (canaryConfiguration.canaryPercent); got ${rollout.steps?.length} steps [${rollout.steps?.join(', ')}]. Use one step like [10], or strategy: linear with stepPercent`,
     };
   }
-  // The ECS strategies (ecs-rollout.ts) and the chart's canary track (helm-rollout.ts, helm-step.sh) exist
-  // and are tested, but the step loop does not drive them yet: each step would deploy everything.
-  // Refused, so that no environment is shown as a canary while it is not one.
-  if (kind === 'ecs' || kind === 'helm') {
+  // The ECS strategies (ecs-rollout.ts) exist and are tested, but the step loop does not drive them yet:
+  // each step would deploy everything. Refused, so that no environment is shown as a canary while it is not one.
+  if (kind === 'ecs') {
     return {
       path: [],
-      message: `a ${kind} target cannot deploy in steps yet: the pipeline does not drive its ${kind === 'ecs' ? 'ECS canary/linear strategies' : "chart's canary track and HTTPRoute weights"} in this version, so every step would deploy all of it; remove rollout here (kind: ansible deploys in steps today)`,
+      message:
+        'an ecs target cannot deploy in steps yet: the pipeline does not drive its ECS canary/linear strategies in this version, so every step would deploy all of it; remove rollout here (kind: ansible and kind: helm deploy in steps today)',
     };
   }
   if (rollout.approveSteps && !env.approval) {

@@ -12,6 +12,7 @@
  *                      the share it had at the previous step; the canary keeps its share, so no pod gets a
  *                      sudden load); (2) the canary track off: the stable Service, now the new image, gets 100%
  *   abort (any failure) two upgrades: (1) canary.weight = 0, stable = known-good image; (2) the canary off
+ *                      (only (2) when no canary serves requests: nothing to drain, and none to start)
  *
  * Commands are argument vectors, run without a shell; every value in them is checked first by the same
  * patterns as templates/buildspec/helm-deploy.yml and the chart's values.schema.json. In CodeBuild,
@@ -52,7 +53,14 @@ export interface HelmRolloutTarget {
  * A traffic step (1..100 percent to the new version; 100 also needs the percent of the step before it)
  * or the abort after a failure.
  */
-export type HelmStep = { percent: number; previousPercent?: number } | { abort: true };
+export type HelmStep =
+  | { percent: number; previousPercent?: number }
+  /**
+   * canaryLive false: no canary track serves requests (the first step's deploy never completed, or the
+   * 100% step had already removed it): only the second command, so that no canary of a version that may
+   * never become ready is started just to be turned off (helm --wait would wait for it, and fail).
+   */
+  | { abort: true; canaryLive?: boolean };
 
 export class HelmRolloutInvalidError extends Error {
   override name = ERRORS.targetInvalid;
@@ -145,7 +153,8 @@ export function helmStepCommands(target: HelmRolloutTarget, step: HelmStep): str
   const canaryOff = ['--set', 'canary.enabled=false', '--set', 'canary.weight=0'];
 
   if ('abort' in step) {
-    return [upgrade('abort: canary weight 0', stable, canaryOn(0)), upgrade('abort: canary removed', stable, canaryOff)];
+    const removed = upgrade('abort: canary removed', stable, canaryOff);
+    return step.canaryLive === false ? [removed] : [upgrade('abort: canary weight 0', stable, canaryOn(0)), removed];
   }
   const { percent } = step;
   if (!Number.isInteger(percent) || percent < 1 || percent > 100) {

@@ -25,6 +25,7 @@ import {
   recordRolledBack,
   recordSucceeded,
   type StageDeps,
+  stepBuildEnvironment,
 } from './stage-steps.ts';
 
 const ref = z.object({
@@ -82,6 +83,8 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     step: z.string().default('deploy'),
     alarms: z.array(z.string()).optional(),
     rollout,
+    /** DEPLOYING a rollout step: the step's build variables, answered with the stable version added. */
+    buildEnv: buildEnv.optional(),
   }),
   z.object({ action: z.literal('prepareRollback'), ref, failure, step: z.string().default('deploy'), buildEnv }),
   z.object({
@@ -256,8 +259,10 @@ async function recordStage(
   switch (input.state) {
     case 'AWAITING_APPROVAL':
       return recordAwaitingApproval(deps, r, input.rollout);
-    case 'DEPLOYING':
-      return recordDeploying(deps, r, input.alarms, input.rollout);
+    case 'DEPLOYING': {
+      const recorded = await recordDeploying(deps, r, input.alarms, input.rollout);
+      return input.buildEnv ? { ...recorded, buildEnv: await stepBuildEnvironment(deps, r, input.buildEnv) } : recorded;
+    }
     case 'BAKING': {
       const deployment = await deps.store.getDeployment(r.deploymentId);
       return recordBaking(

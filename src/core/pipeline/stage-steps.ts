@@ -7,7 +7,7 @@ import { type RolloutProgress, rehearsedTarget, type StageRecord, type StageStat
 import { describeFailure, ERRORS, type StepFailure } from '../model/failure.ts';
 import type { Alarms, Clock, DeploymentReader, EnvironmentVersions, Log, Notifier, StageProgress } from '../ports.ts';
 import type { BuildEnvVar } from '../triggers/plan.ts';
-import { rollbackEnvironment, rolloutVariables } from '../triggers/plan.ts';
+import { rollbackEnvironment, rolloutRollbackEnvironment, withStableVersion } from '../triggers/plan.ts';
 import { stepLabel } from './rollout.ts';
 
 export interface StageDeps {
@@ -241,14 +241,23 @@ export async function prepareRollback(
   });
   // A rollout rolls back the share every step so far reached, the failed one included (its
   // deploy may have changed part of its batch before it failed).
-  const rollbackEnv = rollbackEnvironment(deployEnv, target);
   return {
     canRollBack: true,
     version: target.version,
     buildEnv: reached
-      ? [...rollbackEnv.filter((v) => !v.Name.startsWith('COCONUT_ROLLOUT_')), ...rolloutVariables(reached)]
-      : rollbackEnv,
+      ? rolloutRollbackEnvironment(deployEnv, target, reached, stage?.state === 'BAKING')
+      : rollbackEnvironment(deployEnv, target),
   };
+}
+
+/**
+ * The build variables of a rollout step as it starts: the plan's, plus the stable version the step keeps
+ * beside its canary, read now (COCONUT_STABLE_*, plan.ts stableVariables). The same known-good version
+ * a failure rolls back to (prepareRollback).
+ */
+export async function stepBuildEnvironment(deps: StageDeps, ref: StageRef, stepEnv: BuildEnvVar[]): Promise<BuildEnvVar[]> {
+  const env = await deps.store.getEnvironmentState(ref.service, ref.environment);
+  return withStableVersion(stepEnv, env?.lastKnownGood);
 }
 
 /** "canary 10% (step 1 of 3)". */

@@ -381,3 +381,67 @@ export function rollbackEnvironment(
   const missing = Object.keys(replace).filter((name) => !deployEnv.some((v) => v.Name === name));
   return [...rolled, ...missing.map((Name) => ({ Name, Value: replace[Name] as string, Type: 'PLAINTEXT' as const }))];
 }
+
+/**
+ * COCONUT_STABLE_*: the known-good version (the last one that passed its bake in this environment) that a
+ * rollout keeps on the stable track beside its canary (the Helm chart's two tracks). Read when each step
+ * starts, not when the push is planned: a deployment queued behind another must keep what that one proved.
+ * None before an environment's first good deploy: then the target deploys all at once (helm-deploy.yml).
+ * The image name is the service's, from coconut.yaml (both tracks pull from the same repository; empty for
+ * ECR, whose host the build derives).
+ */
+export function stableVariables(
+  buildEnv: BuildEnvVar[],
+  good: { version: string; digest?: string | undefined } | undefined,
+): BuildEnvVar[] {
+  if (!good) return [];
+  const vars: Record<string, string> = {
+    COCONUT_STABLE_IMAGE_NAME: variable(buildEnv, 'COCONUT_IMAGE_NAME'),
+    COCONUT_STABLE_IMAGE_DIGEST: good.digest ?? '',
+    COCONUT_STABLE_VERSION: good.version,
+  };
+  return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
+}
+
+/** A rollout step's build variables with the stable version as it is now (any earlier COCONUT_STABLE_* replaced). */
+export function withStableVersion(
+  stepEnv: BuildEnvVar[],
+  good: { version: string; digest?: string | undefined } | undefined,
+): BuildEnvVar[] {
+  return [...stepEnv.filter((v) => !v.Name.startsWith('COCONUT_STABLE_')), ...stableVariables(stepEnv, good)];
+}
+
+/**
+ * The rollback build of a rollout that reached `reached`: the deploy's variables turned into a rollback
+ * to `to` (COCONUT_VERSION / COCONUT_IMAGE_DIGEST = the known-good version), the share every step so far
+ * reached (COCONUT_ROLLOUT_*), the stable track's version (COCONUT_STABLE_* = `to`) and the version the
+ * rollout was bringing in, which a canary track still runs (COCONUT_CANARY_VERSION / _IMAGE_DIGEST): the
+ * Helm abort turns its weight to 0 before it removes it (src/core/pipeline/helm-rollout.ts), when one serves
+ * requests (COCONUT_CANARY_LIVE; `deployed`: the reached step's deploy completed).
+ */
+export function rolloutRollbackEnvironment(
+  deployEnv: BuildEnvVar[],
+  to: { version: string; digest?: string; revision?: string },
+  reached: RolloutProgress,
+  deployed: boolean,
+): BuildEnvVar[] {
+  const own = /^COCONUT_(ROLLOUT|STABLE|CANARY)_/;
+  // The canary's share now: the reached step's once its deploy completed, else the step's before it.
+  // At 100% the canary track is gone (promoted), and at 0% it never started.
+  const share = deployed ? reached.percent : reached.previousPercent;
+  const canary: Record<string, string> = {
+    COCONUT_CANARY_VERSION: variable(deployEnv, 'COCONUT_VERSION'),
+    COCONUT_CANARY_IMAGE_DIGEST: variable(deployEnv, 'COCONUT_IMAGE_DIGEST'),
+    COCONUT_CANARY_LIVE: String(share > 0 && share < 100),
+  };
+  return [
+    ...rollbackEnvironment(deployEnv, to).filter((v) => !own.test(v.Name)),
+    ...rolloutVariables(reached),
+    ...stableVariables(deployEnv, to),
+    ...Object.entries(canary).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const })),
+  ];
+}
+
+function variable(env: BuildEnvVar[], name: string): string {
+  return env.find((v) => v.Name === name)?.Value ?? '';
+}

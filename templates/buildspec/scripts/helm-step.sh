@@ -4,12 +4,19 @@
 # src/core/pipeline/helm-rollout.ts gives for the same step (test/unit/helm-rollout.test.ts runs both and
 # compares them). Each command is printed before it runs; each must succeed before the next.
 #
-# Inputs: as helm-upgrade.sh (COCONUT_HELM_*, COCONUT_IMAGE_NAME / _DIGEST, COCONUT_VERSION: the new
-# version, on the canary track), plus
-#   COCONUT_ROLLOUT_STEP              a whole percent 1..100, or "abort"
-#   COCONUT_ROLLOUT_PREVIOUS_PERCENT  the percent of the step before (step 100 only: the canary keeps it
-#                                     while the stable Deployment takes the new image)
-#   COCONUT_STABLE_IMAGE_NAME, COCONUT_STABLE_IMAGE_DIGEST, COCONUT_STABLE_VERSION   the known-good image
+# Inputs: as helm-upgrade.sh (COCONUT_HELM_*, COCONUT_IMAGE_NAME, COCONUT_DEPLOYMENT_ID), plus
+#   COCONUT_ACTION                    deploy: one traffic step; rollback: the abort (canary weight 0, then removed)
+#   COCONUT_ROLLOUT_PERCENT           deploy: the step's cumulative percent to the new version, 1..100
+#   COCONUT_ROLLOUT_PREVIOUS_PERCENT  deploy, step 100 only: the percent of the step before (the canary keeps
+#                                     it while the stable Deployment takes the new image)
+#   COCONUT_IMAGE_DIGEST, COCONUT_VERSION  deploy: the new version, on the canary track until promoted
+#   COCONUT_CANARY_IMAGE_DIGEST, COCONUT_CANARY_VERSION  rollback: the version the rollout was bringing in,
+#                                     still on the canary track until the abort removes it
+#   COCONUT_CANARY_LIVE               rollback: true when a canary track serves requests (its weight goes to 0
+#                                     before it is removed); false: it is only removed
+#   COCONUT_STABLE_IMAGE_NAME, COCONUT_STABLE_IMAGE_DIGEST, COCONUT_STABLE_VERSION  the known-good image of
+#                                     the stable track (an empty name: the service's, COCONUT_IMAGE_NAME)
+# The plan sets them all (src/core/triggers/plan.ts stableVariables, rolloutRollbackEnvironment).
 set -euo pipefail
 export LC_ALL=C
 
@@ -21,14 +28,30 @@ expect() {
   local name=$1 re=$2
   [[ ${!name:-} =~ $re ]] || fail "$name must match $re (got $(printf '%q' "${!name:-}"))"
 }
-expect COCONUT_ROLLOUT_STEP '^([1-9][0-9]?|100|abort)$'
-expect COCONUT_STABLE_IMAGE_NAME '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$'
-expect COCONUT_STABLE_IMAGE_DIGEST '^sha256:[a-f0-9]{64}$'
-expect COCONUT_STABLE_VERSION '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$'
-expect COCONUT_IMAGE_NAME '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$'
-expect COCONUT_IMAGE_DIGEST '^sha256:[a-f0-9]{64}$'
-expect COCONUT_VERSION '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$'
-step=$COCONUT_ROLLOUT_STEP
+image_re='^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$'
+digest_re='^sha256:[a-f0-9]{64}$'
+version_re='^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$'
+COCONUT_STABLE_IMAGE_NAME=${COCONUT_STABLE_IMAGE_NAME:-${COCONUT_IMAGE_NAME:-}}
+expect COCONUT_ACTION '^(deploy|rollback)$'
+expect COCONUT_IMAGE_NAME "$image_re"
+expect COCONUT_STABLE_IMAGE_NAME "$image_re"
+expect COCONUT_STABLE_IMAGE_DIGEST "$digest_re"
+expect COCONUT_STABLE_VERSION "$version_re"
+if [[ $COCONUT_ACTION == rollback ]]; then
+  step=abort
+  expect COCONUT_CANARY_LIVE '^(true|false)$'
+  expect COCONUT_CANARY_IMAGE_DIGEST "$digest_re"
+  expect COCONUT_CANARY_VERSION "$version_re"
+  canary_digest=$COCONUT_CANARY_IMAGE_DIGEST
+  canary_version=$COCONUT_CANARY_VERSION
+else
+  expect COCONUT_ROLLOUT_PERCENT '^([1-9][0-9]?|100)$'
+  expect COCONUT_IMAGE_DIGEST "$digest_re"
+  expect COCONUT_VERSION "$version_re"
+  step=$COCONUT_ROLLOUT_PERCENT
+  canary_digest=$COCONUT_IMAGE_DIGEST
+  canary_version=$COCONUT_VERSION
+fi
 
 values=()
 if [[ -n ${COCONUT_HELM_VALUES_FILES:-} ]]; then
@@ -47,7 +70,7 @@ upgrade() {
     --namespace "${COCONUT_HELM_NAMESPACE:?}"
     --atomic --wait --timeout "${COCONUT_HELM_TIMEOUT:?}"
     --history-max 20
-    --description "coconut $1 ${COCONUT_VERSION} (${COCONUT_DEPLOYMENT_ID:?})"
+    --description "coconut $1 ${canary_version} (${COCONUT_DEPLOYMENT_ID:?})"
     # Values files first, so the images and weights Coconut sets always win over what they say.
     "${values[@]}"
     --set-string "image.repository=$2"
@@ -64,17 +87,21 @@ upgrade() {
 canary_on() {
   printf '%s\n' --set canary.enabled=true \
     --set-string "canary.image.repository=$COCONUT_IMAGE_NAME" \
-    --set-string "canary.image.digest=$COCONUT_IMAGE_DIGEST" \
-    --set-string "canary.image.tag=$COCONUT_VERSION" \
+    --set-string "canary.image.digest=$canary_digest" \
+    --set-string "canary.image.tag=$canary_version" \
     --set "canary.weight=$1"
 }
 canary_off=(--set canary.enabled=false --set canary.weight=0)
 stable=("$COCONUT_STABLE_IMAGE_NAME" "$COCONUT_STABLE_IMAGE_DIGEST" "$COCONUT_STABLE_VERSION")
-new=("$COCONUT_IMAGE_NAME" "$COCONUT_IMAGE_DIGEST" "$COCONUT_VERSION")
+new=("$COCONUT_IMAGE_NAME" "$canary_digest" "$canary_version")
 
 if [[ $step == abort ]]; then
-  mapfile -t track < <(canary_on 0)
-  upgrade 'abort: canary weight 0' "${stable[@]}" "${track[@]}"
+  if [[ $COCONUT_CANARY_LIVE == true ]]; then
+    mapfile -t track < <(canary_on 0)
+    upgrade 'abort: canary weight 0' "${stable[@]}" "${track[@]}"
+  else
+    echo "no canary serves requests: nothing to turn to weight 0 first"
+  fi
   upgrade 'abort: canary removed' "${stable[@]}" "${canary_off[@]}"
 elif [[ $step != 100 ]]; then
   mapfile -t track < <(canary_on "$step")
