@@ -124,7 +124,7 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
   async startRollout(
     request: Omit<EcsDeployRequest, 'deadline'>,
     settings: EcsDeploymentSettings,
-  ): Promise<{ serviceDeploymentArn: string; taskDefinitionArn: string }> {
+  ): Promise<{ serviceDeploymentArn: string; serviceArn?: string; taskDefinitionArn: string }> {
     const ecs = this.client(request.region);
     const { service, arn } = await this.revisionFor(ecs, request);
     let deploymentArn = service.currentServiceDeployment;
@@ -149,7 +149,11 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
         `ECS service ${request.cluster}/${request.service} reports no current service deployment to follow (Service.currentServiceDeployment)`,
       );
     }
-    return { serviceDeploymentArn: deploymentArn, taskDefinitionArn: arn };
+    return {
+      serviceDeploymentArn: deploymentArn,
+      ...(service.serviceArn ? { serviceArn: service.serviceArn } : {}),
+      taskDefinitionArn: arn,
+    };
   }
 
   /**
@@ -244,6 +248,10 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
     const deploymentConfiguration: DeploymentConfiguration = {
       // Keep the service's own pacing (maximumPercent, minimumHealthyPercent...).
       ...service.deploymentConfiguration,
+      // ...but not a canary/linear rollout's strategy and PAUSE hook left from an earlier rollout: a
+      // plain deploy or a rollback must not stop at a hook that nobody will answer.
+      strategy: 'ROLLING',
+      lifecycleHooks: [],
       deploymentCircuitBreaker: { enable: true, rollback: true },
       alarms: { alarmNames: alarms ? request.alarms : [], enable: alarms, rollback: alarms },
     };
