@@ -98,7 +98,7 @@ describe('EcsTargetAdapter.startRollout (aws-sdk-client-mock: moto 5 has no ECS 
   it('updates the service with the CANARY deploymentConfiguration, keeping its own pacing, and returns the service deployment', async () => {
     const settings = ecsDeploymentConfiguration({ strategy: 'canary', steps: [10], bake: 30, approveSteps: true }, prod);
     const started = await new EcsTargetAdapter().startRollout(request, settings);
-    expect(started).toEqual({ serviceDeploymentArn: SD, taskDefinitionArn: TD2 });
+    expect(started).toEqual({ serviceDeploymentArn: SD, serviceArn: SERVICE_ARN, taskDefinitionArn: TD2 });
     const register = ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input;
     expect(register?.containerDefinitions?.[0]?.image).toBe(`${REGISTRY}/demo-api@${DIGEST}`);
     expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
@@ -138,10 +138,26 @@ describe('EcsTargetAdapter.startRollout (aws-sdk-client-mock: moto 5 has no ECS 
     const settings = ecsDeploymentConfiguration({ strategy: 'linear', stepPercent: 25, approveSteps: false }, prod);
     expect(await new EcsTargetAdapter().startRollout(request, settings)).toEqual({
       serviceDeploymentArn: SD,
+      serviceArn: SERVICE_ARN,
       taskDefinitionArn: TD2,
     });
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
     expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+  });
+});
+
+describe('EcsTargetAdapter after a rollout (aws-sdk-client-mock)', () => {
+  it('a rollback UpdateService sets strategy ROLLING with no lifecycle hooks: a PAUSE hook left from the canary would stop it', async () => {
+    // What UpdateService left on the service after a canary with approveSteps (DeploymentConfiguration in the API reference).
+    const afterCanary = ecsDeploymentConfiguration({ strategy: 'canary', steps: [10], approveSteps: true }, prod);
+    ecs
+      .on(DescribeServicesCommand)
+      .resolvesOnce({ services: [service({ taskDefinition: TD2, deploymentConfiguration: { maximumPercent: 200, ...afterCanary } })] })
+      .resolves({ services: [service({ deployments: [{ taskDefinition: TD1, rolloutState: 'COMPLETED' }] })] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: TD1, status: 'ACTIVE' } });
+    await new EcsTargetAdapter().rollback({ ...request, taskDefinitionArn: TD1, deadline: Date.now() + 60_000 });
+    const sent = ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input.deploymentConfiguration;
+    expect(sent).toMatchObject({ maximumPercent: 200, strategy: 'ROLLING', lifecycleHooks: [] });
   });
 });
 

@@ -81,7 +81,6 @@ export interface EcsApprovalWake {
   label: string;
 }
 
-export const ECS_ROLLED_BACK = 'Coconut.EcsRolledBack';
 export const ECS_ROLLOUT_FAILED = 'Coconut.EcsDeploymentFailed';
 
 /** The wait's key in the bake-watch table: "|" is in no alarm name coconut.yaml accepts (schema.ts ALARM_NAME). */
@@ -289,7 +288,7 @@ async function wake(deps: EcsRolloutDeps, watch: EcsRolloutWatch): Promise<boole
       case 'rolledBack': {
         const reason = h.because ? `${becauseReason(h.because)}; ECS rolled back to the previous revision` : next.reason;
         deps.log.info(`ECS rollout ${where}: ${reason}`);
-        await deps.orchestrator.sendTaskFailure(watch.taskToken, ECS_ROLLED_BACK, JSON.stringify({ reason, alarms: next.alarms }));
+        await deps.orchestrator.sendTaskFailure(watch.taskToken, ERRORS.ecsRolledBack, JSON.stringify({ reason, alarms: next.alarms }));
         break;
       }
       case 'failed':
