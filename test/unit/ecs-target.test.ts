@@ -152,7 +152,9 @@ describe('EcsTargetAdapter after a rollout (aws-sdk-client-mock)', () => {
     const afterCanary = ecsDeploymentConfiguration({ strategy: 'canary', steps: [10], approveSteps: true }, prod);
     ecs
       .on(DescribeServicesCommand)
-      .resolvesOnce({ services: [service({ taskDefinition: TD2, deploymentConfiguration: { maximumPercent: 200, ...afterCanary } })] })
+      .resolvesOnce({
+        services: [service({ taskDefinition: TD2, deploymentConfiguration: { maximumPercent: 200, ...afterCanary } })],
+      })
       .resolves({ services: [service({ deployments: [{ taskDefinition: TD1, rolloutState: 'COMPLETED' }] })] });
     ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: TD1, status: 'ACTIVE' } });
     await new EcsTargetAdapter().rollback({ ...request, taskDefinitionArn: TD1, deadline: Date.now() + 60_000 });

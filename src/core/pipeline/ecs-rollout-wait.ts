@@ -22,10 +22,10 @@ import type { ApprovalRecords, BakeWatch, BakeWatches, Clock, Log, Notifier, Orc
 import type { BuildEnvVar } from '../triggers/plan.ts';
 import { expireApproval } from './approvals.ts';
 import {
+  answerEcsRolloutApproval,
   type EcsDeploymentSettings,
   type EcsRolloutAction,
   type EcsRolloutTarget,
-  answerEcsRolloutApproval,
   onEcsRolloutWake,
 } from './ecs-rollout.ts';
 import { EcsTargetInvalidError } from './ecs-step.ts';
@@ -122,7 +122,9 @@ export interface EcsRolloutDeps {
 function target(deps: { ecs?: Partial<EcsRolloutTarget> }): EcsRolloutTarget {
   const ecs = deps.ecs;
   if (!ecs?.startRollout || !ecs.rolloutState || !ecs.continueRollout) {
-    throw new Error('no ECS adapter with rollouts (startRollout, rolloutState, continueRollout) is wired into this runtime (Ports.ecs)');
+    throw new Error(
+      'no ECS adapter with rollouts (startRollout, rolloutState, continueRollout) is wired into this runtime (Ports.ecs)',
+    );
   }
   return ecs as EcsRolloutTarget;
 }
@@ -288,7 +290,11 @@ async function wake(deps: EcsRolloutDeps, watch: EcsRolloutWatch): Promise<boole
       case 'rolledBack': {
         const reason = h.because ? `${becauseReason(h.because)}; ECS rolled back to the previous revision` : next.reason;
         deps.log.info(`ECS rollout ${where}: ${reason}`);
-        await deps.orchestrator.sendTaskFailure(watch.taskToken, ERRORS.ecsRolledBack, JSON.stringify({ reason, alarms: next.alarms }));
+        await deps.orchestrator.sendTaskFailure(
+          watch.taskToken,
+          ERRORS.ecsRolledBack,
+          JSON.stringify({ reason, alarms: next.alarms }),
+        );
         break;
       }
       case 'failed':

@@ -14,13 +14,14 @@
  * the wide pattern is an invocation per unrelated push or alarm, ignored within milliseconds.
  */
 import type { CoconutConfig } from '../config/schema.ts';
+import { ECS_ROLLOUT_EVENT_PATTERN } from '../pipeline/ecs-rollout.ts';
 
 export interface EventRule {
   name: string;
   description: string;
   pattern: Record<string, unknown>;
   /** The function in functions/ that receives the matching events. */
-  target: 'ecr-push' | 'alarm-changed';
+  target: 'ecr-push' | 'alarm-changed' | 'ecs-rollout-changed';
 }
 
 /** EventBridge quota "Event pattern size", in characters of the pattern's JSON (see above). */
@@ -56,6 +57,17 @@ export function eventRules(config: CoconutConfig): EventRule[] {
       description: 'Watched alarms going to ALARM fail the bakes that watch them',
       pattern: fitting({ ...envelope, detail: { alarmName: alarms.sort(), ...toAlarm } }, { ...envelope, detail: toAlarm }),
       target: 'alarm-changed',
+    });
+  }
+  // ECS canary/linear rollouts wait for ECS's own events. Every service deployment of the account
+  // matches (service ARNs need the account and region, which coconut.yaml may not name); the
+  // function wakes only the rollouts it has stored a wait for, keyed by service ARN.
+  if (config.services.some((s) => s.target.kind === 'ecs' && s.environments.some((e) => e.rollout))) {
+    rules.push({
+      name: 'ecs-rollout-changed',
+      description: 'ECS service deployment and PAUSE hook events wake the canary/linear rollouts that follow them',
+      pattern: { source: [...ECS_ROLLOUT_EVENT_PATTERN.source], 'detail-type': [...ECS_ROLLOUT_EVENT_PATTERN['detail-type']] },
+      target: 'ecs-rollout-changed',
     });
   }
   return rules;

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import type { CoconutConfig, RolloutConfig, ServiceConfig, TargetConfig } from '../config/schema.ts';
 import type { DeploymentRecord, ImageRef, RolloutProgress, StageRecord } from '../model/deployment.ts';
 import type { ReleaseEvent, Trigger } from '../model/release.ts';
-import type { FreezeWindow } from '../pipeline/freeze.ts';
 import { type EcsDeploymentSettings, ecsDeploymentConfiguration } from '../pipeline/ecs-rollout.ts';
+import type { FreezeWindow } from '../pipeline/freeze.ts';
 import { rolloutSteps, stepLabel } from '../pipeline/rollout.ts';
 
 export interface BuildEnvVar {
