@@ -71,7 +71,9 @@ describe('sst.config.ts with an ECS canary (kind: ecs + rollout)', () => {
       expect(allows(grants, action, service('prod')), action).toBe(true);
       expect(allows(grants, action, service('prod').replace('demo-orders', 'someone-else')), action).toBe(false);
     }
-    expect(grants.flatMap((g) => g.actions)).toEqual(expect.arrayContaining(['states:SendTaskSuccess', 'states:SendTaskFailure']));
+    expect(grants.flatMap((g) => g.actions)).toEqual(
+      expect.arrayContaining(['states:SendTaskSuccess', 'states:SendTaskFailure']),
+    );
     expect(checkFunctionPermissions(contract, config)).toEqual([]);
   });
 
