@@ -37,6 +37,7 @@ import { decideApproval } from '../../src/core/pipeline/approvals.ts';
 import type { AlarmStatus } from '../../src/core/ports.ts';
 import { buildPlan, deploymentRecord, initialStages } from '../../src/core/triggers/plan.ts';
 import { loadStateMachine } from '../../src/local/asl.ts';
+import { RehearsalEcsTarget } from '../../src/local/ecs-rehearsal.ts';
 import { LocalEngine } from '../../src/local/engine.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { PROJECT_ROOT } from '../../src/local/runtime.ts';
@@ -134,7 +135,7 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     });
   }
 
-  async function run(version: string, n: number) {
+  async function run(version: string, n: number, target: unknown = new EcsTargetAdapter()) {
     const good = { version: '1.0.0', deploymentId: 'earlier', revision: TD1 };
     await store.setEnvironmentVersions('demo-orders', 'prod', { current: good, lastKnownGood: good }, new Date());
     const log = memoryLog();
@@ -156,7 +157,7 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
         notifier,
         alarms,
         config,
-        ecs: new EcsTargetAdapter(),
+        ecs: target,
       }) as never;
     const pipelineStep = createPipelineStepHandler(async () => deps());
     const requestApproval = createRequestApprovalHandler(async () => deps());
@@ -361,5 +362,17 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     expect(record?.error).toBe('Coconut.RolledBack');
     expect(record?.cause).toMatch(/rejected by alice.*ECS rolled back to the previous revision at canary 100% \(step 2 of 2\)/);
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+  }, 60_000);
+  it('locally without an ECS endpoint, the rollout is a labelled rehearsal: nothing ran, nothing recorded as running', async () => {
+    const { engine, plan, decide, log } = await run('1.4.0', 4, new RehearsalEcsTarget({ log: memoryLog(), strict: false }));
+    await decide('approve');
+    const record = await engine.waitFor(plan.deploymentId);
+    expect(record?.status, record?.cause).toBe('SUCCEEDED');
+    const stage = await store.getStage(plan.deploymentId, 'prod');
+    expect(stage?.rehearsal).toEqual({ tools: ['ECS endpoint (COCONUT_AWS_ENDPOINT)'], steps: ['deploy'] });
+    // What runs is still the version from before: a rehearsal changes nothing.
+    expect((await store.getEnvironmentState('demo-orders', 'prod'))?.current?.version).toBe('1.0.0');
+    expect(ecs.calls()).toHaveLength(0);
+    expect(log.lines.some((l) => l.message.includes('ECS CANARY rollout'))).toBe(true);
   }, 60_000);
 });
