@@ -55,6 +55,8 @@ describe('sst.config.ts with an ECS canary (kind: ecs + rollout)', () => {
     expect(rule?.pattern).toEqual({
       source: ['aws.ecs'],
       'detail-type': ['ECS Deployment State Change', 'ECS Hook State Change'],
+      // demo-orders rolls out in prod only: its staging deployments wake nothing.
+      resources: [{ suffix: ':service/demo-prod/demo-orders' }],
     });
     const fn = contract.functions.find((f) => f.handler === 'functions/ecs-rollout-changed.handler');
     expect(rule?.target).toBe(fn?.arn);

@@ -94,6 +94,12 @@ export function serviceArnOf(serviceDeploymentArn: string): string | undefined {
   return m ? `${m[1]}:service/${m[2]}/${m[3]}` : undefined;
 }
 
+/** The end of a service's ARN (arn:…:service/CLUSTER/SERVICE) from the cluster (a name or an ARN) and service the plan names. */
+export function serviceArnSuffix(cluster: string, service: string): string {
+  const name = /^arn:[^:]+:ecs:[^:]+:\d{12}:cluster\/(.+)$/.exec(cluster)?.[1] ?? cluster;
+  return `:service/${name}/${service}`;
+}
+
 /** The step ECS shifts to next when the new revision has `trafficPercent` of the traffic. */
 export function nextEcsStep(strategy: 'canary' | 'linear', percents: number[], trafficPercent: number): RolloutProgress {
   const index = Math.max(
