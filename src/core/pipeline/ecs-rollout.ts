@@ -128,8 +128,10 @@ export function ecsDeploymentConfiguration(
 /**
  * PRE_PRODUCTION_TRAFFIC_SHIFT "for linear and canary deployments, is invoked before every traffic
  * shift step" (DeploymentLifecycleHook.lifecycleStages); a PAUSE hook there waits for
- * ContinueServiceDeployment. Unanswered, it rolls back: silence is not an approval.
+ * ContinueServiceDeployment. Unanswered, it rolls back: silence is not an approval. timeoutInMinutes
+ * is 1..20160; an approval timeout (1 s..7 days, schema.ts) rounds up into that range.
  *   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHook.html
+ *   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHookTimeoutConfiguration.html
  */
 function pauseHook(env: EcsRolloutEnvironment): NonNullable<EcsDeploymentSettings['lifecycleHooks']>[number] {
   const timeoutInMinutes = env.approvalTimeout === undefined ? DEFAULT_HOOK_TIMEOUT_MINUTES : Math.ceil(env.approvalTimeout / 60);
