@@ -126,6 +126,7 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
     settings: EcsDeploymentSettings,
   ): Promise<{ serviceDeploymentArn: string; serviceArn?: string; taskDefinitionArn: string }> {
     const ecs = this.client(request.region);
+    requireTrafficRouting(await this.service(ecs, request), request, settings);
     const { service, arn } = await this.revisionFor(ecs, request);
     let deploymentArn = service.currentServiceDeployment;
     if (service.taskDefinition !== arn) {
@@ -294,6 +295,22 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
       if (Date.now() + pollMs > request.deadline) return { state: 'IN_PROGRESS', taskDefinitionArn: arn };
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
+  }
+}
+
+/**
+ * ECS shifts canary and linear traffic through Elastic Load Balancing or Service Connect ("Required
+ * resources for Amazon ECS canary deployments", and the same for linear, in the ECS developer guide).
+ * Refused before anything is registered or updated: nothing changed, nothing to roll back.
+ */
+function requireTrafficRouting(service: Service, request: { cluster: string; service: string }, settings: EcsDeploymentSettings) {
+  if (settings.strategy === 'ROLLING') return;
+  const balanced = (service.loadBalancers?.length ?? 0) > 0;
+  const connected = (service.deployments ?? []).some((d) => d.serviceConnectConfiguration?.enabled);
+  if (!balanced && !connected) {
+    throw new EcsTargetInvalidError(
+      `ECS service ${request.cluster}/${request.service} has no load balancer and no Service Connect: ECS ${settings.strategy} deployments shift traffic through one of them; attach one to the service, or remove rollout from this environment`,
+    );
   }
 }
 

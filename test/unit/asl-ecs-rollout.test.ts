@@ -109,6 +109,13 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
       taskDefinition: TD1,
       deploymentController: { type: 'ECS' as const },
       deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100, strategy: 'ROLLING' as const },
+      loadBalancers: [
+        {
+          targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders/0123456789abcdef',
+          containerName: 'demo-orders',
+          containerPort: 8080,
+        },
+      ],
     };
     ecs.on(DescribeServicesCommand).resolves({ services: [svc] });
     ecs.on(DescribeTaskDefinitionCommand).resolves({

@@ -36,6 +36,7 @@ const DIGEST = `sha256:${'2'.repeat(64)}`;
 const TD1 = 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:1';
 const TD2 = 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:2';
 const SERVICE_ARN = 'arn:aws:ecs:us-east-1:123456789012:service/demo/api';
+const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-blue/0123456789abcdef';
 const OLD_SD = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/demo/api/OLDaaaaaaaaaaaaaaaaaa';
 const SD = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/demo/api/EZe5RNVLH6PPzHXINuP28';
 const request = { cluster: 'demo', service: 'api', repository: 'demo-api', digest: DIGEST, alarms: ['demo-api-prod-health'] };
@@ -50,6 +51,8 @@ function service(over: Partial<Service> = {}): Service {
     deploymentController: { type: 'ECS' },
     deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100, strategy: 'ROLLING' },
     currentServiceDeployment: OLD_SD,
+    // Canary and linear traffic goes through a load balancer (or Service Connect).
+    loadBalancers: [{ targetGroupArn: TG, containerName: 'api', containerPort: 8080 }],
     ...over,
   };
 }
@@ -143,6 +146,25 @@ describe('EcsTargetAdapter.startRollout (aws-sdk-client-mock: moto 5 has no ECS 
     });
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
     expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+  });
+});
+
+describe('EcsTargetAdapter.startRollout refuses a service ECS cannot shift traffic for (aws-sdk-client-mock)', () => {
+  it('without a load balancer or Service Connect: refused before anything is registered or updated, naming what to do', async () => {
+    // ECS developer guide, "Required resources for Amazon ECS canary deployments": Elastic Load Balancing or Service Connect.
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ loadBalancers: [] })] });
+    const settings = ecsDeploymentConfiguration({ strategy: 'canary', steps: [10], approveSteps: false }, prod);
+    await expect(new EcsTargetAdapter().startRollout(request, settings)).rejects.toMatchObject({
+      name: 'Coconut.TargetInvalid',
+      message: expect.stringContaining('demo/api has no load balancer and no Service Connect'),
+    });
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    // Service Connect is enough.
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [service({ loadBalancers: [], deployments: [{ serviceConnectConfiguration: { enabled: true } }] })],
+    });
+    await expect(new EcsTargetAdapter().startRollout(request, settings)).resolves.toMatchObject({ serviceDeploymentArn: SD });
   });
 });
 
