@@ -69,6 +69,12 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
     // (functions/execution-ended.ts says why Lambda's own two retries are not enough).
     timeout: '15 minutes',
   },
+  'ecs-rollout-changed': {
+    description: 'ECS service deployment / PAUSE hook events (EventBridge) -> the canary/linear rollouts that follow them',
+    // DescribeServiceDeployments and ContinueServiceDeployment (ecsTarget), then SendTaskSuccess/Failure.
+    capabilities: ['store', 'taskCallback', 'ecsTarget'],
+    async: true,
+  },
   'pipeline-step': {
     description: 'Bookkeeping steps of the deploy state machine (locks, stages, scan gate, alarms, bake)',
     capabilities: ['store', 'alarms', 'scanner', 'taskCallback', 'ecsTarget'],

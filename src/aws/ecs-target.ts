@@ -124,8 +124,9 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
   async startRollout(
     request: Omit<EcsDeployRequest, 'deadline'>,
     settings: EcsDeploymentSettings,
-  ): Promise<{ serviceDeploymentArn: string; taskDefinitionArn: string }> {
+  ): Promise<{ serviceDeploymentArn: string; serviceArn?: string; taskDefinitionArn: string }> {
     const ecs = this.client(request.region);
+    requireTrafficRouting(await this.service(ecs, request), request, settings);
     const { service, arn } = await this.revisionFor(ecs, request);
     let deploymentArn = service.currentServiceDeployment;
     if (service.taskDefinition !== arn) {
@@ -149,7 +150,11 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
         `ECS service ${request.cluster}/${request.service} reports no current service deployment to follow (Service.currentServiceDeployment)`,
       );
     }
-    return { serviceDeploymentArn: deploymentArn, taskDefinitionArn: arn };
+    return {
+      serviceDeploymentArn: deploymentArn,
+      ...(service.serviceArn ? { serviceArn: service.serviceArn } : {}),
+      taskDefinitionArn: arn,
+    };
   }
 
   /**
@@ -244,6 +249,10 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
     const deploymentConfiguration: DeploymentConfiguration = {
       // Keep the service's own pacing (maximumPercent, minimumHealthyPercent...).
       ...service.deploymentConfiguration,
+      // ...but not a canary/linear rollout's strategy and PAUSE hook left from an earlier rollout: a
+      // plain deploy or a rollback must not stop at a hook that nobody will answer.
+      strategy: 'ROLLING',
+      lifecycleHooks: [],
       deploymentCircuitBreaker: { enable: true, rollback: true },
       alarms: { alarmNames: alarms ? request.alarms : [], enable: alarms, rollback: alarms },
     };
@@ -286,6 +295,22 @@ export class EcsTargetAdapter implements EcsTarget, EcsRolloutTarget {
       if (Date.now() + pollMs > request.deadline) return { state: 'IN_PROGRESS', taskDefinitionArn: arn };
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
+  }
+}
+
+/**
+ * ECS shifts canary and linear traffic through Elastic Load Balancing or Service Connect ("Required
+ * resources for Amazon ECS canary deployments", and the same for linear, in the ECS developer guide).
+ * Refused before anything is registered or updated: nothing changed, nothing to roll back.
+ */
+function requireTrafficRouting(service: Service, request: { cluster: string; service: string }, settings: EcsDeploymentSettings) {
+  if (settings.strategy === 'ROLLING') return;
+  const balanced = (service.loadBalancers?.length ?? 0) > 0;
+  const connected = (service.deployments ?? []).some((d) => d.serviceConnectConfiguration?.enabled);
+  if (!balanced && !connected) {
+    throw new EcsTargetInvalidError(
+      `ECS service ${request.cluster}/${request.service} has no load balancer and no Service Connect: ECS ${settings.strategy} deployments shift traffic through one of them; attach one to the service, or remove rollout from this environment`,
+    );
   }
 }
 

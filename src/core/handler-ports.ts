@@ -5,6 +5,7 @@
  * downward: it names only the domain's own ports (./ports.ts).
  */
 import type { CoconutConfig } from './config/schema.ts';
+import type { EcsRolloutTarget } from './pipeline/ecs-rollout.ts';
 import type {
   Alarms,
   Clock,
@@ -38,7 +39,7 @@ export interface Ports {
   /** Signatures beside an image, for the signed-image gate (`verify:`); without it that gate refuses. */
   signatures?: ImageSignatures;
   /** The native ECS target (deploy/rollback steps of `kind: ecs` services). */
-  ecs?: EcsTarget;
+  ecs?: EcsTarget & Partial<EcsRolloutTarget>;
   /**
    * Webhook secrets, read at the edge (environment / SST Resource on AWS, env or
    * <dataDir>/secrets.json locally). Absent: the webhook answers 503, never accepts unsigned.

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createAlarmChangedHandler } from '../../functions/alarm-changed.ts';
 import { createApiHandler } from '../../functions/api.ts';
 import { createEcrPushHandler } from '../../functions/ecr-push.ts';
+import { createEcsRolloutChangedHandler } from '../../functions/ecs-rollout-changed.ts';
 import { createGithubWebhookHandler } from '../../functions/github-webhook.ts';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
 import { createRegistryWebhookHandler } from '../../functions/registry-webhook.ts';
@@ -218,6 +219,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   Object.assign(functions, {
     'ecr-push': asLocal(createEcrPushHandler(provider)),
     'alarm-changed': asLocal(createAlarmChangedHandler(provider)),
+    'ecs-rollout-changed': asLocal(createEcsRolloutChangedHandler(provider)),
     'pipeline-step': asLocal(createPipelineStepHandler(provider)),
     'request-approval': asLocal(createRequestApprovalHandler(provider)),
     api: asLocal(createApiHandler(provider)),

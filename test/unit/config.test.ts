@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from '../../src/core/config/load.ts';
 import { configJsonSchema } from '../../src/core/config/schema.ts';
 import { ConfigError } from '../../src/core/model/errors.ts';
+import { buildPlan } from '../../src/core/triggers/plan.ts';
 
 const valid = `
 services:
@@ -154,7 +155,7 @@ describe('Config: coconut.yaml', () => {
       const error = errorOf(withRollout('{ strategy: canary, steps: [10] }', 'kind: copilot, app: shop'));
       expect(error.message).toContain('services[0].environments[1].rollout');
       expect(error.message).toContain('Copilot deploys rolling, with rollback_alarms only');
-      expect(error.message).toContain('kind: ecs with ECS');
+      expect(error.message).toContain("kind: ecs, with ECS's own CANARY and LINEAR strategies");
     });
 
     it('refuses an ECS canary with more than one step, naming the rule and suggesting linear', () => {
@@ -166,21 +167,45 @@ describe('Config: coconut.yaml', () => {
       expect(error.message).toContain('strategy: linear');
     });
 
-    it('refuses a rollout on ecs until the step loop drives its strategies, saying what to do', () => {
-      for (const rollout of ['{ strategy: canary, steps: [10] }', '{ strategy: linear, stepPercent: 20 }']) {
-        const error = errorOf(withRollout(rollout, 'kind: ecs, cluster: main'));
-        expect(error.message).toContain('services[0].environments[1].rollout');
-        expect(error.message).toContain('cannot deploy in steps yet');
-        expect(error.message).toContain('kind: ansible and kind: helm deploy in steps today');
-      }
-    });
-
     it('accepts a canary and a linear rollout on helm (the step loop drives the chart canary track)', () => {
       for (const rollout of ['{ strategy: canary, steps: [10, 50] }', '{ strategy: linear, stepPercent: 20 }']) {
         expect(parseConfig(withRollout(rollout, 'kind: helm')).services[0]?.environments[1]?.rollout?.strategy).toBe(
           rollout.includes('canary') ? 'canary' : 'linear',
         );
       }
+    });
+
+    it("takes a canary and a linear rollout on ecs (ECS steps itself), and plans ECS's deploymentConfiguration", () => {
+      const ecs = 'kind: ecs, cluster: main';
+      const canary = parseConfig(withRollout('{ strategy: canary, steps: [10], approveSteps: true }', ecs));
+      const service = canary.services[0] as NonNullable<(typeof canary.services)[0]>;
+      const env = buildPlan(service, { registry: 'ecr', repository: 'api', tag: '1.0.0' }).environments[1];
+      expect(env?.rollout?.ecs?.percents).toEqual([10, 100]);
+      expect(env?.rollout?.ecs?.settings).toMatchObject({
+        strategy: 'CANARY',
+        canaryConfiguration: { canaryPercent: 10 },
+        lifecycleHooks: [{ targetType: 'PAUSE', timeoutConfiguration: { timeoutInMinutes: 120, action: 'ROLLBACK' } }],
+      });
+      const linear = parseConfig(withRollout('{ strategy: linear, stepPercent: 25 }', ecs));
+      expect(
+        buildPlan(linear.services[0] as never, { registry: 'ecr', repository: 'api', tag: '1.0.0' }).environments[1]?.rollout
+          ?.ecs,
+      ).toMatchObject({
+        percents: [25, 50, 75, 100],
+        settings: { strategy: 'LINEAR', linearConfiguration: { stepPercent: 25 } },
+      });
+      // Other kinds step through Coconut's own loop: no ECS settings in their plan.
+      const ansible = parseConfig(withRollout('{ strategy: linear, stepPercent: 25 }'));
+      expect(
+        buildPlan(ansible.services[0] as never, { registry: 'ecr', repository: 'api', tag: '1.0.0' }).environments[1]?.rollout
+          ?.ecs,
+      ).toBeUndefined();
+    });
+
+    it('refuses an ECS linear step under 3% (LinearConfiguration.stepPercent is 3.0..100)', () => {
+      const error = errorOf(withRollout('{ strategy: linear, stepPercent: 2 }', 'kind: ecs, cluster: main'));
+      expect(error.message).toContain('services[0].environments[1].rollout.stepPercent');
+      expect(error.message).toContain('ECS linear deployments shift at least 3% per step');
     });
 
     it('documents rollout in the JSON Schema `coconut schema` prints', () => {

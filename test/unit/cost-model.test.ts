@@ -164,6 +164,49 @@ services:
   });
 });
 
+describe('Cost model: an ECS canary, which ECS steps itself', () => {
+  const ecsCanary = parseConfig(`
+services:
+  - name: orders
+    image: { registry: ecr, repository: orders }
+    target: { kind: ecs, cluster: main }
+    environments:
+      - name: prod
+        approval: { approvers: [U1] }
+        bake: 10m
+        alarms: [b]
+        rollout: { strategy: canary, steps: [10], bake: 5m, approveSteps: true }
+`).services[0]!;
+
+  it('counts one token wait per ECS event that matters, not a loop of Coconut steps, and no build', () => {
+    const report = costModel(definition, ecsCanary);
+    const path = report.environments[0]!.path;
+    expect(path.builds).toBe(0);
+    expect(path.states).not.toContain('SelectStep');
+    // The wait ends at the hook before 100% (approval) and at the end: two follows, one step approval.
+    expect(path.states.filter((s) => s === 'FollowEcsRollout')).toHaveLength(2);
+    expect(path.states.filter((s) => s === 'RequestEcsStepApproval')).toHaveLength(1);
+    expect(path.states.filter((s) => s === 'ContinueEcsRollout')).toHaveLength(1);
+    expect(path.states.at(-3)).toBe('RecordSucceeded');
+    // 8 states up to DeployTarget?; start, record, follow, choice; 7 for the approval (record, request,
+    // record, continue, then record, follow and choice again); 3 closing.
+    expect(path.transitions).toBe(8 + 4 + 7 + 3);
+    // Failing: ECS rolled back; Coconut records it without running a rollback of its own.
+    const failed = walk(inner, {
+      input: {
+        targetKind: 'ecs',
+        env: { rollout: { ecs: {} } },
+        rollback: { canRollBack: true },
+        failure: { Error: 'Coconut.EcsRolledBack' },
+      },
+      errors: { FollowEcsRollout: 'Coconut.EcsRolledBack' },
+    });
+    expect(failed.states).toContain('EcsRolledBackItself');
+    expect(failed.states).not.toContain('RollbackEcs');
+    expect(report.rolledBack.transitions).toBeLessThan(report.perDeployment.transitions);
+  });
+});
+
 describe('Cost model: the Choice rules it evaluates', () => {
   const rule = (op: string, value: unknown, variable = '$.a.b') => ({ Variable: variable, [op]: value, Next: 'n' });
 

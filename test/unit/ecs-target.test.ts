@@ -36,6 +36,7 @@ const DIGEST = `sha256:${'2'.repeat(64)}`;
 const TD1 = 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:1';
 const TD2 = 'arn:aws:ecs:us-east-1:123456789012:task-definition/api:2';
 const SERVICE_ARN = 'arn:aws:ecs:us-east-1:123456789012:service/demo/api';
+const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-blue/0123456789abcdef';
 const OLD_SD = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/demo/api/OLDaaaaaaaaaaaaaaaaaa';
 const SD = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/demo/api/EZe5RNVLH6PPzHXINuP28';
 const request = { cluster: 'demo', service: 'api', repository: 'demo-api', digest: DIGEST, alarms: ['demo-api-prod-health'] };
@@ -50,6 +51,8 @@ function service(over: Partial<Service> = {}): Service {
     deploymentController: { type: 'ECS' },
     deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100, strategy: 'ROLLING' },
     currentServiceDeployment: OLD_SD,
+    // Canary and linear traffic goes through a load balancer (or Service Connect).
+    loadBalancers: [{ targetGroupArn: TG, containerName: 'api', containerPort: 8080 }],
     ...over,
   };
 }
@@ -98,7 +101,7 @@ describe('EcsTargetAdapter.startRollout (aws-sdk-client-mock: moto 5 has no ECS 
   it('updates the service with the CANARY deploymentConfiguration, keeping its own pacing, and returns the service deployment', async () => {
     const settings = ecsDeploymentConfiguration({ strategy: 'canary', steps: [10], bake: 30, approveSteps: true }, prod);
     const started = await new EcsTargetAdapter().startRollout(request, settings);
-    expect(started).toEqual({ serviceDeploymentArn: SD, taskDefinitionArn: TD2 });
+    expect(started).toEqual({ serviceDeploymentArn: SD, serviceArn: SERVICE_ARN, taskDefinitionArn: TD2 });
     const register = ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input;
     expect(register?.containerDefinitions?.[0]?.image).toBe(`${REGISTRY}/demo-api@${DIGEST}`);
     expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
@@ -138,10 +141,47 @@ describe('EcsTargetAdapter.startRollout (aws-sdk-client-mock: moto 5 has no ECS 
     const settings = ecsDeploymentConfiguration({ strategy: 'linear', stepPercent: 25, approveSteps: false }, prod);
     expect(await new EcsTargetAdapter().startRollout(request, settings)).toEqual({
       serviceDeploymentArn: SD,
+      serviceArn: SERVICE_ARN,
       taskDefinitionArn: TD2,
     });
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
     expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+  });
+});
+
+describe('EcsTargetAdapter.startRollout refuses a service ECS cannot shift traffic for (aws-sdk-client-mock)', () => {
+  it('without a load balancer or Service Connect: refused before anything is registered or updated, naming what to do', async () => {
+    // ECS developer guide, "Required resources for Amazon ECS canary deployments": Elastic Load Balancing or Service Connect.
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ loadBalancers: [] })] });
+    const settings = ecsDeploymentConfiguration({ strategy: 'canary', steps: [10], approveSteps: false }, prod);
+    await expect(new EcsTargetAdapter().startRollout(request, settings)).rejects.toMatchObject({
+      name: 'Coconut.TargetInvalid',
+      message: expect.stringContaining('demo/api has no load balancer and no Service Connect'),
+    });
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    // Service Connect is enough.
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [service({ loadBalancers: [], deployments: [{ serviceConnectConfiguration: { enabled: true } }] })],
+    });
+    await expect(new EcsTargetAdapter().startRollout(request, settings)).resolves.toMatchObject({ serviceDeploymentArn: SD });
+  });
+});
+
+describe('EcsTargetAdapter after a rollout (aws-sdk-client-mock)', () => {
+  it('a rollback UpdateService sets strategy ROLLING with no lifecycle hooks: a PAUSE hook left from the canary would stop it', async () => {
+    // What UpdateService left on the service after a canary with approveSteps (DeploymentConfiguration in the API reference).
+    const afterCanary = ecsDeploymentConfiguration({ strategy: 'canary', steps: [10], approveSteps: true }, prod);
+    ecs
+      .on(DescribeServicesCommand)
+      .resolvesOnce({
+        services: [service({ taskDefinition: TD2, deploymentConfiguration: { maximumPercent: 200, ...afterCanary } })],
+      })
+      .resolves({ services: [service({ deployments: [{ taskDefinition: TD1, rolloutState: 'COMPLETED' }] })] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: TD1, status: 'ACTIVE' } });
+    await new EcsTargetAdapter().rollback({ ...request, taskDefinitionArn: TD1, deadline: Date.now() + 60_000 });
+    const sent = ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input.deploymentConfiguration;
+    expect(sent).toMatchObject({ maximumPercent: 200, strategy: 'ROLLING', lifecycleHooks: [] });
   });
 });
 

@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { EVENT_PATTERN_MAX_CHARS, eventRules } from '../../src/core/triggers/event-rules.ts';
+import { matches } from '../../src/local/event-pattern.ts';
 
 const service = (name: string, registry: string, repository: string, alarms: string[] = []) => `
   - name: ${name}
@@ -76,5 +77,50 @@ describe('eventRules', () => {
     const many = Array.from({ length: 120 }, (_, i) => service(`s${i}`, 'ecr', `team/service-number-${i}`));
     const [push] = eventRules(config(...many));
     expect(push?.pattern).toEqual({ ...ecrEnvelope, detail: pushDetail });
+  });
+
+  it("names the ECS services that roll out by the end of their ARN, and matches ECS's own events about them only", () => {
+    const rules = eventRules(
+      parseConfig(`
+services:
+  - name: orders
+    image: { registry: ecr, repository: orders }
+    target: { kind: ecs, cluster: 'demo-{environment}' }
+    environments:
+      - { name: staging }
+      - { name: prod, rollout: { strategy: canary, steps: [10] } }
+  - name: ledger
+    image: { registry: ecr, repository: ledger }
+    target: { kind: ecs, cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/finance', service: ledger-svc }
+    environments: [{ name: prod, rollout: { strategy: linear, stepPercent: 25 } }]
+  - name: plain
+    image: { registry: ecr, repository: plain }
+    target: { kind: ecs, cluster: main }
+    environments: [{ name: prod }]
+`),
+    );
+    const rule = rules.find((r) => r.name === 'ecs-rollout-changed');
+    expect(rule).toMatchObject({
+      target: 'ecs-rollout-changed',
+      pattern: {
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Deployment State Change', 'ECS Hook State Change'],
+        resources: [{ suffix: ':service/demo-prod/orders' }, { suffix: ':service/finance/ledger-svc' }],
+      },
+    });
+    // The ECS developer guide's event shape ("Amazon ECS service deployment state change events").
+    const event = (service: string) => ({
+      source: 'aws.ecs',
+      'detail-type': 'ECS Deployment State Change',
+      resources: [`arn:aws:ecs:us-west-2:111122223333:service/${service}`],
+      detail: { eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_COMPLETED' },
+    });
+    const pattern = rule?.pattern as Parameters<typeof matches>[0];
+    expect(matches(pattern, event('demo-prod/orders'))).toBe(true);
+    expect(matches(pattern, event('finance/ledger-svc'))).toBe(true);
+    expect(matches(pattern, event('demo-staging/orders'))).toBe(false);
+    expect(matches(pattern, event('main/plain'))).toBe(false);
+    // No rollout on an ECS service: no rule.
+    expect(eventRules(config(service('a', 'ecr', 'a'))).map((r) => r.name)).not.toContain('ecs-rollout-changed');
   });
 });

@@ -33,8 +33,15 @@ describe('State machine graph (core) and its layout (dashboard)', () => {
     expect(positions.size).toBe(inner?.states.length);
     // Two loops: a rollout's steps (issue 15: "the state machine graph shows the loop"), and a freeze
     // hold (a task token whose timeout is the window's opening) that asks the gate again when it times
-    // out, once per window change. No Wait state is in the machine at all: nothing polls.
-    expect([...back].sort()).toEqual(['Frozen->FreezeGate', 'NextStep->SelectStep']);
+    // out, once per window change. An ECS rollout follows ECS's own steps: after each PAUSE hook's
+    // answer (CONTINUE, or ROLLBACK) it waits on a token again until the next ECS event — once per
+    // ECS step, never per poll. No Wait state is in the machine at all: nothing polls.
+    expect([...back].sort()).toEqual([
+      'ContinueEcsRollout->RecordEcsRolloutBaking',
+      'Frozen->FreezeGate',
+      'NextStep->SelectStep',
+      'RollBackEcsAtHook->FollowEcsRollout',
+    ]);
     expect(inner?.states.filter((s) => s.type === 'Wait')).toEqual([]);
     // A loop is still drawn as a back edge.
     const looped = layout({

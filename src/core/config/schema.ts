@@ -283,6 +283,9 @@ const approver = z
 
 export const SEVERITIES = ['NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 
+/** LinearConfiguration.stepPercent's floor (ECS API reference); src/core/pipeline/ecs-rollout.ts ECS_LIMITS says the same. */
+const ECS_LINEAR_MIN_STEP_PERCENT = 3;
+
 export const ROLLOUT_STRATEGIES = ['canary', 'linear'] as const;
 
 /**
@@ -599,7 +602,7 @@ function rolloutProblem(
     return {
       path: [],
       message:
-        "a copilot target cannot deploy in steps: Copilot deploys rolling, with rollback_alarms only; remove rollout here (canary and linear on ECS are kind: ecs with ECS's own strategies, which the step loop does not drive yet in this version)",
+        "a copilot target cannot deploy in steps: Copilot deploys rolling, with rollback_alarms only; remove rollout here (canary and linear on ECS are kind: ecs, with ECS's own CANARY and LINEAR strategies)",
     };
   }
   if (kind === 'ecs' && rollout.strategy === 'canary' && (rollout.steps?.length ?? 0) > 1) {
@@ -608,13 +611,12 @@ function rolloutProblem(
       message: `an ECS canary has one canary percentage and then 100% (canaryConfiguration.canaryPercent); got ${rollout.steps?.length} steps [${rollout.steps?.join(', ')}]. Use one step like [10], or strategy: linear with stepPercent`,
     };
   }
-  // The ECS strategies (ecs-rollout.ts) exist and are tested, but the step loop does not drive them yet:
-  // each step would deploy everything. Refused, so that no environment is shown as a canary while it is not one.
-  if (kind === 'ecs') {
+  // ECS's own LINEAR strategy shifts 3% to 100% per step (LinearConfiguration.stepPercent,
+  // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinearConfiguration.html).
+  if (kind === 'ecs' && rollout.strategy === 'linear' && (rollout.stepPercent ?? 0) < ECS_LINEAR_MIN_STEP_PERCENT) {
     return {
-      path: [],
-      message:
-        'an ecs target cannot deploy in steps yet: the pipeline does not drive its ECS canary/linear strategies in this version, so every step would deploy all of it; remove rollout here (kind: ansible and kind: helm deploy in steps today)',
+      path: ['stepPercent'],
+      message: `ECS linear deployments shift at least ${ECS_LINEAR_MIN_STEP_PERCENT}% per step (linearConfiguration.stepPercent); got ${rollout.stepPercent}`,
     };
   }
   if (rollout.approveSteps && !env.approval) {

@@ -10,6 +10,7 @@
 
 import type { AslDefinition, AslState } from '../asl.ts';
 import type { ServiceConfig } from '../config/schema.ts';
+import { ERRORS } from '../model/failure.ts';
 import { rolloutSteps } from '../pipeline/rollout.ts';
 import prices from './prices.json' with { type: 'json' };
 
@@ -173,34 +174,63 @@ export interface CostReport {
 /**
  * Step Functions' inner path of one environment, plus the Map state itself. A rollout walks its
  * step loop once per step (SelectStep moves the cursor, as the Pass state does on AWS); failing,
- * the first step's bake fails.
+ * the first step's bake fails. An ECS rollout is ECS's own: Coconut's FollowEcsRollout wait ends
+ * once per PAUSE hook (an approval) and once at the end; failing, ECS rolls the first step back.
  */
-function environmentScenario(env: ServiceConfig['environments'][number], failing = false): Scenario {
+function environmentScenario(
+  env: ServiceConfig['environments'][number],
+  kind: ServiceConfig['target']['kind'],
+  failing = false,
+): Scenario {
   const steps = env.rollout ? rolloutSteps(env.rollout) : [];
   const stepBake = env.rollout?.bake ?? env.bake;
+  const ecsRollout = kind === 'ecs' && env.rollout !== undefined;
+  // The hooks before each shift after the first wait for people; the first one Coconut answers itself.
+  const ecsApprovals = ecsRollout && env.rollout?.approveSteps ? steps.length - 1 : 0;
   let cursor = -1;
+  let follows = 0;
   const bakeError = failing ? 'Coconut.AlarmFired' : undefined;
   return {
     input: {
+      targetKind: kind,
       env: {
         ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}),
         bakeSeconds: env.bake,
-        ...(env.rollout ? { rollout: { bakeSeconds: stepBake } } : {}),
+        ...(env.rollout ? { rollout: { bakeSeconds: stepBake, ...(ecsRollout ? { ecs: {} } : {}) } } : {}),
       },
       alarmCheck: { breached: false },
       rollback: { canRollBack: true },
+      ...(failing && ecsRollout ? { failure: { Error: ERRORS.ecsRolledBack } } : {}),
     },
     errors: {
       ...(bakeError ? { Bake: bakeError, StepBake: bakeError } : {}),
       ...(!failing && env.bake > 0 ? { Bake: 'States.Timeout' } : {}),
       ...(!failing && stepBake > 0 ? { StepBake: 'States.Timeout' } : {}),
+      ...(failing && ecsRollout ? { FollowEcsRollout: ERRORS.ecsRolledBack } : {}),
     },
     visit: (state, input) => {
+      if (state === 'FollowEcsRollout') {
+        follows++;
+        input.ecsWake = { action: follows <= ecsApprovals ? 'approve' : 'succeeded' };
+      }
       if (state !== 'SelectStep') return;
       cursor++;
       input.at = { step: { approve: Boolean(env.rollout?.approveSteps) && cursor > 0, last: cursor === steps.length - 1 } };
     },
   };
+}
+
+/**
+ * ECS events that invoke functions/ecs-rollout-changed.ts during a deployment's ECS rollouts:
+ * SERVICE_DEPLOYMENT_IN_PROGRESS and _COMPLETED, and one HOOK_AWAITING_ACTION per PAUSE hook
+ * (before each shift, with approveSteps).
+ */
+function ecsEvents(service: ServiceConfig): number {
+  if (service.target.kind !== 'ecs') return 0;
+  return service.environments.reduce(
+    (n, env) => n + (env.rollout ? 2 + (env.rollout.approveSteps ? rolloutSteps(env.rollout).length : 0) : 0),
+    0,
+  );
 }
 
 /** How many approvals an environment waits for: its own, plus one per later step with approveSteps. */
@@ -223,12 +253,12 @@ export function costModel(
     environment: env.name,
     approval: Boolean(env.approval),
     bakeSeconds: env.bake,
-    path: walk(inner, environmentScenario(env)),
+    path: walk(inner, environmentScenario(env, service.target.kind)),
   }));
   const transitions = outer.transitions + environments.reduce((n, e) => n + e.path.transitions, 0);
   const approvals = service.environments.reduce((n, env) => n + approvalsOf(env), 0);
   // Outside the state machine: the trigger (ecr-push or a webhook) and each approval decision.
-  const lambdaInvocations = environments.reduce((n, e) => n + e.path.lambdaInvocations, 0) + 1 + approvals;
+  const lambdaInvocations = environments.reduce((n, e) => n + e.path.lambdaInvocations, 0) + 1 + approvals + ecsEvents(service);
   const gbSeconds = lambdaInvocations * (assumptions.lambdaMemoryMb / 1024) * (assumptions.lambdaMilliseconds / 1000);
   const builds = environments.reduce((n, e) => n + e.path.builds, 0);
   const buildMinutes = builds * assumptions.buildMinutes;
@@ -258,7 +288,7 @@ export function costModel(
   const perDeploymentUsd = lines.reduce((n, l) => n + l.usd, 0);
 
   const first = service.environments[0];
-  const failedFirst = first ? walk(inner, environmentScenario(first, true)) : undefined;
+  const failedFirst = first ? walk(inner, environmentScenario(first, service.target.kind, true)) : undefined;
   const rolledBackTransitions = outer.transitions + (failedFirst?.transitions ?? 0);
   const rolledBackBuilds = failedFirst?.builds ?? 0;
   const rolledBackLambda = (failedFirst?.lambdaInvocations ?? 0) + 1;

@@ -23,6 +23,11 @@ export const ERRORS = {
   signatureInvalid: 'Coconut.SignatureInvalid',
   /** The target cannot take this deployment as configured (checked before anything changed). */
   targetInvalid: 'Coconut.TargetInvalid',
+  /**
+   * ECS rolled an ECS canary/linear rollout back itself (a deployment alarm, the circuit breaker, or
+   * Coconut's ROLLBACK at a PAUSE hook). Cause: JSON { reason, alarms }.
+   */
+  ecsRolledBack: 'Coconut.EcsRolledBack',
 } as const;
 
 export interface DescribedFailure {
@@ -50,6 +55,10 @@ export function describeFailure(failure: StepFailure | undefined, step: string):
       return { reason: `${step} refused: ${cause || 'the target is not set up for this deployment'}`, nothingChanged: true };
     case 'States.Timeout':
       return { reason: `${step} timed out` };
+    case ERRORS.ecsRolledBack: {
+      const parsed = parseEcsRollback(cause);
+      return { reason: parsed.reason, ...(parsed.alarms[0] ? { alarm: parsed.alarms.join(', ') } : {}) };
+    }
     default: {
       const build = parseBuildCause(cause);
       if (build)
@@ -57,6 +66,17 @@ export function describeFailure(failure: StepFailure | undefined, step: string):
       return { reason: `${step} failed: ${failure.Error}${cause ? ` — ${cause.slice(0, 300)}` : ''}` };
     }
   }
+}
+
+function parseEcsRollback(cause: string): { reason: string; alarms: string[] } {
+  try {
+    const parsed = JSON.parse(cause) as { reason?: unknown; alarms?: unknown };
+    const alarms = Array.isArray(parsed.alarms) ? parsed.alarms.filter((a): a is string => typeof a === 'string') : [];
+    if (typeof parsed.reason === 'string') return { reason: parsed.reason, alarms };
+  } catch {
+    // not JSON: the cause is the reason
+  }
+  return { reason: cause ? `ECS rolled back: ${cause.slice(0, 300)}` : 'ECS rolled back', alarms: [] };
 }
 
 /** CodeBuild's .sync integration fails with the Build object as JSON in the Cause. */

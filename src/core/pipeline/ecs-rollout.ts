@@ -16,19 +16,8 @@
  *   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
  *   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hooks.html
  */
+import type { RolloutConfig } from '../config/schema.ts';
 import { ERRORS } from '../model/failure.ts';
-
-/**
- * The environment's `rollout` as p-core's schema defines it (src/core/config/schema.ts exports
- * RolloutConfig after issue 15 merges; mirrored here until then). `bake` is in seconds.
- */
-export interface RolloutConfig {
-  strategy: 'canary' | 'linear';
-  steps?: number[];
-  stepPercent?: number;
-  bake?: number;
-  approveSteps: boolean;
-}
 
 /** What of the environment the mapping needs: its bake (seconds), alarms and approval timeout (seconds). */
 export interface EcsRolloutEnvironment {
@@ -139,8 +128,10 @@ export function ecsDeploymentConfiguration(
 /**
  * PRE_PRODUCTION_TRAFFIC_SHIFT "for linear and canary deployments, is invoked before every traffic
  * shift step" (DeploymentLifecycleHook.lifecycleStages); a PAUSE hook there waits for
- * ContinueServiceDeployment. Unanswered, it rolls back: silence is not an approval.
+ * ContinueServiceDeployment. Unanswered, it rolls back: silence is not an approval. timeoutInMinutes
+ * is 1..20160; an approval timeout (1 s..7 days, schema.ts) rounds up into that range.
  *   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHook.html
+ *   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHookTimeoutConfiguration.html
  */
 function pauseHook(env: EcsRolloutEnvironment): NonNullable<EcsDeploymentSettings['lifecycleHooks']>[number] {
   const timeoutInMinutes = env.approvalTimeout === undefined ? DEFAULT_HOOK_TIMEOUT_MINUTES : Math.ceil(env.approvalTimeout / 60);
@@ -280,7 +271,13 @@ export interface EcsRolloutTarget {
       alarms: string[];
     },
     settings: EcsDeploymentSettings,
-  ): Promise<{ serviceDeploymentArn: string; taskDefinitionArn: string; rehearsal?: { missing: string[] } }>;
+  ): Promise<{
+    serviceDeploymentArn: string;
+    /** The service's ARN, as ECS events name it in `resources`. */
+    serviceArn?: string;
+    taskDefinitionArn: string;
+    rehearsal?: { missing: string[] };
+  }>;
   rolloutState(serviceDeploymentArn: string, region?: string): Promise<EcsRolloutState>;
   continueRollout(serviceDeploymentArn: string, hookId: string, action: EcsHookAction, region?: string): Promise<void>;
 }

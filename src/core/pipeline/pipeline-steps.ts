@@ -9,6 +9,8 @@ import type { ApprovalRecords, EcsTarget, ImageSignatures, Notifier, Scanner } f
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { keylessStepSchema } from './cosign-keyless-gate.ts';
+import type { EcsDeploymentSettings, EcsRolloutTarget } from './ecs-rollout.ts';
+import { answerEcsHook, ecsRolloutHandleSchema, followEcsRollout, startEcsRollout } from './ecs-rollout-wait.ts';
 import { runEcsStep } from './ecs-step.ts';
 import { holdFrozen, runFreezeGate } from './freeze-gate.ts';
 import { type LockDeps, lockKey, releaseLock, requestLock } from './locks.ts';
@@ -118,6 +120,36 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
   // `rollout` is the step's share for the target's own strategy (the seam for ECS canary/linear).
   z.object({ action: z.literal('ecsDeploy'), ref, buildEnv, rollout }),
   z.object({ action: z.literal('ecsRollback'), ref, buildEnv }),
+  // An ECS canary/linear rollout (src/core/pipeline/ecs-rollout-wait.ts): ECS steps itself; Coconut
+  // starts it, follows it on a task token woken by ECS events, and answers its PAUSE hooks.
+  z.object({
+    action: z.literal('ecsStartRollout'),
+    ref,
+    buildEnv,
+    strategy: z.enum(['canary', 'linear']),
+    ecs: z.object({
+      // Computed by the planner (ecsDeploymentConfiguration) and handed to UpdateService as is.
+      settings: z.object({ strategy: z.enum(['ROLLING', 'CANARY', 'LINEAR']) }).passthrough(),
+      percents: z.array(z.number().positive().max(100)).min(1),
+    }),
+  }),
+  z.object({
+    action: z.literal('followEcsRollout'),
+    ref,
+    handle: ecsRolloutHandleSchema,
+    waitSeconds: z.number().int().positive(),
+    taskToken: z.string().min(1),
+  }),
+  z.object({
+    action: z.literal('ecsAnswerHook'),
+    ref,
+    handle: ecsRolloutHandleSchema,
+    hookId: z.string().min(1),
+    /** The step an approval lets ECS shift to (the status shows it). */
+    progress: rollout,
+    /** Absent: approved (CONTINUE). Present: why the rollout ends (ROLLBACK). */
+    failure,
+  }),
   // Freeze windows (src/core/pipeline/freeze-gate.ts): is the environment open; if not, hold on a token.
   z.object({
     action: z.literal('freezeGate'),
@@ -151,7 +183,8 @@ export type PipelineDeps = StageDeps &
     notifier: Notifier;
     scanner?: Scanner | undefined;
     signatures?: ImageSignatures | undefined;
-    ecs?: EcsTarget;
+    /** Canary/linear rollouts need the rollout calls too (both adapters have them). */
+    ecs?: EcsTarget & Partial<EcsRolloutTarget>;
   };
 
 /** What the invocation has left (the Lambda context's getRemainingTimeInMillis). */
@@ -226,6 +259,17 @@ export async function runPipelineStep(
       return runEcsStep('deploy', input.ref, input.buildEnv, deps, context.remainingMs());
     case 'ecsRollback':
       return runEcsStep('rollback', input.ref, input.buildEnv, deps, context.remainingMs());
+    case 'ecsStartRollout':
+      return startEcsRollout(deps, input.ref, input.buildEnv, {
+        strategy: input.strategy,
+        percents: input.ecs.percents,
+        settings: input.ecs.settings as unknown as EcsDeploymentSettings,
+      });
+    case 'followEcsRollout':
+      await followEcsRollout(deps, input.ref, input.handle, input.taskToken, input.waitSeconds);
+      return {};
+    case 'ecsAnswerHook':
+      return answerEcsHook(deps, input.ref, input.handle, { hookId: input.hookId, progress: input.progress }, input.failure);
     case 'freezeGate':
       return runFreezeGate(deps, input.ref, input.freeze);
     case 'holdFrozen':

@@ -14,13 +14,16 @@
  * the wide pattern is an invocation per unrelated push or alarm, ignored within milliseconds.
  */
 import type { CoconutConfig } from '../config/schema.ts';
+import { ECS_ROLLOUT_EVENT_PATTERN } from '../pipeline/ecs-rollout.ts';
+import { serviceArnSuffix } from '../pipeline/ecs-rollout-wait.ts';
+import { buildEnvironment } from './plan.ts';
 
 export interface EventRule {
   name: string;
   description: string;
   pattern: Record<string, unknown>;
   /** The function in functions/ that receives the matching events. */
-  target: 'ecr-push' | 'alarm-changed';
+  target: 'ecr-push' | 'alarm-changed' | 'ecs-rollout-changed';
 }
 
 /** EventBridge quota "Event pattern size", in characters of the pattern's JSON (see above). */
@@ -58,5 +61,47 @@ export function eventRules(config: CoconutConfig): EventRule[] {
       target: 'alarm-changed',
     });
   }
+  // ECS canary/linear rollouts wait for ECS's own events, about the services that roll out: matched by
+  // the end of the service ARN in `resources` (EventBridge suffix matching; the account and region may
+  // not be in coconut.yaml). Past the size quota, every ECS deployment event; the function wakes only
+  // the rollouts that stored a wait for the service.
+  const rollingOut = ecsRolloutServices(config);
+  if (rollingOut.length > 0) {
+    const envelope = {
+      source: [...ECS_ROLLOUT_EVENT_PATTERN.source],
+      'detail-type': [...ECS_ROLLOUT_EVENT_PATTERN['detail-type']],
+    };
+    rules.push({
+      name: 'ecs-rollout-changed',
+      description: 'ECS service deployment and PAUSE hook events wake the canary/linear rollouts that follow them',
+      pattern: fitting({ ...envelope, resources: rollingOut.map((suffix) => ({ suffix })) }, envelope),
+      target: 'ecs-rollout-changed',
+    });
+  }
   return rules;
+}
+
+/**
+ * ":service/CLUSTER/SERVICE" of every ECS service with a rollout in some environment, as the ECS step
+ * is handed them (plan.ts: `{environment}` expanded, a cluster ARN reduced to its name), sorted, each once.
+ */
+function ecsRolloutServices(config: CoconutConfig): string[] {
+  const found = new Set<string>();
+  for (const service of config.services) {
+    if (service.target.kind !== 'ecs') continue;
+    for (const env of service.environments) {
+      if (!env.rollout) continue;
+      const vars = new Map(
+        buildEnvironment(
+          service,
+          env.name,
+          'rule',
+          { registry: service.image.registry, repository: service.image.repository, tag: 'rule' },
+          'deploy',
+        ).map((v) => [v.Name, v.Value]),
+      );
+      found.add(serviceArnSuffix(vars.get('COCONUT_ECS_CLUSTER') ?? '', vars.get('COCONUT_ECS_SERVICE') ?? ''));
+    }
+  }
+  return [...found].sort();
 }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { CoconutConfig, RolloutConfig, ServiceConfig, TargetConfig } from '../config/schema.ts';
 import type { DeploymentRecord, ImageRef, RolloutProgress, StageRecord } from '../model/deployment.ts';
 import type { ReleaseEvent, Trigger } from '../model/release.ts';
+import { type EcsDeploymentSettings, ecsDeploymentConfiguration } from '../pipeline/ecs-rollout.ts';
 import type { FreezeWindow } from '../pipeline/freeze.ts';
 import { rolloutSteps, stepLabel } from '../pipeline/rollout.ts';
 import type { VerifyPolicy } from '../pipeline/signature-gate.ts';
@@ -60,6 +61,11 @@ export interface PlanRollout {
   /** The bake of each step, under the environment's alarms. */
   bakeSeconds: number;
   steps: PlanStep[];
+  /**
+   * kind: ecs only: ECS steps itself (deploy.asl.json StartEcsRollout -> FollowEcsRollout), so the
+   * plan carries UpdateService's deploymentConfiguration and the percentages ECS walks, not a loop.
+   */
+  ecs?: { settings: EcsDeploymentSettings; percents: number[] };
 }
 
 /** The execution input of deploy.asl.json. Deterministic for a given push: no timestamps. */
@@ -153,6 +159,17 @@ export function buildPlan(
     environments: service.environments.map((env, order) => {
       const buildEnv = buildEnvironment(service, env.name, deploymentId, image, 'deploy');
       const rollout = env.rollout ? planRollout(env.rollout, env.bake, buildEnv) : undefined;
+      if (rollout && env.rollout && service.target.kind === 'ecs') {
+        rollout.ecs = {
+          settings: ecsDeploymentConfiguration(env.rollout, {
+            name: env.name,
+            bake: env.bake,
+            alarms: env.alarms,
+            ...(env.approval ? { approvalTimeout: env.approval.timeout } : {}),
+          }),
+          percents: rolloutSteps(env.rollout),
+        };
+      }
       const steps = rollout?.steps.length ?? 1;
       const approvals = 1 + (rollout?.steps.filter((s) => s.approve).length ?? 0);
       const bakes = rollout ? rollout.bakeSeconds * steps : env.bake;
