@@ -39,8 +39,10 @@ function cronAt(at: Date): string {
   return `${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
 }
 
+// A limit, not a speed assertion: the promote test runs two deployments, the second a three-step canary
+// over four hosts (five ansible-playbook runs in all), on a 2-core machine shared with other suites.
 describe('Dashboard: freeze windows, promote and rollout steps (headless Chromium, local runtime, real ansible-playbook)', {
-  timeout: REAL_DEPLOY_TEST_LIMIT_MS * 2,
+  timeout: REAL_DEPLOY_TEST_LIMIT_MS * 3,
 }, () => {
   let rt: TestRuntime;
   let context: BrowserContext;
@@ -167,7 +169,9 @@ describe('Dashboard: freeze windows, promote and rollout steps (headless Chromiu
     await rt.waitForStage(first, 'prod', ['REJECTED']);
     posts.length = 0;
 
-    await page.goto(`${rt.url}/#/`);
+    // Through the URL `coconut dev` prints (the page keeps the operator token), as a user opens it.
+    await page.goto(rt.dashboardUrl);
+    await cell('demo-api', 'prod').locator('button.promote').waitFor();
     // Only an environment with one before it can be promoted to.
     expect(await cell('demo-api', 'staging').locator('button.promote').count()).toBe(0);
     const promote = cell('demo-api', 'prod').locator('button.promote');
@@ -194,7 +198,7 @@ describe('Dashboard: freeze windows, promote and rollout steps (headless Chromiu
     await page.locator('.panel .meta').filter({ hasText: 'promote from staging by ' }).first().waitFor();
 
     // `coconut watch` follows it from here (spawned: the runtime answering it lives in this process).
-    const watching = coconut(['watch', id], { env: rt.cliEnv, timeoutMs: REAL_DEPLOY_TEST_LIMIT_MS * 2 });
+    const watching = coconut(['watch', id], { env: rt.cliEnv, timeoutMs: REAL_DEPLOY_TEST_LIMIT_MS * 3 });
     const approve = page.locator('article.stage[data-environment="prod"] article.approval button.approve');
     await approve.click();
     await page.locator('article.stage[data-environment="prod"] article.approval button.approve.armed:enabled').waitFor();
