@@ -201,8 +201,10 @@ function isWaitingStep(kind: StepKind | undefined): boolean {
 
 function reportStage(stage: StageRecord, known: Map<string, string>, approvals: Set<string>, line: (text: string) => void): void {
   const before = known.get(stage.environment);
-  // A rollout moves through the same states once per step: the step is part of what changed.
-  const now = `${stage.state}#${stage.rollout?.step ?? ''}`;
+  // A rollout moves through the same states once per step: the step is part of what changed. So is
+  // the end of its bake, noted just after BAKING is: a poll between the two writes would otherwise
+  // leave the step's line without its "7s left".
+  const now = `${stage.state}#${stage.rollout?.step ?? ''}#${stage.rollout ? (stage.bakeEndsAt ?? '') : ''}`;
   if (before !== now) {
     known.set(stage.environment, now);
     if (before !== undefined || stage.state !== 'PENDING') {

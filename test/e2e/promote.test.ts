@@ -67,7 +67,11 @@ describe('coconut promote (spawned CLI, local runtime, real ansible-playbook)', 
     const id = /deployment (\S+)\n/.exec(run.stdout)?.[1];
     if (!id) throw new Error(`no deployment id in: ${run.stdout}`);
     const promoted = await rt.ports.store.getDeployment(id);
-    expect(promoted).toMatchObject({ environments: ['prod'], image: { tag: '1.0.0', digest: D1 }, trigger: { kind: 'manual' } });
+    expect(promoted).toMatchObject({
+      environments: ['prod'],
+      image: { tag: '1.0.0', digest: D1 },
+      trigger: { kind: 'promote', from: 'staging' },
+    });
 
     await decide(id, 'approve');
     expect((await rt.waitForStage(id, 'prod', ['SUCCEEDED', 'FAILED', 'ROLLED_BACK'])).state).toBe('SUCCEEDED');

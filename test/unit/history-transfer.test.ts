@@ -95,6 +95,19 @@ describe('history lines', () => {
     expect(JSON.parse(line).data).toMatchObject({ approvalId: 'apr-0123456789', status: 'APPROVED', tokenRemoved: true });
   });
 
+  it('carry a promotion: the trigger promote with its source environment, and the stage promotedFrom', () => {
+    const promoted = {
+      ...dep,
+      trigger: { kind: 'promote' as const, id: 'promo-0001', actor: 'ana', at: dep.createdAt, from: 'staging' },
+    };
+    const stage = stageRecord(promoted, 'prod', 'SUCCEEDED', { promotedFrom: 'staging' });
+    const text = file([historyLine({ kind: 'deployment', data: promoted }), historyLine({ kind: 'stage', data: stage })]);
+    expect(parseHistory(text).entries.map((e) => e.item)).toEqual([
+      { kind: 'deployment', data: promoted },
+      { kind: 'stage', data: stage },
+    ]);
+  });
+
   it('refuse a stored record with a field the format does not know (refused, not trimmed), naming it', () => {
     const odd = { kind: 'stage', data: { ...(items[1]?.data as StageRecord), surprise: 1 } } as HistoryItem;
     expect(() => historyLine(odd)).toThrow(UnexportableRecordError);

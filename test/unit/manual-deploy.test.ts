@@ -439,6 +439,15 @@ services:
       actor: 'Dev',
       at: NOW.toISOString(),
     });
+    // A promotion names the environment its digest passed on; no other kind carries one.
+    expect(triggerOf('promote', 'req-4', { id: 'dev', name: 'Dev', source: 'local' }, NOW, 'staging')).toEqual({
+      kind: 'promote',
+      id: 'req-4',
+      actor: 'Dev',
+      at: NOW.toISOString(),
+      from: 'staging',
+    });
+    expect(triggerOf('manual', 'req-5', { id: 'dev', source: 'local' }, NOW, 'staging')).not.toHaveProperty('from');
   });
 
   it('finds services and environments by name, or names what exists', () => {

@@ -129,8 +129,10 @@ describe('Promotion (POST /api/promotions)', () => {
       image: { registry: 'ecr', repository: 'api', tag: '1.0.0', digest: D1 },
       environments: ['prod'],
       kind: 'deploy',
-      trigger: { kind: 'manual', actor: 'dev', id: 'promo-0000001' },
+      trigger: { kind: 'promote', from: 'staging', actor: 'dev', id: 'promo-0000001' },
     });
+    // The stage says where its digest was proven, for history.
+    expect(await ports.store.getStage(res.body.deployment.deploymentId, 'prod')).toMatchObject({ promotedFrom: 'staging' });
     expect(started).toHaveLength(1);
     const plan = started[0]?.input;
     // Only prod, with its approval: the same state machine and gates as any deployment.
@@ -167,6 +169,31 @@ describe('Promotion (POST /api/promotions)', () => {
     expect((await promote({ service: 'web', to: 'prod' })).statusCode).toBe(404);
     expect((await promote({ service: 'api', to: 'prod', version: '-x' })).statusCode).toBe(400);
     expect(started).toEqual([]);
+  });
+
+  it("is held by the whole config's freeze windows, as any deployment is (only rollbacks never are)", async () => {
+    const frozen = parseConfig(`
+services:
+  - name: api
+    image: { registry: ecr, repository: api }
+    target: { kind: helm, chart: charts/api }
+    environments:
+      - { name: dev }
+      - { name: staging }
+      - { name: prod, approval: { approvers: [U0BOSS] } }
+freeze:
+  - { schedule: "0 18 * * 5", duration: 64h, timeZone: Europe/Berlin, mode: deny, reason: weekend }
+`);
+    const saved = ports.config;
+    ports.config = frozen;
+    try {
+      expect((await promote({ service: 'api', to: 'prod', requestId: 'promo-frozen-1' })).statusCode).toBe(201);
+    } finally {
+      ports.config = saved;
+    }
+    expect(started[0]?.input.environments[0]?.freeze).toEqual([
+      { schedule: '0 18 * * 5', durationSeconds: 64 * 3600, timeZone: 'Europe/Berlin', mode: 'deny', reason: 'weekend' },
+    ]);
   });
 
   it('never promotes a rehearsal or a success without a recorded digest', async () => {

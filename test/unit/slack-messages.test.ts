@@ -11,6 +11,7 @@ import {
   REJECT_ACTION,
   stageMessage,
   threadParentMessage,
+  triggerText,
 } from '../../src/aws/slack/messages.ts';
 import type { DeploymentRecord, StageRecord } from '../../src/core/model/deployment.ts';
 import type { ApprovalRecord } from '../../src/core/ports.ts';
@@ -131,6 +132,13 @@ describe('Function: stageMessage / threadParentMessage', () => {
     const parent = threadParentMessage(deployment, 'ecr-push', links);
     expect(blockText(parent)).toContain('staging → prod');
     expect(blockText(parent)).toContain('<https://d/x|Dashboard>  ·  <https://e/x|Execution>');
+  });
+
+  it('names a promotion as such, with the environment its digest passed on, and who asked', () => {
+    const trigger = { kind: 'promote' as const, id: 'p1', actor: 'ana', at: deployment.createdAt, from: 'staging' };
+    expect(triggerText(trigger, { ana: 'U0ANA' }, 'unknown')).toBe('promote from staging by <@U0ANA>');
+    expect(triggerText({ ...trigger, actor: 'bob' }, {}, 'unknown')).toBe('promote from staging by bob');
+    expect(triggerText({ ...deployment.trigger, kind: 'manual', actor: 'bob' }, {}, 'unknown')).toBe('manual by bob');
   });
 
   it('names the alarm of a rollback, and who approved a deploy', () => {

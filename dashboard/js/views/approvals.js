@@ -12,7 +12,7 @@ import { toast } from './view.js';
 export const CONFIRM_DELAY_MS = 600;
 export const CONFIRM_WINDOW_MS = 10_000;
 
-function arm(button) {
+export function arm(button) {
   for (const other of button.parentElement?.querySelectorAll('button[data-armed-at]') ?? []) disarm(other);
   const armedAt = String(Date.now());
   button.dataset.armedAt = armedAt;
@@ -27,7 +27,7 @@ function arm(button) {
   }, CONFIRM_WINDOW_MS);
 }
 
-function disarm(button) {
+export function disarm(button) {
   delete button.dataset.armedAt;
   button.textContent = button.dataset.label;
   button.classList.remove('armed');

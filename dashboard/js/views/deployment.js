@@ -3,15 +3,17 @@
 import { get } from '../api.js';
 import { ago, h, stateBadge, stepTag } from '../dom.js';
 import { renderGraph, statesOf } from '../graph.js';
+import { triggerText } from '../release-words.js';
 import { hasEnded } from '../states.js';
 import { approvalsPanel } from './approvals.js';
+import { frozenPanel } from './freeze.js';
 import { live, replace } from './view.js';
 
 let graphCache;
 
 let selectedIteration = 0;
 
-function stageCard(stage, index, approvals) {
+function stageCard(stage, index, approvals, services) {
   const approval = approvals.find((a) => a.approvalId === stage.approvalId);
   return h(
     'article.stage',
@@ -35,7 +37,11 @@ function stageCard(stage, index, approvals) {
       {},
       `from ${stage.previousVersion ?? '—'}${stage.finishedAt ? ` · ended ${ago(stage.finishedAt)}` : stage.startedAt ? ` · started ${ago(stage.startedAt)}` : ''}`,
     ),
-    approval ? approvalsPanel([approval], () => deployment(currentId)) : null,
+    approval?.purpose === 'freeze'
+      ? frozenPanel([approval], services, () => deployment(currentId))
+      : approval
+        ? approvalsPanel([approval], () => deployment(currentId))
+        : null,
   );
 }
 
@@ -107,14 +113,14 @@ export async function deployment(id) {
         h(
           'div.meta',
           {},
-          `${d.deploymentId} · ${d.trigger?.kind ?? ''}${d.trigger?.actor ? ` by ${d.trigger.actor}` : ''} · ${new Date(d.createdAt).toLocaleString()}`,
+          `${d.deploymentId} · ${triggerText(d.trigger)} · ${new Date(d.createdAt).toLocaleString()}`,
           d.image?.digest ? ` · ${d.image.digest.slice(0, 19)}…` : '',
           execution ? ` · execution ${execution.status.toLowerCase()}` : ' · no execution found',
         ),
         execution?.cause && execution.status !== 'RUNNING' && execution.status !== 'SUCCEEDED'
           ? h('div.reason', {}, execution.cause)
           : null,
-        h('div.stages', {}, ...d.stages.map((st, i) => stageCard(st, i, status.approvals))),
+        h('div.stages', {}, ...d.stages.map((st, i) => stageCard(st, i, status.approvals, status.services))),
       ),
       h(
         'section.panel',

@@ -73,6 +73,7 @@ export async function historyView() {
                       { 'data-label': 'version' },
                       h('a', { href: `#/deployments/${encodeURIComponent(st.deploymentId)}` }, st.version),
                       st.kind === 'rollback' ? h('span.kind-tag', {}, 'rollback') : null,
+                      st.promotedFrom ? h('span.kind-tag.promoted', {}, `promoted from ${st.promotedFrom}`) : null,
                     ),
                     h('td', { 'data-label': 'environment' }, st.environment),
                     h('td', { 'data-label': 'state' }, stateBadge(st.state, st.rehearsal), stepTag(st)),

@@ -1,8 +1,11 @@
 // #/ — services x environments (version, health, last deployment), approvals, recent deployments.
 import { get } from '../api.js';
 import { ago, h, healthPill, stateBadge, stepTag } from '../dom.js';
+import { triggerText } from '../release-words.js';
 import { endedBadly } from '../states.js';
 import { approvalsPanel } from './approvals.js';
+import { freezeLine, frozenPanel, splitHolds } from './freeze.js';
+import { promoteAction } from './promote.js';
 import { live, replace } from './view.js';
 
 function envColumns(services) {
@@ -35,6 +38,10 @@ function cell(svc, env) {
     latest?.alarm ? h('div.alarm', {}, `alarm ${latest.alarm}`) : null,
     bad && latest.reason ? h('div.reason', {}, latest.reason) : null,
     env.needsAttention ? h('div.attention', {}, 'needs attention: the rollback failed') : null,
+    freezeLine(env.freeze),
+    promoteAction(svc.service, svc.environments, env, (d) => {
+      if (d?.deploymentId) location.hash = `#/deployments/${encodeURIComponent(d.deploymentId)}`;
+    }),
   );
 }
 
@@ -100,11 +107,7 @@ function deploymentsList(deployments) {
                   h(`span.stage-dot.${st.state}`, { title: `${st.environment}: ${st.state}` }, st.environment),
                 ),
               ),
-              h(
-                'span.meta',
-                {},
-                `${d.trigger?.kind ?? ''}${d.trigger?.actor ? ` by ${d.trigger.actor}` : ''} · ${ago(d.createdAt)}`,
-              ),
+              h('span.meta', {}, `${triggerText(d.trigger)} · ${ago(d.createdAt)}`),
             ),
           ),
         ),
@@ -114,9 +117,11 @@ function deploymentsList(deployments) {
 export async function overview() {
   await live('overview', async () => {
     const [status, deps] = await Promise.all([get('/api/status'), get('/api/deployments?limit=15')]);
+    const { holds, decisions } = splitHolds(status.approvals);
     replace(
       'overview',
-      approvalsPanel(status.approvals, () => overview()),
+      frozenPanel(holds, status.services, () => overview()),
+      approvalsPanel(decisions, () => overview()),
       grid(status.services),
       deploymentsList(deps.deployments),
     );

@@ -6,7 +6,7 @@
  */
 import type { Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
 import { type DeploymentRecord, rehearsalLabel, type StageRecord } from '../../core/model/deployment.ts';
-import type { Trigger } from '../../core/model/release.ts';
+import { type Trigger, triggerLabel } from '../../core/model/release.ts';
 import { stepLabel } from '../../core/pipeline/rollout.ts';
 import type { ApprovalRecord } from '../../core/ports.ts';
 
@@ -60,9 +60,10 @@ function code(value: string): string {
 
 export function triggerText(trigger: Trigger | undefined, users: Record<string, string>, fallback: string): string {
   if (!trigger) return esc(fallback);
-  if (!trigger.actor) return esc(trigger.kind);
+  const what = esc(triggerLabel(trigger));
+  if (!trigger.actor) return what;
   const slackId = users[trigger.actor];
-  return `${esc(trigger.kind)} by ${slackId ? mention(slackId) : esc(trigger.actor)}`;
+  return `${what} by ${slackId ? mention(slackId) : esc(trigger.actor)}`;
 }
 
 function linksContext(links: Links, extra: string[] = []): ContextBlock | undefined {

@@ -5,7 +5,7 @@ import { STAGE_STATES } from '../../core/model/deployment.ts';
 import { request, useStage } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { ago, table } from '../format.ts';
-import { stageLabel } from './status.ts';
+import { stageLabel, stageVersion } from './status.ts';
 
 export const usage = 'coconut history SERVICE [--env ENV] [--state STATE] [--limit N] [--stage S] [--json]';
 
@@ -45,7 +45,7 @@ export async function history(args: string[]): Promise<number> {
     return 0;
   }
   const rows = data.stages.map((s) => [
-    s.kind === 'rollback' ? `${s.version} (rollback)` : s.version,
+    stageVersion(s),
     s.environment,
     stageLabel(s),
     s.previousVersion ?? '—',

@@ -18,6 +18,15 @@ export function stageLabel(
   return `${colorState(stage.state)}${step ? ` ${step}` : ''}${stage.rehearsal ? ` (${rehearsalLabel(stage.rehearsal)})` : ''}`;
 }
 
+/** The version a stage deployed, saying how it came: "1.0.0 (rollback)", "1.0.0 (promoted from staging)". */
+export function stageVersion(stage: Pick<StageRecord, 'version' | 'kind' | 'promotedFrom'>): string {
+  return stage.kind === 'rollback' ? `${stage.version} (rollback)` : promotedVersion(stage);
+}
+
+function promotedVersion(stage: Pick<StageRecord, 'version' | 'promotedFrom'>): string {
+  return stage.promotedFrom ? `${stage.version} (promoted from ${stage.promotedFrom})` : stage.version;
+}
+
 export async function status(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -37,7 +46,7 @@ export async function status(args: string[]): Promise<number> {
       e.current?.version ?? '—',
       e.lastKnownGood?.version ?? '—',
       e.health ? colorHealth(e.health.state) : '—',
-      e.latest ? `${e.latest.version} ${stageLabel(e.latest)}${e.needsAttention ? ' — NEEDS ATTENTION' : ''}` : '—',
+      e.latest ? `${promotedVersion(e.latest)} ${stageLabel(e.latest)}${e.needsAttention ? ' — NEEDS ATTENTION' : ''}` : '—',
       e.latest?.reason ?? '',
       ago(e.latest?.updatedAt),
     ]),

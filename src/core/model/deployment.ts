@@ -113,6 +113,8 @@ export interface StageRecord {
   bakeEndsAt?: string;
   /** Set on the stages of a rollback execution (`coconut rollback`); absent for deployments. */
   kind?: 'rollback';
+  /** Set on the stages of a promotion: the environment the digest passed on (history says "promoted from staging"). */
+  promotedFrom?: string;
   createdAt: string;
   startedAt?: string;
   /** When the new version went live (the deploy build succeeded): where time to restore starts. */

@@ -12,7 +12,7 @@ export interface ReleaseEvent {
 
 /** Who or what asked for a deployment; shown in history and approval messages. */
 export interface Trigger {
-  kind: 'ecr-push' | 'ghcr-push' | 'dockerhub-push' | 'git-tag' | 'manual' | 'rollback';
+  kind: 'ecr-push' | 'ghcr-push' | 'dockerhub-push' | 'git-tag' | 'manual' | 'promote' | 'rollback';
   /** Id of the event or delivery that carried it (for tracing, not identity). */
   id: string;
   /** Who, for people to read (a login, an e-mail, an ARN). */
@@ -23,4 +23,11 @@ export interface Trigger {
    */
   actorId?: string;
   at: string;
+  /** kind promote: the environment the promoted digest passed its bake on (`coconut promote --from`). */
+  from?: string;
+}
+
+/** What started a deployment, in the words every view uses: "ecr-push", "promote from staging". */
+export function triggerLabel(trigger: Pick<Trigger, 'kind' | 'from'>): string {
+  return trigger.kind === 'promote' && trigger.from ? `promote from ${trigger.from}` : trigger.kind;
 }

@@ -83,6 +83,7 @@ const TRIGGER_SOURCES: Record<Trigger['kind'], string> = {
   'dockerhub-push': 'a Docker Hub push',
   'git-tag': 'a git tag push',
   manual: 'a deployment started through the API',
+  promote: 'a promotion started through the API',
   rollback: 'a rollback started through the API',
 };
 

@@ -34,13 +34,20 @@ export interface ManualDeployRequest {
  * The trigger of a deployment a person asked for: their name to read, and their identity for
  * four eyes (not for the local operator, whose name is no identity anywhere else).
  */
-export function triggerOf(kind: 'manual' | 'rollback', requestId: string, actor: Actor, now: Date): Trigger {
+export function triggerOf(
+  kind: 'manual' | 'promote' | 'rollback',
+  requestId: string,
+  actor: Actor,
+  now: Date,
+  from?: string,
+): Trigger {
   return {
     kind,
     id: requestId,
     actor: actor.name ?? actor.id,
     ...(actor.source === 'local' ? {} : { actorId: actor.id }),
     at: now.toISOString(),
+    ...(kind === 'promote' && from ? { from } : {}),
   };
 }
 

@@ -270,10 +270,18 @@ export function deploymentRecord(
   };
 }
 
-export function initialStages(plan: DeploymentPlan, now: Date, kind: DeploymentRecord['kind'] = 'deploy'): StageRecord[] {
+export function initialStages(
+  plan: DeploymentPlan,
+  now: Date,
+  kind: DeploymentRecord['kind'] = 'deploy',
+  trigger?: Trigger,
+): StageRecord[] {
   const at = now.toISOString();
+  // A promotion's stages name where the digest was proven, so history can say so without the deployment record.
+  const promotedFrom = trigger?.kind === 'promote' ? trigger.from : undefined;
   return plan.environments.map((env) => ({
     ...(kind === 'rollback' ? { kind } : {}),
+    ...(promotedFrom ? { promotedFrom } : {}),
     deploymentId: plan.deploymentId,
     service: plan.service,
     environment: env.name,

@@ -108,9 +108,11 @@ export async function startPromotion(deps: ManualDeployDeps, req: PromoteRequest
   }
   // The recorded image with its digest, as it is: no registry is asked what the tag means now.
   const image = { ...proven.image, digest: source.digest };
-  const plan = restrictPlan(buildPlan(service, image, `promote:${requestId}`), [req.to]);
+  // The whole config's freeze windows hold a promotion as they hold any deployment (only rollbacks are never held).
+  const plan = restrictPlan(buildPlan(service, image, `promote:${requestId}`, deps.config.freeze), [req.to]);
   const now = deps.clock.now();
-  const outcome = await startPlan(plan, { trigger: triggerOf('manual', requestId, req.actor, now) }, deps);
+  const trigger = triggerOf('promote', requestId, req.actor, now, source.environment);
+  const outcome = await startPlan(plan, { trigger }, deps);
   deps.log.info(
     `promotion of ${service.name} ${source.version} (${source.digest}) from ${source.environment} to ${req.to} by ${req.actor.name ?? req.actor.id}`,
     { deploymentId: outcome.deploymentId, proof: source.proof.deploymentId },

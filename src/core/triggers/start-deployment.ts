@@ -88,7 +88,7 @@ export async function startPlan(
   const now = deps.clock.now();
   const created = await deps.store.createDeployment(
     deploymentRecord(plan, release.trigger, kind, now),
-    initialStages(plan, now, kind),
+    initialStages(plan, now, kind, release.trigger),
   );
   // Always try to start, even when the record existed: an earlier attempt may have written
   // the record and died before starting. The execution name makes this safe.
