@@ -51,6 +51,14 @@ export interface FakeRegistry {
   blobs: Map<string, Buffer>;
   /** Stores bytes as a blob of `repository`; returns their digest (sha256 of the bytes). */
   putBlob(repository: string, bytes: Buffer | string): string;
+  /**
+   * OCI distribution spec "Listing Referrers": when true, GET /v2/<name>/referrers/<digest> answers
+   * an image index of the descriptors in `referrers` (key `<repository>@<digest>`), filtered by
+   * ?artifactType= with the OCI-Filters-Applied header; when false it answers 404, as a registry
+   * without the API does (GHCR), and clients fall back to the `sha256-<hex>` tag.
+   */
+  referrersApi: boolean;
+  referrers: Map<string, Array<Record<string, unknown>>>;
   stop(): Promise<void>;
 }
 
@@ -86,6 +94,8 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
     digestOf,
     omitDigestHeader: false,
     blobs: new Map(),
+    referrersApi: false,
+    referrers: new Map(),
     putBlob: (repository, bytes) => {
       const buffer = Buffer.from(bytes);
       const digest = `sha256:${createHash('sha256').update(buffer).digest('hex')}`;
@@ -129,6 +139,23 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
       return json(200, { token, expires_in: 300 });
     }
 
+    const r = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
+    if (r && registry.referrersApi && req.method === 'GET') {
+      const [, name, digest] = r as unknown as [string, string, string];
+      if (!authorization?.startsWith('Bearer ') || tokens.get(authorization.slice(7)) !== name) {
+        const realm = registry.realm ?? `${registry.url}/token`;
+        return json(401, { errors: [{ code: 'UNAUTHORIZED' }] }, {
+          'www-authenticate': `Bearer realm="${realm}",service="registry.test",scope="repository:${name}:pull"`,
+        });
+      }
+      const wanted = url.searchParams.get('artifactType');
+      const manifests = (registry.referrers.get(`${name}@${digest}`) ?? []).filter((d) => !wanted || d.artifactType === wanted);
+      return json(
+        200,
+        { schemaVersion: 2, mediaType: INDEX, manifests },
+        { 'content-type': INDEX, ...(wanted ? { 'oci-filters-applied': 'artifactType' } : {}) },
+      );
+    }
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
     if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) return json(404, { errors: [{ code: 'NOT_FOUND' }] });
     const [, name, kind, reference] = m as unknown as [string, string, string, string];
