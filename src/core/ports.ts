@@ -146,6 +146,15 @@ export interface StoredCosignSignature {
  */
 export interface ImageSignatures {
   cosignSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredCosignSignature[]>;
+  /** Notation signatures: OCI referrers of the digest (src/registry/notation-signatures.ts). */
+  notationSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredNotationSignature[]>;
+}
+
+/** One Notation signature as stored in a registry (src/core/pipeline/notation-verify.ts reads it). */
+export interface StoredNotationSignature {
+  manifestDigest: string;
+  mediaType: string;
+  envelope: Uint8Array;
 }
 
 export interface Clock {

@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import type { ImageRef } from '../core/model/deployment.ts';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTag } from '../core/pipeline/cosign-verify.ts';
-import type { ImageSignatures, StoredCosignSignature } from '../core/ports.ts';
+import type { ImageSignatures, StoredCosignSignature, StoredNotationSignature } from '../core/ports.ts';
+import { fetchNotationSignatures } from './notation-signatures.ts';
 import { type OciDigestClient, type OciRegistry, type RegistryCredentials, RegistryLookupError } from './oci-digest.ts';
 
 interface Descriptor {
@@ -60,8 +61,8 @@ export async function fetchCosignSignatures(
 }
 
 /**
- * The ImageSignatures port over the OCI distribution API. ECR is not asked yet: its signatures
- * need ECR's own token (GetAuthorizationToken), so an ECR image with `verify:` is refused, saying so.
+ * The ImageSignatures port over the OCI distribution API for GHCR and Docker Hub. ECR needs ECR's
+ * own token (GetAuthorizationToken): src/aws/ecr-signatures.ts asks it and wraps this for the rest.
  */
 export class OciImageSignatures implements ImageSignatures {
   private readonly client: OciDigestClient;
@@ -72,13 +73,29 @@ export class OciImageSignatures implements ImageSignatures {
   }
 
   async cosignSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredCosignSignature[]> {
+    const { registry, credentials } = await this.access(image, pullSecret);
+    return fetchCosignSignatures(this.client, registry, image.repository, image.digest, credentials);
+  }
+
+  async notationSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredNotationSignature[]> {
+    const { registry, credentials } = await this.access(image, pullSecret);
+    return fetchNotationSignatures(
+      (kind, reference, query) => this.client.fetchContent(registry, image.repository, kind, reference, credentials, query),
+      image.digest,
+    );
+  }
+
+  private async access(
+    image: ImageRef,
+    pullSecret?: string,
+  ): Promise<{ registry: OciRegistry; credentials: RegistryCredentials | undefined }> {
     if (image.registry === 'ecr') {
-      throw new RegistryLookupError('reading cosign signatures from ECR is not supported yet (GHCR and Docker Hub are)');
+      throw new RegistryLookupError('this runtime reads no signatures from ECR (the AWS wiring does: src/aws/ecr-signatures.ts)');
     }
     if (pullSecret && !this.readSecret) {
       throw new RegistryLookupError(`image.pullSecret ${pullSecret} cannot be read by this runtime`);
     }
     const credentials = pullSecret && this.readSecret ? await this.readSecret(pullSecret) : undefined;
-    return fetchCosignSignatures(this.client, image.registry, image.repository, image.digest, credentials);
+    return { registry: image.registry, credentials };
   }
 }

@@ -98,7 +98,17 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('signatureGate'),
     ref,
-    verify: z.object({ cosign: z.object({ key: z.string().min(1) }), pullSecret: z.string().optional() }),
+    verify: z.object({
+      cosign: z.object({ key: z.string().min(1) }).optional(),
+      notation: z
+        .object({
+          trustedRoots: z.string().min(1),
+          identities: z.array(z.string()).optional(),
+          signingProfileArn: z.string().optional(),
+        })
+        .optional(),
+      pullSecret: z.string().optional(),
+    }),
   }),
   z.object({
     action: z.literal('startBake'),

@@ -29,7 +29,11 @@ export interface PlanEnvironment {
   /** The scan gate's policy, when the environment has one. */
   scan?: { maxSeverity: string; ignore: string[] };
   /** The signed-image gate's policy, when the service has `verify:` (the same in every environment). */
-  verify?: { cosign: { key: string }; pullSecret?: string };
+  verify?: {
+    cosign?: { key: string };
+    notation?: { trustedRoots: string; identities?: string[]; signingProfileArn?: string };
+    pullSecret?: string;
+  };
   /** The environment's freeze windows and the whole config's (src/core/pipeline/freeze.ts), when any. */
   freeze?: FreezeWindow[];
   /**
@@ -214,8 +218,21 @@ export function rolloutVariables(progress: RolloutProgress): BuildEnvVar[] {
   return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
 }
 
-/** Only cosign keys reach a plan: the schema refuses the verification kinds not supported yet. */
+/** Only cosign keys and Notation policies reach a plan: the schema refuses the kinds not supported yet. */
 function verifyPolicy(service: ServiceConfig): Pick<PlanEnvironment, 'verify'> {
+  const notation = service.verify?.notation;
+  if (notation) {
+    return {
+      verify: {
+        notation: {
+          trustedRoots: notation.trustedRoots,
+          ...(notation.identities ? { identities: notation.identities } : {}),
+          ...(notation.signingProfileArn ? { signingProfileArn: notation.signingProfileArn } : {}),
+        },
+        ...(service.image.pullSecret ? { pullSecret: service.image.pullSecret } : {}),
+      },
+    };
+  }
   const cosign = service.verify?.cosign;
   if (!cosign || !('key' in cosign)) return {};
   return {
