@@ -12,7 +12,7 @@ import type { ImageRef } from '../core/model/deployment.ts';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTag } from '../core/pipeline/cosign-verify.ts';
 import type { ImageSignatures, StoredCosignSignature, StoredNotationSignature } from '../core/ports.ts';
-import { fetchNotationSignatures } from './notation-signatures.ts';
+import { type ContentFetcher, fetchNotationSignatures } from './notation-signatures.ts';
 import { type OciDigestClient, type OciRegistry, type RegistryCredentials, RegistryLookupError } from './oci-digest.ts';
 
 interface Descriptor {
@@ -29,9 +29,17 @@ export async function fetchCosignSignatures(
   digest: string,
   credentials?: RegistryCredentials,
 ): Promise<StoredCosignSignature[]> {
+  return fetchCosignSignaturesWith(
+    (kind, reference) => client.fetchContent(registry, repository, kind, reference, credentials),
+    digest,
+  );
+}
+
+/** The same, through any way of reading the image's repository (ECR: src/aws/ecr-signatures.ts). */
+export async function fetchCosignSignaturesWith(fetch: ContentFetcher, digest: string): Promise<StoredCosignSignature[]> {
   if (!DIGEST_PATTERN.test(digest)) throw new RegistryLookupError(`"${digest}" is not an image digest`);
   const tag = signatureTag(digest);
-  const manifest = await client.fetchContent(registry, repository, 'manifests', tag, credentials);
+  const manifest = await fetch('manifests', tag);
   if (!manifest) return [];
   let layers: Descriptor[];
   try {
@@ -47,7 +55,7 @@ export async function fetchCosignSignatures(
     if (typeof blobDigest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(blobDigest)) {
       throw new RegistryLookupError(`a signature layer of ${tag} names no sha256 digest`);
     }
-    const blob = await client.fetchContent(registry, repository, 'blobs', blobDigest, credentials);
+    const blob = await fetch('blobs', blobDigest);
     if (!blob) throw new RegistryLookupError(`the signature payload ${blobDigest} of ${tag} is missing (HTTP 404)`);
     // Content addressing: the bytes must be the ones the manifest names, whatever the registry says.
     const actual = `sha256:${createHash('sha256').update(blob.bytes).digest('hex')}`;

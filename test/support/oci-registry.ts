@@ -58,6 +58,12 @@ export interface FakeRegistry {
    * without the API does (GHCR), and clients fall back to the `sha256-<hex>` tag.
    */
   referrersApi: boolean;
+  /**
+   * ECR's way (ECR user guide, "Private registry authentication"): every /v2 request needs HTTP
+   * Basic credentials (AWS:<password> from GetAuthorizationToken); without them 401 with
+   * `WWW-Authenticate: Basic realm="<url>/",service="ecr.amazonaws.com"`. No token endpoint.
+   */
+  basicAuth?: { username: string; password: string } | undefined;
   referrers: Map<string, Array<Record<string, unknown>>>;
   stop(): Promise<void>;
 }
@@ -139,10 +145,19 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
       return json(200, { token, expires_in: 300 });
     }
 
+    if (registry.basicAuth && url.pathname.startsWith('/v2/')) {
+      const { username, password } = registry.basicAuth;
+      if (authorization !== `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`) {
+        return json(401, { errors: [{ code: 'DENIED', message: 'Not Authorized' }] }, {
+          'www-authenticate': `Basic realm="${registry.url}/",service="ecr.amazonaws.com"`,
+        });
+      }
+    }
+    const basicGranted = (name: string) => (registry.basicAuth ? name : undefined);
     const r = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
     if (r && registry.referrersApi && req.method === 'GET') {
       const [, name, digest] = r as unknown as [string, string, string];
-      if (!authorization?.startsWith('Bearer ') || tokens.get(authorization.slice(7)) !== name) {
+      if (basicGranted(name) !== name && (!authorization?.startsWith('Bearer ') || tokens.get(authorization.slice(7)) !== name)) {
         const realm = registry.realm ?? `${registry.url}/token`;
         return json(401, { errors: [{ code: 'UNAUTHORIZED' }] }, {
           'www-authenticate': `Bearer realm="${realm}",service="registry.test",scope="repository:${name}:pull"`,
@@ -159,7 +174,7 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
     if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) return json(404, { errors: [{ code: 'NOT_FOUND' }] });
     const [, name, kind, reference] = m as unknown as [string, string, string, string];
-    const granted = authorization?.startsWith('Bearer ') ? tokens.get(authorization.slice(7)) : undefined;
+    const granted = basicGranted(name) ?? (authorization?.startsWith('Bearer ') ? tokens.get(authorization.slice(7)) : undefined);
     if (granted !== name) {
       const realm = registry.realm ?? `${registry.url}/token`;
       return json(
