@@ -18,7 +18,12 @@ import type { ImageRef } from '../core/model/deployment.ts';
 import type { ImageSignatures, StoredCosignSignature, StoredNotationSignature } from '../core/ports.ts';
 import { fetchCosignSignaturesWith } from '../registry/cosign-signatures.ts';
 import { type ContentFetcher, fetchNotationSignatures } from '../registry/notation-signatures.ts';
-import { type OciDigestClient, type RegistryCredentials, type RegistryEndpoint, RegistryLookupError } from '../registry/oci-digest.ts';
+import {
+  type OciDigestClient,
+  type RegistryCredentials,
+  type RegistryEndpoint,
+  RegistryLookupError,
+} from '../registry/oci-digest.ts';
 
 const ECR_ENDPOINT = /^https:\/\/\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
 /** Asked again this long before ECR says the token expires. */
@@ -85,7 +90,9 @@ export class EcrImageSignatures implements ImageSignatures {
     const decoded = data?.authorizationToken ? Buffer.from(data.authorizationToken, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
     if (colon <= 0 || !data?.proxyEndpoint) {
-      throw new RegistryLookupError('ECR GetAuthorizationToken answered no token and endpoint (expected base64 "AWS:<password>")');
+      throw new RegistryLookupError(
+        'ECR GetAuthorizationToken answered no token and endpoint (expected base64 "AWS:<password>")',
+      );
     }
     const proxy = data.proxyEndpoint.replace(/\/+$/, '');
     if (!this.opts.endpointOverride && !ECR_ENDPOINT.test(proxy)) {

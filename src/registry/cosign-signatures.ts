@@ -98,7 +98,9 @@ export class OciImageSignatures implements ImageSignatures {
     pullSecret?: string,
   ): Promise<{ registry: OciRegistry; credentials: RegistryCredentials | undefined }> {
     if (image.registry === 'ecr') {
-      throw new RegistryLookupError('reading signatures from ECR needs ECR credentials (GetAuthorizationToken), which only the AWS runtime has; this one reads GHCR and Docker Hub');
+      throw new RegistryLookupError(
+        'reading signatures from ECR needs ECR credentials (GetAuthorizationToken), which only the AWS runtime has; this one reads GHCR and Docker Hub',
+      );
     }
     if (pullSecret && !this.readSecret) {
       throw new RegistryLookupError(`image.pullSecret ${pullSecret} cannot be read by this runtime`);

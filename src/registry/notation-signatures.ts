@@ -14,7 +14,12 @@
  */
 import { createHash } from 'node:crypto';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
-import { COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, NOTATION_ARTIFACT_TYPE, type NotationSignature } from '../core/pipeline/notation-verify.ts';
+import {
+  COSE_MEDIA_TYPE,
+  JWS_MEDIA_TYPE,
+  NOTATION_ARTIFACT_TYPE,
+  type NotationSignature,
+} from '../core/pipeline/notation-verify.ts';
 import { RegistryLookupError } from './oci-digest.ts';
 
 /** GET one manifest / blob / referrers list of the image's repository; undefined on 404. */
@@ -64,7 +69,9 @@ export async function fetchNotationSignatures(fetch: ContentFetcher, digest: str
   if (!Array.isArray(manifests)) throw new RegistryLookupError(`${where} is not an image index (no manifests)`);
   const candidates = (manifests as Descriptor[]).filter((d) => d?.artifactType === NOTATION_ARTIFACT_TYPE);
   if (candidates.length > MAX_SIGNATURES) {
-    throw new RegistryLookupError(`${digest} has ${candidates.length} Notation signatures, more than the ${MAX_SIGNATURES} tried`);
+    throw new RegistryLookupError(
+      `${digest} has ${candidates.length} Notation signatures, more than the ${MAX_SIGNATURES} tried`,
+    );
   }
   const signatures: NotationSignature[] = [];
   for (const descriptor of candidates) {
@@ -83,7 +90,9 @@ export async function fetchNotationSignatures(fetch: ContentFetcher, digest: str
     if (artifactType !== NOTATION_ARTIFACT_TYPE || subject !== digest) continue;
     const layers = manifest.layers;
     if (!Array.isArray(layers) || layers.length !== 1) {
-      throw new RegistryLookupError(`${what} has ${Array.isArray(layers) ? layers.length : 'no'} layers; a Notary Project signature has exactly one`);
+      throw new RegistryLookupError(
+        `${what} has ${Array.isArray(layers) ? layers.length : 'no'} layers; a Notary Project signature has exactly one`,
+      );
     }
     const layer = layers[0] as Descriptor;
     const mediaType = String(layer?.mediaType);

@@ -144,7 +144,14 @@ export class OciDigestClient {
     if (!isDigest && (kind !== 'manifests' || !isValidTag(reference))) {
       throw new RegistryLookupError(`"${reference}" is not a ${kind !== 'manifests' ? 'digest' : 'tag or digest'}`);
     }
-    return this.fetchFrom(this.endpoints[registry], registryRepository(registry, repository), kind, reference, credentials, query);
+    return this.fetchFrom(
+      this.endpoints[registry],
+      registryRepository(registry, repository),
+      kind,
+      reference,
+      credentials,
+      query,
+    );
   }
 
   /**

@@ -39,7 +39,9 @@ const CONFIG = `services:
         signingProfileArn: ${PROFILE}
 `;
 
-describe('Signed-image gate with Notation (local runtime, OCI registry on loopback)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
+describe('Signed-image gate with Notation (local runtime, OCI registry on loopback)', {
+  timeout: REAL_DEPLOY_TEST_LIMIT_MS,
+}, () => {
   const images: FakeImage[] = [];
   const pki = notationPki();
   const stranger = notationPki();
@@ -78,7 +80,10 @@ describe('Signed-image gate with Notation (local runtime, OCI registry on loopba
     await rt.idle();
     return { id, digest, stages: done.stages };
   }
-  const signWith = (o: NotationSignOptions = {}, by = pki) => (image: FakeImage) => notationSign(registry, images, image, by, o);
+  const signWith =
+    (o: NotationSignOptions = {}, by = pki) =>
+    (image: FakeImage) =>
+      notationSign(registry, images, image, by, o);
 
   it('deploys an image signed by the trusted identity through every environment', async () => {
     const { stages } = await deploy('web', '1.0.0', signWith());

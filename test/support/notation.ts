@@ -53,21 +53,61 @@ export function notationPki(o: PkiOptions = {}): TestPki {
   const dir = mkdtempSync(path.join(tmpdir(), 'coconut-notation-pki-'));
   const curve = o.curve ?? 'P-256';
   openssl(dir, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'root.key',
-    '-out', 'root.pem', '-days', '30', '-subj', o.rootSubject ?? '/C=US/ST=WA/O=Test Root CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'root.key',
+    '-out',
+    'root.pem',
+    '-days',
+    '30',
+    '-subj',
+    o.rootSubject ?? '/C=US/ST=WA/O=Test Root CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   openssl(dir, [
-    'req', '-new', '-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-nodes', '-keyout', 'leaf.key',
-    '-out', 'leaf.csr', '-subj', o.subject ?? '/C=US/ST=WA/L=Seattle/O=wabbit-networks.io/CN=net-monitor',
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    `ec_paramgen_curve:${curve}`,
+    '-nodes',
+    '-keyout',
+    'leaf.key',
+    '-out',
+    'leaf.csr',
+    '-subj',
+    o.subject ?? '/C=US/ST=WA/L=Seattle/O=wabbit-networks.io/CN=net-monitor',
   ]);
   writeFileSync(
     path.join(dir, 'leaf.ext'),
     o.leafExtensions ?? 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n',
   );
   openssl(dir, [
-    'x509', '-req', '-in', 'leaf.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial',
-    '-out', 'leaf.pem', '-days', '10', '-extfile', 'leaf.ext',
+    'x509',
+    '-req',
+    '-in',
+    'leaf.csr',
+    '-CA',
+    'root.pem',
+    '-CAkey',
+    'root.key',
+    '-CAcreateserial',
+    '-out',
+    'leaf.pem',
+    '-days',
+    '10',
+    '-extfile',
+    'leaf.ext',
   ]);
   const rootPem = readFileSync(path.join(dir, 'root.pem'), 'utf8');
   return {

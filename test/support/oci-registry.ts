@@ -148,9 +148,13 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
     if (registry.basicAuth && url.pathname.startsWith('/v2/')) {
       const { username, password } = registry.basicAuth;
       if (authorization !== `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`) {
-        return json(401, { errors: [{ code: 'DENIED', message: 'Not Authorized' }] }, {
-          'www-authenticate': `Basic realm="${registry.url}/",service="ecr.amazonaws.com"`,
-        });
+        return json(
+          401,
+          { errors: [{ code: 'DENIED', message: 'Not Authorized' }] },
+          {
+            'www-authenticate': `Basic realm="${registry.url}/",service="ecr.amazonaws.com"`,
+          },
+        );
       }
     }
     const basicGranted = (name: string) => (registry.basicAuth ? name : undefined);
@@ -159,9 +163,13 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
       const [, name, digest] = r as unknown as [string, string, string];
       if (basicGranted(name) !== name && (!authorization?.startsWith('Bearer ') || tokens.get(authorization.slice(7)) !== name)) {
         const realm = registry.realm ?? `${registry.url}/token`;
-        return json(401, { errors: [{ code: 'UNAUTHORIZED' }] }, {
-          'www-authenticate': `Bearer realm="${realm}",service="registry.test",scope="repository:${name}:pull"`,
-        });
+        return json(
+          401,
+          { errors: [{ code: 'UNAUTHORIZED' }] },
+          {
+            'www-authenticate': `Bearer realm="${realm}",service="registry.test",scope="repository:${name}:pull"`,
+          },
+        );
       }
       const wanted = url.searchParams.get('artifactType');
       const manifests = (registry.referrers.get(`${name}@${digest}`) ?? []).filter((d) => !wanted || d.artifactType === wanted);

@@ -23,7 +23,12 @@ beforeAll(async () => {
 });
 afterAll(() => registry?.stop());
 
-const ref = (image: FakeImage) => ({ registry: 'ghcr' as const, repository: image.repository, tag: image.tag, digest: registry.digestOf(image) });
+const ref = (image: FakeImage) => ({
+  registry: 'ghcr' as const,
+  repository: image.repository,
+  tag: image.tag,
+  digest: registry.digestOf(image),
+});
 
 describe('Notation signatures as OCI referrers', () => {
   it('reads them through the Referrers Tag Schema when the registry has no referrers API (404)', async () => {
@@ -90,7 +95,9 @@ describe('Notation signatures as OCI referrers', () => {
     await notationSign(registry, images, a, pki);
     // b's tag-schema index lists a's signature manifest.
     const aIndex = images.find((i) => i.tag === registry.digestOf(a).replace(':', '-')) as FakeImage;
-    images.push(fakeImage('octo/web', registry.digestOf(b).replace(':', '-'), { mediaType: aIndex.mediaType, body: aIndex.body }));
+    images.push(
+      fakeImage('octo/web', registry.digestOf(b).replace(':', '-'), { mediaType: aIndex.mediaType, body: aIndex.body }),
+    );
     expect(await signatures.notationSignatures(ref(b))).toEqual([]);
   });
 });

@@ -37,7 +37,12 @@ describe('Notation verification (openssl-made PKI, jose-signed JWS envelopes)', 
     aws = notationPki({ curve: 'P-384', subject: '/C=US/ST=WA/L=Seattle/O=AWS Signer/OU=111122223333/CN=notation_test' });
   });
 
-  async function check(signer: TestPki, policy: Partial<NotationPolicy>, o: EnvelopeOptions = {}, extra: Partial<NotationSignature> = {}) {
+  async function check(
+    signer: TestPki,
+    policy: Partial<NotationPolicy>,
+    o: EnvelopeOptions = {},
+    extra: Partial<NotationSignature> = {},
+  ) {
     const parsed = parseNotationPolicy({ trustedRoots: pki.rootPem, ...policy });
     if ('error' in parsed) throw new Error(parsed.error);
     const envelope = await notationEnvelope(signer, DIGEST, o);
@@ -60,7 +65,8 @@ describe('Notation verification (openssl-made PKI, jose-signed JWS envelopes)', 
   it('refuses another identity, naming the signer', async () => {
     expect(await check(pki, { identities: ['x509.subject: C=US, ST=WA, O=acme-rockets.io'] })).toEqual({
       verified: false,
-      reason: 'its signer (C=US, ST=WA, L=Seattle, O=wabbit-networks.io, CN=net-monitor) is not one of verify.notation.identities',
+      reason:
+        'its signer (C=US, ST=WA, L=Seattle, O=wabbit-networks.io, CN=net-monitor) is not one of verify.notation.identities',
     });
   });
 
@@ -87,9 +93,13 @@ describe('Notation verification (openssl-made PKI, jose-signed JWS envelopes)', 
       reason: 'it expired at 2020-01-01T00:00:00Z',
     });
     // RFC 7515 4.1.11 / signature-envelope-jws.md: every crit header must be understood.
-    const substituted = await check(pki, { identities: [WABBIT] }, {
-      extraProtected: { crit: ['io.cncf.notary.signingScheme', 'io.example.mine'], 'io.example.mine': 1 },
-    });
+    const substituted = await check(
+      pki,
+      { identities: [WABBIT] },
+      {
+        extraProtected: { crit: ['io.cncf.notary.signingScheme', 'io.example.mine'], 'io.example.mine': 1 },
+      },
+    );
     expect(substituted).toEqual({ verified: false, reason: 'its critical headers io.example.mine are not understood: refused' });
   });
 
@@ -141,21 +151,29 @@ describe('Notation verification (openssl-made PKI, jose-signed JWS envelopes)', 
         verified: true,
         signer: version,
       });
-      expect(await awsCheck({ signingProfileArn: PROFILE.toUpperCase().replace('ARN:AWS', 'arn:aws') }, { awsProfileVersion: version })).toMatchObject({
+      expect(
+        await awsCheck(
+          { signingProfileArn: PROFILE.toUpperCase().replace('ARN:AWS', 'arn:aws') },
+          { awsProfileVersion: version },
+        ),
+      ).toMatchObject({
         verified: true,
       });
       expect(await awsCheck({ signingProfileArn: version }, { awsProfileVersion: version })).toMatchObject({ verified: true });
     });
 
-    it('refuses another signing profile, and a signature outside the certificates\' validity at its authentic time', async () => {
-      expect(
-        await awsCheck({ signingProfileArn: PROFILE }, { awsProfileVersion: `${PROFILE}_other/IrwHQeF7XW` }),
-      ).toEqual({
+    it("refuses another signing profile, and a signature outside the certificates' validity at its authentic time", async () => {
+      expect(await awsCheck({ signingProfileArn: PROFILE }, { awsProfileVersion: `${PROFILE}_other/IrwHQeF7XW` })).toEqual({
         verified: false,
         reason: `it is signed by signing profile ${PROFILE}_other/IrwHQeF7XW, not ${PROFILE}`,
       });
-      const old = await awsCheck({ signingProfileArn: PROFILE }, { awsProfileVersion: version, authenticSigningTime: '2021-06-01T00:00:00Z' });
-      expect(old.verified || old.reason).toMatch(/^certificate .* is not valid at its authentic signing time 2021-06-01T00:00:00.000Z/);
+      const old = await awsCheck(
+        { signingProfileArn: PROFILE },
+        { awsProfileVersion: version, authenticSigningTime: '2021-06-01T00:00:00Z' },
+      );
+      expect(old.verified || old.reason).toMatch(
+        /^certificate .* is not valid at its authentic signing time 2021-06-01T00:00:00.000Z/,
+      );
     });
 
     it('tells a user with x509 identities that an AWS Signer signature needs signingProfileArn, and the reverse', async () => {

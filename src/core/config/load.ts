@@ -77,7 +77,8 @@ async function readTrustedRootFiles(located: LocatedConfig, issues: ConfigIssue[
     const at = located.positionOf(rootsPath);
     try {
       const pem = await readFile(path.resolve(path.dirname(located.file), notation.trustedRoots), 'utf8');
-      if (!PEM_CERTIFICATES.test(pem)) throw new Error('it holds something other than PEM certificates (expected "-----BEGIN CERTIFICATE-----")');
+      if (!PEM_CERTIFICATES.test(pem))
+        throw new Error('it holds something other than PEM certificates (expected "-----BEGIN CERTIFICATE-----")');
       notation.trustedRoots = pem;
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;

@@ -3,13 +3,14 @@
  * editors, `coconut validate`) derives from it, so it is the single place to change.
  * Objects are strict: a misspelled key is an error, not a silently ignored setting.
  */
-import { parseTrustedIdentity } from '../pipeline/notation-verify.ts';
+
 import { z } from 'zod';
 import { GITHUB_REPOSITORY_PATTERN } from '../events/github.ts';
 import { parseDuration } from '../model/duration.ts';
 import { looksLikeArn, parseApproverArn, parseCallerArn } from '../model/iam-identity.ts';
 import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../model/oci.ts';
 import { freezeWindowProblem } from '../pipeline/freeze.ts';
+import { parseTrustedIdentity } from '../pipeline/notation-verify.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ALARM_NAME = /^[A-Za-z0-9._\-/#:()+= ]{1,255}$/;
@@ -473,11 +474,9 @@ export const notationSchema = z
       ),
     identities: z
       .array(
-        z
-          .string()
-          .refine((v) => v.trim() === '*' || /^\s*x509\.subject\s*:/.test(v), {
-            message: 'expected "x509.subject: C=<country>, ST=<state>, O=<organization>[, OU=.., CN=..]" or "*"',
-          }),
+        z.string().refine((v) => v.trim() === '*' || /^\s*x509\.subject\s*:/.test(v), {
+          message: 'expected "x509.subject: C=<country>, ST=<state>, O=<organization>[, OU=.., CN=..]" or "*"',
+        }),
       )
       .min(1)
       .optional()

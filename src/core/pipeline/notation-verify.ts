@@ -199,7 +199,8 @@ function b64urlJson(text: string): unknown {
 }
 
 function rfc3339(value: unknown): Date | undefined {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value))
+    return undefined;
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
@@ -215,7 +216,10 @@ async function verifyOne(
   now: Date,
 ): Promise<{ signer: string } | { error: string }> {
   if (s.mediaType === COSE_MEDIA_TYPE) {
-    return { error: 'it is a COSE envelope (application/cose), which Coconut does not verify yet: sign with JWS (notation sign --signature-format jws)' };
+    return {
+      error:
+        'it is a COSE envelope (application/cose), which Coconut does not verify yet: sign with JWS (notation sign --signature-format jws)',
+    };
   }
   if (s.mediaType !== JWS_MEDIA_TYPE) return { error: `its envelope type ${s.mediaType} is not a Notary Project envelope` };
 
@@ -227,7 +231,13 @@ async function verifyOne(
     return { error: 'its JWS envelope is not JSON' };
   }
   const extra = Object.keys(jws ?? {}).filter((k) => !['payload', 'protected', 'header', 'signature'].includes(k));
-  if (!jws || typeof jws !== 'object' || extra.length > 0 || typeof jws.protected !== 'string' || typeof jws.payload !== 'string') {
+  if (
+    !jws ||
+    typeof jws !== 'object' ||
+    extra.length > 0 ||
+    typeof jws.protected !== 'string' ||
+    typeof jws.payload !== 'string'
+  ) {
     return { error: 'its envelope is not a flattened JWS JSON (payload, protected, header, signature only)' };
   }
   let protectedHeader: Record<string, unknown>;
@@ -265,7 +275,8 @@ async function verifyOne(
   const unknown = crit.filter((c) => !understood.includes(c as string));
   if (unknown.length > 0) return { error: `its critical headers ${unknown.join(', ')} are not understood: refused` };
   const alg = algorithmOf(leaf.publicKey);
-  if (!alg) return { error: `its signing key (${leaf.publicKey.asymmetricKeyType}) is not an algorithm the Notary Project allows` };
+  if (!alg)
+    return { error: `its signing key (${leaf.publicKey.asymmetricKeyType}) is not an algorithm the Notary Project allows` };
   if (protectedHeader.alg !== alg) {
     return { error: `its alg ${JSON.stringify(protectedHeader.alg)} does not match the signing certificate's key (${alg})` };
   }
@@ -291,7 +302,8 @@ async function verifyOne(
   } catch {
     return { error: 'its payload is not JSON' };
   }
-  if (target !== digest) return { error: `it signs another image (${typeof target === 'string' ? target : 'no digest in the payload'})` };
+  if (target !== digest)
+    return { error: `it signs another image (${typeof target === 'string' ? target : 'no digest in the payload'})` };
 
   // Authenticity: a complete chain, code-signing leaf, CA intermediates, self-signed root.
   for (let i = 0; i + 1 < chain.length; i++) {
@@ -312,13 +324,17 @@ async function verifyOne(
     return { error: `its signing certificate is not for code signing (extended key usage ${ekus.join(', ')})` };
   }
   if (!chain.some((c) => policy.roots.some((r) => r.raw.equals(c.raw)))) {
-    return { error: `its certificate chain (root ${root.subject.replace(/\n/g, ', ')}) does not lead to a certificate of verify.notation.trustedRoots` };
+    return {
+      error: `its certificate chain (root ${root.subject.replace(/\n/g, ', ')}) does not lead to a certificate of verify.notation.trustedRoots`,
+    };
   }
 
   // The trust store's type follows the scheme: AWS Signer (signingProfileArn) is a signing authority.
   const wantsAuthority = policy.signingProfileArn !== undefined;
   if (wantsAuthority && scheme !== 'notary.x509.signingAuthority') {
-    return { error: `it is signed with scheme ${scheme}, not by a signing authority such as AWS Signer (verify.notation.signingProfileArn is set)` };
+    return {
+      error: `it is signed with scheme ${scheme}, not by a signing authority such as AWS Signer (verify.notation.signingProfileArn is set)`,
+    };
   }
   if (!wantsAuthority && scheme !== 'notary.x509') {
     return {

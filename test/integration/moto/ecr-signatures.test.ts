@@ -43,7 +43,9 @@ describe('ECR signatures (token from moto_server, registry API on loopback)', ()
     const ecr = new ECRClient(moto.clientOptions);
     const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
     expect(token?.proxyEndpoint).toMatch(/^https:\/\/\d{12}\.dkr\.ecr\.us-east-1\.amazonaws\.com$/);
-    const [username, password] = Buffer.from(token?.authorizationToken ?? '', 'base64').toString().split(':');
+    const [username, password] = Buffer.from(token?.authorizationToken ?? '', 'base64')
+      .toString()
+      .split(':');
     registry.basicAuth = { username: username as string, password: password as string };
     registry.referrersApi = true;
 
@@ -66,7 +68,10 @@ describe('ECR signatures (token from moto_server, registry API on loopback)', ()
     const cosign = await signatures.cosignSignatures(ref);
     expect(verifyCosignSignatures(cosign, digest, keys.publicKey)).toEqual({ verified: true });
     const notation = await signatures.notationSignatures(ref);
-    const policy = parseNotationPolicy({ trustedRoots: pki.rootPem, identities: ['x509.subject: C=US, ST=WA, O=wabbit-networks.io'] });
+    const policy = parseNotationPolicy({
+      trustedRoots: pki.rootPem,
+      identities: ['x509.subject: C=US, ST=WA, O=wabbit-networks.io'],
+    });
     if ('error' in policy) throw new Error(policy.error);
     expect(await verifyNotationSignatures(notation, digest, policy, new Date())).toMatchObject({ verified: true });
     // Every authorized request carried the ECR credentials, and no token service was asked.
@@ -80,7 +85,12 @@ describe('ECR signatures (token from moto_server, registry API on loopback)', ()
     const unsigned = fakeImage('team/api', '3.0.1');
     images.push(unsigned);
     const ecr = new ECRClient(moto.clientOptions);
-    const signatures = new EcrImageSignatures({ ecr, client: new OciDigestClient({ timeoutMs: 2000 }), others: unused, endpointOverride: registry.url });
+    const signatures = new EcrImageSignatures({
+      ecr,
+      client: new OciDigestClient({ timeoutMs: 2000 }),
+      others: unused,
+      endpointOverride: registry.url,
+    });
     const ref = { registry: 'ecr' as const, repository: 'team/api', tag: '3.0.1', digest: registry.digestOf(unsigned) };
     expect(await signatures.notationSignatures(ref)).toEqual([]);
     expect(await signatures.cosignSignatures(ref)).toEqual([]);
@@ -95,7 +105,11 @@ describe('ECR signatures (token from moto_server, registry API on loopback)', ()
     const mock = mockClient(ecr);
     mock.on(GetAuthorizationTokenCommand).resolves({
       authorizationData: [
-        { authorizationToken: Buffer.from('AWS:secret').toString('base64'), proxyEndpoint: 'https://evil.example.com', expiresAt: new Date(Date.now() + 3_600_000) },
+        {
+          authorizationToken: Buffer.from('AWS:secret').toString('base64'),
+          proxyEndpoint: 'https://evil.example.com',
+          expiresAt: new Date(Date.now() + 3_600_000),
+        },
       ],
     });
     const signatures = new EcrImageSignatures({ ecr, client: new OciDigestClient({ timeoutMs: 2000 }), others: unused });
@@ -103,7 +117,9 @@ describe('ECR signatures (token from moto_server, registry API on loopback)', ()
     await expect(signatures.notationSignatures(ref)).rejects.toThrow(
       'ECR named registry endpoint https://evil.example.com, which is not an ECR host: no credentials sent',
     );
-    mock.on(GetAuthorizationTokenCommand).rejects(new Error('AccessDeniedException: not authorized to perform ecr:GetAuthorizationToken'));
+    mock
+      .on(GetAuthorizationTokenCommand)
+      .rejects(new Error('AccessDeniedException: not authorized to perform ecr:GetAuthorizationToken'));
     const fresh = new EcrImageSignatures({ ecr, client: new OciDigestClient({ timeoutMs: 2000 }), others: unused });
     await expect(fresh.cosignSignatures(ref)).rejects.toThrow(
       'ECR GetAuthorizationToken failed: AccessDeniedException: not authorized to perform ecr:GetAuthorizationToken',
@@ -114,8 +130,14 @@ describe('ECR signatures (token from moto_server, registry API on loopback)', ()
   it('hands GHCR and Docker Hub images to the OCI port unchanged', async () => {
     const seen: string[] = [];
     const others: ImageSignatures = {
-      cosignSignatures: async (image) => (seen.push(`cosign ${image.registry}`), []),
-      notationSignatures: async (image) => (seen.push(`notation ${image.registry}`), []),
+      cosignSignatures: async (image) => {
+        seen.push(`cosign ${image.registry}`);
+        return [];
+      },
+      notationSignatures: async (image) => {
+        seen.push(`notation ${image.registry}`);
+        return [];
+      },
     };
     const signatures = new EcrImageSignatures({ ecr: new ECRClient(moto.clientOptions), client: new OciDigestClient(), others });
     const ref = { registry: 'ghcr' as const, repository: 'octo/web', tag: '1', digest: `sha256:${'b'.repeat(64)}` };

@@ -39,10 +39,10 @@ import { EcrImageSignatures } from '../../../src/aws/ecr-signatures.ts';
 import { EcsReader } from '../../../src/aws/ecs-reader.ts';
 import { EcsTargetAdapter } from '../../../src/aws/ecs-target.ts';
 import { PullSecrets } from '../../../src/aws/pull-secrets.ts';
-import { OciDigestClient } from '../../../src/registry/oci-digest.ts';
 import { SfnOrchestrator } from '../../../src/aws/sfn-orchestrator.ts';
 import { tableDefinition } from '../../../src/aws/table.ts';
 import { parseConfig } from '../../../src/core/config/load.ts';
+import { OciDigestClient } from '../../../src/registry/oci-digest.ts';
 import { type AwsCall, needed, recordCalls } from '../../support/aws-calls.ts';
 import { allows, type Grant } from '../../support/iam-policy.ts';
 import { type Moto, startMoto } from '../../support/moto.ts';
@@ -190,7 +190,9 @@ const USES: Record<Capability, (a: Adapters, fn: string) => Promise<unknown>> = 
   pullSecrets: (a) => a.pullSecrets.read('web-pull'),
   // GetAuthorizationToken is IAM's; the registry call after it fails to connect (not a denial).
   signatures: (a) =>
-    a.signatures.notationSignatures({ registry: 'ecr', repository: 'web', tag: '1.0.0', digest: `sha256:${'b'.repeat(64)}` }).catch(notDenied),
+    a.signatures
+      .notationSignatures({ registry: 'ecr', repository: 'web', tag: '1.0.0', digest: `sha256:${'b'.repeat(64)}` })
+      .catch(notDenied),
   ecsRead: (a) => a.ecsReader.serviceState('main', 'api'),
   builds: (a) => a.builds.getBuild(`${PREFIX}-helm-deploy:00000000-0000-0000-0000-000000000000`).catch(notDenied),
   ecsTarget: (a, fn) =>
