@@ -33,6 +33,8 @@ export interface TestPki {
   root: X509Certificate;
   leaf: X509Certificate;
   leafKey: KeyObject;
+  /** Between the leaf and the root in x5c, in order. */
+  intermediates: X509Certificate[];
   alg: string;
 }
 
@@ -43,6 +45,8 @@ export interface PkiOptions {
   rootSubject?: string;
   /** Leaf is a CA or lacks codeSigning: a certificate notation refuses. */
   leafExtensions?: string;
+  /** Root -> intermediate CA -> leaf; `notCa` makes the intermediate a non-CA (a broken chain). */
+  intermediate?: 'ca' | 'notCa';
 }
 
 function openssl(dir: string, args: string[]) {
@@ -52,69 +56,62 @@ function openssl(dir: string, args: string[]) {
 export function notationPki(o: PkiOptions = {}): TestPki {
   const dir = mkdtempSync(path.join(tmpdir(), 'coconut-notation-pki-'));
   const curve = o.curve ?? 'P-256';
+  const words = (text: string) => text.split(' ');
+  const newKey = (name: string, curveName: string) =>
+    words(`-newkey ec -pkeyopt ec_paramgen_curve:${curveName} -nodes -keyout ${name}.key`);
+  const issue = (name: string, by: string, days: number, ext: string) => {
+    writeFileSync(path.join(dir, `${name}.ext`), ext);
+    openssl(
+      dir,
+      words(
+        `x509 -req -in ${name}.csr -CA ${by}.pem -CAkey ${by}.key -CAcreateserial -out ${name}.pem -days ${days} -extfile ${name}.ext`,
+      ),
+    );
+  };
   openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'root.key',
-    '-out',
-    'root.pem',
-    '-days',
-    '30',
-    '-subj',
+    ...words('req -x509'),
+    ...newKey('root', 'P-256'),
+    ...words('-out root.pem -days 30 -subj'),
     o.rootSubject ?? '/C=US/ST=WA/O=Test Root CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
+    ...words('-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign'),
   ]);
+  let issuer = 'root';
+  if (o.intermediate) {
+    openssl(dir, [
+      ...words('req -new'),
+      ...newKey('mid', 'P-256'),
+      ...words('-out mid.csr -subj'),
+      '/C=US/ST=WA/O=Test Intermediate CA',
+    ]);
+    issue(
+      'mid',
+      'root',
+      20,
+      o.intermediate === 'ca'
+        ? 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n'
+        : 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n',
+    );
+    issuer = 'mid';
+  }
   openssl(dir, [
-    'req',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    `ec_paramgen_curve:${curve}`,
-    '-nodes',
-    '-keyout',
-    'leaf.key',
-    '-out',
-    'leaf.csr',
-    '-subj',
+    ...words('req -new'),
+    ...newKey('leaf', curve),
+    ...words('-out leaf.csr -subj'),
     o.subject ?? '/C=US/ST=WA/L=Seattle/O=wabbit-networks.io/CN=net-monitor',
   ]);
-  writeFileSync(
-    path.join(dir, 'leaf.ext'),
+  issue(
+    'leaf',
+    issuer,
+    10,
     o.leafExtensions ?? 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n',
   );
-  openssl(dir, [
-    'x509',
-    '-req',
-    '-in',
-    'leaf.csr',
-    '-CA',
-    'root.pem',
-    '-CAkey',
-    'root.key',
-    '-CAcreateserial',
-    '-out',
-    'leaf.pem',
-    '-days',
-    '10',
-    '-extfile',
-    'leaf.ext',
-  ]);
   const rootPem = readFileSync(path.join(dir, 'root.pem'), 'utf8');
   return {
     rootPem,
     root: new X509Certificate(rootPem),
     leaf: new X509Certificate(readFileSync(path.join(dir, 'leaf.pem'))),
     leafKey: createPrivateKey(readFileSync(path.join(dir, 'leaf.key'))),
+    intermediates: o.intermediate ? [new X509Certificate(readFileSync(path.join(dir, 'mid.pem')))] : [],
     alg: curve === 'P-384' ? 'ES384' : 'ES256',
   };
 }
@@ -173,7 +170,7 @@ export async function notationEnvelope(pki: TestPki, digest: string, o: Envelope
   const jws = await new FlattenedSign(Buffer.from(payload))
     .setProtectedHeader(protectedHeader as Parameters<FlattenedSign['setProtectedHeader']>[0])
     .setUnprotectedHeader({
-      x5c: [pki.leaf.raw.toString('base64'), pki.root.raw.toString('base64')],
+      x5c: [pki.leaf, ...pki.intermediates, pki.root].map((c) => c.raw.toString('base64')),
       'io.cncf.notary.signingAgent': 'coconut-test/1.0',
     })
     .sign(pki.leafKey, {

@@ -103,6 +103,25 @@ describe('Notation verification (openssl-made PKI, jose-signed JWS envelopes)', 
     expect(substituted).toEqual({ verified: false, reason: 'its critical headers io.example.mine are not understood: refused' });
   });
 
+  it('follows a chain through an intermediate CA, and refuses one whose middle certificate is not a CA', async () => {
+    const verdictFor = async (signer: TestPki) => {
+      const parsed = parseNotationPolicy({ trustedRoots: signer.rootPem, identities: [WABBIT] });
+      if ('error' in parsed) throw new Error(parsed.error);
+      const envelope = await notationEnvelope(signer, DIGEST);
+      return verifyNotationSignatures(
+        [{ manifestDigest: 'sha256:sig', mediaType: JWS_MEDIA_TYPE, envelope }],
+        DIGEST,
+        parsed,
+        new Date(),
+      );
+    };
+    expect(await verdictFor(notationPki({ intermediate: 'ca' }))).toMatchObject({ verified: true });
+    expect(await verdictFor(notationPki({ intermediate: 'notCa' }))).toEqual({
+      verified: false,
+      reason: 'certificate 2 of its chain signs others but is not a CA',
+    });
+  });
+
   it('refuses a leaf that is not a code-signing certificate', async () => {
     const server = notationPki({ leafExtensions: 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' });
     const parsed = parseNotationPolicy({ trustedRoots: server.rootPem, identities: ['*'] });

@@ -309,10 +309,10 @@ async function verifyOne(
   for (let i = 0; i + 1 < chain.length; i++) {
     const child = chain[i] as X509Certificate;
     const parent = chain[i + 1] as X509Certificate;
+    if (!parent.ca) return { error: `certificate ${i + 2} of its chain signs others but is not a CA` };
     if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) {
       return { error: `certificate ${i + 1} of its chain (${child.subject.replace(/\n/g, ', ')}) is not issued by the next one` };
     }
-    if (!parent.ca) return { error: `certificate ${i + 2} of its chain signs others but is not a CA` };
   }
   const root = chain[chain.length - 1] as X509Certificate;
   if (!root.checkIssued(root) || !root.verify(root.publicKey)) {
