@@ -85,9 +85,12 @@ describe('Signed-image gate with Notation (local runtime, OCI registry on loopba
     (image: FakeImage) =>
       notationSign(registry, images, image, by, o);
 
-  it('deploys an image signed by the trusted identity through every environment', async () => {
+  it('deploys an image signed by the trusted identity (JWS, then COSE) through every environment', async () => {
     const { stages } = await deploy('web', '1.0.0', signWith());
     expect(stages.map((s) => s.state)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    // notation sign --signature-format cose: the same verdict from a COSE_Sign1 envelope.
+    const cose = await deploy('web', '0.9.0', signWith({ format: 'cose' }));
+    expect(cose.stages.map((s) => s.state)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
   });
 
   it('stops an unsigned image before it starts, naming the digest: staging FAILED, prod SKIPPED', async () => {

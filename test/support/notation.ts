@@ -19,10 +19,11 @@
  * `notation inspect` of an AWS Signer signature quoted in aws/aws-signer-notation-plugin's docs.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject, sign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Encoder, Tag } from 'cbor-x';
 import { FlattenedSign } from 'jose';
 import { type FakeImage, type FakeRegistry, fakeImage, INDEX } from './oci-registry.ts';
 
@@ -127,6 +128,8 @@ export interface EnvelopeOptions {
   tamper?: boolean;
   /** Extra protected headers (e.g. an unknown critical one). */
   extraProtected?: Record<string, unknown>;
+  /** JWS (default, `notation sign --signature-format jws`) or COSE (`--signature-format cose`). */
+  format?: 'jws' | 'cose';
   alg?: string;
 }
 
@@ -167,6 +170,7 @@ export async function notationEnvelope(pki: TestPki, digest: string, o: Envelope
         crit: ['io.cncf.notary.signingScheme', ...(o.expiry ? ['io.cncf.notary.expiry'] : [])],
       };
   Object.assign(protectedHeader, o.extraProtected);
+  if (o.format === 'cose') return coseEnvelope(pki, payload, protectedHeader, o);
   const jws = await new FlattenedSign(Buffer.from(payload))
     .setProtectedHeader(protectedHeader as Parameters<FlattenedSign['setProtectedHeader']>[0])
     .setUnprotectedHeader({
@@ -180,6 +184,36 @@ export async function notationEnvelope(pki: TestPki, digest: string, o: Envelope
     jws.payload = Buffer.from(payload.replace('"size":312', '"size":313')).toString('base64url');
   }
   return Buffer.from(JSON.stringify(jws));
+}
+
+const COSE_ALG: Record<string, number> = { ES256: -7, ES384: -35, ES512: -36, PS256: -37, PS384: -38, PS512: -39 };
+const TIMES = ['io.cncf.notary.signingTime', 'io.cncf.notary.authenticSigningTime', 'io.cncf.notary.expiry'];
+
+/**
+ * The same attributes as a COSE_Sign1_Tagged envelope, written from signature-envelope-cose.md and
+ * RFC 9052 section 4.4: labels 1/2/3 for alg/crit/cty, times as tag 1 epoch seconds, x5chain
+ * (label 33) unprotected, signature over the CBOR Sig_structure, ECDSA as r||s.
+ */
+function coseEnvelope(pki: TestPki, payload: string, header: Record<string, unknown>, o: EnvelopeOptions): Buffer {
+  const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false, variableMapSize: true });
+  const protectedMap = new Map<number | string, unknown>();
+  for (const [name, value] of Object.entries(header)) {
+    if (name === 'alg') protectedMap.set(1, COSE_ALG[value as string]);
+    else if (name === 'crit') protectedMap.set(2, value);
+    else if (name === 'cty') protectedMap.set(3, value);
+    else if (TIMES.includes(name)) protectedMap.set(name, new Tag(Math.floor(new Date(value as string).getTime() / 1000), 1));
+    else protectedMap.set(name, value);
+  }
+  const protectedBytes = encoder.encode(protectedMap);
+  const signed = Buffer.from(payload);
+  const toBeSigned = encoder.encode(['Signature1', protectedBytes, Buffer.alloc(0), signed]);
+  const signature = sign(`sha${pki.alg.slice(2)}`, toBeSigned, { key: pki.leafKey, dsaEncoding: 'ieee-p1363' });
+  const stored = o.tamper ? Buffer.from(payload.replace('"size":312', '"size":313')) : signed;
+  const unprotected = new Map<number | string, unknown>([
+    [33, [pki.leaf, ...pki.intermediates, pki.root].map((c) => c.raw)],
+    ['io.cncf.notary.signingAgent', 'coconut-test/1.0'],
+  ]);
+  return Buffer.from(encoder.encode(new Tag([protectedBytes, unprotected, stored, signature], 18)));
 }
 
 export interface NotationSignOptions extends EnvelopeOptions {
@@ -208,7 +242,13 @@ export async function notationSign(
     mediaType: OCI_MANIFEST,
     artifactType: 'application/vnd.cncf.notary.signature',
     config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: emptyDigest, size: 2 },
-    layers: [{ mediaType: o.mediaType ?? 'application/jose+json', digest: envelopeDigest, size: envelope.length }],
+    layers: [
+      {
+        mediaType: o.mediaType ?? (o.format === 'cose' ? 'application/cose' : 'application/jose+json'),
+        digest: envelopeDigest,
+        size: envelope.length,
+      },
+    ],
     subject: { mediaType: image.mediaType, digest, size: Buffer.byteLength(image.body) },
     annotations: {
       'io.cncf.notary.x509chain.thumbprint#S256': JSON.stringify([pki.leaf.fingerprint256, pki.root.fingerprint256]),

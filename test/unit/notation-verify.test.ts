@@ -138,16 +138,47 @@ describe('Notation verification (openssl-made PKI, jose-signed JWS envelopes)', 
     });
   });
 
-  it('refuses COSE envelopes clearly, and says when there is no signature', async () => {
-    expect(await check(pki, { identities: [WABBIT] }, {}, { mediaType: COSE_MEDIA_TYPE })).toMatchObject({
-      verified: false,
-      reason: expect.stringContaining('COSE envelope (application/cose), which Coconut does not verify yet'),
+  describe('COSE_Sign1 envelopes (specs/signature-envelope-cose.md, RFC 9052)', () => {
+    const cose = (o: EnvelopeOptions = {}, signer = pki) =>
+      check(signer, { identities: [WABBIT] }, { format: 'cose', ...o }, { mediaType: COSE_MEDIA_TYPE });
+
+    it('passes a COSE signature by the trusted identity, with the same checks as JWS', async () => {
+      expect(await cose()).toMatchObject({ verified: true, signer: expect.stringContaining('O=wabbit-networks.io') });
+      expect(await cose({ tamper: true })).toEqual({
+        verified: false,
+        reason: 'its signature does not verify with its signing certificate (the envelope or payload was altered)',
+      });
+      expect(await cose({ payloadDigest: OTHER })).toEqual({ verified: false, reason: `it signs another image (${OTHER})` });
+      expect(await cose({ expiry: '2020-01-01T00:00:00Z' })).toEqual({
+        verified: false,
+        reason: 'it expired at 2020-01-01T00:00:00Z',
+      });
+      expect((await cose({}, stranger)).verified).toBe(false);
     });
+
+    it('refuses a JWS blob labelled COSE, and a COSE blob labelled JWS', async () => {
+      expect(await check(pki, { identities: [WABBIT] }, {}, { mediaType: COSE_MEDIA_TYPE })).toEqual({
+        verified: false,
+        reason: 'its COSE envelope is not CBOR',
+      });
+      expect(await check(pki, { identities: [WABBIT] }, { format: 'cose' })).toEqual({
+        verified: false,
+        reason: 'its JWS envelope is not JSON',
+      });
+    });
+  });
+
+  it("says when there is no signature, and names an envelope type that is not the Notary Project's", async () => {
     const parsed = parseNotationPolicy({ trustedRoots: pki.rootPem, identities: ['*'] });
     if ('error' in parsed) throw new Error(parsed.error);
     expect(await verifyNotationSignatures([], DIGEST, parsed, new Date())).toEqual({
       verified: false,
       reason: 'it has no Notation signature',
+    });
+    expect(await check(pki, { identities: ['*'] }, {}, { mediaType: 'application/octet-stream' })).toEqual({
+      verified: false,
+      reason:
+        'its envelope type application/octet-stream is not a Notary Project envelope (application/jose+json or application/cose)',
     });
   });
 

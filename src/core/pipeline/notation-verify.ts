@@ -24,13 +24,15 @@
  *   verification plugin com.amazonaws.signer.notation.plugin and carry the signed attribute
  *   com.amazonaws.signer.signingProfileVersion; a trusted signing profile ARN matches the
  *   attribute without its last `/version` segment, case-insensitively (a version ARN matches whole).
- * Not checked (said in docs/signed-images.md): revocation (OCSP/CRL, AWS Signer's
+ * Envelopes are opened by ./notation-jws.ts and ./notation-cose.ts (COSE_Sign1, signature-envelope-cose.md).
+ * Not checked (said in the README's signed-image section): revocation (OCSP/CRL, AWS Signer's
  * GetRevocationStatus), RFC 3161 timestamp countersignatures (the chain must then be valid now),
  * the key-usage bits of certificates (node:crypto does not expose them; basic constraints and
- * extended key usage are checked). COSE envelopes are refused, naming the format.
+ * extended key usage are checked).
  */
 import { type KeyObject, X509Certificate } from 'node:crypto';
-import { flattenedVerify } from 'jose';
+import { openCose } from './notation-cose.ts';
+import { openJws } from './notation-jws.ts';
 
 export const NOTATION_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';
 export const JWS_MEDIA_TYPE = 'application/jose+json';
@@ -194,17 +196,6 @@ function algorithmOf(key: KeyObject): string | undefined {
   return undefined;
 }
 
-function b64urlJson(text: string): unknown {
-  return JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-}
-
-function rfc3339(value: unknown): Date | undefined {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value))
-    return undefined;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
-
 const validAt = (cert: X509Certificate, at: Date) =>
   at.getTime() >= new Date(cert.validFrom).getTime() && at.getTime() <= new Date(cert.validTo).getTime();
 
@@ -215,61 +206,29 @@ async function verifyOne(
   policy: ParsedNotationPolicy,
   now: Date,
 ): Promise<{ signer: string } | { error: string }> {
-  if (s.mediaType === COSE_MEDIA_TYPE) {
-    return {
-      error:
-        'it is a COSE envelope (application/cose), which Coconut does not verify yet: sign with JWS (notation sign --signature-format jws)',
-    };
-  }
-  if (s.mediaType !== JWS_MEDIA_TYPE) return { error: `its envelope type ${s.mediaType} is not a Notary Project envelope` };
-
-  // Integrity: parse the flattened JWS JSON; no other top-level fields are allowed.
-  let jws: Record<string, unknown>;
-  try {
-    jws = JSON.parse(Buffer.from(s.envelope).toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return { error: 'its JWS envelope is not JSON' };
-  }
-  const extra = Object.keys(jws ?? {}).filter((k) => !['payload', 'protected', 'header', 'signature'].includes(k));
-  if (
-    !jws ||
-    typeof jws !== 'object' ||
-    extra.length > 0 ||
-    typeof jws.protected !== 'string' ||
-    typeof jws.payload !== 'string'
-  ) {
-    return { error: 'its envelope is not a flattened JWS JSON (payload, protected, header, signature only)' };
-  }
-  let protectedHeader: Record<string, unknown>;
-  try {
-    protectedHeader = b64urlJson(jws.protected) as Record<string, unknown>;
-  } catch {
-    return { error: 'its protected header is not base64url JSON' };
-  }
-  const header = (jws.header ?? {}) as Record<string, unknown>;
-  const x5c = header.x5c;
-  if (!Array.isArray(x5c) || x5c.length === 0 || !x5c.every((c) => typeof c === 'string')) {
-    return { error: 'its envelope has no certificate chain (x5c)' };
-  }
-  let chain: X509Certificate[];
-  try {
-    chain = x5c.map((c) => new X509Certificate(Buffer.from(c as string, 'base64')));
-  } catch {
-    return { error: 'a certificate in its x5c chain cannot be parsed' };
-  }
+  const opened =
+    s.mediaType === JWS_MEDIA_TYPE
+      ? openJws(s.envelope)
+      : s.mediaType === COSE_MEDIA_TYPE
+        ? openCose(s.envelope)
+        : {
+            error: `its envelope type ${s.mediaType} is not a Notary Project envelope (${JWS_MEDIA_TYPE} or ${COSE_MEDIA_TYPE})`,
+          };
+  if ('error' in opened) return opened;
+  const { headers, chain } = opened;
   const leaf = chain[0] as X509Certificate;
-  if (protectedHeader.cty !== NOTATION_PAYLOAD_TYPE) {
-    return { error: `its content type (cty) is ${JSON.stringify(protectedHeader.cty)}, expected ${NOTATION_PAYLOAD_TYPE}` };
+  if (headers.cty !== NOTATION_PAYLOAD_TYPE) {
+    return { error: `its content type (cty) is ${JSON.stringify(headers.cty)}, expected ${NOTATION_PAYLOAD_TYPE}` };
   }
-  const scheme = protectedHeader[SIGNING_SCHEME];
+  const scheme = headers[SIGNING_SCHEME];
   if (scheme !== 'notary.x509' && scheme !== 'notary.x509.signingAuthority') {
     return { error: `its signing scheme ${JSON.stringify(scheme)} is not notary.x509 or notary.x509.signingAuthority` };
   }
-  const crit = protectedHeader.crit;
+  const crit = headers.crit;
   if (!Array.isArray(crit) || !crit.includes(SIGNING_SCHEME)) {
     return { error: `its crit header does not list ${SIGNING_SCHEME}` };
   }
-  const plugin = protectedHeader[VERIFICATION_PLUGIN];
+  const plugin = headers[VERIFICATION_PLUGIN];
   const understood = [SIGNING_SCHEME, AUTHENTIC_SIGNING_TIME, EXPIRY, VERIFICATION_PLUGIN, VERIFICATION_PLUGIN_MIN_VERSION];
   if (plugin === AWS_SIGNER_PLUGIN) understood.push(AWS_PROFILE_VERSION, AWS_SIGNING_JOB);
   const unknown = crit.filter((c) => !understood.includes(c as string));
@@ -277,20 +236,11 @@ async function verifyOne(
   const alg = algorithmOf(leaf.publicKey);
   if (!alg)
     return { error: `its signing key (${leaf.publicKey.asymmetricKeyType}) is not an algorithm the Notary Project allows` };
-  if (protectedHeader.alg !== alg) {
-    return { error: `its alg ${JSON.stringify(protectedHeader.alg)} does not match the signing certificate's key (${alg})` };
+  if (headers.alg !== alg) {
+    return { error: `its alg ${JSON.stringify(headers.alg)} does not match the signing certificate's key (${alg})` };
   }
-  let payloadBytes: Uint8Array;
-  try {
-    const result = await flattenedVerify(
-      { payload: jws.payload, protected: jws.protected, header: header, signature: String(jws.signature ?? '') } as Parameters<
-        typeof flattenedVerify
-      >[0],
-      leaf.publicKey,
-      { algorithms: [alg], crit: Object.fromEntries(understood.map((c) => [c, true])) },
-    );
-    payloadBytes = result.payload;
-  } catch {
+  const payloadBytes = await opened.verify(leaf.publicKey, alg, understood);
+  if (!payloadBytes) {
     return { error: 'its signature does not verify with its signing certificate (the envelope or payload was altered)' };
   }
 
@@ -348,7 +298,7 @@ async function verifyOne(
   // Identity: AWS Signer's signing profile, or the leaf's subject.
   let signer: string;
   if (policy.signingProfileArn) {
-    const version = protectedHeader[AWS_PROFILE_VERSION];
+    const version = headers[AWS_PROFILE_VERSION];
     if (plugin !== AWS_SIGNER_PLUGIN || typeof version !== 'string') {
       return { error: `it is not an AWS Signer signature (no ${AWS_PROFILE_VERSION} signed attribute)` };
     }
@@ -368,22 +318,22 @@ async function verifyOne(
   }
 
   // Expiry, then trusted time: the chain must be valid when it signed (authentic time) or now.
-  const expiry = protectedHeader[EXPIRY];
+  const expiry = headers[EXPIRY];
   if (expiry !== undefined) {
-    const at = rfc3339(expiry);
-    if (!at) return { error: `its expiry ${JSON.stringify(expiry)} is not an RFC 3339 time` };
-    if (now.getTime() > at.getTime()) return { error: `it expired at ${expiry}` };
+    const at = opened.time(EXPIRY);
+    if (!at) return { error: `its expiry ${JSON.stringify(expiry)} is not a time` };
+    if (now.getTime() > at.getTime()) return { error: `it expired at ${at.toISOString().replace('.000Z', 'Z')}` };
   }
   let at = now;
   let when = `now (${now.toISOString()})`;
   if (scheme === 'notary.x509.signingAuthority') {
-    const authentic = rfc3339(protectedHeader[AUTHENTIC_SIGNING_TIME]);
+    const authentic = opened.time(AUTHENTIC_SIGNING_TIME);
     if (!authentic || !crit.includes(AUTHENTIC_SIGNING_TIME)) {
       return { error: `it has no critical ${AUTHENTIC_SIGNING_TIME}, which scheme notary.x509.signingAuthority requires` };
     }
     at = authentic;
     when = `at its authentic signing time ${authentic.toISOString()}`;
-  } else if (!rfc3339(protectedHeader[SIGNING_TIME])) {
+  } else if (!opened.time(SIGNING_TIME)) {
     return { error: `it has no ${SIGNING_TIME}, which scheme notary.x509 requires` };
   }
   const invalid = chain.find((c) => !validAt(c, at));
