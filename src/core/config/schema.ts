@@ -10,7 +10,7 @@ import { parseDuration } from '../model/duration.ts';
 import { looksLikeArn, parseApproverArn, parseCallerArn } from '../model/iam-identity.ts';
 import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../model/oci.ts';
 import { freezeWindowProblem } from '../pipeline/freeze.ts';
-import { parseTrustedIdentity } from '../pipeline/notation-verify.ts';
+import { parseTrustedIdentity } from '../pipeline/notation-identity.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ALARM_NAME = /^[A-Za-z0-9._\-/#:()+= ]{1,255}$/;
