@@ -29,6 +29,8 @@ export type Capability =
   | 'registry'
   /** PullSecrets.read: image.pullSecret credentials for digest lookups on GHCR / Docker Hub. */
   | 'pullSecrets'
+  /** EcrImageSignatures: cosign and Notation signatures of ECR images (the signed-image gate). */
+  | 'signatures'
   /** EcsReader: service state and task definitions. */
   | 'ecsRead'
   /** CodeBuildBuilds.getBuild: status and log link of Coconut's builds. */
@@ -77,7 +79,8 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   },
   'pipeline-step': {
     description: 'Bookkeeping steps of the deploy state machine (locks, stages, scan gate, alarms, bake)',
-    capabilities: ['store', 'alarms', 'scanner', 'taskCallback', 'ecsTarget'],
+    // signatures/pullSecrets: the signed-image gate reads signatures from ECR, GHCR and Docker Hub.
+    capabilities: ['store', 'alarms', 'scanner', 'taskCallback', 'ecsTarget', 'signatures', 'pullSecrets'],
     // Deployment threads in Slack (stage changes).
     secrets: ['SlackBotToken'],
     // The ECS deploy step waits for the service to settle (up to ~13 minutes per call, then the

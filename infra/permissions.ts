@@ -53,6 +53,14 @@ export const CAPABILITIES: Record<Capability, CapabilitySpec> = {
   },
   registry: { adapter: 'src/aws/ecr-registry.ts', methods: ['resolveDigest'], actions: ['ecr:DescribeImages'] },
   pullSecrets: { adapter: 'src/aws/pull-secrets.ts', methods: ['read'], actions: ['secretsmanager:GetSecretValue'] },
+  // The signed-image gate on ECR images: a registry token (GetAuthorizationToken), then the OCI
+  // distribution API, which ECR authorizes as BatchGetImage (manifests, referrers) and
+  // GetDownloadUrlForLayer (blobs) — ECR user guide, "Private repository policies" / IAM actions.
+  signatures: {
+    adapter: 'src/aws/ecr-signatures.ts',
+    methods: 'all',
+    actions: ['ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+  },
   ecsRead: {
     adapter: 'src/aws/ecs-reader.ts',
     methods: 'all',
@@ -164,6 +172,12 @@ export function statementsFor(capabilities: Capability[], refs: ResourceRefs): S
       case 'taskCallback':
       case 'alarms':
         statements.push({ actions, resources: ['*'] });
+        break;
+      case 'signatures':
+        // No ECR repository in coconut.yaml: GHCR and Docker Hub need no IAM, nothing granted.
+        if (repositories.length === 0) break;
+        statements.push({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] });
+        statements.push({ actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], resources: repositories });
         break;
       case 'scanner':
       case 'registry':

@@ -17,6 +17,7 @@ import { documentClient, sdkConfig } from './clients.ts';
 import { CloudWatchAlarms } from './cloudwatch-alarms.ts';
 import { DynamoStore } from './dynamo/store.ts';
 import { EcrRegistry } from './ecr-registry.ts';
+import { EcrImageSignatures } from './ecr-signatures.ts';
 import { EcsTargetAdapter } from './ecs-target.ts';
 import { AwsImageRegistry } from './image-registry.ts';
 import { jsonLog } from './json-log.ts';
@@ -66,7 +67,8 @@ async function buildPorts(readSlack?: () => { botToken?: string; signingSecret?:
     log.info(
       `Slack is off (${'problem' in slackEnv ? slackEnv.problem : 'not configured'}): approvals are decided through the API and dashboard`,
     );
-  const ecr = new EcrRegistry(new ECRClient(sdkConfig()));
+  const ecrClient = new ECRClient(sdkConfig());
+  const ecr = new EcrRegistry(ecrClient);
   const oci = new OciDigestClient();
   const pullSecrets = new PullSecrets(new SecretsManagerClient(sdkConfig()));
   return {
@@ -83,7 +85,11 @@ async function buildPorts(readSlack?: () => { botToken?: string; signingSecret?:
     ...(slack ? { userGroups: slack.userGroups, slack: slack.ports } : {}),
     scanner: ecr,
     registry: new AwsImageRegistry({ ecr, oci, secrets: pullSecrets }),
-    signatures: new OciImageSignatures({ client: oci, readSecret: (name) => pullSecrets.read(name) }),
+    signatures: new EcrImageSignatures({
+      ecr: ecrClient,
+      client: oci,
+      others: new OciImageSignatures({ client: oci, readSecret: (name) => pullSecrets.read(name) }),
+    }),
     ecs: new EcsTargetAdapter(),
   };
 }

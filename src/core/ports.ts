@@ -150,6 +150,8 @@ export interface StoredCosignSignature {
  */
 export interface ImageSignatures {
   cosignSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredCosignSignature[]>;
+  /** Notation signatures: OCI referrers of the digest (src/registry/notation-signatures.ts). */
+  notationSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredNotationSignature[]>;
   /**
    * Keyless cosign: the Sigstore bundles attached to the digest as OCI referrers (or the referrers
    * tag schema), or, when there is none, the older keyless signatures of the `.sig` tag (certificate
@@ -183,6 +185,13 @@ export interface LegacyKeylessSignature {
   chain: string | undefined;
   /** dev.sigstore.cosign/bundle: the Rekor entry, {SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}. */
   rekorBundle: string | undefined;
+}
+
+/** One Notation signature as stored in a registry (src/core/pipeline/notation-verify.ts reads it). */
+export interface StoredNotationSignature {
+  manifestDigest: string;
+  mediaType: string;
+  envelope: Uint8Array;
 }
 
 export interface Clock {

@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import type { ImageRef } from '../core/model/deployment.ts';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTag } from '../core/pipeline/cosign-verify.ts';
-import type { ImageSignatures, StoredCosignSignature, StoredSigstoreBundles } from '../core/ports.ts';
+import type { ImageSignatures, StoredCosignSignature, StoredNotationSignature, StoredSigstoreBundles } from '../core/ports.ts';
+import { type ContentFetcher, fetchNotationSignatures } from './notation-signatures.ts';
 import { type OciDigestClient, type OciRegistry, type RegistryCredentials, RegistryLookupError } from './oci-digest.ts';
 import { fetchSigstoreBundles } from './sigstore-bundles.ts';
 import { publicGoodTrustedRoot } from './sigstore-trust.ts';
@@ -35,9 +36,17 @@ export async function fetchCosignSignatures(
   digest: string,
   credentials?: RegistryCredentials,
 ): Promise<StoredCosignSignature[]> {
+  return fetchCosignSignaturesWith(
+    (kind, reference) => client.fetchContent(registry, repository, kind, reference, credentials),
+    digest,
+  );
+}
+
+/** The same, through any way of reading the image's repository (ECR: src/aws/ecr-signatures.ts). */
+export async function fetchCosignSignaturesWith(fetch: ContentFetcher, digest: string): Promise<StoredCosignSignature[]> {
   if (!DIGEST_PATTERN.test(digest)) throw new RegistryLookupError(`"${digest}" is not an image digest`);
   const tag = signatureTag(digest);
-  const manifest = await client.fetchContent(registry, repository, 'manifests', tag, credentials);
+  const manifest = await fetch('manifests', tag);
   if (!manifest) return [];
   let layers: Descriptor[];
   try {
@@ -53,7 +62,7 @@ export async function fetchCosignSignatures(
     if (typeof blobDigest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(blobDigest)) {
       throw new RegistryLookupError(`a signature layer of ${tag} names no sha256 digest`);
     }
-    const blob = await client.fetchContent(registry, repository, 'blobs', blobDigest, credentials);
+    const blob = await fetch('blobs', blobDigest);
     if (!blob) throw new RegistryLookupError(`the signature payload ${blobDigest} of ${tag} is missing (HTTP 404)`);
     // Content addressing: the bytes must be the ones the manifest names, whatever the registry says.
     const actual = `sha256:${createHash('sha256').update(blob.bytes).digest('hex')}`;
@@ -78,8 +87,8 @@ export async function fetchCosignSignatures(
 }
 
 /**
- * The ImageSignatures port over the OCI distribution API. ECR is not asked yet: its signatures
- * need ECR's own token (GetAuthorizationToken), so an ECR image with `verify:` is refused, saying so.
+ * The ImageSignatures port over the OCI distribution API for GHCR and Docker Hub. ECR needs ECR's
+ * own token (GetAuthorizationToken): src/aws/ecr-signatures.ts asks it and wraps this for the rest.
  */
 export class OciImageSignatures implements ImageSignatures {
   private readonly client: OciDigestClient;
@@ -110,12 +119,22 @@ export class OciImageSignatures implements ImageSignatures {
     return this.trustedRoot();
   }
 
+  async notationSignatures(image: ImageRef & { digest: string }, pullSecret?: string): Promise<StoredNotationSignature[]> {
+    const { registry, credentials } = await this.access(image, pullSecret);
+    return fetchNotationSignatures(
+      (kind, reference, query) => this.client.fetchContent(registry, image.repository, kind, reference, credentials, query),
+      image.digest,
+    );
+  }
+
   private async access(
     image: ImageRef,
-    pullSecret: string | undefined,
+    pullSecret?: string,
   ): Promise<{ registry: OciRegistry; credentials: RegistryCredentials | undefined }> {
     if (image.registry === 'ecr') {
-      throw new RegistryLookupError('reading cosign signatures from ECR is not supported yet (GHCR and Docker Hub are)');
+      throw new RegistryLookupError(
+        'reading signatures from ECR needs ECR credentials (GetAuthorizationToken), which only the AWS runtime has; this one reads GHCR and Docker Hub',
+      );
     }
     if (pullSecret && !this.readSecret) {
       throw new RegistryLookupError(`image.pullSecret ${pullSecret} cannot be read by this runtime`);

@@ -126,9 +126,8 @@ export class OciDigestClient {
 
   /**
    * The exact bytes of a manifest (by tag or digest) or a blob (by digest), OCI distribution spec
-   * "Pulling manifests" / "Pulling blobs": GET /v2/<name>/manifests/<reference> or
-   * /v2/<name>/blobs/<digest>, with the same token authentication; or the referrers index of a
-   * digest ("Listing Referrers", GET /v2/<name>/referrers/<digest>; 404 from a registry without it). Undefined when the registry
+   * "Pulling manifests" / "Pulling blobs" / "Listing Referrers": GET /v2/<name>/manifests/<reference>,
+   * /v2/<name>/blobs/<digest> or /v2/<name>/referrers/<digest>, with the same token authentication. Undefined when the registry
    * answers 404 (no such artifact); throws RegistryLookupError saying why for anything else.
    * The caller checks a blob's bytes against its digest (content addressing).
    */
@@ -138,15 +137,41 @@ export class OciDigestClient {
     kind: 'manifests' | 'blobs' | 'referrers',
     reference: string,
     credentials?: RegistryCredentials,
+    query = '',
   ): Promise<{ bytes: Buffer; mediaType?: string } | undefined> {
     if (!isValidRepository(repository)) throw new RegistryLookupError(`"${repository}" is not a repository name`);
     const isDigest = DIGEST_PATTERN.test(reference);
     if (!isDigest && (kind !== 'manifests' || !isValidTag(reference))) {
-      throw new RegistryLookupError(`"${reference}" is not a ${kind === 'manifests' ? 'tag or digest' : 'digest'}`);
+      throw new RegistryLookupError(`"${reference}" is not a ${kind !== 'manifests' ? 'digest' : 'tag or digest'}`);
     }
-    const endpoint = this.endpoints[registry];
-    const name = registryRepository(registry, repository);
-    const url = `${endpoint.base}/v2/${name}/${kind}/${reference}`;
+    return this.fetchFrom(
+      this.endpoints[registry],
+      registryRepository(registry, repository),
+      kind,
+      reference,
+      credentials,
+      query,
+    );
+  }
+
+  /**
+   * fetchContent on an endpoint known only at run time (an ECR registry,
+   * https://<account>.dkr.ecr.<region>.amazonaws.com, with credentials from GetAuthorizationToken).
+   */
+  async fetchFrom(
+    endpoint: RegistryEndpoint,
+    name: string,
+    kind: 'manifests' | 'blobs' | 'referrers',
+    reference: string,
+    credentials?: RegistryCredentials,
+    query = '',
+  ): Promise<{ bytes: Buffer; mediaType?: string } | undefined> {
+    if (!isValidRepository(name)) throw new RegistryLookupError(`"${name}" is not a repository name`);
+    if (!DIGEST_PATTERN.test(reference) && (kind !== 'manifests' || !isValidTag(reference))) {
+      throw new RegistryLookupError(`"${reference}" is not a ${kind !== 'manifests' ? 'digest' : 'tag or digest'}`);
+    }
+    // "Listing Referrers" (OCI distribution spec 1.1): GET /v2/<name>/referrers/<digest>?artifactType=…
+    const url = `${endpoint.base}/v2/${name}/${kind}/${reference}${query}`;
     const host = new URL(endpoint.base).host;
     let res = await this.request('GET', url, undefined, host);
     if (res.status === 401) {

@@ -18,7 +18,8 @@ import { createHash } from 'node:crypto';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
 import { BUNDLE_MEDIA_TYPES } from '../core/pipeline/cosign-keyless.ts';
 import type { StoredCosignSignature, StoredSigstoreBundles } from '../core/ports.ts';
-import { fetchCosignSignatures } from './cosign-signatures.ts';
+import { fetchCosignSignaturesWith } from './cosign-signatures.ts';
+import type { ContentFetcher } from './notation-signatures.ts';
 import { type OciDigestClient, type OciRegistry, type RegistryCredentials, RegistryLookupError } from './oci-digest.ts';
 
 /** The referrers tag schema: `sha256:<hex>` -> `sha256-<hex>`. */
@@ -43,9 +44,12 @@ export async function fetchSigstoreBundles(
   digest: string,
   credentials?: RegistryCredentials,
 ): Promise<StoredSigstoreBundles> {
+  return fetchSigstoreBundlesWith((kind, ref) => client.fetchContent(registry, repository, kind, ref, credentials), digest);
+}
+
+/** The same through any fetcher of the image's repository (ECR's registry API, src/aws/ecr-signatures.ts). */
+export async function fetchSigstoreBundlesWith(fetch: ContentFetcher, digest: string): Promise<StoredSigstoreBundles> {
   if (!DIGEST_PATTERN.test(digest)) throw new RegistryLookupError(`"${digest}" is not an image digest`);
-  const fetch = (kind: 'manifests' | 'blobs' | 'referrers', ref: string) =>
-    client.fetchContent(registry, repository, kind, ref, credentials);
   const index = (await fetch('referrers', digest)) ?? (await fetch('manifests', referrersTag(digest)));
   const bundles: Uint8Array[] = [];
   for (const d of index ? descriptors(index.bytes, 'manifests', `the referrers of ${digest}`) : []) {
@@ -75,7 +79,7 @@ export async function fetchSigstoreBundles(
     bundles.push(blob.bytes);
   }
   if (bundles.length > 0) return { bundles, legacy: [] };
-  const legacy = (await fetchCosignSignatures(client, registry, repository, digest, credentials)).filter(
+  const legacy = (await fetchCosignSignaturesWith(fetch, digest)).filter(
     (s): s is StoredCosignSignature & { certificate: string } => s.certificate !== undefined,
   );
   return {

@@ -132,6 +132,8 @@ export function needed(call: AwsCall, account: string): Needed[] {
     }
     case 'ecs:DescribeTaskDefinition':
     case 'ecs:ListTaskDefinitions':
+    // Service Authorization Reference (Amazon ECR): GetAuthorizationToken has no resource type.
+    case 'ecr:GetAuthorizationToken':
       return one('*');
     case 'codebuild:BatchGetBuilds':
       return ((input.ids as string[]) ?? []).map((id) => ({ action, resource: arn('codebuild', `project/${id.split(':')[0]}`) }));

@@ -206,6 +206,8 @@ const PORT_CAPABILITY: Record<string, (method: string) => string | string[] | un
   Scanner: () => 'scanner',
   // ECR's API, and the pull secret for the OCI distribution API (src/aws/image-registry.ts).
   ImageRegistry: () => ['registry', 'pullSecrets'],
+  // ECR's token and registry API, and the pull secret for GHCR / Docker Hub (src/aws/ecr-signatures.ts).
+  ImageSignatures: () => ['signatures', 'pullSecrets'],
   Orchestrator: (m) => (m === 'startExecution' ? 'startExecution' : m.startsWith('sendTask') ? 'taskCallback' : undefined),
 };
 
@@ -236,7 +238,8 @@ export function checkFunctionPermissions(c: Contract, config: CoconutConfig): st
     if (!fn) continue;
     for (const capability of neededCapabilities(name)) {
       const spec = CAPABILITIES[capability as keyof typeof CAPABILITIES];
-      if ((capability === 'scanner' || capability === 'registry') && repositories.length === 0) continue;
+      if ((capability === 'scanner' || capability === 'registry' || capability === 'signatures') && repositories.length === 0)
+        continue;
       if (capability === 'pullSecrets' && !config.services.some((s) => s.image.pullSecret)) continue;
       for (const action of spec.actions) {
         if (!grants(fn.permissions, action)) problems.push(`${name}: its code needs ${action} (${capability}), not granted`);

@@ -59,6 +59,14 @@ export interface FakeRegistry {
    * schema (`sha256-<hex>`). Default false.
    */
   referrersApi: boolean;
+  /**
+   * ECR's way (ECR user guide, "Private registry authentication"): every /v2 request needs HTTP
+   * Basic credentials (AWS:<password> from GetAuthorizationToken); without them 401 with
+   * `WWW-Authenticate: Basic realm="<url>/",service="ecr.amazonaws.com"`. No token endpoint.
+   */
+  basicAuth?: { username: string; password: string } | undefined;
+  /** Referrer descriptors served besides those computed from stored manifests' `subject` (key `<repository>@<digest>`). */
+  referrers: Map<string, Array<Record<string, unknown>>>;
   stop(): Promise<void>;
 }
 
@@ -103,6 +111,7 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
     omitDigestHeader: false,
     blobs: new Map(),
     referrersApi: false,
+    referrers: new Map(),
     putBlob: (repository, bytes) => {
       const buffer = Buffer.from(bytes);
       const digest = `sha256:${createHash('sha256').update(buffer).digest('hex')}`;
@@ -146,10 +155,26 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
       return json(200, { token, expires_in: 300 });
     }
 
+    if (registry.basicAuth && url.pathname.startsWith('/v2/')) {
+      const { username, password } = registry.basicAuth;
+      if (authorization !== `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`) {
+        return json(
+          401,
+          { errors: [{ code: 'DENIED', message: 'Not Authorized' }] },
+          {
+            'www-authenticate': `Basic realm="${registry.url}/",service="ecr.amazonaws.com"`,
+          },
+        );
+      }
+    }
+    const basicGranted = (name: string) => (registry.basicAuth ? name : undefined);
     const m = /^\/v2\/(.+)\/(manifests|blobs|referrers)\/([^/]+)$/.exec(url.pathname);
     if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) return json(404, { errors: [{ code: 'NOT_FOUND' }] });
     const [, name, kind, reference] = m as unknown as [string, string, string, string];
-    const granted = authorization?.startsWith('Bearer ') ? tokens.get(authorization.slice(7)) : undefined;
+    // A registry without the API has no such route: 404 before any authentication.
+    if (kind === 'referrers' && !registry.referrersApi)
+      return json(404, { errors: [{ code: 'NOT_FOUND', message: 'referrers API not supported' }] });
+    const granted = basicGranted(name) ?? (authorization?.startsWith('Bearer ') ? tokens.get(authorization.slice(7)) : undefined);
     if (granted !== name) {
       const realm = registry.realm ?? `${registry.url}/token`;
       return json(
@@ -172,6 +197,11 @@ export async function startFakeRegistry(images: FakeImage[]): Promise<FakeRegist
           artifactType: manifest.artifactType ?? manifest.config?.mediaType,
           ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
         }))
+        .concat(
+          ((registry.referrers.get(`${name}@${reference}`) ?? []) as never[]).filter(
+            (d: { digest?: unknown }) => !images.some((i) => i.repository === name && digestOf(i) === d.digest),
+          ),
+        )
         .filter((d) => !wanted || d.artifactType === wanted);
       const text = JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests });
       res.writeHead(200, {

@@ -70,11 +70,11 @@ describe('fetchCosignSignatures', () => {
     );
   });
 
-  it('OciImageSignatures says ECR and unreadable pull secrets are not supported, instead of passing', async () => {
+  it('OciImageSignatures (GHCR and Docker Hub) says it cannot read ECR or unreadable pull secrets, instead of passing', async () => {
     const signatures = new OciImageSignatures({ client });
     const digest = `sha256:${'e'.repeat(64)}`;
     await expect(signatures.cosignSignatures({ registry: 'ecr', repository: 'api', tag: '1.0.0', digest })).rejects.toThrow(
-      'reading cosign signatures from ECR is not supported yet (GHCR and Docker Hub are)',
+      'reading signatures from ECR needs ECR credentials (GetAuthorizationToken), which only the AWS runtime has',
     );
     await expect(
       signatures.cosignSignatures({ registry: 'ghcr', repository: 'octo/web', tag: '1.0.0', digest }, 'ghcr-pull'),

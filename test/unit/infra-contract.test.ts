@@ -100,7 +100,10 @@ describe('Contract: sst.config.ts', () => {
     expect(neededCapabilities('ecr-push')).toEqual(new Set(['store', 'startExecution', 'registry', 'pullSecrets']));
     // The repair releases a dead holder's lock and wakes the next waiter through its task token.
     expect(neededCapabilities('execution-ended')).toEqual(new Set(['store', 'taskCallback']));
-    expect(neededCapabilities('pipeline-step')).toEqual(new Set(['store', 'alarms', 'scanner', 'taskCallback']));
+    // The signed-image gate reads signatures: ECR's token and registry API, or a pull secret for GHCR / Docker Hub.
+    expect(neededCapabilities('pipeline-step')).toEqual(
+      new Set(['store', 'alarms', 'scanner', 'taskCallback', 'signatures', 'pullSecrets']),
+    );
     expect(checkFunctionPermissions(contract, config)).toEqual([]);
     // Least privilege: the push handler cannot resume tasks.
     const actions = (name: string) =>

@@ -280,18 +280,17 @@ describe('Config: verify (signed-image gate)', () => {
     ]);
   });
 
-  it('refuses notation as not supported yet, and an empty verify (keyless cosign: schema-keyless.test.ts)', () => {
-    const notation = errorOf(
-      withVerify('notation: { signingProfileArn: "arn:aws:signer:eu-west-1:123456789012:/signing-profiles/release" }'),
-    );
-    expect(notation.issues).toEqual([
-      expect.objectContaining({
-        path: 'services[0].verify.notation',
-        message: 'notation (AWS Signer) verification is not supported yet: use cosign: { key: <PEM public key or path> }',
-      }),
-    ]);
+  it('refuses an empty verify, and cosign beside notation (one signature kind per service)', () => {
     expect(errorOf(withVerify('{}')).issues[0]?.message).toBe(
-      'expected cosign: { key: ... } (the public key the image must be signed with)',
+      'expected cosign: { key: ... } (the public key the image must be signed with), cosign: { identity, issuer } (keyless) or notation: { trustedRoots, identities | signingProfileArn }',
+    );
+    const both = errorOf(
+      withVerify(
+        '{ cosign: { identity: "https://github.com/org/api/.github/workflows/release.yml@refs/heads/main", issuer: "https://token.actions.githubusercontent.com" }, notation: { trustedRoots: "roots.pem", signingProfileArn: "arn:aws:signer:eu-west-1:123456789012:/signing-profiles/release" } }',
+      ),
+    );
+    expect(both.issues.map((i) => i.message)).toContain(
+      'expected cosign: or notation:, not both (one signature kind per service)',
     );
   });
 

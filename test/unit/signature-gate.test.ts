@@ -148,7 +148,10 @@ describe('Signed-image gate: the step (dynalite + an OCI registry)', () => {
     await noClient.run(keys.publicPem, null);
     expect((await noClient.stage())?.reason).toContain('this runtime has no registry client for ghcr signatures; refused');
     const down = await deployment();
-    await down.run(keys.publicPem, { cosignSignatures: async () => Promise.reject(new Error('127.0.0.1 answered HTTP 503')) });
+    await down.run(keys.publicPem, {
+      cosignSignatures: async () => Promise.reject(new Error('127.0.0.1 answered HTTP 503')),
+      notationSignatures: async () => [],
+    });
     expect((await down.stage())?.reason).toBe(
       `ghcr image org/api@${down.digest}: its signatures (${down.digest.replace(':', '-')}.sig) could not be fetched: 127.0.0.1 answered HTTP 503`,
     );

@@ -79,10 +79,10 @@ services:
 `;
 
 describe('Config warnings: verify on an ECR image', () => {
-  it('says at validate/start that an ECR service with verify: will be refused, and nothing for GHCR', () => {
+  it('says at validate/start that an ECR service with verify: is checked on AWS only, and nothing for GHCR', () => {
     const ecr = parseConfig(withVerify('ecr'));
     expect(configWarnings(ecr)).toEqual([
-      'api: verify: is set, but its image is in ECR, and reading cosign signatures from ECR is not supported yet: every deployment of api will be refused at the signature gate. Use a GHCR or Docker Hub image, or remove verify:.',
+      'api: verify: is set on an ECR image: deployed on AWS, Coconut reads its signatures from ECR; the local runtime (npm start) has no ECR credentials and refuses its deployments at the signature gate.',
     ]);
     expect(configWarnings(parseConfig(withVerify('ghcr')))).toEqual([]);
   });

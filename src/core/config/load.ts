@@ -8,7 +8,7 @@ import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../model/errors.ts';
 import { formatPath } from '../model/zod-issues.ts';
-import { type CoconutConfig, configSchema, PEM_PUBLIC_KEY, TRUSTED_ROOT_JSON } from './schema.ts';
+import { type CoconutConfig, configSchema, PEM_CERTIFICATES, PEM_PUBLIC_KEY, TRUSTED_ROOT_JSON } from './schema.ts';
 
 export async function loadConfigFile(file: string): Promise<CoconutConfig> {
   return (await loadConfigWithPositions(file)).config;
@@ -85,7 +85,32 @@ async function readKeyFiles(located: LocatedConfig): Promise<void> {
       });
     }
   }
+  await readTrustedRootFiles(located, issues);
   if (issues.length > 0) throw new ConfigError(located.file, issues);
+}
+
+/** `verify.notation.trustedRoots` may name a PEM file relative to coconut.yaml, as the cosign key may. */
+async function readTrustedRootFiles(located: LocatedConfig, issues: ConfigIssue[]): Promise<void> {
+  for (const [i, service] of located.config.services.entries()) {
+    const notation = service.verify?.notation;
+    if (!notation || PEM_CERTIFICATES.test(notation.trustedRoots)) continue;
+    const rootsPath = ['services', i, 'verify', 'notation', 'trustedRoots'];
+    const at = located.positionOf(rootsPath);
+    try {
+      const pem = await readFile(path.resolve(path.dirname(located.file), notation.trustedRoots), 'utf8');
+      if (!PEM_CERTIFICATES.test(pem))
+        throw new Error('it holds something other than PEM certificates (expected "-----BEGIN CERTIFICATE-----")');
+      notation.trustedRoots = pem;
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+      issues.push({
+        path: formatPath(rootsPath),
+        message: `cannot read the Notation trusted roots ${notation.trustedRoots} (relative to ${located.file}): ${reason}`,
+        line: at?.line,
+        column: at?.column,
+      });
+    }
+  }
 }
 
 export function parseConfig(text: string, file = 'coconut.yaml'): CoconutConfig {

@@ -3,12 +3,14 @@
  * editors, `coconut validate`) derives from it, so it is the single place to change.
  * Objects are strict: a misspelled key is an error, not a silently ignored setting.
  */
+
 import { z } from 'zod';
 import { GITHUB_REPOSITORY_PATTERN } from '../events/github.ts';
 import { parseDuration } from '../model/duration.ts';
 import { looksLikeArn, parseApproverArn, parseCallerArn } from '../model/iam-identity.ts';
 import { REPOSITORY_MAX_LENGTH, REPOSITORY_PATTERN } from '../model/oci.ts';
 import { freezeWindowProblem } from '../pipeline/freeze.ts';
+import { parseTrustedIdentity } from '../pipeline/notation-identity.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ALARM_NAME = /^[A-Za-z0-9._\-/#:()+= ]{1,255}$/;
@@ -452,6 +454,72 @@ export const environmentSchema = z.strictObject({
 /** A PEM public key written in coconut.yaml (a path is read into this by the loader, load.ts). */
 export const PEM_PUBLIC_KEY = /^\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----\s*$/;
 
+/** PEM certificate(s) written in coconut.yaml (a path is read into this by the loader, load.ts). */
+export const PEM_CERTIFICATES = /^\s*(-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*)+$/;
+
+/**
+ * Notation (Notary Project) verification, shaped after Notation's trust store and trust policy
+ * (notaryproject/specifications specs/trust-store-trust-policy.md): the trusted roots are the
+ * trust store, `identities` the policy's trustedIdentities (`x509.subject: C=.., ST=.., O=..` or
+ * `*`), `signingProfileArn` the AWS Signer identity (a signingAuthority trust store then).
+ * Checked by src/core/pipeline/notation-verify.ts.
+ */
+export const notationSchema = z
+  .strictObject({
+    trustedRoots: z
+      .string()
+      .refine((v) => PEM_CERTIFICATES.test(v) || RELATIVE_PATH.test(v), {
+        message:
+          'expected PEM certificate(s) ("-----BEGIN CERTIFICATE-----...", e.g. the AWS Signer root certificate) or a path to them relative to coconut.yaml',
+      })
+      .describe(
+        'The trust store: root certificate(s) the signing chain must lead to (PEM, here or as a path relative to coconut.yaml). For AWS Signer, its root certificate (aws-signer-notation-root.cert).',
+      ),
+    identities: z
+      .array(
+        z.string().refine((v) => v.trim() === '*' || /^\s*x509\.subject\s*:/.test(v), {
+          message: 'expected "x509.subject: C=<country>, ST=<state>, O=<organization>[, OU=.., CN=..]" or "*"',
+        }),
+      )
+      .min(1)
+      .optional()
+      .describe(
+        'Trusted identities, as in a Notation trust policy: "x509.subject: C=US, ST=WA, O=example" (the signing certificate\'s subject must hold each of these; C, ST and O required) or "*" (any certificate of the trusted roots).',
+      ),
+    signingProfileArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]+(\/[A-Za-z0-9]{10})?$/,
+        'expected an AWS Signer signing profile ARN (arn:aws:signer:<region>:<account>:/signing-profiles/<name>)',
+      )
+      .optional()
+      .describe('Notation with AWS Signer (what ECR managed signing produces): the signing profile that must have signed.'),
+  })
+  .superRefine((n, ctx) => {
+    if (!n.identities && !n.signingProfileArn) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected identities: ["x509.subject: C=.., ST=.., O=.."] (your own CA) or signingProfileArn: (AWS Signer)',
+      });
+    }
+    if (n.identities && n.signingProfileArn) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['identities'],
+        message:
+          'expected identities: or signingProfileArn:, not both: with AWS Signer the signing profile is the identity (as in its Notation trust policy)',
+      });
+    }
+    n.identities?.forEach((identity, i) => {
+      const parsed = identity.trim() === '*' ? undefined : parseTrustedIdentity(identity);
+      if (parsed && 'error' in parsed) ctx.addIssue({ code: 'custom', path: ['identities', i], message: parsed.error });
+    });
+    if (n.identities && n.identities.length > 1 && n.identities.some((i) => i.trim() === '*')) {
+      ctx.addIssue({ code: 'custom', path: ['identities'], message: '"*" must be the only identity when it is used' });
+    }
+  })
+  .describe('Notation (Notary Project) signatures: verified as `notation verify` does with a trust store and trust policy.');
+
 /**
  * Keyless cosign (`cosign verify --certificate-identity[-regexp] --certificate-oidc-issuer[-regexp]`):
  * exactly one of identity/identityRegexp and one of issuer/issuerRegexp, as cosign requires.
@@ -521,9 +589,8 @@ export const TRUSTED_ROOT_JSON = /^\s*\{/;
 
 /**
  * Who must have signed the image. cosign with a public key is verified by the signature gate
- * (src/core/pipeline/signature-gate.ts), and so is keyless cosign ({ identity, issuer }); Notation
- * with AWS Signer is part of the file's shape so that a config naming it is refused with a clear
- * reason rather than read as a typo.
+ * (src/core/pipeline/signature-gate.ts), and so are keyless cosign ({ identity, issuer }) and
+ * Notation (notationSchema above); a service takes one of cosign or notation.
  */
 export const verifySchema = z
   .strictObject({
@@ -541,31 +608,23 @@ export const verifySchema = z
         keylessCosignSchema,
       ])
       .optional(),
-    notation: z
-      .strictObject({
-        signingProfileArn: z
-          .string()
-          .regex(
-            /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]+$/,
-            'expected an AWS Signer signing profile ARN',
-          )
-          .describe('Notation with AWS Signer (what ECR managed signing produces): the signing profile that must have signed.'),
-      })
-      .optional(),
+    notation: notationSchema.optional(),
   })
   .superRefine((verify, ctx) => {
     if (!verify.cosign && !verify.notation) {
-      ctx.addIssue({ code: 'custom', message: 'expected cosign: { key: ... } (the public key the image must be signed with)' });
-    }
-    if (verify.notation) {
       ctx.addIssue({
         code: 'custom',
-        path: ['notation'],
-        message: 'notation (AWS Signer) verification is not supported yet: use cosign: { key: <PEM public key or path> }',
+        message:
+          'expected cosign: { key: ... } (the public key the image must be signed with), cosign: { identity, issuer } (keyless) or notation: { trustedRoots, identities | signingProfileArn }',
       });
     }
+    if (verify.notation && verify.cosign) {
+      ctx.addIssue({ code: 'custom', message: 'expected cosign: or notation:, not both (one signature kind per service)' });
+    }
   })
-  .describe('Signed-image gate: an image not signed with this key stops the deployment before it starts, in every environment.');
+  .describe(
+    'Signed-image gate: an image not signed as this says (cosign key, keyless cosign identity, or Notation) stops the deployment before it starts, in every environment.',
+  );
 
 export const serviceSchema = z
   .strictObject({

@@ -43,14 +43,17 @@ export function fourEyesEcrNotice(environments: string[]): string {
   );
 }
 
-/** The signed-image gate reads signatures through the OCI distribution API: GHCR and Docker Hub, not ECR yet. */
+/**
+ * The signed-image gate reads ECR signatures with an ECR token (GetAuthorizationToken), which the
+ * AWS deployment has and the local runtime does not: said once, so a local refusal is no surprise.
+ */
 export function unverifiableNotices(config: CoconutConfig): string[] {
   return config.services
     .filter((s) => s.verify && s.image.registry === 'ecr')
     .map(
       (s) =>
-        `${s.name}: verify: is set, but its image is in ECR, and reading cosign signatures from ECR is not supported yet: ` +
-        `every deployment of ${s.name} will be refused at the signature gate. Use a GHCR or Docker Hub image, or remove verify:.`,
+        `${s.name}: verify: is set on an ECR image: deployed on AWS, Coconut reads its signatures from ECR; ` +
+        `the local runtime (npm start) has no ECR credentials and refuses its deployments at the signature gate.`,
     );
 }
 

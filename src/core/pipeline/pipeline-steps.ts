@@ -105,7 +105,14 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     action: z.literal('signatureGate'),
     ref,
     verify: z.object({
-      cosign: z.union([z.object({ key: z.string().min(1) }), keylessStepSchema]),
+      cosign: z.union([z.object({ key: z.string().min(1) }), keylessStepSchema]).optional(),
+      notation: z
+        .object({
+          trustedRoots: z.string().min(1),
+          identities: z.array(z.string()).optional(),
+          signingProfileArn: z.string().optional(),
+        })
+        .optional(),
       pullSecret: z.string().optional(),
     }),
   }),

@@ -1,8 +1,9 @@
 /**
  * The signed-image gate: in each environment of a service with `verify:`, before anything else
  * (after the scan gate, before approval), the image digest's cosign signatures are fetched from
- * its registry and checked against the configured public key (./cosign-verify.ts), or its Sigstore
- * bundles against the configured identity and issuer (keyless, ./cosign-keyless-gate.ts). An unsigned or
+ * its registry and checked against the configured public key (./cosign-verify.ts), its Sigstore
+ * bundles against the configured identity and issuer (keyless, ./cosign-keyless-gate.ts), or its
+ * Notation signatures against the trusted roots and identities (./notation-gate.ts). An unsigned or
  * wrongly signed image stops the deployment there, as the scan gate does: the stage is FAILED
  * naming the digest and why, later environments are SKIPPED, nothing was changed on the target.
  * A signature is about a digest, never a tag (a tag can be moved): an image without a digest is
@@ -14,12 +15,16 @@ import { ERRORS } from '../model/failure.ts';
 import type { ImageSignatures } from '../ports.ts';
 import { describeKeylessPolicy, type KeylessCosignPolicy, runKeylessGate } from './cosign-keyless-gate.ts';
 import { parseCosignKey, signatureTag, verifyCosignSignatures } from './cosign-verify.ts';
+import { runNotationCheck } from './notation-gate.ts';
+import type { NotationPolicy } from './notation-verify.ts';
 import { type Outcome, recordFailed, type StageDeps, type StageRef } from './stage-steps.ts';
 
 /** What the plan hands the gate (PlanEnvironment.verify). */
 export interface VerifyPolicy {
   /** A public key (PEM), or keyless: who must have signed and, optionally, a trusted root (JSON text). */
-  cosign: { key: string } | KeylessCosignPolicy;
+  cosign?: { key: string } | KeylessCosignPolicy | undefined;
+  /** Notation: trusted roots (PEM) and identities or an AWS Signer profile (./notation-gate.ts). */
+  notation?: NotationPolicy | undefined;
   /** The service's image.pullSecret, for private repositories. */
   pullSecret?: string | undefined;
 }
@@ -50,6 +55,8 @@ export async function runSignatureGate(
       `verify: is set for ${ref.service}, but ${name}:${image.tag} has no known digest; signatures are checked on a digest, never a tag: refused`,
     );
   }
+  if (policy.notation) return runNotationCheck(deps, ref, policy.notation, { ...image, digest }, policy.pullSecret, refuse);
+  if (!policy.cosign) return refuse(`${name}@${digest} cannot be verified: verify: names neither cosign nor notation`, digest);
   if (!('key' in policy.cosign)) {
     const problem = await runKeylessGate(deps.signatures, { ...image, digest }, policy.cosign, policy.pullSecret);
     if (problem) return refuse(`${name}@${digest} ${problem}`, digest);

@@ -232,8 +232,21 @@ export function rolloutVariables(progress: RolloutProgress): BuildEnvVar[] {
   return Object.entries(vars).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
 }
 
-/** cosign keys and keyless identities reach a plan: the schema refuses the kinds not supported yet. */
+/** cosign keys, keyless identities and Notation policies reach a plan (one of cosign or notation, as the schema requires). */
 function verifyPolicy(service: ServiceConfig): Pick<PlanEnvironment, 'verify'> {
+  const notation = service.verify?.notation;
+  if (notation) {
+    return {
+      verify: {
+        notation: {
+          trustedRoots: notation.trustedRoots,
+          ...(notation.identities ? { identities: notation.identities } : {}),
+          ...(notation.signingProfileArn ? { signingProfileArn: notation.signingProfileArn } : {}),
+        },
+        ...(service.image.pullSecret ? { pullSecret: service.image.pullSecret } : {}),
+      },
+    };
+  }
   const cosign = service.verify?.cosign;
   if (!cosign) return {};
   const pullSecret = service.image.pullSecret ? { pullSecret: service.image.pullSecret } : {};

@@ -35,12 +35,14 @@ import { CloudWatchAlarms } from '../../../src/aws/cloudwatch-alarms.ts';
 import { CodeBuildBuilds } from '../../../src/aws/codebuild-builds.ts';
 import { DynamoStore } from '../../../src/aws/dynamo/store.ts';
 import { EcrRegistry } from '../../../src/aws/ecr-registry.ts';
+import { EcrImageSignatures } from '../../../src/aws/ecr-signatures.ts';
 import { EcsReader } from '../../../src/aws/ecs-reader.ts';
 import { EcsTargetAdapter } from '../../../src/aws/ecs-target.ts';
 import { PullSecrets } from '../../../src/aws/pull-secrets.ts';
 import { SfnOrchestrator } from '../../../src/aws/sfn-orchestrator.ts';
 import { tableDefinition } from '../../../src/aws/table.ts';
 import { parseConfig } from '../../../src/core/config/load.ts';
+import { OciDigestClient } from '../../../src/registry/oci-digest.ts';
 import { type AwsCall, needed, recordCalls } from '../../support/aws-calls.ts';
 import { allows, type Grant } from '../../support/iam-policy.ts';
 import { type Moto, startMoto } from '../../support/moto.ts';
@@ -106,6 +108,13 @@ function adapters(keys: Keys, calls: AwsCall[]) {
     builds: new CodeBuildBuilds(recordCalls(new CodeBuildClient(sdkConfig(options(keys))), calls)),
     pullSecrets: new PullSecrets(recordCalls(new SecretsManagerClient(sdkConfig(options(keys))), calls)),
     ecsTarget,
+    // The registry API is not moto's: a closed loopback port stands for it, so only the token call is IAM's here.
+    signatures: new EcrImageSignatures({
+      ecr: recordCalls(new ECRClient(sdkConfig(options(keys))), calls),
+      client: new OciDigestClient({ timeoutMs: 500 }),
+      others: { cosignSignatures: async () => [], notationSignatures: async () => [] },
+      endpointOverride: 'http://127.0.0.1:9',
+    }),
   };
 }
 type Adapters = ReturnType<typeof adapters>;
@@ -179,6 +188,11 @@ const USES: Record<Capability, (a: Adapters, fn: string) => Promise<unknown>> = 
     a.ecr.scanImage({ registry: 'ecr', repository: 'web', tag: '1.0.0' }).catch(notDenied),
   registry: (a) => a.ecr.resolveDigest('web', '1.0.0'),
   pullSecrets: (a) => a.pullSecrets.read('web-pull'),
+  // GetAuthorizationToken is IAM's; the registry call after it fails to connect (not a denial).
+  signatures: (a) =>
+    a.signatures
+      .notationSignatures({ registry: 'ecr', repository: 'web', tag: '1.0.0', digest: `sha256:${'b'.repeat(64)}` })
+      .catch(notDenied),
   ecsRead: (a) => a.ecsReader.serviceState('main', 'api'),
   builds: (a) => a.builds.getBuild(`${PREFIX}-helm-deploy:00000000-0000-0000-0000-000000000000`).catch(notDenied),
   ecsTarget: (a, fn) =>
