@@ -152,11 +152,11 @@ services:
     expect(path.states.filter((s) => s === 'RequestStepApproval')).toHaveLength(2);
     expect(path.states.filter((s) => s === 'NextStep')).toHaveLength(2);
     expect(path.states.at(-3)).toBe('RecordSucceeded');
-    // Up to DeployTarget? as all at once (8, the freeze choice first), StartRollout, per step 12 states (select, approval
-    // choice, record, target choice, deploy, record, check, choice, bake, check, choice, last-step
-    // choice), 2 more per approved step, NextStep between steps, and the 3 closing states.
+    // Up to DeployTarget? as all at once (8, the freeze choice first), StartRollout, per step 11 states (select, approval
+    // choice, record, deploy, record, check, choice, bake, check, choice, last-step choice), 2 more per
+    // approved step, NextStep between steps, and the 3 closing states.
     expect(allAtOnce.environments[0]!.path.transitions).toBe(18);
-    expect(path.transitions).toBe(8 + 1 + 3 * 12 + 2 * 2 + 2 + 3);
+    expect(path.transitions).toBe(8 + 1 + 3 * 11 + 2 * 2 + 2 + 3);
     expect(report.perDeployment.transitions).toBeGreaterThan(allAtOnce.perDeployment.transitions);
     expect(report.perDeployment.lambdaInvocations).toBeGreaterThan(allAtOnce.perDeployment.lambdaInvocations);
     // Failing at the first step's bake: one deploy, then the rollback.
