@@ -23,6 +23,8 @@ export const ERRORS = {
   signatureInvalid: 'Coconut.SignatureInvalid',
   /** The target cannot take this deployment as configured (checked before anything changed). */
   targetInvalid: 'Coconut.TargetInvalid',
+  /** Not a failure: a hold before the lock (pin) was released; the state machine asks the gate again. */
+  gateChanged: 'Coconut.GateChanged',
 } as const;
 
 export interface DescribedFailure {

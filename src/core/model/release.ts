@@ -24,3 +24,10 @@ export interface Trigger {
   actorId?: string;
   at: string;
 }
+
+/** Deployments nobody chose by hand: events from registries and git. Only these wait at pins. */
+const AUTOMATIC: ReadonlySet<Trigger['kind']> = new Set(['ecr-push', 'ghcr-push', 'dockerhub-push', 'git-tag']);
+
+export function isAutomatic(trigger: Pick<Trigger, 'kind'>): boolean {
+  return AUTOMATIC.has(trigger.kind);
+}
