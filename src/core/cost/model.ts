@@ -186,7 +186,11 @@ function environmentScenario(env: ServiceConfig['environments'][number], failing
         ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}),
         bakeSeconds: env.bake,
         ...(env.rollout ? { rollout: { bakeSeconds: stepBake } } : {}),
+        // A push: automatic deployments pass the freeze and pin gate in every environment (plan.ts gatedAtPins).
+        freeze: [],
       },
+      // ...and find it open (no window closed, no pin).
+      freezeGate: { open: true },
       alarmCheck: { breached: false },
       rollback: { canRollBack: true },
     },
