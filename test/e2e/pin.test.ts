@@ -3,7 +3,7 @@
  * Frozen states, the real store (dynalite), the `coconut` CLI spawned as a user runs it, and real
  * ansible-playbook deploys.
  *
- * - 1.0.0 is pushed and deploys everywhere; prod is pinned at 1.0.0.
+ * - prod runs 1.0.0 (recorded in the store) and is pinned at 1.0.0.
  * - 1.1.0 is pushed: staging deploys it, prod waits at the pin (no polling: one Frozen task whose
  *   token sits in the pin), and `coconut status` says so.
  * - `coconut unpin` releases it: prod deploys 1.1.0; `coconut history` lists who pinned and
@@ -27,13 +27,18 @@ describe('Pins (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
       prodBake: '1s',
       probes: false,
     });
+    // What runs on prod, as a deployment that succeeded there records it (written to the real store
+    // directly: this test is about the pin, and the machine runs few real deploys per test limit).
+    await rt.ports.store.setEnvironmentVersions(
+      'demo-api',
+      'prod',
+      { current: { version: '1.0.0', deploymentId: 'demo-api-1_0_0-000000000000' } },
+      new Date(),
+    );
   });
   afterAll(() => rt?.stop());
 
-  it('a pin holds pushes: staging deploys, prod waits at the pin (shown in status); unpin -> prod deploys', async () => {
-    const first = startedId(await rt.push('1.0.0'));
-    expect((await rt.waitForStage(first, 'prod', ['SUCCEEDED', 'FAILED'])).state).toBe('SUCCEEDED');
-
+  it('refuses a pin that would not be true, a second pin and an unpin of nothing, saying why', async () => {
     // --version must say what runs there: a pin says what the environment is held at.
     const wrong = await coconut(['pin', 'demo-api', '--env', 'prod', '--version', '0.9.0', '--reason', 'audit'], {
       env: rt.cliEnv,
@@ -43,16 +48,26 @@ describe('Pins (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
     const noReason = await coconut(['pin', 'demo-api', '--env', 'prod'], { env: rt.cliEnv });
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toContain('--reason is required');
+    const pinned = await coconut(['pin', 'demo-api', '--env', 'prod', '--reason', 'first'], { env: rt.cliEnv });
+    expect(pinned.stderr).toBe('');
+    expect(pinned.stdout).toMatch(/^demo-api on prod is PINNED at 1\.0\.0 by .+: first\n/);
+    const twice = await coconut(['pin', 'demo-api', '--env', 'prod', '--reason', 'again'], { env: rt.cliEnv });
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('demo-api on prod is already PINNED at 1.0.0');
+    const unpinned = await coconut(['unpin', 'demo-api', '--env', 'prod'], { env: rt.cliEnv });
+    expect(unpinned.stdout).toBe('demo-api on prod is no longer pinned; no deployment was waiting\n');
+    const again = await coconut(['unpin', 'demo-api', '--env', 'prod'], { env: rt.cliEnv });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('demo-api on prod is not pinned (nothing to unpin)');
+  });
 
+  it('a pin holds pushes: staging deploys, prod waits at the pin (shown in status); unpin -> prod deploys', async () => {
     const pinned = await coconut(['pin', 'demo-api', '--env', 'prod', '--version', '1.0.0', '--reason', 'hold for the audit'], {
       env: rt.cliEnv,
     });
     expect(pinned.stderr).toBe('');
     expect(pinned.code).toBe(0);
     expect(pinned.stdout).toMatch(/^demo-api on prod is PINNED at 1\.0\.0 by .+: hold for the audit\n/);
-    const twice = await coconut(['pin', 'demo-api', '--env', 'prod', '--reason', 'again'], { env: rt.cliEnv });
-    expect(twice.code).toBe(1);
-    expect(twice.stderr).toContain('demo-api on prod is already PINNED at 1.0.0');
 
     const id = startedId(await rt.push('1.1.0'));
     expect((await rt.waitForStage(id, 'staging', ['SUCCEEDED', 'FAILED'])).state).toBe('SUCCEEDED');
@@ -70,15 +85,19 @@ describe('Pins (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('Pinned:');
     expect(status.stdout).toMatch(
-      new RegExp(`demo-api/prod: PINNED at 1\\.0\\.0 by .+: hold for the audit \\(since .+\\); waiting at pin: demo-api 1\\.1\\.0 \\(${id}\\)`),
+      new RegExp(
+        `demo-api/prod: PINNED at 1\\.0\\.0 by .+: hold for the audit \\(since .+\\); waiting at pin: demo-api 1\\.1\\.0 \\(${id}\\)`,
+      ),
     );
-    const json = JSON.parse((await coconut(['status', '--json'], { env: rt.cliEnv })).stdout) as {
-      services: { service: string; environments: { name: string; pin?: Record<string, unknown> }[] }[];
-    };
-    const prodStatus = json.services.find((s) => s.service === 'demo-api')?.environments.find((e) => e.name === 'prod');
+    const body = await (await rt.fetch('/api/status')).text();
+    const prodStatus = (
+      JSON.parse(body) as { services: { service: string; environments: { name: string; pin?: Record<string, unknown> }[] }[] }
+    ).services
+      .find((s) => s.service === 'demo-api')
+      ?.environments.find((e) => e.name === 'prod');
     expect(prodStatus?.pin).toMatchObject({ version: '1.0.0', reason: 'hold for the audit', waiting: [{ deploymentId: id }] });
     // The waiters' task tokens never leave the server.
-    expect(JSON.stringify(json)).not.toContain(waiting.waiters[id]?.token ?? 'no token');
+    expect(body).not.toContain(waiting.waiters[id]?.token ?? 'no token');
 
     const unpinned = await coconut(['unpin', 'demo-api', '--env', 'prod', '--comment', 'audit done'], { env: rt.cliEnv });
     expect(unpinned.stderr).toBe('');
@@ -107,14 +126,11 @@ describe('Pins (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
     expect(history.stdout).toContain('Pins:');
     expect(history.stdout).toMatch(/UNPIN\s+\S+.*audit done\s+released /);
     expect(history.stdout).toMatch(/PIN at 1\.0\.0\s+\S+.*hold for the audit/);
-    const events = await rt.ports.store.listPinEvents({ service: 'demo-api', environment: 'prod' });
+    const events = await rt.ports.store.listPinEvents({ service: 'demo-api', environment: 'prod', limit: 2 });
     expect(events.map((e) => [e.action, e.reason, e.released])).toEqual([
       ['unpin', 'audit done', [id]],
       ['pin', 'hold for the audit', undefined],
     ]);
-    const again = await coconut(['unpin', 'demo-api', '--env', 'prod'], { env: rt.cliEnv });
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain('demo-api on prod is not pinned (nothing to unpin)');
   });
 
   it('does not hold a manual deploy: a person chose it', async () => {
