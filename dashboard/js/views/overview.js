@@ -3,6 +3,7 @@ import { get } from '../api.js';
 import { ago, h, healthPill, stateBadge, stepTag } from '../dom.js';
 import { endedBadly } from '../states.js';
 import { approvalsPanel } from './approvals.js';
+import { pinNote } from './pin.js';
 import { live, replace } from './view.js';
 
 function envColumns(services) {
@@ -35,6 +36,7 @@ function cell(svc, env) {
     latest?.alarm ? h('div.alarm', {}, `alarm ${latest.alarm}`) : null,
     bad && latest.reason ? h('div.reason', {}, latest.reason) : null,
     env.needsAttention ? h('div.attention', {}, 'needs attention: the rollback failed') : null,
+    pinNote(env),
   );
 }
 

@@ -2,9 +2,9 @@
 import { parseArgs } from 'node:util';
 import type { StageRecord } from '../../core/model/deployment.ts';
 import { STAGE_STATES } from '../../core/model/deployment.ts';
+import type { PinEvent } from '../../core/ports.ts';
 import { request, useStage } from '../client.ts';
 import { UsageError } from '../errors.ts';
-import type { PinEvent } from '../../core/ports.ts';
 import { ago, table } from '../format.ts';
 import { stageLabel } from './status.ts';
 
@@ -33,7 +33,10 @@ export async function history(args: string[]): Promise<number> {
     throw new UsageError(`--state must be one of ${STAGE_STATES.join(', ')}, got "${values.state}"`);
   useStage(values.stage);
   const query = new URLSearchParams({ limit: String(limit), ...(values.env ? { environment: values.env } : {}) });
-  const data = await request<{ stages: StageRecord[]; pins?: PinEvent[] }>('GET', `/api/history/${encodeURIComponent(service)}?${query}`);
+  const data = await request<{ stages: StageRecord[]; pins?: PinEvent[] }>(
+    'GET',
+    `/api/history/${encodeURIComponent(service)}?${query}`,
+  );
   if (wanted) data.stages = data.stages.filter((s) => s.state === wanted);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);

@@ -57,7 +57,13 @@ export async function runFreezeGate(deps: FreezeGateDeps, ref: StageRef, windows
   }
   const message = frozenMessage(status);
   if (stage?.reason !== message) await note(deps, ref, message);
-  return { open: false, pinned: false, waitSeconds: waitSeconds(status, now), message, ...(status.next ? { until: status.next.at } : {}) };
+  return {
+    open: false,
+    pinned: false,
+    waitSeconds: waitSeconds(status, now),
+    message,
+    ...(status.next ? { until: status.next.at } : {}),
+  };
 }
 
 function waitSeconds(status: FreezeStatus, now: Date): number {

@@ -21,7 +21,17 @@ import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, TaskTo
 import { ERRORS } from '../model/failure.ts';
 import { isValidTag } from '../model/oci.ts';
 import { isAutomatic } from '../model/release.ts';
-import type { Clock, EnvironmentVersions, Log, Notifier, Orchestrator, PinRecord, Pins, StageProgress, UserGroups } from '../ports.ts';
+import type {
+  Clock,
+  EnvironmentVersions,
+  Log,
+  Notifier,
+  Orchestrator,
+  PinRecord,
+  Pins,
+  StageProgress,
+  UserGroups,
+} from '../ports.ts';
 import {
   type Actor,
   chatIdOf,
@@ -159,7 +169,10 @@ export async function pinEnvironment(deps: PinDeps, req: PinRequest): Promise<Pi
     at: now,
     reason,
   });
-  deps.log.info(`${pin.service} on ${pin.environment}: ${pinSummary(pin)}`, { service: pin.service, environment: pin.environment });
+  deps.log.info(`${pin.service} on ${pin.environment}: ${pinSummary(pin)}`, {
+    service: pin.service,
+    environment: pin.environment,
+  });
   return pin;
 }
 
@@ -232,7 +245,12 @@ async function noteStage(
   try {
     const stage = await deps.store.getStage(ref.deploymentId, ref.environment);
     if (!stage) return;
-    const updated = await deps.store.updateStage(ref.deploymentId, ref.environment, { state: stage.state, reason }, deps.clock.now());
+    const updated = await deps.store.updateStage(
+      ref.deploymentId,
+      ref.environment,
+      { state: stage.state, reason },
+      deps.clock.now(),
+    );
     await deps.notifier.stageChanged(updated);
   } catch (error) {
     deps.log.warn('could not note the pin on the stage', { error: String(error) });
@@ -260,7 +278,9 @@ export async function holdAtPin(deps: { store: Pins; clock: Clock; log: Log }, r
     if (!pin) throw gateChanged(`the pin on ${ref.environment} was lifted meanwhile`);
     const waiter = { version: ref.version, token: taskToken, since: deps.clock.now().toISOString() };
     if (pin.waiters[ref.deploymentId]?.token === taskToken) return;
-    if (await deps.store.putPin({ ...pin, waiters: { ...pin.waiters, [ref.deploymentId]: waiter }, revision: pin.revision + 1 })) {
+    if (
+      await deps.store.putPin({ ...pin, waiters: { ...pin.waiters, [ref.deploymentId]: waiter }, revision: pin.revision + 1 })
+    ) {
       deps.log.info(
         `${ref.service} ${ref.version} waits at the pin on ${ref.environment}; to release it: coconut unpin ${ref.service} --env ${ref.environment}`,
         { deploymentId: ref.deploymentId },

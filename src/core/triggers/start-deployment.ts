@@ -10,10 +10,10 @@ import type { ReleaseEvent } from '../model/release.ts';
 import type { Clock, ImageRegistry, Log, NewDeployments, Notifier, Orchestrator } from '../ports.ts';
 import {
   buildPlan,
-  gatedAtPins,
   type DeploymentPlan,
   deploymentRecord,
   explainNoMatch,
+  gatedAtPins,
   imageOf,
   initialStages,
   matchServices,
