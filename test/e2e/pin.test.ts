@@ -9,6 +9,7 @@
  * - `coconut unpin` releases it: prod deploys 1.1.0; `coconut history` lists who pinned and
  *   unpinned, when and why.
  * - a manual deploy is not held by a pin.
+ * The machine these tests share is slow to spawn a CLI: the CLI runs where its output is the point.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,15 +60,21 @@ describe('Pins (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
     const again = await coconut(['unpin', 'demo-api', '--env', 'prod'], { env: rt.cliEnv });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('demo-api on prod is not pinned (nothing to unpin)');
+    // Who pinned and unpinned, when and why, in `coconut history`.
+    const history = await coconut(['history', 'demo-api', '--env', 'prod'], { env: rt.cliEnv });
+    expect(history.code).toBe(0);
+    expect(history.stdout).toContain('Pins:');
+    expect(history.stdout).toMatch(/prod\s+UNPIN\s+\S+/);
+    expect(history.stdout).toMatch(/prod\s+PIN at 1\.0\.0\s+\S+.*first/);
   });
 
   it('a pin holds pushes: staging deploys, prod waits at the pin (shown in status); unpin -> prod deploys', async () => {
-    const pinned = await coconut(['pin', 'demo-api', '--env', 'prod', '--version', '1.0.0', '--reason', 'hold for the audit'], {
-      env: rt.cliEnv,
+    // Pinned through the API the CLI calls (the CLI's own pin is the test above: each spawn is slow here).
+    const pinned = await rt.fetch('/api/pins', {
+      method: 'POST',
+      body: JSON.stringify({ service: 'demo-api', environment: 'prod', version: '1.0.0', reason: 'hold for the audit' }),
     });
-    expect(pinned.stderr).toBe('');
-    expect(pinned.code).toBe(0);
-    expect(pinned.stdout).toMatch(/^demo-api on prod is PINNED at 1\.0\.0 by .+: hold for the audit\n/);
+    expect(pinned.status, await pinned.clone().text()).toBe(201);
 
     const id = startedId(await rt.push('1.1.0'));
     expect((await rt.waitForStage(id, 'staging', ['SUCCEEDED', 'FAILED'])).state).toBe('SUCCEEDED');
@@ -121,11 +128,13 @@ describe('Pins (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
       'AcquireLock',
     ]);
 
-    const history = await coconut(['history', 'demo-api', '--env', 'prod'], { env: rt.cliEnv });
-    expect(history.code).toBe(0);
-    expect(history.stdout).toContain('Pins:');
-    expect(history.stdout).toMatch(/UNPIN\s+\S+.*audit done\s+released /);
-    expect(history.stdout).toMatch(/PIN at 1\.0\.0\s+\S+.*hold for the audit/);
+    const history = (await (await rt.fetch('/api/history/demo-api?environment=prod&limit=2')).json()) as {
+      pins: { action: string; reason?: string; released?: string[]; by: string; at: string }[];
+    };
+    expect(history.pins.map((e) => [e.action, e.reason, e.released])).toEqual([
+      ['unpin', 'audit done', [id]],
+      ['pin', 'hold for the audit', undefined],
+    ]);
     const events = await rt.ports.store.listPinEvents({ service: 'demo-api', environment: 'prod', limit: 2 });
     expect(events.map((e) => [e.action, e.reason, e.released])).toEqual([
       ['unpin', 'audit done', [id]],
@@ -134,14 +143,24 @@ describe('Pins (local runtime)', { timeout: REAL_DEPLOY_TEST_LIMIT_MS }, () => {
   });
 
   it('does not hold a manual deploy: a person chose it', async () => {
-    expect((await coconut(['pin', 'demo-api', '--env', 'prod', '--reason', 'change freeze'], { env: rt.cliEnv })).code).toBe(0);
-    const run = await coconut(['deploy', 'demo-api', '1.0.0', '--env', 'prod', '--wait'], { env: rt.cliEnv, timeoutMs: 200_000 });
-    expect(run.code, run.stderr).toBe(0);
-    const [latest] = await rt.ports.store.listStages({ service: 'demo-api', environment: 'prod', limit: 1 });
-    expect(latest).toMatchObject({ version: '1.0.0', state: 'SUCCEEDED' });
-    expect(rt.engine.events(latest?.deploymentId ?? '').map((e) => e.state)).not.toContain('Frozen');
-    expect((await coconut(['unpin', 'demo-api', '--env', 'prod'], { env: rt.cliEnv })).stdout).toContain(
-      'no deployment was waiting',
-    );
+    const pin = await rt.fetch('/api/pins', {
+      method: 'POST',
+      body: JSON.stringify({ service: 'demo-api', environment: 'prod', reason: 'change freeze' }),
+    });
+    expect(pin.status).toBe(201);
+    // POST /api/deployments is what `coconut deploy` sends (test/e2e/cli-deploy.test.ts runs the command).
+    const started = await rt.fetch('/api/deployments', {
+      method: 'POST',
+      body: JSON.stringify({ service: 'demo-api', version: '1.0.0', environments: ['prod'], requestId: 'pin-e2e-manual' }),
+    });
+    expect(started.status).toBe(201);
+    const { deployment } = (await started.json()) as { deployment: { deploymentId: string } };
+    expect((await rt.waitForStage(deployment.deploymentId, 'prod', ['SUCCEEDED', 'FAILED'])).state).toBe('SUCCEEDED');
+    expect(rt.engine.events(deployment.deploymentId).map((e) => e.state)).not.toContain('Frozen');
+    const unpin = await rt.fetch('/api/unpins', {
+      method: 'POST',
+      body: JSON.stringify({ service: 'demo-api', environment: 'prod' }),
+    });
+    expect(await unpin.json()).toMatchObject({ released: [] });
   });
 });
