@@ -27,9 +27,10 @@ import { parseCallerArn, principalId } from '../src/core/model/iam-identity.ts';
 import { describeZodIssues } from '../src/core/model/zod-issues.ts';
 import { type Actor, decideApproval } from '../src/core/pipeline/approvals.ts';
 import { mappedSlackId, oidcIdentity } from '../src/core/pipeline/four-eyes.ts';
+import { pinEnvironment, unpinEnvironment } from '../src/core/pipeline/pins.ts';
 import type { ApprovalStatus } from '../src/core/ports.ts';
 import { type AslDefinition, stateGraph } from '../src/core/read-models/state-machine-graph.ts';
-import { publicApproval, serviceStatus } from '../src/core/read-models/status.ts';
+import { publicApproval, publicPin, serviceStatus } from '../src/core/read-models/status.ts';
 import { startManualDeployment } from '../src/core/triggers/manual-deploy.ts';
 import { startPromotion } from '../src/core/triggers/promote.ts';
 import { startRollback } from '../src/core/triggers/rollback.ts';
@@ -224,6 +225,19 @@ const promoteBody = z.strictObject({
   requestId: z.string().optional(),
 });
 
+const pinBody = z.strictObject({
+  service: z.string().min(1),
+  environment: z.string().min(1),
+  version: z.string().min(1).optional(),
+  reason: z.string({ error: 'expected a reason saying why the environment is pinned' }),
+});
+
+const unpinBody = z.strictObject({
+  service: z.string().min(1),
+  environment: z.string().min(1),
+  comment: z.string().optional(),
+});
+
 const rollbackBody = z.strictObject({
   service: z.string().min(1),
   environment: z.string().min(1),
@@ -318,8 +332,12 @@ export const API_ROUTES: { readonly [K in ApiRouteKey]: Route<K> } = {
     if (!p.config.services.some((s) => s.name === service))
       throw new NotFoundError(`no service named ${service} in coconut.yaml`);
     const { environment, limit } = queryOf(event, historyQuery);
-    const stages = await p.store.listStages({ service, ...(environment ? { environment } : {}), limit });
-    return json(200, { service, stages });
+    const [stages, pins] = await Promise.all([
+      p.store.listStages({ service, ...(environment ? { environment } : {}), limit }),
+      // Who pinned and unpinned, when and why (src/core/pipeline/pins.ts).
+      p.store.listPinEvents({ service, ...(environment ? { environment } : {}), limit }),
+    ]);
+    return json(200, { service, stages, pins });
   },
   'GET /api/approvals': async (p, { event }) => {
     const { status, limit } = queryOf(event, approvalsQuery);
@@ -381,6 +399,27 @@ export const API_ROUTES: { readonly [K in ApiRouteKey]: Route<K> } = {
       source: { ...source, deploymentId: proof.deploymentId },
       deployment,
     });
+  },
+  'POST /api/pins': async (p, { event }) => {
+    const body = bodyOf(event, pinBody);
+    const pin = await pinEnvironment(p, {
+      service: body.service,
+      environment: body.environment,
+      reason: body.reason,
+      actor: actorOf(event, p.config),
+      ...(body.version ? { version: body.version } : {}),
+    });
+    return json(201, { pin: publicPin(pin) });
+  },
+  'POST /api/unpins': async (p, { event }) => {
+    const body = bodyOf(event, unpinBody);
+    const { pin, released } = await unpinEnvironment(p, {
+      service: body.service,
+      environment: body.environment,
+      actor: actorOf(event, p.config),
+      ...(body.comment ? { comment: body.comment } : {}),
+    });
+    return json(200, { pin: publicPin(pin), released });
   },
   'GET /api/state-machines/{name}': async (_p, { path }) => {
     const { name } = path;

@@ -35,6 +35,9 @@ const ROUTES = [
   { route: 'POST /api/import', fn: 'api' },
   // Release governance (issue 16): promote the digest proven on an earlier environment.
   { route: 'POST /api/promotions', fn: 'api' },
+  // ...and pin an environment at what runs there (automatic deployments wait), or unpin it.
+  { route: 'POST /api/pins', fn: 'api' },
+  { route: 'POST /api/unpins', fn: 'api' },
 ] as const satisfies readonly HttpRoute[];
 
 export const HTTP_ROUTES: readonly HttpRoute[] = ROUTES;

@@ -12,6 +12,8 @@
  * webhook delivery answer     DELIVERY#<id>      META                  (TTL: 7 days)
  * chat thread of a deployment THREAD#<id>        THREAD
  * webhook seen (replays)      SEEN#<key>         SEEN
+ * pin of an environment       PINS               <svc>#<env>
+ * pin / unpin history         PINLOG#<service>   <at>#<env>#<action>
  *
  * The keys of each kind are built in one place, dynamo/keys.ts; items from records in dynamo/items.ts.
  */

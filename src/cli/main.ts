@@ -12,6 +12,7 @@ import { dev, usage as devUsage } from './commands/dev.ts';
 import { exportCommand, exportUsage, importCommand, importUsage } from './commands/export-import.ts';
 import { generateCommand, usage as generateUsage } from './commands/generate.ts';
 import { history, usage as historyUsage } from './commands/history.ts';
+import { pin, pinUsage, unpin, unpinUsage } from './commands/pin.ts';
 import { preflight, usage as preflightUsage } from './commands/preflight.ts';
 import { promote, promoteUsage } from './commands/promote.ts';
 import { push, usage as pushUsage } from './commands/push.ts';
@@ -64,6 +65,12 @@ export const COMMANDS: Record<string, Command> = {
     usage: promoteUsage,
     summary: 'deploy to an environment the exact image digest that passed on the one before it',
   },
+  pin: {
+    run: pin,
+    usage: pinUsage,
+    summary: 'hold an environment at what runs there: automatic deployments wait at the pin',
+  },
+  unpin: { run: unpin, usage: unpinUsage, summary: 'lift a pin; the deployments waiting at it go on' },
   watch: { run: watch, usage: watchUsage, summary: 'follow a deployment step by step until it ends' },
   cost: { run: cost, usage: costUsage, summary: 'what Coconut costs per deployment and per month, beside CodePipeline V2' },
   export: {

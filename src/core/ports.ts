@@ -391,6 +391,64 @@ export interface ReplayGuard {
   rememberOnce(key: string, expiresAt: number): Promise<boolean>;
 }
 
+/**
+ * A pin: an environment held at a version (`coconut pin`), runtime state, not config. Automatic
+ * deployments (pushes, tags, webhooks) that reach it wait on their task tokens, kept here, until
+ * `coconut unpin` wakes them (src/core/pipeline/pins.ts).
+ */
+export interface PinRecord {
+  service: string;
+  environment: string;
+  /** The version the environment is held at (shown); absent when it never ran one. */
+  version?: string;
+  reason: string;
+  /** Who pinned, for people to read. */
+  pinnedBy: string;
+  /** Who pinned, as a stable identity (as approvals record it); absent for the local operator. */
+  pinnedById?: string;
+  pinnedAt: string;
+  /** Deployments waiting at the pin, by deployment id. */
+  waiters: Record<string, PinWaiter>;
+  /** Optimistic concurrency: every write names the revision it read (1: the first). */
+  revision: number;
+}
+
+export interface PinWaiter {
+  version: string;
+  /** The waiting hold's task token: unpin settles it (the gate then looks again). */
+  token: string;
+  since: string;
+}
+
+/** One line of an environment's pin history: who pinned or unpinned it, when and why. */
+export interface PinEvent {
+  service: string;
+  environment: string;
+  action: 'pin' | 'unpin';
+  version?: string;
+  by: string;
+  byId?: string;
+  at: string;
+  /** The pin's reason, or the unpin's comment. */
+  reason?: string;
+  /** Unpin: the deployments it released. */
+  released?: string[];
+}
+
+/** Pins and their history (src/core/pipeline/pins.ts). */
+export interface Pins {
+  getPin(service: string, environment: string): Promise<PinRecord | undefined>;
+  /** Every pin, of one service or of all. */
+  listPins(service?: string): Promise<PinRecord[]>;
+  /** Writes the pin if its stored revision is still `pin.revision - 1` (0: absent). */
+  putPin(pin: PinRecord): Promise<boolean>;
+  /** Deletes the pin if its stored revision is `revision`. */
+  deletePin(service: string, environment: string, revision: number): Promise<boolean>;
+  addPinEvent(event: PinEvent): Promise<void>;
+  /** Newest first. */
+  listPinEvents(query: { service: string; environment?: string; limit?: number }): Promise<PinEvent[]>;
+}
+
 /** Deployment history for `coconut export` and `coconut import` (src/core/history/history-transfer.ts). */
 export interface HistoryArchive {
   /**
@@ -419,7 +477,8 @@ export interface Store
     ChatThreads,
     WebhookDeliveries,
     ReplayGuard,
-    HistoryArchive {}
+    HistoryArchive,
+    Pins {}
 
 /** The chat thread of one deployment, as history holds it. */
 export interface ChatThreadRecord extends ChatThread {

@@ -163,6 +163,11 @@ const LOCAL: Record<string, Step | Step[]> = {
   'npx coconut promote demo-api --to prod': {
     says: [/promoting demo-api 1\.0\.0 \(sha256:[0-9a-f]{64}, passed on staging\) to prod/, /— deployment /],
   },
+  // A pin and its unpin, one after the other (README, then docs/cli.md): nothing waits in between.
+  'npx coconut pin demo-api --env prod --reason "hold for the audit"': {
+    says: [/demo-api on prod is PINNED (at \S+ )?by .+: hold for the audit/],
+  },
+  'npx coconut unpin demo-api --env prod --comment "audit done"': { says: [/demo-api on prod is no longer pinned/] },
   'npx coconut webhook github-tag 1.3.0 --repo coconut-demo/demo-api': {
     says: [/sent tag 1\.3\.0 of coconut-demo\/demo-api .*HTTP 20\d/],
   },

@@ -117,6 +117,16 @@ function shaped(key: string): fc.Arbitrary<unknown> | undefined {
         { service, to: environment, from: environment, version: notTag, requestId: fc.string({ maxLength: 70 }) },
         { requiredKeys: ['service'] },
       );
+    case 'POST /api/pins':
+      return fc.record(
+        { service, environment, version: notTag, reason: fc.string({ maxLength: 600 }) },
+        { requiredKeys: ['service', 'environment'] },
+      );
+    case 'POST /api/unpins':
+      return fc.record(
+        { service, environment, comment: fc.string({ maxLength: 600 }) },
+        { requiredKeys: ['service', 'environment'] },
+      );
     case 'POST /api/approvals/{id}/approve':
     case 'POST /api/approvals/{id}/reject':
       return fc.record({ comment: fc.string({ maxLength: 200 }) }, { requiredKeys: [] });

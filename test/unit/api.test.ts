@@ -65,6 +65,7 @@ function recordingPorts() {
       listDeployments: record('listDeployments', []),
       listStages: record('listStages', []),
       listApprovals: record('listApprovals', []),
+      listPinEvents: record('listPinEvents', []),
       getDeployment: record('getDeployment', undefined),
       readHistory: async () => {
         throw new ExportTooLargeError('the history is over 5 MB: ask for pages');
@@ -109,6 +110,7 @@ describe('functions/api.ts', () => {
       { listDeployments: { service: 'web', limit: 5 } },
       { listApprovals: { status: 'EXPIRED', limit: 50 } },
       { listStages: { service: 'web', environment: 'prod', limit: 50 } },
+      { listPinEvents: { service: 'web', environment: 'prod', limit: 50 } },
     ]);
   });
 

@@ -61,16 +61,16 @@ describe('Cost model (core/cost)', () => {
       lambdaMilliseconds: 1000,
       architecture: 'arm64',
     });
-    // Map state + 16 (staging) + 18 (prod with approval); each environment's path starts at the
-    // FreezeWindows? choice (one transition, also without windows).
-    expect(r.perDeployment.transitions).toBe(35);
-    // 8 + 10 in the state machine, plus the trigger and the approval decision
-    expect(r.perDeployment.lambdaInvocations).toBe(20);
-    expect(r.perDeployment.gbSeconds).toBe(20);
+    // Map state + 18 (staging) + 20 (prod with approval): a push passes the freeze and pin gate
+    // in each environment (FreezeWindows?, FreezeGate, FreezeOpen?; plan.ts gatedAtPins).
+    expect(r.perDeployment.transitions).toBe(39);
+    // 9 + 11 in the state machine, plus the trigger and the approval decision
+    expect(r.perDeployment.lambdaInvocations).toBe(22);
+    expect(r.perDeployment.gbSeconds).toBe(22);
     expect(r.perDeployment.buildMinutes).toBe(6);
     const [sfn, lambda, build] = r.perDeployment.lines;
-    expect(sfn?.usd).toBeCloseTo(35 * 0.000025, 10);
-    expect(lambda?.usd).toBeCloseTo(20 * 0.2e-6 + 20 * 0.0000133334, 10);
+    expect(sfn?.usd).toBeCloseTo(39 * 0.000025, 10);
+    expect(lambda?.usd).toBeCloseTo(22 * 0.2e-6 + 22 * 0.0000133334, 10);
     expect(build?.usd).toBeCloseTo(6 * 0.005, 10);
     expect(r.perMonth.deployments).toBe(300);
     // CodePipeline: per environment the build (3 min) and the bake (5 and 10 min) as action minutes.
@@ -152,11 +152,11 @@ services:
     expect(path.states.filter((s) => s === 'RequestStepApproval')).toHaveLength(2);
     expect(path.states.filter((s) => s === 'NextStep')).toHaveLength(2);
     expect(path.states.at(-3)).toBe('RecordSucceeded');
-    // Up to DeployTarget? as all at once (8, the freeze choice first), StartRollout, per step 11 states (select, approval
-    // choice, record, deploy, record, check, choice, bake, check, choice, last-step choice), 2 more per
+    // Up to DeployTarget? as all at once (10, the freeze and pin gate first), StartRollout, per step 11 states (select,
+    // approval choice, record, deploy, record, check, choice, bake, check, choice, last-step choice), 2 more per
     // approved step, NextStep between steps, and the 3 closing states.
-    expect(allAtOnce.environments[0]!.path.transitions).toBe(18);
-    expect(path.transitions).toBe(8 + 1 + 3 * 11 + 2 * 2 + 2 + 3);
+    expect(allAtOnce.environments[0]!.path.transitions).toBe(20);
+    expect(path.transitions).toBe(10 + 1 + 3 * 11 + 2 * 2 + 2 + 3);
     expect(report.perDeployment.transitions).toBeGreaterThan(allAtOnce.perDeployment.transitions);
     expect(report.perDeployment.lambdaInvocations).toBeGreaterThan(allAtOnce.perDeployment.lambdaInvocations);
     // Failing at the first step's bake: one deploy, then the rollback.
@@ -188,9 +188,9 @@ services:
     expect(path.states.filter((s) => s === 'RequestEcsStepApproval')).toHaveLength(1);
     expect(path.states.filter((s) => s === 'ContinueEcsRollout')).toHaveLength(1);
     expect(path.states.at(-3)).toBe('RecordSucceeded');
-    // 8 states up to DeployTarget?; start, record, follow, choice; 7 for the approval (record, request,
+    // 10 states up to DeployTarget? (the freeze and pin gate included); start, record, follow, choice; 7 for the approval (record, request,
     // record, continue, then record, follow and choice again); 3 closing.
-    expect(path.transitions).toBe(8 + 4 + 7 + 3);
+    expect(path.transitions).toBe(10 + 4 + 7 + 3);
     // Failing: ECS rolled back; Coconut records it without running a rollback of its own.
     const failed = walk(inner, {
       input: {
@@ -392,28 +392,28 @@ services:
   it('per deployment: transitions, invocations (plus the trigger and each approval), GB-seconds and build minutes, each priced', () => {
     const r = costModel(definition, twoEnvs, assumptions, p);
     expect(r.environments.map((e) => [e.environment, e.approval, e.bakeSeconds, e.path.transitions])).toEqual([
-      ['staging', false, 300, 16],
-      ['prod', true, 90, 18],
+      ['staging', false, 300, 18],
+      ['prod', true, 90, 20],
     ]);
-    // The Map state, then 16 and 18 (each starts with the freeze choice); 8 and 10 invocations; one build each.
+    // The Map state, then 18 and 20 (each starts with the freeze and pin gate); 9 and 11 invocations; one build each.
     expect(r.perDeployment).toEqual({
-      transitions: 35,
-      lambdaInvocations: 20,
-      gbSeconds: 20,
+      transitions: 39,
+      lambdaInvocations: 22,
+      gbSeconds: 22,
       buildMinutes: 5,
-      usd: 35 + (20 + 20 * 10) + 5 * 100,
+      usd: 39 + (22 + 22 * 10) + 5 * 100,
       lines: [
-        { what: 'Step Functions', quantity: '35 state transitions', usd: 35, verified: true },
-        { what: 'Lambda', quantity: '20 invocations, 20 GB-s', usd: 220, verified: false },
+        { what: 'Step Functions', quantity: '39 state transitions', usd: 39, verified: true },
+        { what: 'Lambda', quantity: '22 invocations, 22 GB-s', usd: 242, verified: false },
         { what: 'CodeBuild', quantity: '2 build(s) x 2.5 min, general1.small', usd: 500, verified: false },
       ],
     });
     expect(r).toMatchObject({ service: 'api', region: 'us-east-1', pricesRetrieved: PRICES.retrieved, assumptions });
   });
 
-  it('a rollback in the first environment: the Map and its failure path (8 invocations plus the trigger, two builds)', () => {
+  it('a rollback in the first environment: the Map and its failure path (9 invocations plus the trigger, two builds)', () => {
     const r = costModel(definition, twoEnvs, assumptions, p);
-    expect(r.rolledBack).toEqual({ transitions: 19, usd: 19 + 9 + 9 * 10 + 2 * 2.5 * 100 });
+    expect(r.rolledBack).toEqual({ transitions: 21, usd: 21 + 10 + 10 * 10 + 2 * 2.5 * 100 });
     // A first environment without a bake never enters Bake: its "failure" is the plain path.
     const unbaked = parseConfig(`
 services:
@@ -432,15 +432,15 @@ services:
     const r = costModel(definition, twoEnvs, assumptions, p);
     expect(r.perMonth).toEqual({
       deployments: 300,
-      usd: 755 * 300,
+      usd: 781 * 300,
       // transitions, requests, GB-seconds, build minutes, each over its free tier
-      afterFreeTiers: 35 * 300 - 100 + (20 * 300 - 50) + (20 * 300 - 5) * 10 + (5 * 300 - 7) * 100,
+      afterFreeTiers: 39 * 300 - 100 + (22 * 300 - 50) + (22 * 300 - 5) * 10 + (5 * 300 - 7) * 100,
     });
     // The free build minutes are general1.small's only.
     const medium = costModel(definition, twoEnvs, { ...assumptions, computeType: 'general1.medium', architecture: 'x86_64' }, p);
     expect(medium.perDeployment.lines[2]?.usd).toBe(5 * 200);
-    expect(medium.perDeployment.lines[1]?.usd).toBe(20 + 20 * 20);
-    expect(medium.perMonth.afterFreeTiers).toBe(10400 + 5950 + 5995 * 20 + 1500 * 200);
+    expect(medium.perDeployment.lines[1]?.usd).toBe(22 + 22 * 20);
+    expect(medium.perMonth.afterFreeTiers).toBe(11600 + 6550 + 6595 * 20 + 1500 * 200);
     // Free tiers bigger than the use: nothing to pay, never less.
     const generous = {
       ...p,
@@ -457,9 +457,9 @@ services:
   it('prices transitions, GB-seconds and their free tiers with the rates and the assumptions, not around them', () => {
     const dear = { ...p, stepFunctions: { ...p.stepFunctions, perStateTransition: 2 } } as typeof PRICES;
     const r = costModel(definition, twoEnvs, { ...assumptions, lambdaMemoryMb: 2048, lambdaMilliseconds: 500 }, dear);
-    // 19 transitions at 2; 9 invocations, each 2 GB for 0.5 s at 10; two builds of 2.5 minutes at 100.
-    expect(r.rolledBack.usd).toBe(19 * 2 + 9 + 9 * 2 * 0.5 * 10 + 2 * 2.5 * 100);
-    expect(r.perMonth.afterFreeTiers).toBe((35 * 300 - 100) * 2 + (20 * 300 - 50) + (20 * 300 - 5) * 10 + (5 * 300 - 7) * 100);
+    // 21 transitions at 2; 10 invocations, each 2 GB for 0.5 s at 10; two builds of 2.5 minutes at 100.
+    expect(r.rolledBack.usd).toBe(21 * 2 + 10 + 10 * 2 * 0.5 * 10 + 2 * 2.5 * 100);
+    expect(r.perMonth.afterFreeTiers).toBe((39 * 300 - 100) * 2 + (22 * 300 - 50) + (22 * 300 - 5) * 10 + (5 * 300 - 7) * 100);
   });
 
   it('beside CodePipeline V2: per environment the build and the bake, each rounded up to the minute', () => {
@@ -481,8 +481,8 @@ services:
 
   it('rounds the GB-seconds it shows to two decimals', () => {
     const r = costModel(definition, twoEnvs, { ...assumptions, lambdaMemoryMb: 100, lambdaMilliseconds: 123 }, p);
-    expect(r.perDeployment.gbSeconds).toBeCloseTo(20 * (100 / 1024) * 0.123, 12);
-    expect(r.perDeployment.lines[1]?.quantity).toBe('20 invocations, 0.24 GB-s');
+    expect(r.perDeployment.gbSeconds).toBeCloseTo(22 * (100 / 1024) * 0.123, 12);
+    expect(r.perDeployment.lines[1]?.quantity).toBe('22 invocations, 0.26 GB-s');
   });
 
   it('refuses a state machine without a Map over environments', () => {

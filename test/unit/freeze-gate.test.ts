@@ -106,6 +106,7 @@ describe('freeze gate steps', () => {
     const message = 'FROZEN until 2026-12-07 10:00 (Europe/Berlin): weekend freeze';
     expect(result).toEqual({
       open: false,
+      pinned: false,
       waitSeconds: (MONDAY.getTime() - SATURDAY.getTime()) / 1000,
       message,
       until: MONDAY.toISOString(),
@@ -127,7 +128,7 @@ describe('freeze gate steps', () => {
     });
     expect(hold).toMatchObject({ purpose: 'freeze', status: 'PENDING', expiresAt: MONDAY.toISOString() });
     at(MONDAY);
-    expect(await runFreezeGate(deps, ref, [weekend])).toEqual({ open: true, waitSeconds: 0 });
+    expect(await runFreezeGate(deps, ref, [weekend])).toEqual({ open: true, pinned: false, waitSeconds: 0 });
     expect(await store.getApproval(hold.approvalId)).toMatchObject({ status: 'EXPIRED', decidedBy: 'freeze window opened' });
     expect((await store.getStage(ref.deploymentId, 'prod'))?.reason).toBe(
       'freeze window opened at 2026-12-07 10:00 (Europe/Berlin)',

@@ -166,6 +166,15 @@ describe('Function: stageMessage / threadParentMessage', () => {
     expect(blockText(stageMessage(stage({ state: 'ROLLBACK_FAILED', reason: 'x' }), { links }))).toContain('*needs attention*');
   });
 
+  it('tells the thread when a deployment waits at a pin and who released it (src/core/pipeline/pins.ts)', () => {
+    const held = 'waiting at pin: prod is PINNED at 1.0.0 by alice: hold for the audit';
+    expect(stageMessage(stage({ state: 'PENDING', environment: 'prod', reason: held }), { links }).text).toContain(held);
+    const lifted = 'pin on prod lifted by Ann at 2026-12-02T10:00:00.000Z: audit done';
+    expect(blockText(stageMessage(stage({ state: 'PENDING', environment: 'prod', reason: lifted }), { links }))).toContain(
+      lifted,
+    );
+  });
+
   it("names a rollout's step beside the environment", () => {
     const rollout = { strategy: 'canary' as const, step: 1, of: 3, percent: 25, previousPercent: 0 };
     const baking = stageMessage(stage({ state: 'BAKING', environment: 'prod', rollout }), { links, bakeSeconds: 10 });

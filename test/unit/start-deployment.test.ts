@@ -102,6 +102,13 @@ describe('startDeployments and startPlan', () => {
   });
   afterAll(() => dynamo?.stop());
 
+  it('plans a push to pass the freeze and pin gate in every environment (freeze present, maybe empty)', async () => {
+    await startDeployments(push({ tag: '7.7.7' }), deps);
+    const plan = started[0]?.input;
+    expect(plan?.environments.length).toBeGreaterThan(0);
+    for (const env of plan?.environments ?? []) expect(env.freeze, env.name).toEqual([]);
+  });
+
   it('ignores a push of a repository no service uses, says why, and writes nothing', async () => {
     const outcome = await startDeployments(push({ registry: 'ghcr', repository: 'acme/unknown' }), deps);
     const reason = 'no service in coconut.yaml uses ghcr repository "acme/unknown" (configured: acme/site, acme/other)';

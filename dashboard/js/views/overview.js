@@ -5,6 +5,7 @@ import { triggerText } from '../release-words.js';
 import { endedBadly } from '../states.js';
 import { approvalsPanel } from './approvals.js';
 import { freezeLine, frozenPanel, splitHolds } from './freeze.js';
+import { pinNote } from './pin.js';
 import { promoteAction } from './promote.js';
 import { live, replace } from './view.js';
 
@@ -42,6 +43,7 @@ function cell(svc, env) {
     promoteAction(svc.service, svc.environments, env, (d) => {
       if (d?.deploymentId) location.hash = `#/deployments/${encodeURIComponent(d.deploymentId)}`;
     }),
+    pinNote(env),
   );
 }
 

@@ -63,3 +63,13 @@ export const threadKey = (deploymentId: string): Key => ({ pk: `THREAD#${deploym
 export const deliveryKey = (deliveryId: string): Key => ({ pk: `DELIVERY#${deliveryId}`, sk: 'META' });
 
 export const seenKey = (key: string): Key => ({ pk: `SEEN#${key}`, sk: 'SEEN' });
+
+/** Every pin in one partition (there are few; `coconut status` reads them all at once). */
+export const PINS_PARTITION = 'PINS';
+export const pinKey = (service: string, environment: string): Key => ({ pk: PINS_PARTITION, sk: `${service}#${environment}` });
+/** The pin history of one service, oldest first by time. */
+export const pinEventsPartition = (service: string): string => `PINLOG#${service}`;
+export const pinEventKey = (service: string, environment: string, at: string, action: string): Key => ({
+  pk: pinEventsPartition(service),
+  sk: `${at}#${environment}#${action}`,
+});

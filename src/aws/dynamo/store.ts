@@ -17,6 +17,8 @@ import type {
   DeliveryRecord,
   HistoryItem,
   LockRecord,
+  PinEvent,
+  PinRecord,
   Store,
 } from '../../core/ports.ts';
 import { DynamoApprovals } from './approvals.ts';
@@ -28,6 +30,7 @@ import { DynamoEnvironments } from './environments.ts';
 import { DynamoHistoryImport } from './history-import.ts';
 import { DynamoHistoryPages } from './history-paging.ts';
 import { DynamoLocks } from './locks.ts';
+import { DynamoPins } from './pins.ts';
 import { TableAccess } from './table-access.ts';
 
 export class DynamoStore implements Store {
@@ -40,6 +43,7 @@ export class DynamoStore implements Store {
   private readonly deliveries: DynamoDeliveries;
   private readonly historyPages: DynamoHistoryPages;
   private readonly historyImport: DynamoHistoryImport;
+  private readonly pins: DynamoPins;
 
   constructor(db: DynamoDBDocumentClient, tableName: string) {
     const table = new TableAccess(db, tableName);
@@ -52,6 +56,7 @@ export class DynamoStore implements Store {
     this.deliveries = new DynamoDeliveries(table);
     this.historyPages = new DynamoHistoryPages(table);
     this.historyImport = new DynamoHistoryImport(table);
+    this.pins = new DynamoPins(table);
   }
 
   createDeployment(record: DeploymentRecord, stages: StageRecord[]) {
@@ -146,5 +151,24 @@ export class DynamoStore implements Store {
   }
   putHistoryItem(item: HistoryItem) {
     return this.historyImport.putHistoryItem(item);
+  }
+
+  getPin(service: string, environment: string) {
+    return this.pins.getPin(service, environment);
+  }
+  listPins(service?: string) {
+    return this.pins.listPins(service);
+  }
+  putPin(pin: PinRecord) {
+    return this.pins.putPin(pin);
+  }
+  deletePin(service: string, environment: string, revision: number) {
+    return this.pins.deletePin(service, environment, revision);
+  }
+  addPinEvent(event: PinEvent) {
+    return this.pins.addPinEvent(event);
+  }
+  listPinEvents(query: { service: string; environment?: string; limit?: number }) {
+    return this.pins.listPinEvents(query);
   }
 }

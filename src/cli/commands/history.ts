@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { StageRecord } from '../../core/model/deployment.ts';
 import { STAGE_STATES } from '../../core/model/deployment.ts';
+import type { PinEvent } from '../../core/ports.ts';
 import { request, useStage } from '../client.ts';
 import { UsageError } from '../errors.ts';
 import { ago, table } from '../format.ts';
@@ -32,7 +33,10 @@ export async function history(args: string[]): Promise<number> {
     throw new UsageError(`--state must be one of ${STAGE_STATES.join(', ')}, got "${values.state}"`);
   useStage(values.stage);
   const query = new URLSearchParams({ limit: String(limit), ...(values.env ? { environment: values.env } : {}) });
-  const data = await request<{ stages: StageRecord[] }>('GET', `/api/history/${encodeURIComponent(service)}?${query}`);
+  const data = await request<{ stages: StageRecord[]; pins?: PinEvent[] }>(
+    'GET',
+    `/api/history/${encodeURIComponent(service)}?${query}`,
+  );
   if (wanted) data.stages = data.stages.filter((s) => s.state === wanted);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
@@ -42,6 +46,7 @@ export async function history(args: string[]): Promise<number> {
     process.stdout.write(
       `no deployments of ${service}${values.env ? ` on ${values.env}` : ''}${wanted ? ` in state ${wanted}` : ''} yet\n`,
     );
+    printPins(data.pins ?? []);
     return 0;
   }
   const rows = data.stages.map((s) => [
@@ -55,5 +60,20 @@ export async function history(args: string[]): Promise<number> {
     s.deploymentId,
   ]);
   process.stdout.write(`${table(['VERSION', 'ENV', 'STATE', 'FROM', 'ROLLBACK', 'WHY', 'WHEN', 'DEPLOYMENT'], rows)}\n`);
+  printPins(data.pins ?? []);
   return 0;
+}
+
+/** Who pinned and unpinned, when and why (newest first). */
+function printPins(events: PinEvent[]): void {
+  if (events.length === 0) return;
+  const rows = events.map((e) => [
+    e.environment,
+    e.action === 'pin' ? `PIN${e.version ? ` at ${e.version}` : ''}` : 'UNPIN',
+    e.by,
+    e.reason ?? '',
+    e.released?.length ? `released ${e.released.join(', ')}` : '',
+    e.at,
+  ]);
+  process.stdout.write(`\nPins:\n${table(['ENV', 'WHAT', 'WHO', 'WHY', '', 'WHEN'], rows)}\n`);
 }

@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { rehearsalLabel, type StageRecord } from '../../core/model/deployment.ts';
 import { freezeSummary } from '../../core/pipeline/freeze.ts';
-import type { PublicApproval, ServiceStatus } from '../../core/read-models/status.ts';
+import { pinSummary } from '../../core/pipeline/pins.ts';
+import type { PublicApproval, PublicPin, ServiceStatus } from '../../core/read-models/status.ts';
 import { stepStatus } from '../../core/read-models/step-status.ts';
 import { request, useStage } from '../client.ts';
 import { ago, colorHealth, colorState, table } from '../format.ts';
@@ -25,6 +26,12 @@ export function stageVersion(stage: Pick<StageRecord, 'version' | 'kind' | 'prom
 
 function promotedVersion(stage: Pick<StageRecord, 'version' | 'promotedFrom'>): string {
   return stage.promotedFrom ? `${stage.version} (promoted from ${stage.promotedFrom})` : stage.version;
+}
+
+/** "prod: PINNED at 1.0.0 by alice: reason (since …); waiting at pin: demo-api 1.1.0 (dep-id)". */
+export function pinLine(environment: string, pin: PublicPin): string {
+  const waiting = pin.waiting.map((w) => `${pin.service} ${w.version} (${w.deploymentId})`).join(', ');
+  return `${pin.service}/${environment}: ${pinSummary(pin)} (since ${pin.pinnedAt})${waiting ? `; waiting at pin: ${waiting}` : ''}`;
 }
 
 export async function status(args: string[]): Promise<number> {
@@ -56,6 +63,8 @@ export async function status(args: string[]): Promise<number> {
     s.environments.flatMap((e) => (e.freeze ? [[s.service, e.name, freezeSummary(e.freeze)]] : [])),
   );
   if (freezes.length) process.stdout.write(`\nFreeze windows:\n${table(['SERVICE', 'ENV', 'NOW'], freezes)}\n`);
+  const pins = data.services.flatMap((s) => s.environments.flatMap((e) => (e.pin ? [pinLine(e.name, e.pin)] : [])));
+  if (pins.length) process.stdout.write(`\nPinned:\n${pins.map((l) => `  ${l}`).join('\n')}\n`);
   const held = data.approvals.filter((a) => a.purpose === 'freeze');
   if (held.length) {
     process.stdout.write('\nHeld by a freeze window:\n');

@@ -197,7 +197,11 @@ function environmentScenario(
         ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}),
         bakeSeconds: env.bake,
         ...(env.rollout ? { rollout: { bakeSeconds: stepBake, ...(ecsRollout ? { ecs: {} } : {}) } } : {}),
+        // A push: automatic deployments pass the freeze and pin gate in every environment (plan.ts gatedAtPins).
+        freeze: [],
       },
+      // ...and find it open (no window closed, no pin).
+      freezeGate: { open: true },
       alarmCheck: { breached: false },
       rollback: { canRollBack: true },
       ...(failing && ecsRollout ? { failure: { Error: ERRORS.ecsRolledBack } } : {}),

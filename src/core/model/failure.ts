@@ -28,6 +28,8 @@ export const ERRORS = {
    * Coconut's ROLLBACK at a PAUSE hook). Cause: JSON { reason, alarms }.
    */
   ecsRolledBack: 'Coconut.EcsRolledBack',
+  /** Not a failure: a hold before the lock (pin) was released; the state machine asks the gate again. */
+  gateChanged: 'Coconut.GateChanged',
 } as const;
 
 export interface DescribedFailure {

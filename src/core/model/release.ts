@@ -31,3 +31,10 @@ export interface Trigger {
 export function triggerLabel(trigger: Pick<Trigger, 'kind' | 'from'>): string {
   return trigger.kind === 'promote' && trigger.from ? `promote from ${trigger.from}` : trigger.kind;
 }
+
+/** Deployments nobody chose by hand: events from registries and git. Only these wait at pins. */
+const AUTOMATIC: ReadonlySet<Trigger['kind']> = new Set(['ecr-push', 'ghcr-push', 'dockerhub-push', 'git-tag']);
+
+export function isAutomatic(trigger: Pick<Trigger, 'kind'>): boolean {
+  return AUTOMATIC.has(trigger.kind);
+}

@@ -8,21 +8,28 @@
  * `coconut unfreeze DEPLOYMENT --comment "..."` (or approving its id with a comment) settles the
  * token, and who, when and why stay on the approval and the stage, and go to the Slack thread.
  * Rollback executions never reach this gate (their plans carry no windows; the ASL checks too).
+ *
+ * The same gate holds automatic deployments at a pin (pins.ts): a hold without an end time, whose
+ * task token waits in the pin until `coconut unpin` (a day at most, then the gate looks again).
+ * A pin is asked first: it outlasts any window, and unfreezing cannot let a pinned deployment by.
  */
 import { ConflictError, NotFoundError } from '../model/errors.ts';
-import type { ApprovalRecord, ApprovalRecords } from '../ports.ts';
+import type { ApprovalRecord, ApprovalRecords, Pins } from '../ports.ts';
 import { approvalIdFor } from './approvals.ts';
 import { type FreezeStatus, type FreezeWindow, formatLocal, freezeStatus, frozenMessage } from './freeze.ts';
+import { pinHold, waitingAtPin } from './pins.ts';
 import type { StageDeps, StageRef } from './stage-steps.ts';
 
 /** The stage steps' ports, and the approval records a hold is kept in. */
-export type FreezeGateDeps = StageDeps & { store: StageDeps['store'] & ApprovalRecords };
+export type FreezeGateDeps = StageDeps & { store: StageDeps['store'] & ApprovalRecords & Pins };
 
 /** With no opening within a year, look again after a day (config may change meanwhile). */
 const RECHECK_SECONDS = 86400;
 
 export interface FreezeGateResult {
   open: boolean;
+  /** Held at a pin (pins.ts), not by a window: the hold waits in the pin. */
+  pinned: boolean;
   /** How long the hold waits before asking again (seconds, at least 1). */
   waitSeconds: number;
   message?: string;
@@ -36,15 +43,27 @@ export async function runFreezeGate(deps: FreezeGateDeps, ref: StageRef, windows
   const stage = await deps.store.getStage(ref.deploymentId, ref.environment);
   // A hold whose window opened: its break-glass request is no longer needed.
   await expireHold(deps, stage?.approvalId);
+  const pin = await pinHold(deps, ref);
+  if (pin) {
+    const message = waitingAtPin(pin);
+    if (stage?.reason !== message) await note(deps, ref, message);
+    return { open: false, pinned: true, waitSeconds: RECHECK_SECONDS, message };
+  }
   if (status.open) {
     if (stage?.reason?.startsWith('FROZEN')) {
       await note(deps, ref, `freeze window opened at ${formatLocal(now, status.next?.timeZone ?? 'UTC')}`);
     }
-    return { open: true, waitSeconds: 0 };
+    return { open: true, pinned: false, waitSeconds: 0 };
   }
   const message = frozenMessage(status);
   if (stage?.reason !== message) await note(deps, ref, message);
-  return { open: false, waitSeconds: waitSeconds(status, now), message, ...(status.next ? { until: status.next.at } : {}) };
+  return {
+    open: false,
+    pinned: false,
+    waitSeconds: waitSeconds(status, now),
+    message,
+    ...(status.next ? { until: status.next.at } : {}),
+  };
 }
 
 function waitSeconds(status: FreezeStatus, now: Date): number {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../config/schema.ts';
 import { NotFoundError } from '../model/errors.ts';
-import type { ApprovalRecords, EcsTarget, ImageSignatures, Notifier, Scanner } from '../ports.ts';
+import type { ApprovalRecords, EcsTarget, ImageSignatures, Notifier, Pins, Scanner } from '../ports.ts';
 import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { keylessStepSchema } from './cosign-keyless-gate.ts';
@@ -14,6 +14,7 @@ import { answerEcsHook, ecsRolloutHandleSchema, followEcsRollout, startEcsRollou
 import { runEcsStep } from './ecs-step.ts';
 import { holdFrozen, runFreezeGate } from './freeze-gate.ts';
 import { type LockDeps, lockKey, releaseLock, requestLock } from './locks.ts';
+import { holdAtPin } from './pins.ts';
 import { runScanGate } from './scan-gate.ts';
 import { runSignatureGate } from './signature-gate.ts';
 import {
@@ -176,6 +177,8 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     ref,
     waitSeconds: z.number().int().positive(),
     message: z.string().optional(),
+    /** Held at a pin, not by a window (the gate's answer). */
+    pinned: z.boolean().optional(),
     taskToken: z.string().min(1),
   }),
 ]);
@@ -186,7 +189,7 @@ export type PipelineDeps = StageDeps &
   BakeDeps &
   LockDeps & {
     /** Approvals: an approval wait that timed out expires its approval. */
-    store: ApprovalRecords;
+    store: ApprovalRecords & Pins;
     notifier: Notifier;
     scanner?: Scanner | undefined;
     signatures?: ImageSignatures | undefined;
@@ -280,7 +283,9 @@ export async function runPipelineStep(
     case 'freezeGate':
       return runFreezeGate(deps, input.ref, input.freeze);
     case 'holdFrozen':
-      await holdFrozen(deps, input.ref, input);
+      // Held at a pin: the token waits in the pin (pins.ts); by a window: on a break-glass approval.
+      if (input.pinned) await holdAtPin(deps, input.ref, input.taskToken);
+      else await holdFrozen(deps, input.ref, input);
       return {};
   }
 }

@@ -2,7 +2,7 @@
 import type { CoconutConfig } from '../config/schema.ts';
 import type { StageRecord, VersionRef } from '../model/deployment.ts';
 import { type FreezeStatus, freezeStatus } from '../pipeline/freeze.ts';
-import type { AlarmStatus, Alarms, ApprovalRecord, DeploymentReader, EnvironmentVersions } from '../ports.ts';
+import type { AlarmStatus, Alarms, ApprovalRecord, DeploymentReader, EnvironmentVersions, PinRecord, Pins } from '../ports.ts';
 import { freezeWindowsOf } from '../triggers/plan.ts';
 
 /** Health from the environment's alarms: the worst of them; NONE when it watches none. */
@@ -31,6 +31,8 @@ export interface EnvironmentStatus {
   health?: Health;
   /** Open or closed by its freeze windows (its own and the whole config's), and the next change; absent without windows. */
   freeze?: FreezeStatus;
+  /** Pinned (coconut pin): held at a version; automatic deployments wait (pins.ts). */
+  pin?: PublicPin;
 }
 
 export interface ServiceStatus {
@@ -41,11 +43,12 @@ export interface ServiceStatus {
 
 export async function serviceStatus(
   config: CoconutConfig,
-  store: DeploymentReader & EnvironmentVersions,
+  store: DeploymentReader & EnvironmentVersions & Pick<Pins, 'listPins'>,
   alarms?: Alarms,
   now: Date = new Date(),
 ): Promise<ServiceStatus[]> {
   const states = new Map((await store.listEnvironmentStates()).map((s) => [`${s.service}#${s.environment}`, s]));
+  const pins = new Map((await store.listPins()).map((p) => [`${p.service}#${p.environment}`, p]));
   const alarmStates = alarms ? await alarmsByName(config, alarms) : undefined;
   return Promise.all(
     config.services.map(async (service) => ({
@@ -54,6 +57,7 @@ export async function serviceStatus(
       environments: await Promise.all(
         service.environments.map(async (env) => {
           const state = states.get(`${service.name}#${env.name}`);
+          const pin = pins.get(`${service.name}#${env.name}`);
           // A PENDING stage may never run and a SKIPPED one never ran (an earlier environment
           // failed): prefer the latest that did run, so a waiting approval is not hidden by a skip.
           const recent = await store.listStages({ service: service.name, environment: env.name, limit: 10 });
@@ -68,6 +72,7 @@ export async function serviceStatus(
             ...(latest ? { latest } : {}),
             needsAttention: latest?.state === 'ROLLBACK_FAILED',
             ...freezeOf(freezeWindowsOf(env, config.freeze), now),
+            ...(pin ? { pin: publicPin(pin) } : {}),
             ...(alarmStates
               ? { health: healthOf(env.alarms.map((a) => alarmStates.get(a) ?? { name: a, state: 'UNKNOWN' as const })) }
               : {}),
@@ -104,4 +109,19 @@ export type PublicApproval = Omit<ApprovalRecord, 'taskToken'>;
 export function publicApproval(approval: ApprovalRecord): PublicApproval {
   const { taskToken: _secret, ...rest } = approval;
   return rest;
+}
+
+/** A pin as the API shows it: who, when, why, and who waits at it; never the waiters' task tokens. */
+export type PublicPin = Omit<PinRecord, 'waiters' | 'revision'> & {
+  waiting: { deploymentId: string; version: string; since: string }[];
+};
+
+export function publicPin(pin: PinRecord): PublicPin {
+  const { waiters, revision: _revision, ...rest } = pin;
+  return {
+    ...rest,
+    waiting: Object.entries(waiters)
+      .map(([deploymentId, w]) => ({ deploymentId, version: w.version, since: w.since }))
+      .sort((a, b) => a.since.localeCompare(b.since)),
+  };
 }

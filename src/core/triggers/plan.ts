@@ -32,7 +32,10 @@ export interface PlanEnvironment {
   scan?: { maxSeverity: string; ignore: string[] };
   /** The signed-image gate's policy, when the service has `verify:` (the same in every environment). */
   verify?: VerifyPolicy;
-  /** The environment's freeze windows and the whole config's (src/core/pipeline/freeze.ts), when any. */
+  /**
+   * The environment's freeze windows and the whole config's (src/core/pipeline/freeze.ts), when
+   * any; always present (maybe empty) on automatic deployments: the gate also holds them at a pin.
+   */
   freeze?: FreezeWindow[];
   /**
    * Which of the target's buildspecs the Deploy state runs: `deploy` installs the version,
@@ -259,6 +262,17 @@ function verifyPolicy(service: ServiceConfig): Pick<PlanEnvironment, 'verify'> {
       .map((k) => [k, fields[k] as string]),
   );
   return { verify: { cosign: keyless, ...pullSecret } };
+}
+
+/**
+ * An automatic deployment (push, tag, webhook) passes the gate in every environment: by the time
+ * it gets there the environment may be pinned (src/core/pipeline/pins.ts). Rollbacks never pass it.
+ */
+export function gatedAtPins(plan: DeploymentPlan): DeploymentPlan {
+  return {
+    ...plan,
+    environments: plan.environments.map((env) => (env.buildAction === 'rollback' ? env : { ...env, freeze: env.freeze ?? [] })),
+  };
 }
 
 function withFreeze(windows: FreezeWindow[]): { freeze?: FreezeWindow[] } {

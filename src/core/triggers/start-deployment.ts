@@ -13,6 +13,7 @@ import {
   type DeploymentPlan,
   deploymentRecord,
   explainNoMatch,
+  gatedAtPins,
   imageOf,
   initialStages,
   matchServices,
@@ -75,7 +76,7 @@ export async function startDeployments(release: ReleaseEvent, deps: StartDeps, s
   const image = await withDigest(imageOf(release), services, deps, `the ${release.trigger.kind} event carried no digest`);
   const started: StartOutcome[] = [];
   for (const o of outcomes)
-    started.push('status' in o ? o : await startPlan(buildPlan(o, image, salt, deps.config.freeze), release, deps));
+    started.push('status' in o ? o : await startPlan(gatedAtPins(buildPlan(o, image, salt, deps.config.freeze)), release, deps));
   return { outcomes: started };
 }
 

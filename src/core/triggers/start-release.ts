@@ -13,7 +13,7 @@ import type { ServiceConfig } from '../config/schema.ts';
 import type { TagPush } from '../events/github.ts';
 import type { ImageRef } from '../model/deployment.ts';
 import type { ReleaseEvent } from '../model/release.ts';
-import { type BuildEnvVar, buildPlan } from './plan.ts';
+import { type BuildEnvVar, buildPlan, gatedAtPins } from './plan.ts';
 import { withDigest } from './resolve-digest.ts';
 import { type StartDeps, type StartOutcome, startPlan } from './start-deployment.ts';
 
@@ -137,7 +137,7 @@ export async function startTagRelease(push: TagPush, deps: StartDeps): Promise<T
     }
     const image = images.get(service.name) as ImageRef;
     const release: ReleaseEvent = { ...image, trigger: push.trigger };
-    outcomes.push(await startPlan(buildPlan(service, image, '', deps.config.freeze), release, deps));
+    outcomes.push(await startPlan(gatedAtPins(buildPlan(service, image, '', deps.config.freeze)), release, deps));
   }
   return { outcomes };
 }
