@@ -139,11 +139,8 @@ export class OciDigestClient {
     credentials?: RegistryCredentials,
     query = '',
   ): Promise<{ bytes: Buffer; mediaType?: string } | undefined> {
+    // The name as written is checked here (fetchFrom checks the registry's form of it, and the reference).
     if (!isValidRepository(repository)) throw new RegistryLookupError(`"${repository}" is not a repository name`);
-    const isDigest = DIGEST_PATTERN.test(reference);
-    if (!isDigest && (kind !== 'manifests' || !isValidTag(reference))) {
-      throw new RegistryLookupError(`"${reference}" is not a ${kind !== 'manifests' ? 'digest' : 'tag or digest'}`);
-    }
     return this.fetchFrom(
       this.endpoints[registry],
       registryRepository(registry, repository),
