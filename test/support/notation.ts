@@ -23,7 +23,7 @@ import { createHash, createPrivateKey, type KeyObject, sign, X509Certificate } f
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Encoder, Tag } from 'cbor-x';
+import { encode, Tag } from 'cbor2';
 import { FlattenedSign } from 'jose';
 import { type FakeImage, type FakeRegistry, fakeImage, INDEX } from './oci-registry.ts';
 
@@ -195,25 +195,26 @@ const TIMES = ['io.cncf.notary.signingTime', 'io.cncf.notary.authenticSigningTim
  * (label 33) unprotected, signature over the CBOR Sig_structure, ECDSA as r||s.
  */
 function coseEnvelope(pki: TestPki, payload: string, header: Record<string, unknown>, o: EnvelopeOptions): Buffer {
-  const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false, variableMapSize: true });
+  // Byte strings as plain Uint8Array (a Buffer is one, but cbor2 picks the encoder by constructor).
+  const bytes = (b: Uint8Array) => new Uint8Array(b);
   const protectedMap = new Map<number | string, unknown>();
   for (const [name, value] of Object.entries(header)) {
     if (name === 'alg') protectedMap.set(1, COSE_ALG[value as string]);
     else if (name === 'crit') protectedMap.set(2, value);
     else if (name === 'cty') protectedMap.set(3, value);
-    else if (TIMES.includes(name)) protectedMap.set(name, new Tag(Math.floor(new Date(value as string).getTime() / 1000), 1));
+    else if (TIMES.includes(name)) protectedMap.set(name, new Tag(1, Math.floor(new Date(value as string).getTime() / 1000)));
     else protectedMap.set(name, value);
   }
-  const protectedBytes = encoder.encode(protectedMap);
+  const protectedBytes = encode(protectedMap);
   const signed = Buffer.from(payload);
-  const toBeSigned = encoder.encode(['Signature1', protectedBytes, Buffer.alloc(0), signed]);
+  const toBeSigned = encode(['Signature1', protectedBytes, new Uint8Array(0), bytes(signed)]);
   const signature = sign(`sha${pki.alg.slice(2)}`, toBeSigned, { key: pki.leafKey, dsaEncoding: 'ieee-p1363' });
   const stored = o.tamper ? Buffer.from(payload.replace('"size":312', '"size":313')) : signed;
   const unprotected = new Map<number | string, unknown>([
-    [33, [pki.leaf, ...pki.intermediates, pki.root].map((c) => c.raw)],
+    [33, [pki.leaf, ...pki.intermediates, pki.root].map((c) => bytes(c.raw))],
     ['io.cncf.notary.signingAgent', 'coconut-test/1.0'],
   ]);
-  return Buffer.from(encoder.encode(new Tag([protectedBytes, unprotected, stored, signature], 18)));
+  return Buffer.from(encode(new Tag(18, [protectedBytes, unprotected, bytes(stored), bytes(signature)])));
 }
 
 export interface NotationSignOptions extends EnvelopeOptions {

@@ -6,10 +6,11 @@
  * and the io.cncf.notary.* attributes by name, times as epoch date/times (CBOR tag 1). The chain is
  * label 33 x5chain (DER bstr(s), leaf first), unprotected or protected. The signature is over the
  * CBOR of Sig_structure ["Signature1", protected bytes, h'', payload]: ECDSA as r||s (RFC 9053 2.1),
- * RSASSA-PSS with the salt as long as the hash (RFC 8230 2). CBOR by cbor-x.
+ * RSASSA-PSS with the salt as long as the hash (RFC 8230 2). CBOR by cbor2 (pure JS: no native
+ * add-on, whose platform packages an npm mirror may lack).
  */
 import { constants, type KeyObject, verify, X509Certificate } from 'node:crypto';
-import { Decoder, Encoder, Tag } from 'cbor-x';
+import { decode, encode, Tag } from 'cbor2';
 import type { Opened } from './notation-envelope.ts';
 
 const COSE_ALGS: Record<number, string> = {
@@ -22,19 +23,18 @@ const COSE_ALGS: Record<number, string> = {
 };
 const HASH_BYTES: Record<string, number> = { '256': 32, '384': 48, '512': 64 };
 // Maps stay Maps (integer labels), byte strings stay bytes: nothing is read as a JS object.
-const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
-const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false, variableMapSize: true });
+const decoder = { decode: (bytes: Uint8Array) => decode(bytes, { preferMap: true }) };
 
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
 
 export function openCose(envelope: Uint8Array): Opened {
   let item: unknown;
   try {
-    item = decoder.decode(Buffer.from(envelope));
+    item = decoder.decode(new Uint8Array(envelope));
   } catch {
     return { error: 'its COSE envelope is not CBOR' };
   }
-  const parts = item instanceof Tag && item.tag === 18 ? item.value : undefined;
+  const parts = item instanceof Tag && Number(item.tag) === 18 ? item.contents : undefined;
   if (!Array.isArray(parts) || parts.length !== 4)
     return { error: 'its envelope is not a COSE_Sign1_Tagged item (tag 18, 4 parts)' };
   const [protectedBytes, unprotected, payload, signature] = parts as unknown[];
@@ -44,7 +44,7 @@ export function openCose(envelope: Uint8Array): Opened {
   if (!isBytes(payload)) return { error: 'its COSE payload is detached (nil): a Notary Project signature carries it' };
   let protectedMap: unknown;
   try {
-    protectedMap = decoder.decode(Buffer.from(protectedBytes));
+    protectedMap = decoder.decode(new Uint8Array(protectedBytes));
   } catch {
     return { error: 'its COSE protected header is not CBOR' };
   }
@@ -76,7 +76,8 @@ export function openCose(envelope: Uint8Array): Opened {
     verify: async (key: KeyObject, alg: string) => {
       const bits = alg.slice(2);
       const hash = `sha${bits}`;
-      const toBeSigned = encoder.encode(['Signature1', Buffer.from(protectedBytes), Buffer.alloc(0), Buffer.from(payload)]);
+      // Sig_structure (RFC 9052 4.4): byte strings as plain Uint8Array, so nothing is tagged as a typed array.
+      const toBeSigned = encode(['Signature1', new Uint8Array(protectedBytes), new Uint8Array(0), new Uint8Array(payload)]);
       const options = alg.startsWith('PS')
         ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: HASH_BYTES[bits] }
         : { key, dsaEncoding: 'ieee-p1363' as const };
