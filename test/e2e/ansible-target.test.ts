@@ -215,10 +215,10 @@ describe('ansible deployment target', { timeout: 300_000 }, () => {
     });
   }
 
-  function playbook(name: 'deploy' | 'rollback', env: NodeJS.ProcessEnv): Promise<RunResult> {
+  function playbook(name: 'deploy' | 'rollback', env: NodeJS.ProcessEnv, inventoryFile = inventory): Promise<RunResult> {
     return run(
       'ansible-playbook',
-      ['-i', inventory, '--limit', env.COCONUT_ENVIRONMENT ?? '', path.join(ANSIBLE_DIR, `${name}.yml`)],
+      ['-i', inventoryFile, '--limit', env.COCONUT_ENVIRONMENT ?? '', path.join(ANSIBLE_DIR, `${name}.yml`)],
       { env },
     );
   }
@@ -454,20 +454,27 @@ describe('ansible deployment target', { timeout: 300_000 }, () => {
     });
 
     it('fails fast with the app log when the new release crashes on start', async ({ expect }) => {
-      // Its own data dir: the crashing app exits before it would listen, so sharing prod's port is harmless
-      // and the prod chain's app (tracked in another app.pid) is never touched.
+      // Its own data dir and its own port: the prod chain runs concurrently, and while its wrong-version app
+      // listened on prod's port the role's health wait found THAT app answering (a CI run saw 0.0.0-other)
+      // instead of noticing that this release had exited. The prod chain's app.pid is never touched.
       const isolated = path.join(work, 'crash');
       const src = path.join(work, 'crashing-src');
       const app = path.join(src, 'examples/demo/demo-app');
       await mkdir(app, { recursive: true });
       await writeFile(path.join(app, 'server.js'), "console.error('boom'); process.exit(1);\n");
+      const crashInventory = path.join(work, 'crash-inventory.yml');
+      const own = parse(await readFile(inventory, 'utf8'));
+      own.all.children.prod.hosts['demo-prod'].app_deploy_port = await reservePort();
+      await writeFile(crashInventory, stringify(own));
       const result = await playbook(
         'deploy',
         deployEnv('3.0.0', 'dep-301', {
           COCONUT_ENVIRONMENT: 'prod',
           COCONUT_DATA_DIR: isolated,
           CODEBUILD_SRC_DIR: src,
+          COCONUT_ANSIBLE_INVENTORY: path.relative(REPO, crashInventory),
         }),
+        crashInventory,
       );
       expect(result.code, result.output).not.toBe(0);
       expect(result.output).toContain('server.js exited right after start');

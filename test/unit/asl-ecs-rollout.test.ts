@@ -25,7 +25,7 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEcsRolloutChangedHandler } from '../../functions/ecs-rollout-changed.ts';
 import { createPipelineStepHandler } from '../../functions/pipeline-step.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
@@ -95,10 +95,16 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
   let dynamo: LocalDynamo;
   beforeAll(async () => {
     definition = await loadStateMachine(PROJECT_ROOT, 'deploy');
+  });
+  // A store per test: every test deploys demo-orders/prod, so a test that fails mid-rollout would hold the
+  // environment lock and time the next ones out behind it (a CI run showed that cascade).
+  beforeEach(async () => {
     ({ store, dynamo } = await dynaliteStore());
   });
-  afterAll(() => dynamo?.stop());
-  afterEach(() => ecs.reset());
+  afterEach(async () => {
+    ecs.reset();
+    await dynamo?.stop();
+  });
 
   /** ECS on the mock: the service runs TD1; ContinueServiceDeployment moves the deployment as `onContinue` says. */
   function ecsApi(onContinue: (input: ContinueServiceDeploymentCommandInput) => void) {
@@ -214,12 +220,25 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
         actor: { id: 'alice', source: 'local' } as never,
       });
     };
-    /** FollowEcsRollout holds its token (its wait is stored) — what an ECS event then wakes. */
-    const following = () =>
-      until('the rollout to wait on ECS', async () => (await store.listBakeWatches(`ecs-rollout|${SERVICE_ARN}`)).length > 0);
+    /**
+     * FollowEcsRollout holds its token (its wait is stored) — what an ECS event then wakes — and has
+     * answered `answered` hooks after `reads` reads of the deployment in all: the follow stores its wait
+     * BEFORE its one read and its CONTINUE, so a test that looked only at the wait raced them on a loaded
+     * machine (an event fired before the follow's read could find the stage settled by the follow itself).
+     */
+    const following = (answered: number, reads: number) =>
+      until(
+        `the rollout to wait on ECS with ${answered} hook(s) answered after ${reads} read(s)`,
+        async () =>
+          (await store.listBakeWatches(`ecs-rollout|${SERVICE_ARN}`)).length > 0 &&
+          ecs.commandCalls(ContinueServiceDeploymentCommand).length >= answered &&
+          ecs.commandCalls(DescribeServiceDeploymentsCommand).length >= reads,
+      );
+    const stageIn = (state: string) =>
+      until(`the stage to be ${state}`, async () => (await store.getStage(plan.deploymentId, 'prod'))?.state === state);
     const event = (detailType: Parameters<typeof ecsEvent>[0], name: string) =>
       ecsChanged(ecsEvent(detailType, name) as never, {} as never);
-    return { engine, plan, decide, following, event, log };
+    return { engine, plan, decide, following, stageIn, event, log };
   }
 
   const describes = () => ecs.commandCalls(DescribeServiceDeploymentsCommand).length;
@@ -235,11 +254,11 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
         lifecycleHookDetails: [hook(input.hookId as string, 'SUCCEEDED')],
       });
     });
-    const { engine, plan, decide, following, event } = await run('1.1.0', 1);
+    const { engine, plan, decide, following, stageIn, event } = await run('1.1.0', 1);
     await decide('approve'); // the environment's own approval, before anything deploys
 
     // UpdateService carried ECS's CANARY with the PAUSE hook; the hook before the first shift is answered at once.
-    await following();
+    await following(1, 1);
     const update = ecs.commandCalls(UpdateServiceCommand)[0]?.args[0].input;
     expect(update).toMatchObject({
       taskDefinition: TD2,
@@ -258,7 +277,7 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
       },
     });
     expect(answers()).toEqual([['ecs-pause-1', 'CONTINUE']]);
-    expect((await store.getStage(plan.deploymentId, 'prod'))?.state).toBe('BAKING');
+    await stageIn('BAKING');
 
     // The canary baked at 10%; ECS pauses before 100% and says so.
     at({
@@ -267,7 +286,7 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     });
     expect(await event('ECS Hook State Change', 'HOOK_AWAITING_ACTION')).toMatchObject({ settled: 1 });
     await decide('approve', 'canary 100%');
-    await following();
+    await following(2, 3);
     expect(answers()).toEqual([
       ['ecs-pause-1', 'CONTINUE'],
       ['ecs-pause-2', 'CONTINUE'],
@@ -308,7 +327,7 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     );
     const { engine, plan, decide, following, event } = await run('1.2.0', 2);
     await decide('approve');
-    await following();
+    await following(1, 1);
     // At 10% the alarm fires; ECS rolls back by itself and reports the end of its rollback.
     at({
       status: 'ROLLBACK_SUCCESSFUL',
@@ -351,14 +370,14 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     });
     const { engine, plan, decide, following, event } = await run('1.3.0', 3);
     await decide('approve');
-    await following();
+    await following(1, 1);
     at({
       targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 10 },
       lifecycleHookDetails: [hook('ecs-pause-2', 'AWAITING_ACTION')],
     });
     await event('ECS Hook State Change', 'HOOK_AWAITING_ACTION');
     await decide('reject', 'canary 100%');
-    await following();
+    await following(2, 3);
     expect(answers()).toEqual([
       ['ecs-pause-1', 'CONTINUE'],
       ['ecs-pause-2', 'ROLLBACK'],
