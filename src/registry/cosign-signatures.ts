@@ -7,13 +7,19 @@
  * payload blob, its signature the layer annotation dev.cosignproject.cosign/signature. Checking
  * them against a key is the domain's job (src/core/pipeline/cosign-verify.ts).
  */
-import { createHash } from 'node:crypto';
 import type { ImageRef } from '../core/model/deployment.ts';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTag } from '../core/pipeline/cosign-verify.ts';
 import type { ImageSignatures, StoredCosignSignature, StoredNotationSignature, StoredSigstoreBundles } from '../core/ports.ts';
 import { type ContentFetcher, fetchNotationSignatures } from './notation-signatures.ts';
-import { type OciDigestClient, type OciRegistry, type RegistryCredentials, RegistryLookupError } from './oci-digest.ts';
+import {
+  type OciDigestClient,
+  type OciRegistry,
+  type RegistryCredentials,
+  RegistryLookupError,
+  SHA256_DIGEST,
+  sha256Digest,
+} from './oci-digest.ts';
 import { fetchSigstoreBundles } from './sigstore-bundles.ts';
 import { publicGoodTrustedRoot } from './sigstore-trust.ts';
 
@@ -59,13 +65,13 @@ export async function fetchCosignSignaturesWith(fetch: ContentFetcher, digest: s
   for (const layer of layers) {
     if (layer?.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
     const blobDigest = layer.digest;
-    if (typeof blobDigest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(blobDigest)) {
+    if (typeof blobDigest !== 'string' || !SHA256_DIGEST.test(blobDigest)) {
       throw new RegistryLookupError(`a signature layer of ${tag} names no sha256 digest`);
     }
     const blob = await fetch('blobs', blobDigest);
     if (!blob) throw new RegistryLookupError(`the signature payload ${blobDigest} of ${tag} is missing (HTTP 404)`);
     // Content addressing: the bytes must be the ones the manifest names, whatever the registry says.
-    const actual = `sha256:${createHash('sha256').update(blob.bytes).digest('hex')}`;
+    const actual = sha256Digest(blob.bytes);
     if (actual !== blobDigest) {
       throw new RegistryLookupError(`the signature payload of ${tag} does not match its digest (${blobDigest}, got ${actual})`);
     }

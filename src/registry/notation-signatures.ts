@@ -12,7 +12,6 @@
  * Every manifest and blob is checked against the digest it was asked by (content addressing);
  * checking envelopes is the domain's job (src/core/pipeline/notation-verify.ts).
  */
-import { createHash } from 'node:crypto';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
 import {
   COSE_MEDIA_TYPE,
@@ -20,7 +19,7 @@ import {
   NOTATION_ARTIFACT_TYPE,
   type NotationSignature,
 } from '../core/pipeline/notation-verify.ts';
-import { RegistryLookupError } from './oci-digest.ts';
+import { RegistryLookupError, SHA256_DIGEST, sha256Digest } from './oci-digest.ts';
 
 /** GET one manifest / blob / referrers list of the image's repository; undefined on 404. */
 export type ContentFetcher = (
@@ -31,7 +30,6 @@ export type ContentFetcher = (
 
 /** notation-go's default limit on signatures tried per artifact is 100; a registry full of them is refused. */
 const MAX_SIGNATURES = 100;
-const SHA256 = /^sha256:[a-f0-9]{64}$/;
 
 interface Descriptor {
   mediaType?: unknown;
@@ -50,7 +48,7 @@ function json(bytes: Buffer, what: string): Record<string, unknown> {
 }
 
 function checkDigest(bytes: Buffer, digest: string, what: string): void {
-  const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const actual = sha256Digest(bytes);
   if (actual !== digest) throw new RegistryLookupError(`${what} does not match its digest (${digest}, got ${actual})`);
 }
 
@@ -76,7 +74,7 @@ export async function fetchNotationSignatures(fetch: ContentFetcher, digest: str
   const signatures: NotationSignature[] = [];
   for (const descriptor of candidates) {
     const manifestDigest = descriptor.digest;
-    if (typeof manifestDigest !== 'string' || !SHA256.test(manifestDigest)) {
+    if (typeof manifestDigest !== 'string' || !SHA256_DIGEST.test(manifestDigest)) {
       throw new RegistryLookupError(`${where} lists a signature with no sha256 digest`);
     }
     const what = `signature manifest ${manifestDigest}`;
@@ -101,7 +99,7 @@ export async function fetchNotationSignatures(fetch: ContentFetcher, digest: str
       continue;
     }
     const blobDigest = layer.digest;
-    if (typeof blobDigest !== 'string' || !SHA256.test(blobDigest)) {
+    if (typeof blobDigest !== 'string' || !SHA256_DIGEST.test(blobDigest)) {
       throw new RegistryLookupError(`the envelope of ${what} names no sha256 digest`);
     }
     const blob = await fetch('blobs', blobDigest);

@@ -76,6 +76,14 @@ interface Challenge {
   params: Record<string, string>;
 }
 
+/** A sha256 digest as the OCI distribution spec writes it (the only one signatures are stored under). */
+export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** Content addressing: the digest the bytes really have, to compare with the one a manifest names. */
+export function sha256Digest(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
 /** `Bearer realm="https://…",service="…",scope="repository:x:pull"` -> scheme and parameters. */
 export function parseChallenge(header: string | null): Challenge | undefined {
   if (!header) return undefined;
@@ -121,7 +129,7 @@ export class OciDigestClient {
     this.check(body, name, tag, host, credentials);
     const bytes = Buffer.from(await body.arrayBuffer());
     if (bytes.length === 0) throw new RegistryLookupError(`${host} answered an empty manifest for ${name}:${tag}`);
-    return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    return sha256Digest(bytes);
   }
 
   /**

@@ -14,13 +14,19 @@
  * annotations (dev.sigstore.cosign/certificate, /chain, /bundle: specs/SIGNATURE_SPEC.md): when no
  * bundle is attached, those are returned (read by ./cosign-signatures.ts).
  */
-import { createHash } from 'node:crypto';
 import { DIGEST_PATTERN } from '../core/model/oci.ts';
 import { BUNDLE_MEDIA_TYPES } from '../core/pipeline/cosign-keyless.ts';
 import type { StoredCosignSignature, StoredSigstoreBundles } from '../core/ports.ts';
 import { fetchCosignSignaturesWith } from './cosign-signatures.ts';
 import type { ContentFetcher } from './notation-signatures.ts';
-import { type OciDigestClient, type OciRegistry, type RegistryCredentials, RegistryLookupError } from './oci-digest.ts';
+import {
+  type OciDigestClient,
+  type OciRegistry,
+  type RegistryCredentials,
+  RegistryLookupError,
+  SHA256_DIGEST,
+  sha256Digest,
+} from './oci-digest.ts';
 
 /** The referrers tag schema: `sha256:<hex>` -> `sha256-<hex>`. */
 export function referrersTag(digest: string): string {
@@ -33,9 +39,6 @@ interface Descriptor {
   artifactType?: unknown;
   annotations?: Record<string, unknown>;
 }
-
-const SHA256 = /^sha256:[a-f0-9]{64}$/;
-const sha256Of = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 export async function fetchSigstoreBundles(
   client: OciDigestClient,
@@ -58,7 +61,7 @@ export async function fetchSigstoreBundlesWith(fetch: ContentFetcher, digest: st
     const manifest = await fetch('manifests', manifestDigest);
     if (!manifest)
       throw new RegistryLookupError(`the bundle manifest ${manifestDigest} listed for ${digest} is missing (HTTP 404)`);
-    if (sha256Of(manifest.bytes) !== manifestDigest) {
+    if (sha256Digest(manifest.bytes) !== manifestDigest) {
       throw new RegistryLookupError(`the bundle manifest ${manifestDigest} does not match its digest`);
     }
     const parsed = parseJson(manifest.bytes, `the bundle manifest ${manifestDigest}`) as {
@@ -73,7 +76,7 @@ export async function fetchSigstoreBundlesWith(fetch: ContentFetcher, digest: st
     const blobDigest = checkedDigest(layer.digest, `the bundle layer of ${manifestDigest}`);
     const blob = await fetch('blobs', blobDigest);
     if (!blob) throw new RegistryLookupError(`the bundle ${blobDigest} of ${manifestDigest} is missing (HTTP 404)`);
-    if (sha256Of(blob.bytes) !== blobDigest) {
+    if (sha256Digest(blob.bytes) !== blobDigest) {
       throw new RegistryLookupError(`the bundle ${blobDigest} does not match its digest`);
     }
     bundles.push(blob.bytes);
@@ -110,6 +113,6 @@ function parseJson(bytes: Buffer, what: string): unknown {
 }
 
 function checkedDigest(value: unknown, what: string): string {
-  if (typeof value !== 'string' || !SHA256.test(value)) throw new RegistryLookupError(`${what} names no sha256 digest`);
+  if (typeof value !== 'string' || !SHA256_DIGEST.test(value)) throw new RegistryLookupError(`${what} names no sha256 digest`);
   return value;
 }
