@@ -17,7 +17,6 @@ import { z } from 'zod';
 import type { RolloutProgress } from '../model/deployment.ts';
 import { TaskTokenExpiredError } from '../model/errors.ts';
 import { ERRORS, type StepFailure } from '../model/failure.ts';
-import { DIGEST_PATTERN } from '../model/oci.ts';
 import type { ApprovalRecords, BakeWatch, BakeWatches, Clock, Log, Notifier, Orchestrator, StageProgress } from '../ports.ts';
 import type { BuildEnvVar } from '../triggers/plan.ts';
 import { expireApproval } from './approvals.ts';
@@ -28,7 +27,7 @@ import {
   type EcsRolloutTarget,
   onEcsRolloutWake,
 } from './ecs-rollout.ts';
-import { EcsTargetInvalidError } from './ecs-step.ts';
+import { ecsTargetOf, requireEcsDigest } from './ecs-step.ts';
 import { stepLabel } from './rollout.ts';
 import type { StageRef } from './stage-steps.ts';
 
@@ -146,38 +145,13 @@ export async function startEcsRollout(
   buildEnv: BuildEnvVar[],
   ecs: PlanEcsRollout & { strategy: 'canary' | 'linear' },
 ): Promise<EcsRolloutHandle> {
-  const vars = new Map(buildEnv.map((v) => [v.Name, v.Value]));
-  const get = (name: string) => vars.get(name) ?? '';
-  const cluster = get('COCONUT_ECS_CLUSTER');
-  const service = get('COCONUT_ECS_SERVICE');
-  const repository = get('COCONUT_IMAGE_REPOSITORY');
-  const digest = get('COCONUT_IMAGE_DIGEST');
-  if (!cluster || !service || !repository) {
-    throw new EcsTargetInvalidError(
-      'the plan has no COCONUT_ECS_CLUSTER / COCONUT_ECS_SERVICE / COCONUT_IMAGE_REPOSITORY: is target.kind "ecs"?',
-    );
-  }
-  if (!DIGEST_PATTERN.test(digest)) {
-    throw new EcsTargetInvalidError(
-      `the ecs target deploys images by digest, and ${ref.service} ${ref.version} has none (expected sha256:<64 hex>, got "${digest.slice(0, 80)}")`,
-    );
-  }
-  const region = get('COCONUT_ECS_REGION') || undefined;
+  const { target: request, digest } = ecsTargetOf(buildEnv);
+  requireEcsDigest(ref, digest);
+  const { cluster, service, repository, region } = request;
   deps.log.info(
     `${ref.service} ${ref.version} on ${ref.environment}: ECS ${ecs.settings.strategy} rollout of ${repository}@${digest} (${ecs.percents.join('% -> ')}%)`,
   );
-  const started = await target(deps).startRollout(
-    {
-      cluster,
-      service,
-      repository,
-      digest,
-      ...(get('COCONUT_ECS_CONTAINER') ? { container: get('COCONUT_ECS_CONTAINER') } : {}),
-      ...(region ? { region } : {}),
-      alarms: get('COCONUT_ECS_ALARMS').split(',').filter(Boolean),
-    },
-    ecs.settings,
-  );
+  const started = await target(deps).startRollout({ ...request, digest }, ecs.settings);
   const rehearsal = Boolean(started.rehearsal);
   const serviceArn = started.serviceArn ?? serviceArnOf(started.serviceDeploymentArn) ?? `${cluster}/${service}`;
   return {

@@ -47,28 +47,11 @@ export async function runEcsStep(
   deps: EcsStepDeps,
   remainingMs: number,
 ): Promise<EcsStepResult> {
-  const vars = new Map(buildEnv.map((v) => [v.Name, v.Value]));
-  const get = (name: string) => vars.get(name) ?? '';
-  const cluster = get('COCONUT_ECS_CLUSTER');
-  const service = get('COCONUT_ECS_SERVICE');
-  const repository = get('COCONUT_IMAGE_REPOSITORY');
-  if (!cluster || !service || !repository) {
-    throw new EcsTargetInvalidError(
-      'the plan has no COCONUT_ECS_CLUSTER / COCONUT_ECS_SERVICE / COCONUT_IMAGE_REPOSITORY: is target.kind "ecs"?',
-    );
-  }
+  const { target, digest, get } = ecsTargetOf(buildEnv);
   if (!deps.ecs) throw new Error('no ECS adapter is wired into this runtime (Ports.ecs)');
+  const { cluster, service, repository } = target;
   const now = deps.clock.now().getTime();
-  const base = {
-    cluster,
-    service,
-    repository,
-    ...(get('COCONUT_ECS_CONTAINER') ? { container: get('COCONUT_ECS_CONTAINER') } : {}),
-    ...(get('COCONUT_ECS_REGION') ? { region: get('COCONUT_ECS_REGION') } : {}),
-    alarms: get('COCONUT_ECS_ALARMS').split(',').filter(Boolean),
-    deadline: now + Math.max(0, Math.min(MAX_WAIT_MS, remainingMs - SAFETY_MS)),
-  };
-  const digest = get('COCONUT_IMAGE_DIGEST');
+  const base = { ...target, deadline: now + Math.max(0, Math.min(MAX_WAIT_MS, remainingMs - SAFETY_MS)) };
   const revision = get('COCONUT_ROLLBACK_REVISION');
   const what = `${ref.service} ${ref.version} on ${ref.environment} (ECS ${cluster}/${service})`;
 
@@ -81,11 +64,7 @@ export async function runEcsStep(
     outcome = await deps.ecs.rollback({ ...base, taskDefinitionArn: revision });
   } else {
     // A rollback without a recorded task definition redeploys the known-good digest.
-    if (!DIGEST_PATTERN.test(digest)) {
-      throw new EcsTargetInvalidError(
-        `the ecs target deploys images by digest, and ${ref.service} ${ref.version} has none (expected sha256:<64 hex>, got "${digest.slice(0, 80)}")`,
-      );
-    }
+    requireEcsDigest(ref, digest);
     deps.log.info(`${what}: ${action === 'rollback' ? 'redeploying known-good' : 'deploying'} ${repository}@${digest}`);
     outcome = await deps.ecs.deploy({ ...base, digest });
   }
@@ -108,4 +87,40 @@ export async function runEcsStep(
     BuildStatus: 'SUCCEEDED',
     ExportedEnvironmentVariables: exported,
   };
+}
+
+/** The service a plan's build variables name, as the ECS adapter takes it; refused when they name none. */
+export function ecsTargetOf(buildEnv: BuildEnvVar[]): {
+  target: { cluster: string; service: string; repository: string; container?: string; region?: string; alarms: string[] };
+  digest: string;
+  get: (name: string) => string;
+} {
+  const vars = new Map(buildEnv.map((v) => [v.Name, v.Value]));
+  const get = (name: string) => vars.get(name) ?? '';
+  const cluster = get('COCONUT_ECS_CLUSTER');
+  const service = get('COCONUT_ECS_SERVICE');
+  const repository = get('COCONUT_IMAGE_REPOSITORY');
+  if (!cluster || !service || !repository) {
+    throw new EcsTargetInvalidError(
+      'the plan has no COCONUT_ECS_CLUSTER / COCONUT_ECS_SERVICE / COCONUT_IMAGE_REPOSITORY: is target.kind "ecs"?',
+    );
+  }
+  const target = {
+    cluster,
+    service,
+    repository,
+    ...(get('COCONUT_ECS_CONTAINER') ? { container: get('COCONUT_ECS_CONTAINER') } : {}),
+    ...(get('COCONUT_ECS_REGION') ? { region: get('COCONUT_ECS_REGION') } : {}),
+    alarms: get('COCONUT_ECS_ALARMS').split(',').filter(Boolean),
+  };
+  return { target, digest: get('COCONUT_IMAGE_DIGEST'), get };
+}
+
+/** The ECS target deploys by digest only: a version without one is refused before anything changes. */
+export function requireEcsDigest(ref: StageRef, digest: string): void {
+  if (!DIGEST_PATTERN.test(digest)) {
+    throw new EcsTargetInvalidError(
+      `the ecs target deploys images by digest, and ${ref.service} ${ref.version} has none (expected sha256:<64 hex>, got "${digest.slice(0, 80)}")`,
+    );
+  }
 }
