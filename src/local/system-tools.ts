@@ -24,6 +24,7 @@ export const TEST_TOOLS: readonly SystemTool[] = [
   { command: 'yamllint', aptPackage: 'yamllint', usedFor: 'linting the YAML templates' },
   { command: 'shellcheck', aptPackage: 'shellcheck', usedFor: 'checking the shell in buildspecs and CI templates' },
   { command: 'chromium', aptPackage: 'chromium', usedFor: 'the dashboard tests in headless Chromium' },
+  { command: 'openssl', aptPackage: 'openssl', usedFor: 'the throwaway certificate authorities of the Notation tests' },
 ];
 
 /** What `coconut dev` needs to deploy the demo for real (without it, deploys are rehearsals). */

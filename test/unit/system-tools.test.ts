@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { installCommand, missingTools, planInstall, TEST_TOOLS } from '../../src/local/system-tools.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const ALL_PACKAGES = ['ansible-core', 'ansible-lint', 'yamllint', 'shellcheck', 'chromium'];
+const ALL_PACKAGES = ['ansible-core', 'ansible-lint', 'yamllint', 'shellcheck', 'chromium', 'openssl'];
 const isRoot = process.getuid?.() === 0;
 const dirs: string[] = [];
 afterEach(() => {
@@ -85,6 +85,7 @@ describe('scripts/system-tools.ts with a PATH that lacks the tools', () => {
       'yamllint',
       'shellcheck',
       'chromium',
+      'openssl',
     ]);
   });
 
