@@ -61,9 +61,17 @@ describe('deploy.asl.json: the rollout loop (canary 10% -> 50% -> 100%)', () => 
     await store.setEnvironmentVersions('api', 'prod', { current: good, lastKnownGood: good }, new Date());
     const log = memoryLog();
     const alarmStates = new Map<string, string>([['api-health', 'OK']]);
+    // A bake starts with two writes and a look: bakeEndsAt on the stage, the watch with its task
+    // token, then one more look at the alarms (startBake). Only after that look is the watch the
+    // one thing that can fail the bake, so the alarm test waits for it (\`bakeWatched\`).
+    const progress = { bakeWatched: false };
     const alarms = {
-      getStates: async (names: string[]): Promise<AlarmStatus[]> =>
-        names.map((name) => ({ name, state: (alarmStates.get(name) ?? 'UNKNOWN') as AlarmStatus['state'] })),
+      getStates: async (names: string[]): Promise<AlarmStatus[]> => {
+        const watched = (await store.listBakeWatches('api-health')).length > 0;
+        const states = names.map((name) => ({ name, state: (alarmStates.get(name) ?? 'UNKNOWN') as AlarmStatus['state'] }));
+        if (watched) progress.bakeWatched = true;
+        return states;
+      },
     };
     const builds: Build[] = [];
     let engine: LocalEngine;
@@ -96,7 +104,7 @@ describe('deploy.asl.json: the rollout loop (canary 10% -> 50% -> 100%)', () => 
       initialStages(plan, now),
     );
     await engine.startExecution('deploy', plan.deploymentId, plan);
-    return { engine, plan, builds, log, alarmStates, deps };
+    return { engine, plan, builds, log, alarmStates, deps, progress };
   }
 
   it('walks every step in order, each deploying its share and baking, and ends SUCCEEDED', async () => {
@@ -124,10 +132,10 @@ describe('deploy.asl.json: the rollout loop (canary 10% -> 50% -> 100%)', () => 
   }, 60_000);
 
   it("an alarm during the first step's bake rolls back that step only, naming the alarm and the step", async () => {
-    const { engine, plan, builds, deps, alarmStates } = await run('1.2.0', 30);
+    const { engine, plan, builds, deps, alarmStates, progress } = await run('1.2.0', 30);
     // The first step bakes (for 30 s): the alarm fires, and its change event fails the bake's token.
     const deadline = Date.now() + 20_000;
-    while (!(await store.getStage(plan.deploymentId, 'prod'))?.bakeEndsAt) {
+    while (!progress.bakeWatched) {
       if (Date.now() > deadline) throw new Error('the first step never started baking');
       await new Promise((r) => setTimeout(r, 50));
     }
