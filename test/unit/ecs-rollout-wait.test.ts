@@ -33,6 +33,7 @@ const handle = (over: Partial<EcsRolloutHandle> = {}): EcsRolloutHandle => ({
   progress: { strategy: 'canary', step: 1, of: 2, percent: 10, previousPercent: 0 },
   answeredHook: '',
   rehearsal: false,
+  recheckSeconds: 300,
   build: { Id: `ecs:${SD}`, ExportedEnvironmentVariables: [] },
   ...over,
 });

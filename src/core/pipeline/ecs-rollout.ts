@@ -57,6 +57,21 @@ export class EcsRolloutInvalidError extends Error {
  */
 export const ECS_LIMITS = { linearMinStepPercent: 3, maxBakeMinutes: 1440 } as const;
 
+/**
+ * How long a follow waits for an ECS event before it reads the service deployment itself
+ * (ecs-rollout-wait.ts recheckEcsRollout): 5 minutes. Each re-check that finds ECS still busy costs
+ * about 13 history events (the follow's task events and timeout, the re-check's Lambda task, a
+ * Choice): a 6 h rollout is ~72 re-checks, ~940 events. Longer locks stretch the interval so that
+ * one rollout never re-checks more than ECS_MAX_RECHECKS times (~2,600 events), far under the
+ * 25,000 history events of an execution even with several ECS environments in one deployment.
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+ */
+export const ECS_RECHECK_SECONDS = 300;
+export const ECS_MAX_RECHECKS = 200;
+export function ecsRecheckSeconds(lockSeconds: number): number {
+  return Math.max(ECS_RECHECK_SECONDS, Math.ceil(lockSeconds / ECS_MAX_RECHECKS));
+}
+
 /** The PAUSE hook's default timeout in ECS (24 hours) when the environment sets none. */
 const DEFAULT_HOOK_TIMEOUT_MINUTES = 1440;
 
