@@ -240,7 +240,7 @@ describe('ECS rollout wait (dynalite, a fake ECS target)', () => {
     state = { state: 'IN_PROGRESS', stage: 'BAKE_TIME', trafficPercent: 100 };
     expect(await recheckEcsRollout(d, ref, handle({ followUntil: now - 1 }))).toEqual({
       action: 'end',
-      failure: { Error: 'States.Timeout', Cause: expect.stringContaining("lock term ran out") },
+      failure: { Error: 'States.Timeout', Cause: expect.stringContaining('lock term ran out') },
     });
     // The re-check answers the state machine; it settles no token itself.
     expect(settled).toEqual([]);

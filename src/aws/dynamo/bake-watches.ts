@@ -34,9 +34,7 @@ export class DynamoBakeWatches implements BakeWatches {
           TableName: this.table.name,
           Key: bakeWatchKey(alarm, deploymentId, environment),
           // A waker whose token had expired must not delete the fresh watch a new wait put in its place.
-          ...(onlyToken
-            ? { ConditionExpression: 'taskToken = :t', ExpressionAttributeValues: { ':t': onlyToken } }
-            : {}),
+          ...(onlyToken ? { ConditionExpression: 'taskToken = :t', ExpressionAttributeValues: { ':t': onlyToken } } : {}),
         }),
       );
     } catch (error) {

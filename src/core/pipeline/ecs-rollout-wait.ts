@@ -250,9 +250,7 @@ export async function onEcsRolloutEvent(
 }
 
 /** What one read of the deployment says the waiting stage does: its token's success or failure. */
-type EcsOutcome =
-  | { output: EcsApprovalWake | { action: 'succeeded' } }
-  | { failure: { Error: string; Cause: string } };
+type EcsOutcome = { output: EcsApprovalWake | { action: 'succeeded' } } | { failure: { Error: string; Cause: string } };
 
 /** One read of the deployment (the same for an event and a re-check); undefined while ECS is still busy. */
 async function readOutcome(deps: EcsRolloutDeps, h: EcsRolloutHandle, where: string): Promise<EcsOutcome | undefined> {

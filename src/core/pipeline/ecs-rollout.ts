@@ -12,7 +12,8 @@
  * How Coconut waits (event-driven, no polling): ECS sends "ECS Deployment State Change"
  * (SERVICE_DEPLOYMENT_COMPLETED / _FAILED) and "ECS Hook State Change" (HOOK_AWAITING_ACTION)
  * events to EventBridge; each one wakes the waiting stage, which reads the deployment once with
- * DescribeServiceDeployments and acts on `nextEcsRolloutAction`.
+ * DescribeServiceDeployments and acts on `nextEcsRolloutAction`. A bounded safety re-check reads it
+ * too when no event came for ECS_RECHECK_SECONDS (an event lost or late: ecs-rollout-wait.ts).
  *   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
  *   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hooks.html
  */
