@@ -72,6 +72,9 @@ let deployment: ServiceDeployment = {};
 const at = (over: ServiceDeployment): void => {
   deployment = { serviceDeploymentArn: SD, serviceArn: SERVICE_ARN, status: 'IN_PROGRESS', ...over };
 };
+/** Where ECS will be when RecheckEcsRollout next reads the deployment, and how the mock tells that read. */
+let atRecheck: ServiceDeployment | undefined;
+let recheckReading: (() => boolean) | undefined;
 const hook = (hookId: string, status: 'AWAITING_ACTION' | 'SUCCEEDED') => ({ hookId, targetType: 'PAUSE' as const, status });
 
 /** The ECS developer guide's event, for this service. */
@@ -102,6 +105,8 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     ({ store, dynamo } = await dynaliteStore());
   });
   afterEach(async () => {
+    atRecheck = undefined;
+    recheckReading = undefined;
     ecs.reset();
     await dynamo?.stop();
   });
@@ -141,7 +146,14 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
       });
       return { service: { ...svc, taskDefinition: TD2, currentServiceDeployment: SD } };
     });
-    ecs.on(DescribeServiceDeploymentsCommand).callsFake(() => ({ serviceDeployments: [deployment], failures: [] }));
+    ecs.on(DescribeServiceDeploymentsCommand).callsFake(() => {
+      // A change the test scheduled for the re-check's read (not a follow's own read) happens now.
+      if (atRecheck && recheckReading?.()) {
+        at(atRecheck);
+        atRecheck = undefined;
+      }
+      return { serviceDeployments: [deployment], failures: [] };
+    });
     ecs.on(ContinueServiceDeploymentCommand).callsFake((input: ContinueServiceDeploymentCommandInput) => {
       onContinue(input);
       return { serviceDeploymentArn: SD };
@@ -244,6 +256,11 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     /** How often the state machine has entered `state` so far. */
     const entered = (state: string) =>
       engine.events(plan.deploymentId).filter((e) => e.type === 'StateEntered' && e.state === state).length;
+    recheckReading = () =>
+      engine
+        .events(plan.deploymentId)
+        .filter((e) => e.type === 'StateEntered')
+        .at(-1)?.state === 'RecheckEcsRollout';
     return { engine, plan, decide, following, stageIn, event, log, until, pendingApproval, entered };
   }
 
@@ -427,11 +444,14 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     // ECS bakes the canary; a re-check finds it still busy and follows again on a fresh token.
     await until('a re-check that found ECS busy to follow again', async () => entered('FollowEcsRollout') >= 2);
     expect(entered('RecheckEcsRollout')).toBeGreaterThanOrEqual(1);
-    // ECS pauses before 100%, and its HOOK_AWAITING_ACTION event never arrives.
-    at({
+    // ECS pauses before 100% (seen first by a re-check's read), and its HOOK_AWAITING_ACTION event never arrives.
+    atRecheck = {
+      serviceDeploymentArn: SD,
+      serviceArn: SERVICE_ARN,
+      status: 'IN_PROGRESS',
       targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 10 },
       lifecycleHookDetails: [hook('ecs-pause-1', 'SUCCEEDED'), hook('ecs-pause-2', 'AWAITING_ACTION')],
-    });
+    };
     await decide('approve', 'canary 100%');
     const record = await engine.waitFor(plan.deploymentId);
     expect(record?.status, record?.cause).toBe('SUCCEEDED');
@@ -468,8 +488,13 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     // At 100% ECS bakes; the re-checks find it busy and wait again.
     const follows = entered('FollowEcsRollout');
     await until('a re-check during the final bake', async () => entered('FollowEcsRollout') > follows);
-    // ECS completes; SERVICE_DEPLOYMENT_COMPLETED is lost.
-    at({ status: 'SUCCESSFUL', targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 100 } });
+    // ECS completes (seen first by a re-check's read); SERVICE_DEPLOYMENT_COMPLETED is lost.
+    atRecheck = {
+      serviceDeploymentArn: SD,
+      serviceArn: SERVICE_ARN,
+      status: 'SUCCESSFUL',
+      targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 100 },
+    };
     const record = await engine.waitFor(plan.deploymentId);
     expect(record?.status, record?.cause).toBe('SUCCEEDED');
     expect((await store.getEnvironmentState('demo-orders', 'prod'))?.lastKnownGood).toMatchObject({
