@@ -511,4 +511,36 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     expect(states.at(states.lastIndexOf('RecheckEcsRollout') + 2)).toBe('EcsRecheckMovedOn');
     expect(states).not.toContain('PrepareRollback');
   }, 60_000);
+  it("a lost event of ECS's own rollback still ends ROLLED_BACK naming the alarm, through the re-check", async () => {
+    ecsApi((input) =>
+      at({
+        targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 10 },
+        lifecycleHookDetails: [hook(input.hookId as string, 'SUCCEEDED')],
+      }),
+    );
+    const { engine, plan, decide, following } = await run('1.7.0', 7, undefined, 1);
+    await decide('approve');
+    await following(1, 1);
+    atRecheck = {
+      serviceDeploymentArn: SD,
+      serviceArn: SERVICE_ARN,
+      status: 'ROLLBACK_SUCCESSFUL',
+      rollback: { reason: 'CloudWatch alarm triggered' },
+      alarms: { status: 'TRIGGERED', alarmNames: ['demo-orders-prod-5xx'], triggeredAlarmNames: ['demo-orders-prod-5xx'] },
+    };
+    const record = await engine.waitFor(plan.deploymentId);
+    expect(record?.error).toBe('Coconut.RolledBack');
+    expect(record?.cause).toContain('alarm demo-orders-prod-5xx went into ALARM');
+    expect(await store.getStage(plan.deploymentId, 'prod')).toMatchObject({
+      state: 'ROLLED_BACK',
+      alarm: 'demo-orders-prod-5xx',
+    });
+    const states = engine
+      .events(plan.deploymentId)
+      .filter((e) => e.type === 'StateEntered')
+      .map((e) => e.state);
+    expect(states).toEqual(expect.arrayContaining(['RecheckEcsRollout', 'EcsRecheckEnded', 'EcsRolledBackItself']));
+    expect(states).not.toContain('RollbackEcs');
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+  }, 60_000);
 });
