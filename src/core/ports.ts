@@ -347,7 +347,8 @@ export interface LockTable {
 export interface BakeWatches {
   putBakeWatch(watch: BakeWatch): Promise<void>;
   listBakeWatches(alarm: string): Promise<BakeWatch[]>;
-  deleteBakeWatch(alarm: string, deploymentId: string, environment: string): Promise<void>;
+  /** With `onlyToken`: only while the watch still holds that token (a newer wait may have replaced it). */
+  deleteBakeWatch(alarm: string, deploymentId: string, environment: string, onlyToken?: string): Promise<void>;
 }
 
 /** Approval requests and their decisions. */

@@ -72,6 +72,9 @@ let deployment: ServiceDeployment = {};
 const at = (over: ServiceDeployment): void => {
   deployment = { serviceDeploymentArn: SD, serviceArn: SERVICE_ARN, status: 'IN_PROGRESS', ...over };
 };
+/** Where ECS will be when RecheckEcsRollout next reads the deployment, and how the mock tells that read. */
+let atRecheck: ServiceDeployment | undefined;
+let recheckReading: (() => boolean) | undefined;
 const hook = (hookId: string, status: 'AWAITING_ACTION' | 'SUCCEEDED') => ({ hookId, targetType: 'PAUSE' as const, status });
 
 /** The ECS developer guide's event, for this service. */
@@ -102,6 +105,8 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     ({ store, dynamo } = await dynaliteStore());
   });
   afterEach(async () => {
+    atRecheck = undefined;
+    recheckReading = undefined;
     ecs.reset();
     await dynamo?.stop();
   });
@@ -141,14 +146,22 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
       });
       return { service: { ...svc, taskDefinition: TD2, currentServiceDeployment: SD } };
     });
-    ecs.on(DescribeServiceDeploymentsCommand).callsFake(() => ({ serviceDeployments: [deployment], failures: [] }));
+    ecs.on(DescribeServiceDeploymentsCommand).callsFake(() => {
+      // A change the test scheduled for the re-check's read (not a follow's own read) happens now.
+      if (atRecheck && recheckReading?.()) {
+        at(atRecheck);
+        atRecheck = undefined;
+      }
+      return { serviceDeployments: [deployment], failures: [] };
+    });
     ecs.on(ContinueServiceDeploymentCommand).callsFake((input: ContinueServiceDeploymentCommandInput) => {
       onContinue(input);
       return { serviceDeploymentArn: SD };
     });
   }
 
-  async function run(version: string, n: number, target: unknown = new EcsTargetAdapter()) {
+  /** `recheckSeconds`: the plan's re-check interval, shortened for the lost-event tests (the ASL reads it from the plan). */
+  async function run(version: string, n: number, target: unknown = new EcsTargetAdapter(), recheckSeconds?: number) {
     const good = { version: '1.0.0', deploymentId: 'earlier', revision: TD1 };
     await store.setEnvironmentVersions('demo-orders', 'prod', { current: good, lastKnownGood: good }, new Date());
     const log = memoryLog();
@@ -187,6 +200,8 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     });
     const image = { registry: 'ecr' as const, repository: 'demo-orders', tag: version, digest: digest(n) };
     const plan = buildPlan(service, image);
+    const ecsPlan = plan.environments[0]?.rollout?.ecs;
+    if (recheckSeconds !== undefined && ecsPlan) ecsPlan.recheckSeconds = recheckSeconds;
     const now = new Date();
     await store.createDeployment(
       deploymentRecord(plan, { kind: 'manual', id: version, at: now.toISOString() }, 'deploy', now),
@@ -238,7 +253,15 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
       until(`the stage to be ${state}`, async () => (await store.getStage(plan.deploymentId, 'prod'))?.state === state);
     const event = (detailType: Parameters<typeof ecsEvent>[0], name: string) =>
       ecsChanged(ecsEvent(detailType, name) as never, {} as never);
-    return { engine, plan, decide, following, stageIn, event, log };
+    /** How often the state machine has entered `state` so far. */
+    const entered = (state: string) =>
+      engine.events(plan.deploymentId).filter((e) => e.type === 'StateEntered' && e.state === state).length;
+    recheckReading = () =>
+      engine
+        .events(plan.deploymentId)
+        .filter((e) => e.type === 'StateEntered')
+        .at(-1)?.state === 'RecheckEcsRollout';
+    return { engine, plan, decide, following, stageIn, event, log, until, pendingApproval, entered };
   }
 
   const describes = () => ecs.commandCalls(DescribeServiceDeploymentsCommand).length;
@@ -400,5 +423,124 @@ describe('deploy.asl.json: an ECS canary (10% -> 100%) that ECS steps itself (aw
     expect((await store.getEnvironmentState('demo-orders', 'prod'))?.current?.version).toBe('1.0.0');
     expect(ecs.calls()).toHaveLength(0);
     expect(log.lines.some((l) => l.message.includes('ECS CANARY rollout'))).toBe(true);
+  }, 60_000);
+  // EventBridge may deliver an ECS event late or drop it ("If an event isn't delivered after all retry
+  // attempts are exhausted, the event is dropped": https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html).
+  // These rollouts get no event at all after the start; the follow's re-check (1 s here, from the plan) reads
+  // the deployment with DescribeServiceDeployments as an event would:
+  //   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html
+  it('a PAUSE hook whose ECS event is lost still asks for approval: the follow re-checks after recheckSeconds', async () => {
+    ecsApi((input) => {
+      if (input.hookId === 'ecs-pause-1') {
+        at({
+          targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 10 },
+          lifecycleHookDetails: [hook('ecs-pause-1', 'SUCCEEDED')],
+        });
+      } else at({ status: 'SUCCESSFUL', targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 100 } });
+    });
+    const { engine, plan, decide, following, entered, until, log } = await run('1.5.0', 5, undefined, 1);
+    await decide('approve');
+    await following(1, 1);
+    // ECS bakes the canary; a re-check finds it still busy and follows again on a fresh token.
+    await until('a re-check that found ECS busy to follow again', async () => entered('FollowEcsRollout') >= 2);
+    expect(entered('RecheckEcsRollout')).toBeGreaterThanOrEqual(1);
+    // ECS pauses before 100% (seen first by a re-check's read), and its HOOK_AWAITING_ACTION event never arrives.
+    atRecheck = {
+      serviceDeploymentArn: SD,
+      serviceArn: SERVICE_ARN,
+      status: 'IN_PROGRESS',
+      targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 10 },
+      lifecycleHookDetails: [hook('ecs-pause-1', 'SUCCEEDED'), hook('ecs-pause-2', 'AWAITING_ACTION')],
+    };
+    await decide('approve', 'canary 100%');
+    const record = await engine.waitFor(plan.deploymentId);
+    expect(record?.status, record?.cause).toBe('SUCCEEDED');
+    // Asked once, answered once: the re-check moved the stage as the event would have.
+    expect(answers()).toEqual([
+      ['ecs-pause-1', 'CONTINUE'],
+      ['ecs-pause-2', 'CONTINUE'],
+    ]);
+    expect(await store.listApprovals({ status: 'APPROVED' })).toHaveLength(2);
+    expect(entered('EcsRecheckMovedOn')).toBeGreaterThanOrEqual(1);
+    expect(log.lines.some((l) => l.message.includes('an EventBridge event was lost or is late'))).toBe(true);
+    expect(await store.getStage(plan.deploymentId, 'prod')).toMatchObject({
+      state: 'SUCCEEDED',
+      rollout: { strategy: 'canary', step: 2, of: 2, percent: 100 },
+    });
+  }, 60_000);
+
+  it('a rollout whose completion event is never delivered still ends SUCCEEDED after the re-check, not at the lock timeout', async () => {
+    ecsApi((input) =>
+      at({
+        targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: input.hookId === 'ecs-pause-1' ? 10 : 100 },
+        lifecycleHookDetails: [hook(input.hookId as string, 'SUCCEEDED')],
+      }),
+    );
+    const { engine, plan, decide, following, entered, until } = await run('1.6.0', 6, undefined, 1);
+    await decide('approve');
+    await following(1, 1);
+    at({
+      targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 10 },
+      lifecycleHookDetails: [hook('ecs-pause-1', 'SUCCEEDED'), hook('ecs-pause-2', 'AWAITING_ACTION')],
+    });
+    await decide('approve', 'canary 100%');
+    await following(2, 3);
+    // At 100% ECS bakes; the re-checks find it busy and wait again.
+    const follows = entered('FollowEcsRollout');
+    await until('a re-check during the final bake', async () => entered('FollowEcsRollout') > follows);
+    // ECS completes (seen first by a re-check's read); SERVICE_DEPLOYMENT_COMPLETED is lost.
+    atRecheck = {
+      serviceDeploymentArn: SD,
+      serviceArn: SERVICE_ARN,
+      status: 'SUCCESSFUL',
+      targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 100 },
+    };
+    const record = await engine.waitFor(plan.deploymentId);
+    expect(record?.status, record?.cause).toBe('SUCCEEDED');
+    expect((await store.getEnvironmentState('demo-orders', 'prod'))?.lastKnownGood).toMatchObject({
+      version: '1.6.0',
+      revision: TD2,
+    });
+    // Nothing left waiting on the service, and ECS was not touched beyond the rollout.
+    expect(await store.listBakeWatches(`ecs-rollout|${SERVICE_ARN}`)).toEqual([]);
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+    const states = engine
+      .events(plan.deploymentId)
+      .filter((e) => e.type === 'StateEntered')
+      .map((e) => e.state);
+    expect(states.at(states.lastIndexOf('RecheckEcsRollout') + 2)).toBe('EcsRecheckMovedOn');
+    expect(states).not.toContain('PrepareRollback');
+  }, 60_000);
+  it("a lost event of ECS's own rollback still ends ROLLED_BACK naming the alarm, through the re-check", async () => {
+    ecsApi((input) =>
+      at({
+        targetServiceRevision: { arn: TD2, requestedProductionTrafficWeight: 10 },
+        lifecycleHookDetails: [hook(input.hookId as string, 'SUCCEEDED')],
+      }),
+    );
+    const { engine, plan, decide, following } = await run('1.7.0', 7, undefined, 1);
+    await decide('approve');
+    await following(1, 1);
+    atRecheck = {
+      serviceDeploymentArn: SD,
+      serviceArn: SERVICE_ARN,
+      status: 'ROLLBACK_SUCCESSFUL',
+      rollback: { reason: 'CloudWatch alarm triggered' },
+      alarms: { status: 'TRIGGERED', alarmNames: ['demo-orders-prod-5xx'], triggeredAlarmNames: ['demo-orders-prod-5xx'] },
+    };
+    const record = await engine.waitFor(plan.deploymentId);
+    expect(record?.error).toBe('Coconut.RolledBack');
+    expect(record?.cause).toContain('alarm demo-orders-prod-5xx went into ALARM');
+    expect(await store.getStage(plan.deploymentId, 'prod')).toMatchObject({
+      state: 'ROLLED_BACK',
+      alarm: 'demo-orders-prod-5xx',
+    });
+    const states = engine
+      .events(plan.deploymentId)
+      .filter((e) => e.type === 'StateEntered')
+      .map((e) => e.state);
+    expect(states).toEqual(expect.arrayContaining(['RecheckEcsRollout', 'EcsRecheckEnded', 'EcsRolledBackItself']));
+    expect(states).not.toContain('RollbackEcs');
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
   }, 60_000);
 });

@@ -184,13 +184,17 @@ services:
     expect(path.builds).toBe(0);
     expect(path.states).not.toContain('SelectStep');
     // The wait ends at the hook before 100% (approval) and at the end: two follows, one step approval.
-    expect(path.states.filter((s) => s === 'FollowEcsRollout')).toHaveLength(2);
+    // Each whole 5-minute re-check interval of a wait adds a follow that times out, its re-check and a
+    // Choice: one in the 5-minute canary bake, two in the 10-minute bake at 100%.
+    expect(path.states.filter((s) => s === 'FollowEcsRollout')).toHaveLength(2 + 3);
+    expect(path.states.filter((s) => s === 'RecheckEcsRollout')).toHaveLength(3);
+    expect(path.states).not.toContain('EcsRecheckMovedOn');
     expect(path.states.filter((s) => s === 'RequestEcsStepApproval')).toHaveLength(1);
     expect(path.states.filter((s) => s === 'ContinueEcsRollout')).toHaveLength(1);
     expect(path.states.at(-3)).toBe('RecordSucceeded');
     // 10 states up to DeployTarget? (the freeze and pin gate included); start, record, follow, choice; 7 for the approval (record, request,
-    // record, continue, then record, follow and choice again); 3 closing.
-    expect(path.transitions).toBe(10 + 4 + 7 + 3);
+    // record, continue, then record, follow and choice again); 3 closing; 3 per re-check.
+    expect(path.transitions).toBe(10 + 4 + 7 + 3 + 3 * 3);
     // Failing: ECS rolled back; Coconut records it without running a rollback of its own.
     const failed = walk(inner, {
       input: {

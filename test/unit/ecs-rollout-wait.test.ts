@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEcsRolloutChangedHandler } from '../../functions/ecs-rollout-changed.ts';
 import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
+import { TaskTokenExpiredError } from '../../src/core/model/errors.ts';
 import { describeFailure, ERRORS } from '../../src/core/model/failure.ts';
 import type { EcsHookAction, EcsRolloutState } from '../../src/core/pipeline/ecs-rollout.ts';
 import {
@@ -16,6 +17,7 @@ import {
   followEcsRollout,
   nextEcsStep,
   onEcsRolloutEvent,
+  recheckEcsRollout,
   serviceArnOf,
 } from '../../src/core/pipeline/ecs-rollout-wait.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
@@ -33,6 +35,7 @@ const handle = (over: Partial<EcsRolloutHandle> = {}): EcsRolloutHandle => ({
   progress: { strategy: 'canary', step: 1, of: 2, percent: 10, previousPercent: 0 },
   answeredHook: '',
   rehearsal: false,
+  recheckSeconds: 300,
   build: { Id: `ecs:${SD}`, ExportedEnvironmentVariables: [] },
   ...over,
 });
@@ -205,6 +208,72 @@ describe('ECS rollout wait (dynalite, a fake ECS target)', () => {
     await expect(
       handler({ ...base, 'detail-type': 'ECS Task State Change', resources: [] } as never, {} as never),
     ).rejects.toThrow(/ECS Deployment State Change \/ ECS Hook State Change event/);
+  });
+
+  it('re-check (no event came): moves on as the lost event would have, waits again while ECS is busy, and ends States.Timeout after followUntil', async () => {
+    let state: EcsRolloutState = { state: 'IN_PROGRESS', stage: 'BAKE_TIME', trafficPercent: 10 };
+    const { settled, d } = deps(fakeEcs(() => state));
+    const ref = { deploymentId: 'dep-5', environment: 'prod' };
+    const now = Math.floor(Date.now() / 1000);
+    await followEcsRollout(d, ref, handle({ followUntil: now + 3600 }), 't5', 60);
+    // The follow timed out: the re-check drops the dead token's watch and, ECS still busy, waits again.
+    expect(await recheckEcsRollout(d, ref, handle({ followUntil: now + 3600 }))).toEqual({ action: 'wait' });
+    expect(await store.listBakeWatches(ecsRolloutWatchKey(SERVICE_ARN))).toEqual([]);
+    state = { state: 'AWAITING_ACTION', hookId: 'ecs-pause-2', trafficPercent: 10 };
+    expect(await recheckEcsRollout(d, ref, handle({ followUntil: now + 3600 }))).toEqual({
+      action: 'approve',
+      hookId: 'ecs-pause-2',
+      trafficPercent: 10,
+      progress: { strategy: 'canary', step: 2, of: 2, percent: 100, previousPercent: 10 },
+      label: 'canary 100%',
+    });
+    state = { state: 'SUCCEEDED' };
+    expect(await recheckEcsRollout(d, ref, handle())).toEqual({ action: 'succeeded' });
+    state = { state: 'ROLLED_BACK', alarms: ['orders-5xx'], reason: 'ECS rolled back: alarm orders-5xx went into ALARM' };
+    expect(await recheckEcsRollout(d, ref, handle())).toEqual({
+      action: 'end',
+      failure: {
+        Error: ERRORS.ecsRolledBack,
+        Cause: JSON.stringify({ reason: 'ECS rolled back: alarm orders-5xx went into ALARM', alarms: ['orders-5xx'] }),
+      },
+    });
+    state = { state: 'IN_PROGRESS', stage: 'BAKE_TIME', trafficPercent: 100 };
+    expect(await recheckEcsRollout(d, ref, handle({ followUntil: now - 1 }))).toEqual({
+      action: 'end',
+      failure: { Error: 'States.Timeout', Cause: expect.stringContaining('lock term ran out') },
+    });
+    // The re-check answers the state machine; it settles no token itself.
+    expect(settled).toEqual([]);
+  });
+
+  it('an event that read the wait just before the re-check replaced it cannot settle twice nor delete the fresh wait (TaskTimedOut tolerated)', async () => {
+    const state: EcsRolloutState = { state: 'SUCCEEDED' };
+    const { d } = deps(fakeEcs(() => ({ state: 'IN_PROGRESS', stage: 'BAKE_TIME', trafficPercent: 10 })));
+    const ref = { deploymentId: 'dep-6', environment: 'prod' };
+    await followEcsRollout(d, ref, handle(), 'old-token', 60);
+    const [stale] = await store.listBakeWatches(ecsRolloutWatchKey(SERVICE_ARN));
+    // The follow timed out, the re-check found ECS busy, and the next follow stored a fresh token.
+    await recheckEcsRollout(d, ref, handle());
+    await followEcsRollout(d, ref, handle(), 'fresh-token', 60);
+    // Meanwhile the event handler had listed the old wait; Step Functions answers its dead token with
+    // TaskTimedOut (the adapters turn TaskTimedOut / InvalidToken into TaskTokenExpiredError).
+    const sent: string[] = [];
+    const racing = {
+      ...(d as object),
+      ecs: fakeEcs(() => state),
+      store: { ...storeLike(), listBakeWatches: async () => [stale] },
+      orchestrator: {
+        sendTaskSuccess: async (token: string) => {
+          sent.push(token);
+          if (token === 'old-token') throw new TaskTokenExpiredError('the task no longer waits (TaskTimedOut)');
+        },
+        sendTaskFailure: async () => undefined,
+      },
+    } as never;
+    expect(await onEcsRolloutEvent(racing, SERVICE_ARN)).toEqual({ woken: 1, settled: 1 });
+    expect(sent).toEqual(['old-token']);
+    // The fresh wait survived: the next event (or re-check) still finds the token the state machine waits on.
+    expect((await store.listBakeWatches(ecsRolloutWatchKey(SERVICE_ARN))).map((w) => w.taskToken)).toEqual(['fresh-token']);
   });
 
   function storeLike() {

@@ -82,6 +82,8 @@ describe('sst.config.ts with an ECS canary (kind: ecs + rollout)', () => {
   it('deploys the ECS rollout states of deploy.asl.json', () => {
     const definition = JSON.parse(contract.machines.find((m) => m.name.endsWith('-deploy'))?.definition ?? '{}');
     const states = definition.States.Environments.ItemProcessor.States;
-    expect(Object.keys(states)).toEqual(expect.arrayContaining(['StartEcsRollout', 'FollowEcsRollout', 'ContinueEcsRollout']));
+    expect(Object.keys(states)).toEqual(
+      expect.arrayContaining(['StartEcsRollout', 'FollowEcsRollout', 'RecheckEcsRollout', 'ContinueEcsRollout']),
+    );
   });
 });

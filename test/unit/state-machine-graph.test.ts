@@ -35,9 +35,12 @@ describe('State machine graph (core) and its layout (dashboard)', () => {
     // hold (a task token whose timeout is the window's opening) that asks the gate again when it times
     // out, once per window change. An ECS rollout follows ECS's own steps: after each PAUSE hook's
     // answer (CONTINUE, or ROLLBACK) it waits on a token again until the next ECS event — once per
-    // ECS step, never per poll. No Wait state is in the machine at all: nothing polls.
+    // ECS step, never per poll — except a bounded safety re-check when no ECS event came for
+    // recheckSeconds (a lost or late EventBridge event; at most ~200 per rollout, ecs-rollout.ts), which
+    // follows again on a fresh token. No Wait state is in the machine at all: nothing polls.
     expect([...back].sort()).toEqual([
       'ContinueEcsRollout->RecordEcsRolloutBaking',
+      'EcsRecheckSaid?->FollowEcsRollout',
       'Frozen->FreezeGate',
       'NextStep->SelectStep',
       'RollBackEcsAtHook->FollowEcsRollout',

@@ -3,7 +3,7 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { BakeWatch, BakeWatches } from '../../core/ports.ts';
 import { bakeWatchItem, recordOf } from './items.ts';
 import { alarmPartition, BAKE_WATCH_PREFIX, bakeWatchKey } from './keys.ts';
-import type { TableAccess } from './table-access.ts';
+import { isConditionFailure, type TableAccess } from './table-access.ts';
 
 export class DynamoBakeWatches implements BakeWatches {
   private readonly table: TableAccess;
@@ -27,9 +27,18 @@ export class DynamoBakeWatches implements BakeWatches {
     return items.map((i) => recordOf<BakeWatch>(i)).filter((w) => w.expiresAt >= now);
   }
 
-  async deleteBakeWatch(alarm: string, deploymentId: string, environment: string): Promise<void> {
-    await this.table.db.send(
-      new DeleteCommand({ TableName: this.table.name, Key: bakeWatchKey(alarm, deploymentId, environment) }),
-    );
+  async deleteBakeWatch(alarm: string, deploymentId: string, environment: string, onlyToken?: string): Promise<void> {
+    try {
+      await this.table.db.send(
+        new DeleteCommand({
+          TableName: this.table.name,
+          Key: bakeWatchKey(alarm, deploymentId, environment),
+          // A waker whose token had expired must not delete the fresh watch a new wait put in its place.
+          ...(onlyToken ? { ConditionExpression: 'taskToken = :t', ExpressionAttributeValues: { ':t': onlyToken } } : {}),
+        }),
+      );
+    } catch (error) {
+      if (!(onlyToken && isConditionFailure(error))) throw error;
+    }
   }
 }

@@ -106,8 +106,8 @@ export class DynamoStore implements Store {
   listBakeWatches(alarm: string) {
     return this.bakeWatches.listBakeWatches(alarm);
   }
-  deleteBakeWatch(alarm: string, deploymentId: string, environment: string) {
-    return this.bakeWatches.deleteBakeWatch(alarm, deploymentId, environment);
+  deleteBakeWatch(alarm: string, deploymentId: string, environment: string, onlyToken?: string) {
+    return this.bakeWatches.deleteBakeWatch(alarm, deploymentId, environment, onlyToken);
   }
 
   putApproval(approval: ApprovalRecord) {

@@ -11,6 +11,7 @@
 import type { AslDefinition, AslState } from '../asl.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import { ERRORS } from '../model/failure.ts';
+import { ECS_RECHECK_SECONDS } from '../pipeline/ecs-rollout.ts';
 import { rolloutSteps } from '../pipeline/rollout.ts';
 import prices from './prices.json' with { type: 'json' };
 
@@ -176,6 +177,9 @@ export interface CostReport {
  * step loop once per step (SelectStep moves the cursor, as the Pass state does on AWS); failing,
  * the first step's bake fails. An ECS rollout is ECS's own: Coconut's FollowEcsRollout wait ends
  * once per PAUSE hook (an approval) and once at the end; failing, ECS rolls the first step back.
+ * While ECS bakes, the follow's safety re-check (every ECS_RECHECK_SECONDS with no event) finds it
+ * busy and waits again: FollowEcsRollout (timed out), RecheckEcsRollout and its Choice, once per
+ * whole interval of each wait (ecsFollowWaits).
  */
 function environmentScenario(
   env: ServiceConfig['environments'][number],
@@ -190,6 +194,15 @@ function environmentScenario(
   let cursor = -1;
   let follows = 0;
   const bakeError = failing ? 'Coconut.AlarmFired' : undefined;
+  // Failing, ECS rolls the first step back at once (its alarm): no re-check is counted.
+  const waits = ecsRollout && !failing && env.rollout ? ecsFollowWaits(env.rollout, env.bake) : [];
+  let rechecksLeft = Math.floor((waits[0] ?? 0) / ECS_RECHECK_SECONDS);
+  const errors: Record<string, string> = {
+    ...(bakeError ? { Bake: bakeError, StepBake: bakeError } : {}),
+    ...(!failing && env.bake > 0 ? { Bake: 'States.Timeout' } : {}),
+    ...(!failing && stepBake > 0 ? { StepBake: 'States.Timeout' } : {}),
+    ...(failing && ecsRollout ? { FollowEcsRollout: ERRORS.ecsRolledBack } : {}),
+  };
   return {
     input: {
       targetKind: kind,
@@ -206,15 +219,19 @@ function environmentScenario(
       rollback: { canRollBack: true },
       ...(failing && ecsRollout ? { failure: { Error: ERRORS.ecsRolledBack } } : {}),
     },
-    errors: {
-      ...(bakeError ? { Bake: bakeError, StepBake: bakeError } : {}),
-      ...(!failing && env.bake > 0 ? { Bake: 'States.Timeout' } : {}),
-      ...(!failing && stepBake > 0 ? { StepBake: 'States.Timeout' } : {}),
-      ...(failing && ecsRollout ? { FollowEcsRollout: ERRORS.ecsRolledBack } : {}),
-    },
+    errors,
     visit: (state, input) => {
-      if (state === 'FollowEcsRollout') {
+      if (state === 'FollowEcsRollout' && !failing) {
+        if (rechecksLeft > 0) {
+          // No event within the interval: the token times out and the re-check finds ECS still baking.
+          rechecksLeft--;
+          errors.FollowEcsRollout = 'States.Timeout';
+          input.ecsRecheck = { said: { action: 'wait' } };
+          return;
+        }
+        delete errors.FollowEcsRollout;
         follows++;
+        rechecksLeft = Math.floor((waits[follows] ?? 0) / ECS_RECHECK_SECONDS);
         input.ecsWake = { action: follows <= ecsApprovals ? 'approve' : 'succeeded' };
       }
       if (state !== 'SelectStep') return;
@@ -222,6 +239,18 @@ function environmentScenario(
       input.at = { step: { approve: Boolean(env.rollout?.approveSteps) && cursor > 0, last: cursor === steps.length - 1 } };
     },
   };
+}
+
+/**
+ * How long each FollowEcsRollout wait lasts (seconds): with approveSteps, one wait per step, ending at
+ * the next PAUSE hook after the step's bake (the last one after ECS's final bake at 100%); without,
+ * one wait for every step's bake and the final one.
+ */
+function ecsFollowWaits(rollout: NonNullable<ServiceConfig['environments'][number]['rollout']>, bake: number): number[] {
+  const steps = rolloutSteps(rollout);
+  const stepBake = rollout.bake ?? bake;
+  const shifts = steps.slice(0, -1).map(() => stepBake);
+  return rollout.approveSteps ? [...shifts, bake] : [shifts.reduce((a, b) => a + b, 0) + bake];
 }
 
 /**

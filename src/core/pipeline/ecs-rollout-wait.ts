@@ -12,6 +12,18 @@
  * caps an execution at 25,000 history events).
  *   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
  *   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hooks.html
+ *
+ * A bounded safety re-check backs the events up. Events reach EventBridge "best effort" or at least
+ * once ("in some rare cases an event might not be delivered"); a target that fails is retried "for 24
+ * hours and up to 185 times with an exponential back off" (so an event may come hours late), after
+ * which "the event is dropped" — and a wrong rule or target never delivers it at all:
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-delivery-level.html
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
+ * So the follow's token times out after `recheckSeconds` (5 minutes by default; ecsRecheckSeconds),
+ * and RecheckEcsRollout reads the deployment once (DescribeServiceDeployments, the same read an event
+ * makes): it moves on as the event would have, or waits again on a fresh token, until `followUntil`
+ * (lockSeconds after the rollout started) ends the stage as the old single timeout did:
+ *   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html
  */
 import { z } from 'zod';
 import type { RolloutProgress } from '../model/deployment.ts';
@@ -22,6 +34,7 @@ import type { BuildEnvVar } from '../triggers/plan.ts';
 import { expireApproval } from './approvals.ts';
 import {
   answerEcsRolloutApproval,
+  ECS_RECHECK_SECONDS,
   type EcsDeploymentSettings,
   type EcsRolloutAction,
   type EcsRolloutTarget,
@@ -37,6 +50,8 @@ export interface PlanEcsRollout {
   settings: EcsDeploymentSettings;
   /** The cumulative traffic percentages ECS will walk, ending in 100 (for the status and approvals). */
   percents: number[];
+  /** Seconds a follow waits for an ECS event before it reads the deployment itself (ecsRecheckSeconds). */
+  recheckSeconds?: number;
 }
 
 /** The rollout in flight, as the state machine carries it between its states ($.ecsRollout.handle). */
@@ -66,6 +81,10 @@ export const ecsRolloutHandleSchema = z.object({
   }),
   /** Nothing ran (local runtime without an ECS endpoint): the rollout is a labelled rehearsal. */
   rehearsal: z.boolean().default(false),
+  /** How long one follow waits for an event before RecheckEcsRollout reads the deployment itself. */
+  recheckSeconds: z.number().int().positive().default(ECS_RECHECK_SECONDS),
+  /** Epoch seconds: the rollout started lockSeconds before; a re-check after this ends the stage (States.Timeout). */
+  followUntil: z.number().int().optional(),
 });
 export type EcsRolloutHandle = z.output<typeof ecsRolloutHandleSchema>;
 
@@ -140,10 +159,11 @@ function target(deps: { ecs?: Partial<EcsRolloutTarget> }): EcsRolloutTarget {
  * deployment to follow; a retry finds the service already on the revision.
  */
 export async function startEcsRollout(
-  deps: Pick<EcsRolloutDeps, 'ecs' | 'log'>,
+  deps: Pick<EcsRolloutDeps, 'ecs' | 'log' | 'clock'>,
   ref: StageRef,
   buildEnv: BuildEnvVar[],
   ecs: PlanEcsRollout & { strategy: 'canary' | 'linear' },
+  lockSeconds: number,
 ): Promise<EcsRolloutHandle> {
   const { target: request, digest } = ecsTargetOf(buildEnv);
   requireEcsDigest(ref, digest);
@@ -163,6 +183,9 @@ export async function startEcsRollout(
     progress: nextEcsStep(ecs.strategy, ecs.percents, 0),
     answeredHook: '',
     rehearsal,
+    // Never wait longer than the whole rollout may take.
+    recheckSeconds: Math.max(1, Math.min(ecs.recheckSeconds ?? ECS_RECHECK_SECONDS, lockSeconds)),
+    followUntil: epochSeconds(deps.clock) + lockSeconds,
     build: {
       Id: rehearsal ? `ecs:${cluster}/${service}:rehearsal` : `ecs:${started.serviceDeploymentArn}`,
       ExportedEnvironmentVariables: rehearsal
@@ -199,7 +222,7 @@ export async function followEcsRollout(
     deploymentId: ref.deploymentId,
     environment: ref.environment,
     taskToken,
-    expiresAt: Math.floor(deps.clock.now().getTime() / 1000) + waitSeconds + 3600,
+    expiresAt: epochSeconds(deps.clock) + waitSeconds + 3600,
     ecsRollout: handle,
   };
   await deps.store.putBakeWatch(watch);
@@ -226,9 +249,11 @@ export async function onEcsRolloutEvent(
   return { woken: watches.length, settled };
 }
 
-/** One read of the deployment; settles the token unless ECS is still busy. True when settled. */
-async function wake(deps: EcsRolloutDeps, watch: EcsRolloutWatch): Promise<boolean> {
-  const h = watch.ecsRollout;
+/** What one read of the deployment says the waiting stage does: its token's success or failure. */
+type EcsOutcome = { output: EcsApprovalWake | { action: 'succeeded' } } | { failure: { Error: string; Cause: string } };
+
+/** One read of the deployment (the same for an event and a re-check); undefined while ECS is still busy. */
+async function readOutcome(deps: EcsRolloutDeps, h: EcsRolloutHandle, where: string): Promise<EcsOutcome | undefined> {
   let next: EcsRolloutAction = h.rehearsal
     ? { action: 'succeeded' }
     : await onEcsRolloutWake(target(deps), h.serviceDeploymentArn, h.region);
@@ -236,59 +261,109 @@ async function wake(deps: EcsRolloutDeps, watch: EcsRolloutWatch): Promise<boole
   if (next.action === 'approve' && (next.hookId === h.answeredHook || h.because)) {
     next = { action: 'wait', trafficPercent: next.trafficPercent };
   }
-  if (next.action === 'wait') return false;
-
-  const where = `${h.serviceDeploymentArn} (${watch.deploymentId} on ${watch.environment})`;
-  try {
-    switch (next.action) {
-      case 'approve': {
-        const progress = nextEcsStep(h.strategy, h.percents, next.trafficPercent);
-        const output: EcsApprovalWake = {
-          action: 'approve',
-          hookId: next.hookId,
-          trafficPercent: next.trafficPercent,
-          progress,
-          label: stepLabel(progress.strategy, progress.percent),
-        };
-        deps.log.info(`ECS rollout ${where} paused at ${next.trafficPercent}%: asking for ${output.label}`);
-        await deps.orchestrator.sendTaskSuccess(watch.taskToken, output);
-        break;
-      }
-      case 'succeeded':
-        if (h.because) {
-          // Coconut answered ROLLBACK, yet the deployment completed: say so rather than claim a rollback.
-          await deps.orchestrator.sendTaskFailure(
-            watch.taskToken,
-            ECS_ROLLOUT_FAILED,
-            `ECS completed the deployment although Coconut answered ROLLBACK (${h.because.Error})`,
-          );
-        } else {
-          deps.log.info(`ECS rollout ${where} completed`);
-          await deps.orchestrator.sendTaskSuccess(watch.taskToken, { action: 'succeeded' });
-        }
-        break;
-      case 'rolledBack': {
-        const reason = h.because ? `${becauseReason(h.because)}; ECS rolled back to the previous revision` : next.reason;
-        deps.log.info(`ECS rollout ${where}: ${reason}`);
-        await deps.orchestrator.sendTaskFailure(
-          watch.taskToken,
-          ERRORS.ecsRolledBack,
-          JSON.stringify({ reason, alarms: next.alarms }),
-        );
-        break;
-      }
-      case 'failed':
-        await deps.orchestrator.sendTaskFailure(watch.taskToken, ECS_ROLLOUT_FAILED, next.reason);
-        break;
-      case 'continue':
-        return false;
+  switch (next.action) {
+    case 'wait':
+    case 'continue':
+      return undefined;
+    case 'approve': {
+      const progress = nextEcsStep(h.strategy, h.percents, next.trafficPercent);
+      const output: EcsApprovalWake = {
+        action: 'approve',
+        hookId: next.hookId,
+        trafficPercent: next.trafficPercent,
+        progress,
+        label: stepLabel(progress.strategy, progress.percent),
+      };
+      deps.log.info(`ECS rollout ${where} paused at ${next.trafficPercent}%: asking for ${output.label}`);
+      return { output };
     }
+    case 'succeeded':
+      if (h.because) {
+        // Coconut answered ROLLBACK, yet the deployment completed: say so rather than claim a rollback.
+        return {
+          failure: {
+            Error: ECS_ROLLOUT_FAILED,
+            Cause: `ECS completed the deployment although Coconut answered ROLLBACK (${h.because.Error})`,
+          },
+        };
+      }
+      deps.log.info(`ECS rollout ${where} completed`);
+      return { output: { action: 'succeeded' } };
+    case 'rolledBack': {
+      const reason = h.because ? `${becauseReason(h.because)}; ECS rolled back to the previous revision` : next.reason;
+      deps.log.info(`ECS rollout ${where}: ${reason}`);
+      return { failure: { Error: ERRORS.ecsRolledBack, Cause: JSON.stringify({ reason, alarms: next.alarms }) } };
+    }
+    case 'failed':
+      return { failure: { Error: ECS_ROLLOUT_FAILED, Cause: next.reason } };
+  }
+}
+
+/** An event (or the follow's own first read) woke the wait: settle its token unless ECS is still busy. True when settled. */
+async function wake(deps: EcsRolloutDeps, watch: EcsRolloutWatch): Promise<boolean> {
+  const where = `${watch.ecsRollout.serviceDeploymentArn} (${watch.deploymentId} on ${watch.environment})`;
+  const outcome = await readOutcome(deps, watch.ecsRollout, where);
+  if (!outcome) return false;
+  try {
+    if ('output' in outcome) await deps.orchestrator.sendTaskSuccess(watch.taskToken, outcome.output);
+    else await deps.orchestrator.sendTaskFailure(watch.taskToken, outcome.failure.Error, outcome.failure.Cause);
   } catch (error) {
+    // The follow timed out meanwhile (TaskTimedOut / InvalidToken): its re-check reads the same deployment
+    // and moves on by itself, so this wake stands down — the stage moves once.
     if (!(error instanceof TaskTokenExpiredError)) throw error;
     deps.log.info(`the wait on ${where} had already ended`);
   }
-  await deps.store.deleteBakeWatch(watch.alarm, watch.deploymentId, watch.environment);
+  // Only this wait's watch: a re-check may already have put a fresh one (a new token) in its place.
+  await deps.store.deleteBakeWatch(watch.alarm, watch.deploymentId, watch.environment, watch.taskToken);
   return true;
+}
+
+/** RecheckEcsRollout's answer: move on as an event would have, wait again on a fresh token, or end. */
+export type EcsRecheck =
+  | EcsApprovalWake
+  | { action: 'succeeded' }
+  | { action: 'wait' }
+  /** ECS rolled back or failed, or the rollout outlived `followUntil`: $.failure for PrepareRollback. */
+  | { action: 'end'; failure: { Error: string; Cause: string } };
+
+/**
+ * RecheckEcsRollout: the follow's token timed out with no ECS event (lost, or not yet delivered).
+ * Read the deployment once, as the event would have. The timed-out token is dead on Step Functions,
+ * so an event that comes now gets TaskTimedOut when it settles it (tolerated in `wake`): only this
+ * answer moves the stage. A rollout still busy after `followUntil` ends as the old single
+ * lockSeconds timeout did (States.Timeout).
+ */
+export async function recheckEcsRollout(
+  deps: EcsRolloutDeps,
+  ref: { deploymentId: string; environment: string },
+  handle: EcsRolloutHandle,
+): Promise<EcsRecheck> {
+  const where = `${handle.serviceDeploymentArn} (${ref.deploymentId} on ${ref.environment})`;
+  // The watch holds the dead token; the next follow (if any) stores a fresh one.
+  await deps.store.deleteBakeWatch(ecsRolloutWatchKey(handle.serviceArn), ref.deploymentId, ref.environment);
+  const outcome = await readOutcome(deps, handle, where);
+  if (outcome) {
+    deps.log.warn(
+      `no ECS event woke the wait on ${where} within ${handle.recheckSeconds}s, yet the deployment had moved on: the re-check carries on (an EventBridge event was lost or is late)`,
+    );
+    return 'output' in outcome ? outcome.output : { action: 'end', failure: outcome.failure };
+  }
+  const now = epochSeconds(deps.clock);
+  if (handle.followUntil !== undefined && now >= handle.followUntil) {
+    return {
+      action: 'end',
+      failure: {
+        Error: 'States.Timeout',
+        Cause: `ECS service deployment ${handle.serviceDeploymentArn} had not ended when the environment's lock term ran out`,
+      },
+    };
+  }
+  deps.log.info(`ECS rollout ${where} is still under way; waiting again for its events`);
+  return { action: 'wait' };
+}
+
+function epochSeconds(clock: Clock): number {
+  return Math.floor(clock.now().getTime() / 1000);
 }
 
 function becauseReason(failure: StepFailure): string {

@@ -12,7 +12,8 @@
  * How Coconut waits (event-driven, no polling): ECS sends "ECS Deployment State Change"
  * (SERVICE_DEPLOYMENT_COMPLETED / _FAILED) and "ECS Hook State Change" (HOOK_AWAITING_ACTION)
  * events to EventBridge; each one wakes the waiting stage, which reads the deployment once with
- * DescribeServiceDeployments and acts on `nextEcsRolloutAction`.
+ * DescribeServiceDeployments and acts on `nextEcsRolloutAction`. A bounded safety re-check reads it
+ * too when no event came for ECS_RECHECK_SECONDS (an event lost or late: ecs-rollout-wait.ts).
  *   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
  *   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hooks.html
  */
@@ -56,6 +57,21 @@ export class EcsRolloutInvalidError extends Error {
  *   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinearConfiguration.html
  */
 export const ECS_LIMITS = { linearMinStepPercent: 3, maxBakeMinutes: 1440 } as const;
+
+/**
+ * How long a follow waits for an ECS event before it reads the service deployment itself
+ * (ecs-rollout-wait.ts recheckEcsRollout): 5 minutes. Each re-check that finds ECS still busy costs
+ * about 13 history events (the follow's task events and timeout, the re-check's Lambda task, a
+ * Choice): a 6 h rollout is ~72 re-checks, ~940 events. Longer locks stretch the interval so that
+ * one rollout never re-checks more than ECS_MAX_RECHECKS times (~2,600 events), far under the
+ * 25,000 history events of an execution even with several ECS environments in one deployment.
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+ */
+export const ECS_RECHECK_SECONDS = 300;
+export const ECS_MAX_RECHECKS = 200;
+export function ecsRecheckSeconds(lockSeconds: number): number {
+  return Math.max(ECS_RECHECK_SECONDS, Math.ceil(lockSeconds / ECS_MAX_RECHECKS));
+}
 
 /** The PAUSE hook's default timeout in ECS (24 hours) when the environment sets none. */
 const DEFAULT_HOOK_TIMEOUT_MINUTES = 1440;

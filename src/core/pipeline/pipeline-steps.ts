@@ -10,7 +10,13 @@ import { expireApproval } from './approvals.ts';
 import { type BakeDeps, checkAlarms, endBake, startBake } from './bake.ts';
 import { keylessStepSchema } from './cosign-keyless-gate.ts';
 import type { EcsDeploymentSettings, EcsRolloutTarget } from './ecs-rollout.ts';
-import { answerEcsHook, ecsRolloutHandleSchema, followEcsRollout, startEcsRollout } from './ecs-rollout-wait.ts';
+import {
+  answerEcsHook,
+  ecsRolloutHandleSchema,
+  followEcsRollout,
+  recheckEcsRollout,
+  startEcsRollout,
+} from './ecs-rollout-wait.ts';
 import { runEcsStep } from './ecs-step.ts';
 import { holdFrozen, runFreezeGate } from './freeze-gate.ts';
 import { type LockDeps, lockKey, releaseLock, requestLock } from './locks.ts';
@@ -139,7 +145,10 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
       // Computed by the planner (ecsDeploymentConfiguration) and handed to UpdateService as is.
       settings: z.object({ strategy: z.enum(['ROLLING', 'CANARY', 'LINEAR']) }).passthrough(),
       percents: z.array(z.number().positive().max(100)).min(1),
+      recheckSeconds: z.number().int().positive().optional(),
     }),
+    /** The environment's lock term: the longest the rollout may take before the stage ends (States.Timeout). */
+    lockSeconds: z.number().int().positive(),
   }),
   z.object({
     action: z.literal('followEcsRollout'),
@@ -157,6 +166,12 @@ export const pipelineStepSchema = z.discriminatedUnion('action', [
     progress: rollout,
     /** Absent: approved (CONTINUE). Present: why the rollout ends (ROLLBACK). */
     failure,
+  }),
+  // The follow's token timed out with no ECS event: read the deployment once (recheckEcsRollout).
+  z.object({
+    action: z.literal('ecsRecheckRollout'),
+    ref,
+    handle: ecsRolloutHandleSchema,
   }),
   // Freeze windows (src/core/pipeline/freeze-gate.ts): is the environment open; if not, hold on a token.
   z.object({
@@ -270,14 +285,23 @@ export async function runPipelineStep(
     case 'ecsRollback':
       return runEcsStep('rollback', input.ref, input.buildEnv, deps, context.remainingMs());
     case 'ecsStartRollout':
-      return startEcsRollout(deps, input.ref, input.buildEnv, {
-        strategy: input.strategy,
-        percents: input.ecs.percents,
-        settings: input.ecs.settings as unknown as EcsDeploymentSettings,
-      });
+      return startEcsRollout(
+        deps,
+        input.ref,
+        input.buildEnv,
+        {
+          strategy: input.strategy,
+          percents: input.ecs.percents,
+          settings: input.ecs.settings as unknown as EcsDeploymentSettings,
+          ...(input.ecs.recheckSeconds ? { recheckSeconds: input.ecs.recheckSeconds } : {}),
+        },
+        input.lockSeconds,
+      );
     case 'followEcsRollout':
       await followEcsRollout(deps, input.ref, input.handle, input.taskToken, input.waitSeconds);
       return {};
+    case 'ecsRecheckRollout':
+      return recheckEcsRollout(deps, input.ref, input.handle);
     case 'ecsAnswerHook':
       return answerEcsHook(deps, input.ref, input.handle, { hookId: input.hookId, progress: input.progress }, input.failure);
     case 'freezeGate':

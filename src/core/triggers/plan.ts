@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { CoconutConfig, RolloutConfig, ServiceConfig, TargetConfig } from '../config/schema.ts';
 import type { DeploymentRecord, ImageRef, RolloutProgress, StageRecord } from '../model/deployment.ts';
 import type { ReleaseEvent, Trigger } from '../model/release.ts';
-import { type EcsDeploymentSettings, ecsDeploymentConfiguration } from '../pipeline/ecs-rollout.ts';
+import { type EcsDeploymentSettings, ecsDeploymentConfiguration, ecsRecheckSeconds } from '../pipeline/ecs-rollout.ts';
 import type { FreezeWindow } from '../pipeline/freeze.ts';
 import { rolloutSteps, stepLabel } from '../pipeline/rollout.ts';
 import type { VerifyPolicy } from '../pipeline/signature-gate.ts';
@@ -68,7 +68,12 @@ export interface PlanRollout {
    * kind: ecs only: ECS steps itself (deploy.asl.json StartEcsRollout -> FollowEcsRollout), so the
    * plan carries UpdateService's deploymentConfiguration and the percentages ECS walks, not a loop.
    */
-  ecs?: { settings: EcsDeploymentSettings; percents: number[] };
+  ecs?: {
+    settings: EcsDeploymentSettings;
+    percents: number[];
+    /** Seconds FollowEcsRollout waits for an ECS event before it reads the deployment itself (ecsRecheckSeconds). */
+    recheckSeconds: number;
+  };
 }
 
 /** The execution input of deploy.asl.json. Deterministic for a given push: no timestamps. */
@@ -162,8 +167,14 @@ export function buildPlan(
     environments: service.environments.map((env, order) => {
       const buildEnv = buildEnvironment(service, env.name, deploymentId, image, 'deploy');
       const rollout = env.rollout ? planRollout(env.rollout, env.bake, buildEnv) : undefined;
+      const steps = rollout?.steps.length ?? 1;
+      const approvals = 1 + (rollout?.steps.filter((s) => s.approve).length ?? 0);
+      const bakes = rollout ? rollout.bakeSeconds * steps : env.bake;
+      // Every step may wait its approval, run its build and bake: the lock is held through all of them.
+      const lockSeconds = (env.approval?.timeout ?? 0) * approvals + bakes + BUILD_HOURS * 3600 * steps;
       if (rollout && env.rollout && service.target.kind === 'ecs') {
         rollout.ecs = {
+          recheckSeconds: ecsRecheckSeconds(lockSeconds),
           settings: ecsDeploymentConfiguration(env.rollout, {
             name: env.name,
             bake: env.bake,
@@ -173,17 +184,13 @@ export function buildPlan(
           percents: rolloutSteps(env.rollout),
         };
       }
-      const steps = rollout?.steps.length ?? 1;
-      const approvals = 1 + (rollout?.steps.filter((s) => s.approve).length ?? 0);
-      const bakes = rollout ? rollout.bakeSeconds * steps : env.bake;
       return {
         name: env.name,
         order,
         ...(env.approval ? { approval: { timeoutSeconds: env.approval.timeout } } : {}),
         bakeSeconds: env.bake,
         alarms: env.alarms,
-        // Every step may wait its approval, run its build and bake: the lock is held through all of them.
-        lockSeconds: (env.approval?.timeout ?? 0) * approvals + bakes + BUILD_HOURS * 3600 * steps,
+        lockSeconds,
         buildEnv,
         ...(env.scan ? { scan: { maxSeverity: env.scan.maxSeverity, ignore: env.scan.ignore } } : {}),
         ...verifyPolicy(service),
