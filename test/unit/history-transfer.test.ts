@@ -124,7 +124,7 @@ describe('parseHistory', () => {
       kind: 'coconut-history',
       v: 1,
       exportedAt: EXPORTED_AT,
-      counts: { deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1 },
+      counts: { deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1, 'pin-event': 0 },
     });
     expect(parsed.entries.map((e) => e.line)).toEqual([2, 3, 4, 5, 6, 7]);
     const approval = items[5] as Extract<HistoryItem, { kind: 'approval' }>;
@@ -354,7 +354,7 @@ describe('exportPage and exportHistory', () => {
     const store = await storeWith(items);
     const page = await exportPage(store, { limit: 50 });
     expect(page.lines).toEqual(exportOrder.slice(0, 4).map(historyLine));
-    expect(page.counts).toEqual({ deployment: 1, stage: 2, environment: 0, approval: 0, thread: 1 });
+    expect(page.counts).toEqual({ ...emptyCounts(), deployment: 1, stage: 2, thread: 1 });
     expect(page.cursor).toEqual(expect.any(String));
     // The last page has no cursor at all (not an undefined one: the API sends it as a header).
     const last = await exportPage(over(store, { readHistory: async () => ({ items: [items[4] as HistoryItem] }) }), { limit: 5 });
@@ -365,7 +365,7 @@ describe('exportPage and exportHistory', () => {
     const store = await storeWith(items);
     const whole = await exportHistory(store, { exportedAt: EXPORTED_AT });
     expect(whole).toBe(
-      `${[headerLine(EXPORTED_AT, { deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1 }), ...exportOrder.map(historyLine)].join('\n')}\n`,
+      `${[headerLine(EXPORTED_AT, { ...emptyCounts(), deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1 }), ...exportOrder.map(historyLine)].join('\n')}\n`,
     );
     expect(await exportHistory(store, { exportedAt: EXPORTED_AT, pageSize: 1 })).toBe(whole);
   });
