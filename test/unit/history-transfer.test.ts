@@ -829,20 +829,22 @@ describe('pin events: who pinned or unpinned an environment, when and why', () =
     // Written as coconut pin / unpin write them, newest first: the export orders them itself.
     for (const event of [localPin, unpinned, pinned]) await source.addPinEvent(event);
     // The live pin holds a waiting deployment's task token: runtime state, never exported.
-    await source.putPin({
-      service: 'demo-api',
-      environment: 'staging',
-      reason: 'freeze',
-      pinnedBy: 'Ada',
-      pinnedAt: localPin.at,
-      waiters: { 'demo-api-2-0123456789ab': { version: '1.1.0', token: 'AQC-pin-waiter-secret', since: localPin.at } },
-      revision: 2,
-    });
+    expect(
+      await source.putPin({
+        service: 'demo-api',
+        environment: 'staging',
+        reason: 'freeze',
+        pinnedBy: 'Ada',
+        pinnedAt: localPin.at,
+        waiters: { 'demo-api-2-0123456789ab': { version: '1.1.0', token: 'AQC-pin-waiter-secret', since: localPin.at } },
+        revision: 1,
+      }),
+    ).toBe(true);
     const whole = await exportHistory(source, { exportedAt: EXPORTED_AT, pageSize: 1 });
     expect(whole).toBe(
       `${[headerLine(EXPORTED_AT, { deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1, 'pin-event': 3 }), ...[...exportOrder, ...pins].map(historyLine)].join('\n')}\n`,
     );
-    expect(whole).not.toMatch(/pin-waiter-secret|waiters|"revision":2/);
+    expect(whole).not.toMatch(/pin-waiter-secret|waiters|pinnedBy/);
 
     const target = await freshStore();
     const report = await importHistory(target, parseHistory(whole));
