@@ -45,11 +45,7 @@ export function decodeCursor(raw: string | undefined): HistoryCursor {
   if (raw === undefined) return { section: 'deployments' };
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as HistoryCursor;
-    if (
-      SECTIONS.includes(c.section) &&
-      (c.after === undefined || typeof c.after === 'string')
-    )
-      return c;
+    if (SECTIONS.includes(c.section) && (c.after === undefined || typeof c.after === 'string')) return c;
   } catch {}
   throw new InvalidInputError('cursor is not one that the export gave out; start again without a cursor');
 }

@@ -64,9 +64,7 @@ export class DynamoPins implements Pins {
   }
 
   async addPinEvent(event: PinEvent): Promise<void> {
-    await this.table.db.send(
-      new PutCommand({ TableName: this.table.name, Item: pinEventItem(event) }),
-    );
+    await this.table.db.send(new PutCommand({ TableName: this.table.name, Item: pinEventItem(event) }));
   }
 
   async listPinEvents(query: { service: string; environment?: string; limit?: number }): Promise<PinEvent[]> {

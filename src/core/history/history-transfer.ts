@@ -9,10 +9,12 @@
  * History is deployments, their stages, what runs where, approvals, chat threads and pin events
  * (who pinned or unpinned an environment, when and why). Locks, bake watches, webhook
  * deliveries and replay keys are runtime state: never exported. So are the pins themselves
- * (PinRecord): a pin holds the task tokens of the deployments waiting at it, and after an
- * import nothing waits on them, so an imported pin would hold an environment that no one chose
- * to hold there. The pin events tell the story instead; an environment pinned when the file was
- * written is not held after an import (pin it again with `coconut pin`), and the report says which.
+ * (PinRecord): a pin holds the task tokens of the deployments waiting at it, which mean nothing
+ * in another store, and a hold arriving by import would stop the automatic deployments of a
+ * store where no one pinned anything. The pin events tell the story instead; an environment
+ * pinned when the file was written is not held after an import (pin it again with `coconut
+ * pin`); `coconut import` names them (pinnedWhenExported, read from the whole file: a pin and
+ * its unpin may go in different parts).
  * Approvals are exported without their task token (a credential, meaningless anywhere else),
  * marked `tokenRemoved`. Keys are written in sorted order so the same history always gives
  * the same bytes: import into an empty store, export again, and the lines are the same.
