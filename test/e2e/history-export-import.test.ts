@@ -137,16 +137,16 @@ describe('coconut export / import (spawned CLI, local runtime, fixture builds: n
       ['1.0.0', 'prod', 'SUCCEEDED'],
       ['1.0.0', 'staging', 'SUCCEEDED'],
     ]);
-    // Who pinned and unpinned, newest first, as on the first runtime.
+    // Who pinned and unpinned (the local operator), newest first: the pin history came over.
     expect(
       pins
         .split('\n')
         .slice(1)
         .map((r) => r.split(/\s{2,}/).slice(0, 4)),
     ).toEqual([
-      ['staging', 'PIN at 1.0.0', 'operator', 'freeze'],
-      ['prod', 'UNPIN', 'operator', 'audit done'],
-      ['prod', 'PIN at 1.0.0', 'operator', 'hold for the audit'],
+      ['staging', 'PIN at 1.0.0', 'local', 'freeze'],
+      ['prod', 'UNPIN', 'local', 'audit done'],
+      ['prod', 'PIN at 1.0.0', 'local', 'hold for the audit'],
     ]);
     expect(history.stdout).toContain(bad);
     expect(history.stdout).toContain('rolled back to 1.0.0');
