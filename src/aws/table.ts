@@ -13,7 +13,7 @@
  * chat thread of a deployment THREAD#<id>        THREAD
  * webhook seen (replays)      SEEN#<key>         SEEN
  * pin of an environment       PINS               <svc>#<env>
- * pin / unpin history         PINLOG#<service>   <at>#<env>#<action>
+ * pin / unpin history         PINLOG#<service>   <at>#<env>#<action>                                ALL#PINEVENTS / <at>#<svc>#<env>#<action>
  *
  * The keys of each kind are built in one place, dynamo/keys.ts; items from records in dynamo/items.ts.
  */

@@ -455,9 +455,10 @@ export interface HistoryArchive {
   /**
    * History for `coconut export` (an admin operation), one page at a time, in an order that
    * depends only on the data: deployments oldest first, each followed by its stages (in
-   * promotion order) and its chat thread; then what runs where; then approvals oldest first.
-   * `limit` caps the deployments (or approvals) of one page. Runtime state (locks, bake
-   * watches, webhook deliveries, replay keys) is not history and is never listed.
+   * promotion order) and its chat thread; then what runs where; then approvals oldest first;
+   * then pin events oldest first. `limit` caps the deployments (approvals, pin events) of one
+   * page. Runtime state (locks, bake watches, webhook deliveries, replay keys, and the pins
+   * themselves, which hold task tokens of waiting deployments) is not history and is never listed.
    */
   readHistory(page: { cursor?: string; limit: number }): Promise<HistoryPage>;
   /** The stored item with the same key as `item` (deployment id, environment, approval id...). */
@@ -492,7 +493,8 @@ export type HistoryItem =
   | { kind: 'stage'; data: StageRecord }
   | { kind: 'environment'; data: EnvironmentState }
   | { kind: 'approval'; data: ApprovalRecord }
-  | { kind: 'thread'; data: ChatThreadRecord };
+  | { kind: 'thread'; data: ChatThreadRecord }
+  | { kind: 'pin-event'; data: PinEvent };
 
 export interface HistoryPage {
   items: HistoryItem[];

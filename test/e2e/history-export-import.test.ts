@@ -65,13 +65,21 @@ describe('coconut export / import (spawned CLI, local runtime, fixture builds: n
     expect((await first.waitForStage(bad, 'staging', ['ROLLED_BACK', 'ROLLBACK_FAILED', 'FAILED'])).state).toBe('ROLLED_BACK');
     await first.waitForStage(bad, 'prod', ['SKIPPED']);
     await first.engine.waitFor(bad);
+    // Pin history: prod pinned and unpinned, staging pinned when the file is written.
+    for (const args of [
+      ['pin', 'demo-api', '--env', 'prod', '--reason', 'hold for the audit'],
+      ['unpin', 'demo-api', '--env', 'prod', '--comment', 'audit done'],
+      ['pin', 'demo-api', '--env', 'staging', '--reason', 'freeze'],
+    ]) {
+      expect((await coconut(first, args)).code).toBe(0);
+    }
 
     const file = path.join(work, 'history.jsonl');
     const exported = await coconut(first, ['export', '--out', file]);
     expect(exported.stderr).toBe('');
     expect(exported.code).toBe(0);
     expect(exported.stdout).toBe(
-      `exported 2 deployments, 4 stages, 2 environment states, 1 approval, 0 chat threads (approvals without their task tokens) to ${file}\n`,
+      `exported 2 deployments, 4 stages, 2 environment states, 1 approval, 0 chat threads, 3 pin events (approvals without their task tokens) to ${file}\n`,
     );
     const text = readFileSync(file, 'utf8');
     expect(text.split('\n')[0]).toMatch(
@@ -106,30 +114,50 @@ describe('coconut export / import (spawned CLI, local runtime, fixture builds: n
 
     const dry = await coconut(second, ['import', file, '--dry-run']);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(`DRY RUN, nothing written: would import 9 of 9 records from ${file} (lines 2-10)`);
+    expect(dry.stdout).toContain(`DRY RUN, nothing written: would import 12 of 12 records from ${file} (lines 2-13)`);
     expect((await coconut(second, ['history', 'demo-api'])).stdout).toBe('no deployments of demo-api yet\n');
 
     const imported = await coconut(second, ['import', file]);
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
-    expect(imported.stdout).toBe(`imported 9 of 9 records from ${file} (lines 2-10)\nalready present: 0\nconflicts: 0\n`);
+    const stillPinned =
+      'pinned when exported (an import brings the pin history, not the pin: pin again with coconut pin SERVICE --env ENV --reason "..." to hold it here):\n' +
+      '  line 13: demo-api on staging at 1.0.0\n';
+    expect(imported.stdout).toBe(
+      `imported 12 of 12 records from ${file} (lines 2-13)\nalready present: 0\nconflicts: 0\n${stillPinned}`,
+    );
 
     const history = await coconut(second, ['history', 'demo-api']);
     expect(history.code).toBe(0);
-    const rows = history.stdout.trim().split('\n').slice(1);
+    const [deployments, pins] = history.stdout.trim().split('\n\nPins:\n') as [string, string];
+    const rows = deployments.split('\n').slice(1);
     expect(rows.map((r) => r.split(/\s{2,}/).slice(0, 3))).toEqual([
       ['1.1.0-doomed', 'prod', 'SKIPPED'],
       ['1.1.0-doomed', 'staging', 'ROLLED_BACK'],
       ['1.0.0', 'prod', 'SUCCEEDED'],
       ['1.0.0', 'staging', 'SUCCEEDED'],
     ]);
+    // Who pinned and unpinned (the local operator), newest first: the pin history came over.
+    expect(
+      pins
+        .split('\n')
+        .slice(1)
+        .map((r) => r.split(/\s{2,}/).slice(0, 4)),
+    ).toEqual([
+      ['staging', 'PIN at 1.0.0', 'local', 'freeze'],
+      ['prod', 'UNPIN', 'local', 'audit done'],
+      ['prod', 'PIN at 1.0.0', 'local', 'hold for the audit'],
+    ]);
     expect(history.stdout).toContain(bad);
     expect(history.stdout).toContain('rolled back to 1.0.0');
     const status = await coconut(second, ['status', '--json']);
-    const services = JSON.parse(status.stdout).services as { environments: { name: string; current?: { version: string } }[] }[];
-    expect(services[0]?.environments.map((e) => [e.name, e.current?.version])).toEqual([
-      ['staging', '1.0.0'],
-      ['prod', '1.0.0'],
+    const services = JSON.parse(status.stdout).services as {
+      environments: { name: string; current?: { version: string }; pin?: unknown }[];
+    }[];
+    // What runs where came over; the staging pin did not (nothing waits on it here).
+    expect(services[0]?.environments.map((e) => [e.name, e.current?.version, e.pin])).toEqual([
+      ['staging', '1.0.0', undefined],
+      ['prod', '1.0.0', undefined],
     ]);
     const approvals = (await (await second.fetch('/api/approvals')).json()) as { approvals: unknown[] };
     expect(approvals.approvals).toEqual([
@@ -142,7 +170,9 @@ describe('coconut export / import (spawned CLI, local runtime, fixture builds: n
     expect(body(again.stdout)).toBe(body(text));
     const twice = await coconut(second, ['import', file]);
     expect(twice.code).toBe(0);
-    expect(twice.stdout).toBe(`imported 0 of 9 records from ${file}\nalready present: 9 (lines 2-10)\nconflicts: 0\n`);
+    expect(twice.stdout).toBe(
+      `imported 0 of 12 records from ${file}\nalready present: 12 (lines 2-13)\nconflicts: 0\n${stillPinned}`,
+    );
   }, 240_000);
 
   it('a file bigger than one request goes in parts, numbered as in the file; a conflict is reported and exits 1', async () => {

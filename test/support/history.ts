@@ -1,6 +1,6 @@
 /** Records of every kind that history holds, with every optional field somewhere, for export/import tests. */
 import type { DeploymentRecord, EnvironmentState, StageRecord } from '../../src/core/model/deployment.ts';
-import type { ApprovalRecord, ChatThreadRecord } from '../../src/core/ports.ts';
+import type { ApprovalRecord, ChatThreadRecord, PinEvent } from '../../src/core/ports.ts';
 
 export const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
@@ -73,4 +73,20 @@ export function approvalRecord(
 
 export function threadRecord(deploymentId: string): ChatThreadRecord {
   return { deploymentId, channel: 'C0DEPLOYS', ts: '1714557660.000100' };
+}
+
+/** A pin (with version, identity and reason) or an unpin (with a comment and what it released). */
+export function pinEvent(action: PinEvent['action'], at: string, extra: Partial<PinEvent> = {}): PinEvent {
+  return {
+    service: 'demo-api',
+    environment: 'prod',
+    action,
+    version: '1.0.0',
+    by: 'Ada',
+    byId: 'U0APPROVER',
+    at,
+    reason: action === 'pin' ? 'hold for the audit' : 'audit done',
+    ...(action === 'unpin' ? { released: ['demo-api-1_1_0-0123456789ab'] } : {}),
+    ...extra,
+  };
 }

@@ -22,13 +22,14 @@ import {
   lineRanges,
   type ParsedHistory,
   parseHistory,
+  pinnedWhenExported,
   UnexportableRecordError,
 } from '../../src/core/history/history-transfer.ts';
 import type { StageRecord } from '../../src/core/model/deployment.ts';
 import { ForbiddenError } from '../../src/core/model/errors.ts';
 import type { HistoryItem, Store } from '../../src/core/ports.ts';
 import { ensureTable } from '../../src/local/local-dynamodb.ts';
-import { approvalRecord, deploymentRecord, environmentState, stageRecord, threadRecord } from '../support/history.ts';
+import { approvalRecord, deploymentRecord, environmentState, pinEvent, stageRecord, threadRecord } from '../support/history.ts';
 import { dynaliteStore } from '../support/stores.ts';
 
 const EXPORTED_AT = '2024-05-02T08:00:00.000Z';
@@ -124,7 +125,7 @@ describe('parseHistory', () => {
       kind: 'coconut-history',
       v: 1,
       exportedAt: EXPORTED_AT,
-      counts: { deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1 },
+      counts: { deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1, 'pin-event': 0 },
     });
     expect(parsed.entries.map((e) => e.line)).toEqual([2, 3, 4, 5, 6, 7]);
     const approval = items[5] as Extract<HistoryItem, { kind: 'approval' }>;
@@ -354,7 +355,7 @@ describe('exportPage and exportHistory', () => {
     const store = await storeWith(items);
     const page = await exportPage(store, { limit: 50 });
     expect(page.lines).toEqual(exportOrder.slice(0, 4).map(historyLine));
-    expect(page.counts).toEqual({ deployment: 1, stage: 2, environment: 0, approval: 0, thread: 1 });
+    expect(page.counts).toEqual({ ...emptyCounts(), deployment: 1, stage: 2, thread: 1 });
     expect(page.cursor).toEqual(expect.any(String));
     // The last page has no cursor at all (not an undefined one: the API sends it as a header).
     const last = await exportPage(over(store, { readHistory: async () => ({ items: [items[4] as HistoryItem] }) }), { limit: 5 });
@@ -365,7 +366,7 @@ describe('exportPage and exportHistory', () => {
     const store = await storeWith(items);
     const whole = await exportHistory(store, { exportedAt: EXPORTED_AT });
     expect(whole).toBe(
-      `${[headerLine(EXPORTED_AT, { deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1 }), ...exportOrder.map(historyLine)].join('\n')}\n`,
+      `${[headerLine(EXPORTED_AT, { ...emptyCounts(), deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1 }), ...exportOrder.map(historyLine)].join('\n')}\n`,
     );
     expect(await exportHistory(store, { exportedAt: EXPORTED_AT, pageSize: 1 })).toBe(whole);
   });
@@ -594,6 +595,17 @@ services:
     ]);
   });
 
+  it('refuses a pin event of a service coconut.yaml does not have; its version is only shown, so not checked as an image', () => {
+    expect(
+      problemsOf([
+        { kind: 'pin-event', data: pinEvent('pin', '2024-05-01T12:00:00.000Z', { service: 'demo-db' }) },
+        { kind: 'pin-event', data: pinEvent('pin', '2024-05-01T12:00:00.000Z', { version: 'nightly' }) },
+      ]),
+    ).toEqual([
+      { line: 2, field: 'data.service', message: expect.stringMatching(/^no service named "demo-db" in coconut.yaml/) },
+    ]);
+  });
+
   it('refuses a deployment of another image, or whose version is not its tag', () => {
     const foreign = deploymentRecord('d-1', '2024-05-01T10:00:00.000Z', {
       image: { registry: 'ecr', repository: 'evil/api', tag: '1.0.0' },
@@ -663,7 +675,7 @@ describe('the file problems as one message', () => {
     expect(problems).toHaveLength(20);
     expect(problems.at(-1)?.line).toBe(21);
     expect(message).toMatch(
-      /^20\+ problems:\n {2}line 2: kind: expected one of deployment, stage, environment, approval, thread, got "nope"\n/,
+      /^20\+ problems:\n {2}line 2: kind: expected one of deployment, stage, environment, approval, thread, pin-event, got "nope"\n/,
     );
   });
 
@@ -705,8 +717,8 @@ describe('the file problems as one message', () => {
   it('a line of JSON that is not an object is refused as not one of the kinds', () => {
     const { problems } = problemsOf(`${file([])}null\n"text"\n`);
     expect(problems.map((p) => [p.line, p.field, p.message])).toEqual([
-      [2, 'kind', 'expected one of deployment, stage, environment, approval, thread, got undefined'],
-      [3, 'kind', 'expected one of deployment, stage, environment, approval, thread, got undefined'],
+      [2, 'kind', 'expected one of deployment, stage, environment, approval, thread, pin-event, got undefined'],
+      [3, 'kind', 'expected one of deployment, stage, environment, approval, thread, pin-event, got undefined'],
     ]);
   });
 });
@@ -786,5 +798,145 @@ describe('parseHistory: the edges of a line', () => {
     expect(new HistoryFormatError([{ line: 1, message: 'x' }]).name).toBe('HistoryFormatError');
     expect(new ExportTooLargeError('x').name).toBe('ExportTooLargeError');
     expect(new UnexportableRecordError('x').name).toBe('UnexportableRecordError');
+  });
+});
+
+describe('pin events: who pinned or unpinned an environment, when and why', () => {
+  const pinned = pinEvent('pin', '2024-05-01T12:00:00.000Z');
+  const unpinned = pinEvent('unpin', '2024-05-01T13:00:00.000Z');
+  const stagingPin = pinEvent('pin', '2024-05-01T14:00:00.000Z', { environment: 'staging', byId: undefined, reason: 'freeze' });
+  const { byId: _local, ...localPin } = stagingPin;
+  const pins: HistoryItem[] = [
+    { kind: 'pin-event', data: pinned },
+    { kind: 'pin-event', data: unpinned },
+    { kind: 'pin-event', data: localPin },
+  ];
+
+  it('are lines {"kind":"pin-event","v":1,"data"} with sorted keys, keyed by service/environment/time/action', () => {
+    const line = historyLine(pins[1] as HistoryItem);
+    expect(line.startsWith('{"data":{"action":"unpin","at":"2024-05-01T13:00:00.000Z","by":"Ada",')).toBe(true);
+    expect(JSON.parse(line)).toEqual({ kind: 'pin-event', v: 1, data: unpinned });
+    expect(pins.map(keyOf)).toEqual([
+      'demo-api/prod/2024-05-01T12:00:00.000Z/pin',
+      'demo-api/prod/2024-05-01T13:00:00.000Z/unpin',
+      'demo-api/staging/2024-05-01T14:00:00.000Z/pin',
+    ]);
+    expect(parseHistory(file(pins.map(historyLine))).entries.map((e) => e.item)).toEqual(pins);
+  });
+
+  it('the store exports them after the approvals, oldest first, in pages; imported into an empty store and exported again, the same bytes', async () => {
+    const source = await storeWith(items);
+    // Written as coconut pin / unpin write them, newest first: the export orders them itself.
+    for (const event of [localPin, unpinned, pinned]) await source.addPinEvent(event);
+    // The live pin holds a waiting deployment's task token: runtime state, never exported.
+    expect(
+      await source.putPin({
+        service: 'demo-api',
+        environment: 'staging',
+        reason: 'freeze',
+        pinnedBy: 'Ada',
+        pinnedAt: localPin.at,
+        waiters: { 'demo-api-2-0123456789ab': { version: '1.1.0', token: 'AQC-pin-waiter-secret', since: localPin.at } },
+        revision: 1,
+      }),
+    ).toBe(true);
+    const whole = await exportHistory(source, { exportedAt: EXPORTED_AT, pageSize: 1 });
+    expect(whole).toBe(
+      `${[headerLine(EXPORTED_AT, { deployment: 1, stage: 2, environment: 1, approval: 1, thread: 1, 'pin-event': 3 }), ...[...exportOrder, ...pins].map(historyLine)].join('\n')}\n`,
+    );
+    expect(whole).not.toMatch(/pin-waiter-secret|waiters|pinnedBy/);
+
+    const target = await freshStore();
+    const report = await importHistory(target, parseHistory(whole));
+    expect(report).toMatchObject({ records: 9, imported: { count: 9, lines: '2-10' }, conflicts: { count: 0 } });
+    expect(await exportHistory(target, { exportedAt: EXPORTED_AT, pageSize: 2 })).toBe(whole);
+    // `coconut history` reads them as it reads the source's; the pin itself stayed behind.
+    expect(await target.listPinEvents({ service: 'demo-api' })).toEqual(await source.listPinEvents({ service: 'demo-api' }));
+    expect(await target.listPins()).toEqual([]);
+    expect(pinnedWhenExported(parseHistory(whole))).toEqual([
+      { line: 10, service: 'demo-api', environment: 'staging', version: '1.0.0' },
+    ]);
+  });
+
+  it('never overwrites: the same event is already present, a different one under its key is a conflict, kept', async () => {
+    const target = await freshStore();
+    await target.addPinEvent(pinned);
+    await target.addPinEvent({ ...unpinned, reason: 'the stored comment' });
+    const report = await importHistory(target, parseHistory(file(pins.map(historyLine))));
+    expect(report).toMatchObject({
+      imported: { count: 1, lines: '4' },
+      alreadyPresent: { count: 1, lines: '2' },
+      conflicts: {
+        count: 1,
+        items: [{ line: 3, kind: 'pin-event', key: 'demo-api/prod/2024-05-01T13:00:00.000Z/unpin', fields: ['reason'] }],
+      },
+    });
+    expect((await target.listPinEvents({ service: 'demo-api', environment: 'prod' }))[0]?.reason).toBe('the stored comment');
+    // A dry run reads: the same answer, nothing written.
+    const dry = await freshStore();
+    expect(await importHistory(dry, parseHistory(file(pins.map(historyLine))), { dryRun: true })).toMatchObject({
+      imported: { count: 3 },
+    });
+    expect(await dry.listPinEvents({ service: 'demo-api' })).toEqual([]);
+  });
+
+  it('a bad pin event is refused naming its line and field, before anything is written', () => {
+    const lines = pins.map(historyLine);
+    lines[0] = (lines[0] as string).replace('"action":"pin"', '"action":"hold"');
+    lines[1] = (lines[1] as string).replace('"by":"Ada",', '');
+    lines[2] = (lines[2] as string).replace('"at":"2024-05-01T14:00:00.000Z"', '"at":"yesterday"');
+    const { problems, message } = problemsOf(file(lines));
+    expect(problems.map((p) => [p.line, p.field])).toEqual([
+      [2, 'data.action'],
+      [3, 'data.by'],
+      [4, 'data.at'],
+    ]);
+    expect(message).toMatch(/^3 problems:\n {2}line 2: data\.action: Invalid option: expected one of "pin"\|"unpin"/);
+    expect(message).toContain('line 4: data.at: expected an ISO 8601 time');
+    // A waiter's token or any other field the format does not know is refused, not dropped.
+    const withToken = (historyLine(pins[0] as HistoryItem) as string).replace('"action":"pin"', '"action":"pin","waiters":{}');
+    expect(problemsOf(file([withToken])).problems).toEqual([
+      { line: 2, field: 'data', message: expect.stringContaining('waiters') },
+    ]);
+    expect(problemsOf(file([...lines.slice(0, 1), lines[0] as string])).problems[0]?.field).toBe('data.action');
+  });
+
+  it('the same event twice is refused naming both lines; the header must count them', () => {
+    const line = historyLine(pins[0] as HistoryItem);
+    expect(problemsOf(file([line, line])).problems).toEqual([
+      { line: 3, message: 'the same pin-event demo-api/prod/2024-05-01T12:00:00.000Z/pin as line 2' },
+    ]);
+    expect(problemsOf(file([line], { 'pin-event': 2 })).problems).toEqual([
+      { line: 1, field: 'counts', message: 'the header counts 2 pin-event but the file holds 1: is it cut off or edited?' },
+    ]);
+  });
+
+  it('a file written before pin events were exported (no pin-event count) still reads, as holding none', () => {
+    const old = file(items.map(historyLine)).replace(',"pin-event":0', '');
+    expect(old.split('\n')[0]).toBe(
+      `{"kind":"coconut-history","v":1,"exportedAt":"${EXPORTED_AT}","counts":{"deployment":1,"stage":2,"environment":1,"approval":1,"thread":1}}`,
+    );
+    const parsed = parseHistory(old);
+    expect(parsed.header.counts['pin-event']).toBe(0);
+    expect(parsed.entries).toHaveLength(6);
+    // Without the count, a pin event line is more than the header announces: refused.
+    expect(problemsOf(`${old}${historyLine(pins[0] as HistoryItem)}\n`).problems).toEqual([
+      { line: 1, field: 'counts', message: 'the header counts 0 pin-event but the file holds 1: is it cut off or edited?' },
+    ]);
+  });
+
+  it('pinnedWhenExported names the environments whose last event in the file is a pin, whatever the line order', () => {
+    const parsedOf = (list: HistoryItem[]): ParsedHistory => ({
+      header: { kind: 'coconut-history', v: 1, exportedAt: EXPORTED_AT, counts: emptyCounts() },
+      entries: list.map((item, i) => ({ line: i + 2, item })),
+    });
+    expect(pinnedWhenExported(parsedOf(pins))).toEqual([
+      { line: 4, service: 'demo-api', environment: 'staging', version: '1.0.0' },
+    ]);
+    const { version: _v, ...noVersion } = pinEvent('pin', '2024-05-01T15:00:00.000Z');
+    expect(pinnedWhenExported(parsedOf([{ kind: 'pin-event', data: noVersion }, ...pins.slice(0, 2)]))).toEqual([
+      { line: 2, service: 'demo-api', environment: 'prod' },
+    ]);
+    expect(pinnedWhenExported(parsedOf(pins.slice(0, 2)))).toEqual([]);
   });
 });

@@ -249,6 +249,26 @@ describe('items: history import stores what the pipeline stores (dynalite)', () 
       comment: 'ok',
     });
     await pipeline.putChatThread('dep-1', { channel: thread.channel, ts: thread.ts });
+    // Pin history (coconut pin / unpin); the pin itself is runtime state, deleted by the unpin.
+    await pipeline.addPinEvent({
+      service: 'api',
+      environment: 'prod',
+      action: 'pin',
+      version: '1.0.0',
+      by: 'Ada',
+      byId: 'U0ADA',
+      at: '2026-01-02T04:00:00.000Z',
+      reason: 'audit',
+    });
+    await pipeline.addPinEvent({
+      service: 'api',
+      environment: 'prod',
+      action: 'unpin',
+      version: '1.0.0',
+      by: 'Bob',
+      at: '2026-01-02T05:00:00.000Z',
+      released: ['dep-2'],
+    });
 
     // The same records through history: exported, then imported into an empty table.
     const history: HistoryItem[] = [];
@@ -263,6 +283,8 @@ describe('items: history import stores what the pipeline stores (dynalite)', () 
       'deployment',
       'environment',
       'environment',
+      'pin-event',
+      'pin-event',
       'stage',
       'stage',
       'thread',
@@ -276,6 +298,6 @@ describe('items: history import stores what the pipeline stores (dynalite)', () 
     expect(withoutThreadTtl(brought)).toEqual(withoutThreadTtl(written));
     const ttl = (items: Item[]) => Number(items.find((i) => i.type === 'thread')?.ttl);
     expect(Math.abs(ttl(brought) - ttl(written))).toBeLessThanOrEqual(5);
-    expect(written).toHaveLength(7);
+    expect(written).toHaveLength(9);
   });
 });

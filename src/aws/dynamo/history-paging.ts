@@ -1,17 +1,19 @@
 /**
  * History for `coconut export`, one page at a time, in an order that depends only on the data:
  * deployments oldest first (each with its stages and chat thread), then what runs where, then
- * approvals oldest first. The cursor says which of these sections goes on, after which index key.
+ * approvals oldest first, then pin events oldest first. The cursor says which of these sections
+ * goes on, after which index key.
  */
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { DeploymentRecord, EnvironmentState, StageRecord } from '../../core/model/deployment.ts';
 import { InvalidInputError } from '../../core/model/errors.ts';
 import { mapLimit } from '../../core/model/map-limit.ts';
-import type { ApprovalRecord, ChatThreadRecord, HistoryItem, HistoryPage } from '../../core/ports.ts';
+import type { ApprovalRecord, ChatThreadRecord, HistoryItem, HistoryPage, PinEvent } from '../../core/ports.ts';
 import { type Item, recordOf } from './items.ts';
 import {
   ALL_DEPLOYMENTS,
   ALL_ENVIRONMENT_STATES,
+  ALL_PIN_EVENTS,
   APPROVAL_STATUSES,
   approvalsIndex,
   deploymentPartition,
@@ -24,9 +26,11 @@ import type { TableAccess } from './table-access.ts';
 const HISTORY_CONCURRENCY = 8;
 const MAX_PAGE = 1000;
 
+const SECTIONS = ['deployments', 'environments', 'approvals', 'pins'] as const;
+
 /** Where readHistory goes on: a section of the table and the last index key returned in it. */
 interface HistoryCursor {
-  section: 'deployments' | 'environments' | 'approvals';
+  section: (typeof SECTIONS)[number];
   after?: string;
 }
 
@@ -41,11 +45,7 @@ export function decodeCursor(raw: string | undefined): HistoryCursor {
   if (raw === undefined) return { section: 'deployments' };
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as HistoryCursor;
-    if (
-      ['deployments', 'environments', 'approvals'].includes(c.section) &&
-      (c.after === undefined || typeof c.after === 'string')
-    )
-      return c;
+    if (SECTIONS.includes(c.section) && (c.after === undefined || typeof c.after === 'string')) return c;
   } catch {}
   throw new InvalidInputError('cursor is not one that the export gave out; start again without a cursor');
 }
@@ -79,6 +79,15 @@ export class DynamoHistoryPages {
         cursor: encodeCursor({ section: 'approvals' }),
       };
     }
+    if (cursor.section === 'pins') {
+      const res = await this.table.db.send(new QueryCommand(this.indexAfter(ALL_PIN_EVENTS, cursor.after, limit)));
+      const items = (res.Items ?? []) as Item[];
+      const last = items.at(-1)?.gsi2sk;
+      return {
+        items: items.map((i) => ({ kind: 'pin-event' as const, data: recordOf<PinEvent>(i) })),
+        ...(res.LastEvaluatedKey && last !== undefined ? { cursor: encodeCursor({ section: 'pins', after: String(last) }) } : {}),
+      };
+    }
     // Approvals live in one index partition per status: take the first `limit` of each after the
     // cursor, merge by request time, keep the first `limit` overall.
     const parts = await Promise.all(
@@ -94,7 +103,7 @@ export class DynamoHistoryPages {
     const last = merged.at(-1)?.gsi2sk;
     return {
       items: merged.map((i) => ({ kind: 'approval' as const, data: recordOf<ApprovalRecord>(i) })),
-      ...(more && last !== undefined ? { cursor: encodeCursor({ section: 'approvals', after: String(last) }) } : {}),
+      cursor: encodeCursor(more && last !== undefined ? { section: 'approvals', after: String(last) } : { section: 'pins' }),
     };
   }
 

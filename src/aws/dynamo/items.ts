@@ -12,11 +12,13 @@ import type {
   DeliveryRecord,
   HistoryItem,
   LockRecord,
+  PinEvent,
 } from '../../core/ports.ts';
 import { TTL_ATTRIBUTE } from '../table.ts';
 import {
   ALL_DEPLOYMENTS,
   ALL_ENVIRONMENT_STATES,
+  ALL_PIN_EVENTS,
   approvalKey,
   approvalSortKey,
   approvalsIndex,
@@ -28,6 +30,8 @@ import {
   environmentSortKey,
   type Key,
   lockKey,
+  pinEventKey,
+  pinEventSortKey,
   seenKey,
   serviceDeploymentsIndex,
   serviceStagesIndex,
@@ -132,6 +136,17 @@ export function threadItem(thread: ChatThreadRecord, nowSeconds: number): Item {
   };
 }
 
+/** A line of pin history: in its service's partition (`coconut history`), and in gsi2 for the export. */
+export function pinEventItem(event: PinEvent): Item {
+  return {
+    ...pinEventKey(event.service, event.environment, event.at, event.action),
+    type: 'pinEvent',
+    gsi2pk: ALL_PIN_EVENTS,
+    gsi2sk: pinEventSortKey(event.service, event.environment, event.at, event.action),
+    ...event,
+  };
+}
+
 /** The thread itself, as chat adapters use it (without the deployment it belongs to). */
 export function threadOf(item: Item | undefined): ChatThread | undefined {
   const record = recordOf<ChatThreadRecord>(item);
@@ -159,6 +174,8 @@ export function historyKey(item: HistoryItem): Key {
       return approvalKey(item.data.approvalId);
     case 'thread':
       return threadKey(item.data.deploymentId);
+    case 'pin-event':
+      return pinEventKey(item.data.service, item.data.environment, item.data.at, item.data.action);
   }
 }
 
@@ -178,6 +195,8 @@ export function historyItemToItem(item: HistoryItem, context: { deploymentCreate
       return approvalItem(item.data);
     case 'thread':
       return threadItem(item.data, context.nowSeconds);
+    case 'pin-event':
+      return pinEventItem(item.data);
   }
 }
 

@@ -73,3 +73,7 @@ export const pinEventKey = (service: string, environment: string, at: string, ac
   pk: pinEventsPartition(service),
   sk: `${at}#${environment}#${action}`,
 });
+/** gsi2: every pin event, oldest first (what `coconut export` lists after the approvals). */
+export const ALL_PIN_EVENTS = 'ALL#PINEVENTS';
+export const pinEventSortKey = (service: string, environment: string, at: string, action: string): string =>
+  `${at}#${service}#${environment}#${action}`;

@@ -1,8 +1,8 @@
 /** Pins of environments and their history, on DynamoDB: every pin write names the revision it read. */
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { PinEvent, PinRecord, Pins } from '../../core/ports.ts';
-import { recordOf } from './items.ts';
-import { PINS_PARTITION, pinEventKey, pinEventsPartition, pinKey } from './keys.ts';
+import { pinEventItem, recordOf } from './items.ts';
+import { PINS_PARTITION, pinEventsPartition, pinKey } from './keys.ts';
 import { isConditionFailure, type TableAccess } from './table-access.ts';
 
 export class DynamoPins implements Pins {
@@ -64,12 +64,7 @@ export class DynamoPins implements Pins {
   }
 
   async addPinEvent(event: PinEvent): Promise<void> {
-    await this.table.db.send(
-      new PutCommand({
-        TableName: this.table.name,
-        Item: { ...pinEventKey(event.service, event.environment, event.at, event.action), type: 'pinEvent', ...event },
-      }),
-    );
+    await this.table.db.send(new PutCommand({ TableName: this.table.name, Item: pinEventItem(event) }));
   }
 
   async listPinEvents(query: { service: string; environment?: string; limit?: number }): Promise<PinEvent[]> {

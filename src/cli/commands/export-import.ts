@@ -17,7 +17,9 @@ import {
   headerLine,
   type ImportReport,
   lineRanges,
+  type PinnedWhenExported,
   parseHistory,
+  pinnedWhenExported,
 } from '../../core/history/history-transfer.ts';
 import { requestText, serverUrl, useStage } from '../client.ts';
 import { CommandFailed, UsageError } from '../errors.ts';
@@ -96,6 +98,7 @@ function describeCounts(counts: HistoryCounts): string {
     environment: ['environment state', 'environment states'],
     approval: ['approval', 'approvals'],
     thread: ['chat thread', 'chat threads'],
+    'pin-event': ['pin event', 'pin events'],
   };
   return HISTORY_KINDS.map((k) => `${counts[k]} ${names[k][counts[k] === 1 ? 0 : 1]}`).join(', ');
 }
@@ -176,8 +179,10 @@ export async function importCommand(args: string[]): Promise<number> {
     }
   }
   const report = merge(reports, dryRun, parsed.header.exportedAt);
-  if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(describeReport(report, file));
+  // From the whole file: an environment's pin and unpin may be in different parts.
+  const pinned = pinnedWhenExported(parsed);
+  if (values.json) process.stdout.write(`${JSON.stringify({ ...report, pinnedWhenExported: pinned }, null, 2)}\n`);
+  else process.stdout.write(describeReport(report, file, pinned));
   return report.conflicts.count > 0 ? 1 : 0;
 }
 
@@ -206,7 +211,7 @@ function merge(reports: ImportReport[], dryRun: boolean, exportedAt: string): Im
   };
 }
 
-function describeReport(report: ImportReport, file: string): string {
+function describeReport(report: ImportReport, file: string, pinned: PinnedWhenExported[]): string {
   const out: string[] = [];
   const lines = (s: string) => (s ? ` (lines ${s})` : '');
   out.push(
@@ -218,6 +223,12 @@ function describeReport(report: ImportReport, file: string): string {
   if (report.converted.length) {
     out.push(`in flight when exported at ${report.exportedAt}, ${report.dryRun ? 'would be imported' : 'imported'} as ended:`);
     for (const c of report.converted) out.push(`  line ${c.line}: ${c.kind} ${c.key}: ${c.change}`);
+  }
+  if (pinned.length) {
+    out.push(
+      `pinned when exported (an import brings the pin history, not the pin: pin again with coconut pin SERVICE --env ENV --reason "..." to hold it here):`,
+    );
+    for (const p of pinned) out.push(`  line ${p.line}: ${p.service} on ${p.environment}${p.version ? ` at ${p.version}` : ''}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,13 +1,20 @@
 /**
  * Deployment history as JSON lines: what `coconut export` writes and `coconut import` reads.
  *
- *   {"kind":"coconut-history","v":1,"exportedAt":"…","counts":{"deployment":2,"stage":4,…}}
+ *   {"kind":"coconut-history","v":1,"exportedAt":"…","counts":{"deployment":2,"stage":4,…,"pin-event":3}}
  *   {"kind":"deployment","v":1,"data":{…DeploymentRecord}}
  *   {"kind":"stage","v":1,"data":{…StageRecord}}
  *   …
  *
- * History is deployments, their stages, what runs where, approvals and chat threads. Locks,
- * bake watches, webhook deliveries and replay keys are runtime state: never exported.
+ * History is deployments, their stages, what runs where, approvals, chat threads and pin events
+ * (who pinned or unpinned an environment, when and why). Locks, bake watches, webhook
+ * deliveries and replay keys are runtime state: never exported. So are the pins themselves
+ * (PinRecord): a pin holds the task tokens of the deployments waiting at it, which mean nothing
+ * in another store, and a hold arriving by import would stop the automatic deployments of a
+ * store where no one pinned anything. The pin events tell the story instead; an environment
+ * pinned when the file was written is not held after an import (pin it again with `coconut
+ * pin`); `coconut import` names them (pinnedWhenExported, read from the whole file: a pin and
+ * its unpin may go in different parts).
  * Approvals are exported without their task token (a credential, meaningless anywhere else),
  * marked `tokenRemoved`. Keys are written in sorted order so the same history always gives
  * the same bytes: import into an empty store, export again, and the lines are the same.
@@ -28,12 +35,12 @@ import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from '../model/oci.ts
 import { describeZodIssues, formatPath } from '../model/zod-issues.ts';
 import { type Actor, type ApproverCheck, checkApprover, groupMembersOnce, unresolvedGroupsHint } from '../pipeline/approvals.ts';
 import { closeUnfinishedStage } from '../pipeline/unfinished-stage.ts';
-import type { ApprovalRecord, ChatThreadRecord, HistoryArchive, HistoryItem, Log, UserGroups } from '../ports.ts';
+import type { ApprovalRecord, ChatThreadRecord, HistoryArchive, HistoryItem, Log, PinEvent, UserGroups } from '../ports.ts';
 import { foreignImageReason } from '../triggers/image-policy.ts';
 
 export const HISTORY_FORMAT = 'coconut-history';
 export const HISTORY_VERSION = 1;
-export const HISTORY_KINDS = ['deployment', 'stage', 'environment', 'approval', 'thread'] as const;
+export const HISTORY_KINDS = ['deployment', 'stage', 'environment', 'approval', 'thread', 'pin-event'] as const;
 export type HistoryKind = (typeof HISTORY_KINDS)[number];
 export type HistoryCounts = Record<HistoryKind, number>;
 
@@ -158,6 +165,19 @@ const approvalSchema = z.strictObject({
 
 const threadSchema = z.strictObject({ deploymentId: id, ...chatMessage.shape });
 
+/** What people wrote (pins.ts keeps at most 500 characters; room left for older records). */
+const pinEventSchema = z.strictObject({
+  service: name('service'),
+  environment: name('environment'),
+  action: z.enum(['pin', 'unpin']),
+  version: tag.optional(),
+  by: z.string().min(1).max(256),
+  byId: z.string().min(1).max(1024).optional(),
+  at: time,
+  reason: text.optional(),
+  released: z.array(id).optional(),
+});
+
 type Flat<T> = { [K in keyof T]: T[K] };
 export type ExportedApproval = Flat<Omit<ApprovalRecord, 'taskToken' | 'tokenRemoved'> & { tokenRemoved: true }>;
 
@@ -170,6 +190,7 @@ exact<Same<z.output<typeof stageSchema>, StageRecord>>();
 exact<Same<z.output<typeof environmentSchema>, EnvironmentState>>();
 exact<Same<z.output<typeof approvalSchema>, ExportedApproval>>();
 exact<Same<z.output<typeof threadSchema>, ChatThreadRecord>>();
+exact<Same<z.output<typeof pinEventSchema>, PinEvent>>();
 
 const versionField = z.literal(HISTORY_VERSION, {
   message: `expected ${HISTORY_VERSION}: this Coconut reads history format version ${HISTORY_VERSION}`,
@@ -182,10 +203,22 @@ const lineSchemas = {
   environment: line('environment', environmentSchema),
   approval: line('approval', approvalSchema),
   thread: line('thread', threadSchema),
+  'pin-event': line('pin-event', pinEventSchema),
 } as const;
 
+/**
+ * Kinds added to format v1 later, with the version of Coconut that first wrote them: a file
+ * written before has no count for them and is read as holding none. That keeps v at 1, since
+ * every file ever written still reads the same; an older Coconut refuses a newer file by naming
+ * the count it does not know (counts.pin-event), never importing part of it.
+ */
+const LATER_KINDS: readonly HistoryKind[] = ['pin-event'];
+const count = z.number().int().min(0);
 const countsSchema = z.strictObject(
-  Object.fromEntries(HISTORY_KINDS.map((k) => [k, z.number().int().min(0)])) as Record<HistoryKind, z.ZodNumber>,
+  Object.fromEntries(HISTORY_KINDS.map((k) => [k, LATER_KINDS.includes(k) ? count.default(0) : count])) as Record<
+    HistoryKind,
+    z.ZodNumber | z.ZodDefault<z.ZodNumber>
+  >,
 );
 const headerSchema = z.strictObject({
   kind: z.literal(HISTORY_FORMAT),
@@ -235,6 +268,8 @@ export function keyOf(item: HistoryItem): string {
       return `${item.data.service}/${item.data.environment}`;
     case 'approval':
       return item.data.approvalId;
+    case 'pin-event':
+      return `${item.data.service}/${item.data.environment}/${item.data.at}/${item.data.action}`;
   }
 }
 
@@ -255,7 +290,7 @@ export function headerLine(exportedAt: string, counts: HistoryCounts): string {
 }
 
 export function emptyCounts(): HistoryCounts {
-  return { deployment: 0, stage: 0, environment: 0, approval: 0, thread: 0 };
+  return { deployment: 0, stage: 0, environment: 0, approval: 0, thread: 0, 'pin-event': 0 };
 }
 
 export interface ExportPage {
@@ -461,6 +496,8 @@ export function checkHistoryImages(config: CoconutConfig, parsed: ParsedHistory)
         });
       }
     }
+    // A pin event's version is only what the environment ran when pinned, for people to read:
+    // nothing deploys it, so it needs no image check (its service is checked above).
     if (item.kind === 'environment') {
       for (const field of ['current', 'lastKnownGood'] as const) {
         const ref = item.data[field];
@@ -512,6 +549,37 @@ export function asImported(item: HistoryItem, exportedAt: string): { item: Histo
     }
   }
   return { item };
+}
+
+export interface PinnedWhenExported {
+  /** The line of the environment's last pin event in the file: a pin. */
+  line: number;
+  service: string;
+  environment: string;
+  version?: string;
+}
+
+/**
+ * The environments the file shows pinned (their last pin event is a pin): an import writes the
+ * story, not the pin (see the header comment), so these are not held unless pinned again.
+ */
+export function pinnedWhenExported(parsed: ParsedHistory): PinnedWhenExported[] {
+  const last = new Map<string, HistoryEntry & { item: { kind: 'pin-event' } }>();
+  for (const entry of parsed.entries) {
+    if (entry.item.kind !== 'pin-event') continue;
+    const key = `${entry.item.data.service}/${entry.item.data.environment}`;
+    const seen = last.get(key);
+    if (!seen || seen.item.data.at <= entry.item.data.at) last.set(key, entry as HistoryEntry & { item: { kind: 'pin-event' } });
+  }
+  return [...last.values()]
+    .filter((e) => e.item.data.action === 'pin')
+    .sort((a, b) => a.line - b.line)
+    .map(({ line, item: { data } }) => ({
+      line,
+      service: data.service,
+      environment: data.environment,
+      ...(data.version ? { version: data.version } : {}),
+    }));
 }
 
 export interface ImportConflict {

@@ -125,7 +125,48 @@ async function buildHistory(store: DynamoStore): Promise<void> {
     await store.setEnvironmentVersions(service, 'prod', { current: { version, deploymentId: id } }, now);
     await store.putChatThread(id, { channel: 'C0DEPLOYS', ts: `17145576${i}0.000001` });
   }
-  // Runtime state: never history.
+  // Pin history, as coconut pin / unpin write it (src/core/pipeline/pins.ts).
+  await store.addPinEvent({
+    service: 'demo-api',
+    environment: 'prod',
+    action: 'pin',
+    version: '1.4.0',
+    by: 'Ada',
+    byId: 'U0ADA',
+    at: at(40),
+    reason: 'hold for the audit',
+  });
+  await store.addPinEvent({
+    service: 'demo-api',
+    environment: 'prod',
+    action: 'unpin',
+    version: '1.4.0',
+    by: 'Bob',
+    byId: 'U0BOB',
+    at: at(45),
+    reason: 'audit done',
+    released: ['demo-api-4-000000000004'],
+  });
+  await store.addPinEvent({
+    service: 'demo-web',
+    environment: 'prod',
+    action: 'pin',
+    by: 'operator',
+    at: at(50),
+    reason: 'freeze',
+  });
+  // Runtime state: never history. The pin still on holds a waiting deployment's task token.
+  expect(
+    await store.putPin({
+      service: 'demo-web',
+      environment: 'prod',
+      reason: 'freeze',
+      pinnedBy: 'operator',
+      pinnedAt: at(50),
+      waiters: { 'demo-web-8-000000000008': { version: '1.8.0', token: `${SECRET}-pin`, since: at(51) } },
+      revision: 1,
+    }),
+  ).toBe(true);
   await store.putLock({ key: lockKey('demo-api', 'prod'), owner: 'someone', waiters: {}, version: 1 });
   await store.putBakeWatch({
     alarm: 'demo-api-prod-health',
@@ -161,7 +202,7 @@ describe('History export/import (DynamoStore on dynalite)', () => {
       kind: 'coconut-history',
       v: 1,
       exportedAt: EXPORTED_AT,
-      counts: { deployment: 7, stage: 14, environment: 4, approval: 6, thread: 4 },
+      counts: { deployment: 7, stage: 14, environment: 4, approval: 6, thread: 4, 'pin-event': 3 },
     });
     expect(
       lines
@@ -179,6 +220,7 @@ describe('History export/import (DynamoStore on dynalite)', () => {
         'deployment stage stage', // 6 approval expired
         'environment environment environment environment',
         'approval approval approval approval approval approval',
+        'pin-event pin-event pin-event', // oldest first
       ].join(' '),
     );
     expect(exported).not.toContain(SECRET);
@@ -192,8 +234,8 @@ describe('History export/import (DynamoStore on dynalite)', () => {
     expect(report).toEqual({
       dryRun: false,
       exportedAt: EXPORTED_AT,
-      records: 35,
-      imported: { count: 35, lines: '2-36' },
+      records: 38,
+      imported: { count: 38, lines: '2-39' },
       alreadyPresent: { count: 0, lines: '' },
       conflicts: { count: 0, items: [] },
       converted: [],
@@ -214,6 +256,12 @@ describe('History export/import (DynamoStore on dynalite)', () => {
     expect(await target.listEnvironmentStates()).toEqual(await source.listEnvironmentStates());
     expect(await target.listApprovals({ limit: 500 })).toEqual((await source.listApprovals({ limit: 500 })).map(strip));
     expect(await target.getChatThread('demo-api-0-000000000000')).toEqual({ channel: 'C0DEPLOYS', ts: '1714557600.000001' });
+    for (const service of ['demo-api', 'demo-web']) {
+      expect(await target.listPinEvents({ service })).toEqual(await source.listPinEvents({ service }));
+    }
+    // The pin itself is runtime state (it held a waiting deployment's token): the history tells of it.
+    expect(await target.listPins()).toEqual([]);
+    expect(await source.listPins()).toHaveLength(1);
     // Runtime state stayed behind.
     expect(await target.getLock(lockKey('demo-api', 'prod'))).toBeUndefined();
     expect(await target.listBakeWatches('demo-api-prod-health')).toEqual([]);
@@ -224,11 +272,11 @@ describe('History export/import (DynamoStore on dynalite)', () => {
     await importHistory(target, parseHistory(exported));
     const second = await importHistory(target, parseHistory(exported));
     expect(second.imported.count).toBe(0);
-    expect(second.alreadyPresent).toEqual({ count: 35, lines: '2-36' });
+    expect(second.alreadyPresent).toEqual({ count: 38, lines: '2-39' });
     expect(second.conflicts.count).toBe(0);
     expect(withoutHeader(await exportHistory(target, { exportedAt: EXPORTED_AT }))).toBe(withoutHeader(exported));
     // Into the store it came from (approvals there still hold their tokens): all present too.
-    expect((await importHistory(source, parseHistory(exported))).alreadyPresent.count).toBe(35);
+    expect((await importHistory(source, parseHistory(exported))).alreadyPresent.count).toBe(38);
     expect((await source.getApproval('apr-0000000000'))?.taskToken).toBe(`${SECRET}-0`);
   });
 
@@ -240,7 +288,7 @@ describe('History export/import (DynamoStore on dynalite)', () => {
     await target.createDeployment(record, [stageRecord(record, 'staging', 'PENDING'), stageRecord(record, 'prod', 'PENDING')]);
     await target.updateStage(record.deploymentId, 'staging', { state: 'FAILED', reason: 'newer' }, new Date());
     const report = await importHistory(target, parseHistory(exported));
-    expect(report.imported.count).toBe(35 - 3);
+    expect(report.imported.count).toBe(38 - 3);
     // The deployment record is the same as the file's: present; its stages differ: conflicts.
     expect(report.alreadyPresent).toEqual({ count: 1, lines: '2' });
     expect(report.conflicts.items).toEqual([
@@ -258,7 +306,7 @@ describe('History export/import (DynamoStore on dynalite)', () => {
   it('a dry run reports what would happen and writes nothing', async () => {
     const target = await freshStore();
     const report = await importHistory(target, parseHistory(exported), { dryRun: true });
-    expect(report).toMatchObject({ dryRun: true, imported: { count: 35 }, alreadyPresent: { count: 0 } });
+    expect(report).toMatchObject({ dryRun: true, imported: { count: 38 }, alreadyPresent: { count: 0 } });
     expect((await target.readHistory({ limit: 10 })).items).toEqual([]);
     expect(await target.listEnvironmentStates()).toEqual([]);
     expect(await target.listApprovals({})).toEqual([]);
@@ -284,12 +332,12 @@ describe('History export/import on moto_server (the AWS emulator) and across emu
       expect(fromMoto).toBe(await exportHistory(local, { exportedAt: EXPORTED_AT, pageSize: 4 }));
       // moto -> dynalite -> moto
       const target = await freshStore();
-      expect((await importHistory(target, parseHistory(fromMoto))).imported.count).toBe(35);
+      expect((await importHistory(target, parseHistory(fromMoto))).imported.count).toBe(38);
       const viaDynalite = await exportHistory(target, { exportedAt: EXPORTED_AT });
       expect(viaDynalite).toBe(fromMoto);
-      expect((await importHistory(emptyMoto, parseHistory(viaDynalite))).imported.count).toBe(35);
+      expect((await importHistory(emptyMoto, parseHistory(viaDynalite))).imported.count).toBe(38);
       expect(await exportHistory(emptyMoto, { exportedAt: EXPORTED_AT, pageSize: 2 })).toBe(fromMoto);
-      expect((await importHistory(emptyMoto, parseHistory(fromMoto))).alreadyPresent.count).toBe(35);
+      expect((await importHistory(emptyMoto, parseHistory(fromMoto))).alreadyPresent.count).toBe(38);
     } finally {
       await moto.stop();
     }
@@ -466,20 +514,20 @@ describe('GET /api/export and POST /api/import (API handler, dynalite)', () => {
     const file = (await call(source, 'GET /api/export')).body;
     const dry = await call(target, 'POST /api/import', { body: file, query: { dryRun: 'true' } });
     expect(dry.statusCode).toBe(200);
-    expect(JSON.parse(dry.body).report).toMatchObject({ dryRun: true, imported: { count: 35, lines: '2-36' } });
+    expect(JSON.parse(dry.body).report).toMatchObject({ dryRun: true, imported: { count: 38, lines: '2-39' } });
     expect((await target.readHistory({ limit: 10 })).items).toEqual([]);
 
     const res = await call(target, 'POST /api/import', { body: file });
     expect(JSON.parse(res.body).report).toMatchObject({
       dryRun: false,
-      imported: { count: 35, lines: '2-36' },
+      imported: { count: 38, lines: '2-39' },
       alreadyPresent: { count: 0 },
       conflicts: { count: 0 },
     });
     const again = await call(target, 'POST /api/import', { body: file, query: { lineOffset: '100' } });
     expect(JSON.parse(again.body).report).toMatchObject({
       imported: { count: 0 },
-      alreadyPresent: { count: 35, lines: '102-136' },
+      alreadyPresent: { count: 38, lines: '102-139' },
     });
     expect((await call(target, 'GET /api/export')).body).toBe(file);
   });
