@@ -63,9 +63,11 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
     async: true,
   },
   'execution-ended': {
-    description: 'Step Functions execution failed/timed out/aborted (EventBridge) -> repair stages and locks',
+    description: 'Step Functions execution failed/timed out/aborted (EventBridge) -> repair stages, locks and what it waited on',
     // Releasing a dead holder's lock wakes the next waiter (SendTaskSuccess on its task token).
     capabilities: ['store', 'taskCallback'],
+    // An approval the stopped execution waited on expires: its Slack message loses its buttons.
+    secrets: ['SlackBotToken'],
     async: true,
     // Retries the repair while the store is down, for as long as one invocation may run
     // (functions/execution-ended.ts says why Lambda's own two retries are not enough).

@@ -87,6 +87,8 @@ export class LocalEngine implements Orchestrator {
   private readonly dir: string;
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, Running>();
+  /** Executions being stopped by stopExecution (not by a shutdown), with what the stop said. */
+  private readonly stopping = new Map<string, { error?: string; cause?: string }>();
   private readonly tokens = new Map<string, PendingTask>();
   private readonly listeners = new Set<(name: string, event: ExecutionEvent) => void>();
 
@@ -225,6 +227,22 @@ export class LocalEngine implements Orchestrator {
     return this.records.get(name);
   }
 
+  /**
+   * As Step Functions' StopExecution (the console's "Stop execution"): the execution ends ABORTED,
+   * with the error and cause given if any; the tokens of its waiting tasks die (sending to them
+   * answers TaskTokenExpiredError), and onExecutionEnd runs as for any end. Resolves once that ran.
+   */
+  async stopExecution(name: string, stop: { error?: string; cause?: string } = {}): Promise<void> {
+    const record = this.records.get(name);
+    if (!record) throw new Error(`no execution named ${name}`);
+    const run = this.running.get(name);
+    if (record.status !== 'RUNNING' || !run)
+      throw new Error(`execution ${name} is not running (${record.status}): nothing to stop`);
+    this.stopping.set(name, stop);
+    run.abort();
+    await run.done;
+  }
+
   /** Resolves when no execution is running. */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
@@ -292,6 +310,17 @@ export class LocalEngine implements Orchestrator {
         Object.assign(record, { status: 'SUCCEEDED', output, stoppedAt: new Date().toISOString() });
       })
       .catch((error: Error & { cause?: Error }) => {
+        const stop = this.stopping.get(record.name);
+        if (error.name === 'ExecutionAbortedError' && stop) {
+          this.stopping.delete(record.name);
+          Object.assign(record, {
+            status: 'ABORTED',
+            ...(stop.error ? { error: stop.error } : {}),
+            ...(stop.cause ? { cause: stop.cause } : {}),
+            stoppedAt: new Date().toISOString(),
+          });
+          return;
+        }
         if (error.name === 'ExecutionAbortedError') {
           // Shutdown: left RUNNING on disk; the next start reports it as INTERRUPTED.
           return;

@@ -1,16 +1,19 @@
 /**
  * The previous process died with executions running: their stages are closed as nothing will
  * finish them (core/pipeline/unfinished-stage.ts: INTERRUPTED, a rollback ROLLBACK_FAILED, PENDING
- * SKIPPED, each with the reason and the runtime's clock), their locks are released, and history
- * stays intact. `coconut deploy` or `coconut rollback` continues from there.
+ * SKIPPED, each with the reason and the runtime's clock), their locks are released, what they
+ * waited on is settled as after a stopped execution (a pending approval or freeze hold EXPIRED, a
+ * pin waiter removed: execution-ended.ts), and history stays intact. `coconut deploy` or `coconut rollback` continues from there.
  */
+import { expireApprovalsOf } from '../core/pipeline/ended-approvals.ts';
+import { dropPinWaitersOf } from '../core/pipeline/ended-pin-waits.ts';
 import { type LockDeps, lockKey, releaseLock } from '../core/pipeline/locks.ts';
 import { closeUnfinishedStage } from '../core/pipeline/unfinished-stage.ts';
-import type { DeploymentReader, StageProgress } from '../core/ports.ts';
+import type { ApprovalRecords, DeploymentReader, Notifier, Pins, StageProgress } from '../core/ports.ts';
 
 export async function recoverInterrupted(
   engine: { recoverInterrupted(): { name: string }[] },
-  deps: LockDeps & { store: DeploymentReader & StageProgress },
+  deps: LockDeps & { store: DeploymentReader & StageProgress & ApprovalRecords & Pins; notifier: Notifier },
 ): Promise<void> {
   for (const execution of engine.recoverInterrupted()) {
     const deployment = await deps.store.getDeployment(execution.name);
@@ -25,8 +28,12 @@ export async function recoverInterrupted(
       // Their waiting tasks died with the process: their tokens are refused, so the lock skips them.
       await releaseLock(deps, lockKey(stage.service, stage.environment), stage.deploymentId);
     }
+    const settled = [
+      ...(await expireApprovalsOf(deps, deployment, 'the local runtime stopped')),
+      ...(await dropPinWaitersOf(deps, deployment)),
+    ];
     deps.log.warn(
-      `deployment ${execution.name} was interrupted by a restart; marked ${closed.join(', ') || 'nothing (it had ended)'} and its locks released`,
+      `deployment ${execution.name} was interrupted by a restart; marked ${closed.join(', ') || 'nothing (it had ended)'} and its locks released${settled.length ? `; ${settled.join('; ')}` : ''}`,
     );
   }
 }

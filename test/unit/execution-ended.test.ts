@@ -1,9 +1,19 @@
-/** functions/execution-ended.ts: the safety net after an execution stopped without its bookkeeping. */
+/**
+ * functions/execution-ended.ts: the safety net after an execution stopped without its bookkeeping.
+ * What it settles follows Step Functions: once an execution is stopped (StopExecution), timed out
+ * or failed, its task tokens are dead: SendTaskSuccess/SendTaskFailure on them answer
+ * TaskTimedOut or InvalidToken ("SendTaskSuccess", AWS Step Functions API Reference), so an
+ * approval, freeze hold or pin waiter holding one must no longer offer anything.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutionEndedHandler } from '../../functions/execution-ended.ts';
 import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
+import type { CoconutConfig } from '../../src/core/config/schema.ts';
+import { EXECUTION_ENDED } from '../../src/core/pipeline/ended-approvals.ts';
 import { repairAfterExecution } from '../../src/core/pipeline/execution-ended.ts';
 import { requestLock } from '../../src/core/pipeline/locks.ts';
+import { unpinEnvironment } from '../../src/core/pipeline/pins.ts';
+import { type ApprovalRecord, type PinRecord, silentNotifier } from '../../src/core/ports.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { memoryLog } from '../support/runtime.ts';
 import { dynaliteStore } from '../support/stores.ts';
@@ -280,6 +290,7 @@ describe('Function: execution-ended handler', () => {
         clock: { now: () => finished },
         log,
         orchestrator: { sendTaskSuccess: async (token: string) => void woken.push(token) },
+        notifier: silentNotifier,
       };
       const ask = (id: string, queuedAt: string) =>
         requestLock(deps, { key: 'cart#prod', deploymentId: id, createdAt: queuedAt, holdSeconds: 3600, token: `token-${id}` });
@@ -343,6 +354,176 @@ describe('Function: execution-ended handler', () => {
       expect(await repairAfterExecution(deps, { deploymentId: 'dep-unknown', status: 'ABORTED' })).toEqual({ repaired: [] });
       expect(log.lines).toHaveLength(lines);
       expect(woken).toEqual(['token-dep-failed', 'token-dep-queued']);
+    });
+
+    it('a stopped execution: its pending approval and freeze hold become EXPIRED with why (buttons gone), its pin waiter leaves the pin; a normal end and a race with one change nothing', async () => {
+      const at = '2026-03-02T09:00:00.000Z';
+      const create = async (id: string, service: string) =>
+        store.createDeployment(
+          {
+            deploymentId: id,
+            service,
+            version: '4.0.0',
+            image: { registry: 'ecr', repository: service, tag: '4.0.0' },
+            trigger: { kind: 'ecr-push', id: 'e', at },
+            environments: ['prod'],
+            createdAt: at,
+            kind: 'deploy',
+          },
+          [
+            {
+              deploymentId: id,
+              service,
+              environment: 'prod',
+              order: 0,
+              version: '4.0.0',
+              state: 'PENDING' as const,
+              createdAt: at,
+              updatedAt: at,
+            },
+          ],
+        );
+      const approval = (id: string, service: string, extra: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
+        approvalId: `apr-${id}`,
+        deploymentId: id,
+        service,
+        environment: 'prod',
+        version: '4.0.0',
+        taskToken: `token-${id}`,
+        requestedBy: 'ecr-push',
+        requestedAt: at,
+        expiresAt: '2026-03-03T09:00:00.000Z',
+        status: 'PENDING',
+        ...extra,
+      });
+      const stopped = new Date('2026-03-02T09:30:00.000Z');
+      const decided: ApprovalRecord[] = [];
+      const failed: string[] = [];
+      const log = memoryLog();
+      const deps = {
+        store,
+        clock: { now: () => stopped },
+        log,
+        orchestrator: {
+          sendTaskSuccess: async () => undefined,
+          sendTaskFailure: async (token: string) => void failed.push(token),
+        },
+        notifier: { ...silentNotifier, approvalDecided: async (a: ApprovalRecord) => void decided.push(a) },
+      };
+
+      // Waiting for prod approval, posted to Slack; then stopped (StopExecution, the console).
+      await create('dep-wait', 'pay');
+      await store.putApproval(approval('dep-wait', 'pay', { message: { channel: 'C1', ts: '1.2' } }));
+      await store.updateStage('dep-wait', 'prod', { state: 'AWAITING_APPROVAL', approvalId: 'apr-dep-wait' }, new Date(at));
+      const result = await repairAfterExecution(deps, { deploymentId: 'dep-wait', status: 'ABORTED' });
+      expect(result.repaired).toEqual(['prod: AWAITING_APPROVAL -> FAILED', 'prod: approval apr-dep-wait expired']);
+      const expired = {
+        status: 'EXPIRED',
+        decidedBy: EXECUTION_ENDED,
+        decidedAt: stopped.toISOString(),
+        comment: 'execution aborted: nothing waits on this approval any more',
+      };
+      expect(await store.getApproval('apr-dep-wait')).toMatchObject(expired);
+      // The Slack message is updated from this record (approvalDecidedMessage: no buttons).
+      expect(decided).toEqual([
+        expect.objectContaining({ approvalId: 'apr-dep-wait', message: { channel: 'C1', ts: '1.2' }, ...expired }),
+      ]);
+      expect((await store.listApprovals({ status: 'PENDING' })).map((a) => a.approvalId)).not.toContain('apr-dep-wait');
+      expect(log.lines.at(-1)?.message).toBe(
+        'deployment dep-wait ended (execution aborted) with loose ends, repaired: prod: AWAITING_APPROVAL -> FAILED; prod: approval apr-dep-wait expired',
+      );
+      // Ran again (a redelivered event): nothing left to do.
+      expect(await repairAfterExecution(deps, { deploymentId: 'dep-wait', status: 'ABORTED' })).toEqual({ repaired: [] });
+      expect(decided).toHaveLength(1);
+
+      // Held by a freeze window (a break-glass request in "Frozen deployments"), and the execution timed out.
+      await create('dep-frozen', 'pay');
+      await store.putApproval(approval('dep-frozen', 'pay', { purpose: 'freeze' }));
+      await store.updateStage(
+        'dep-frozen',
+        'prod',
+        { state: 'PENDING', approvalId: 'apr-dep-frozen', reason: 'FROZEN until ...' },
+        new Date(at),
+      );
+      expect(
+        await repairAfterExecution(deps, { deploymentId: 'dep-frozen', status: 'TIMED_OUT', error: 'States.Timeout' }),
+      ).toEqual({
+        repaired: ['prod: PENDING -> SKIPPED', 'prod: freeze hold apr-dep-frozen expired'],
+      });
+      expect(await store.getApproval('apr-dep-frozen')).toMatchObject({
+        status: 'EXPIRED',
+        comment: 'execution timed_out (States.Timeout): nothing waits on this freeze hold any more',
+      });
+
+      // Waiting at a pin beside another deployment; it failed unhandled. Only its own waiter goes.
+      await create('dep-pinned', 'shop');
+      const pin: PinRecord = {
+        service: 'shop',
+        environment: 'prod',
+        version: '3.0.0',
+        reason: 'audit',
+        pinnedBy: 'ana',
+        pinnedAt: at,
+        waiters: {
+          'dep-pinned': { version: '4.0.0', token: 'token-dep-pinned', since: at },
+          'dep-other': { version: '4.0.1', token: 'token-dep-other', since: at },
+        },
+        revision: 1,
+      };
+      expect(await store.putPin(pin)).toBe(true);
+      expect(await repairAfterExecution(deps, { deploymentId: 'dep-pinned', status: 'FAILED', error: 'States.Runtime' })).toEqual(
+        { repaired: ['prod: PENDING -> SKIPPED', 'prod: no longer waits at the pin'] },
+      );
+      const after = await store.getPin('shop', 'prod');
+      expect(after?.waiters).toEqual({ 'dep-other': pin.waiters['dep-other'] });
+      expect(after?.revision).toBe(2);
+      // Unpinning wakes only the deployment that still waits.
+      const config = {
+        services: [{ name: 'shop', environments: [{ name: 'prod' }] }],
+      } as unknown as CoconutConfig;
+      const unpinned = await unpinEnvironment({ ...deps, config } as never, {
+        service: 'shop',
+        environment: 'prod',
+        actor: { id: 'op', source: 'local' },
+      });
+      expect(unpinned.released).toEqual(['dep-other']);
+      expect(failed).toEqual(['token-dep-other']);
+
+      // A normal end: the approval was decided; nothing to do, nothing said, nothing notified.
+      const succeeded = async (id: string) => {
+        await create(id, 'pay');
+        for (const state of ['AWAITING_APPROVAL', 'DEPLOYING', 'BAKING', 'SUCCEEDED'] as const) {
+          const link = state === 'AWAITING_APPROVAL' ? { approvalId: `apr-${id}` } : {};
+          await store.updateStage(id, 'prod', { state, ...link }, new Date(at));
+        }
+      };
+      await succeeded('dep-normal');
+      await store.putApproval(approval('dep-normal', 'pay', { status: 'APPROVED', decidedBy: 'ana', decidedAt: at }));
+      const lines = log.lines.length;
+      expect(await repairAfterExecution(deps, { deploymentId: 'dep-normal', status: 'SUCCEEDED' })).toEqual({ repaired: [] });
+      expect((await store.getApproval('apr-dep-normal'))?.status).toBe('APPROVED');
+
+      // Races: approved between the repair's read and its write (the write is conditional on
+      // PENDING), or a linked approval that is gone. Neither is touched nor reported.
+      await succeeded('dep-race');
+      await store.putApproval(approval('dep-race', 'pay', { status: 'APPROVED', decidedBy: 'ana', decidedAt: at }));
+      const stale = new Proxy(store, {
+        get(target, key, receiver) {
+          if (key === 'getApproval') return async (id: string) => approval(id.replace(/^apr-/, ''), 'pay');
+          const value = Reflect.get(target, key, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      expect(await repairAfterExecution({ ...deps, store: stale }, { deploymentId: 'dep-race', status: 'ABORTED' })).toEqual({
+        repaired: [],
+      });
+      expect(await store.getApproval('apr-dep-race')).toMatchObject({ status: 'APPROVED', decidedBy: 'ana' });
+      await succeeded('dep-gone');
+      expect(await repairAfterExecution({ ...deps, store: stale }, { deploymentId: 'dep-gone', status: 'ABORTED' })).toEqual({
+        repaired: [],
+      });
+      expect(log.lines).toHaveLength(lines);
+      expect(decided).toHaveLength(2);
     });
   });
 });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoStore } from '../../src/aws/dynamo/store.ts';
 import { lockKey, requestLock } from '../../src/core/pipeline/locks.ts';
+import { silentNotifier } from '../../src/core/ports.ts';
 import type { LocalDynamo } from '../../src/local/local-dynamodb.ts';
 import { recoverInterrupted } from '../../src/local/restart-recovery.ts';
 import { memoryLog } from '../support/runtime.ts';
@@ -42,12 +43,29 @@ describe('recoverInterrupted', () => {
     await store.updateStage('dep-restart', 'staging', { state: 'DEPLOYING' }, t);
     await store.updateStage('dep-restart', 'staging', { state: 'ROLLING_BACK' }, t);
     await store.updateStage('dep-restart', 'qa', { state: 'DEPLOYING' }, t);
+    // Unrealistic beside a running qa, but it shows the rule: prod's freeze hold (a break-glass
+    // request in the dashboard) waited on a token that died with the process.
+    await store.putApproval({
+      approvalId: 'apr-restart',
+      deploymentId: 'dep-restart',
+      service: 'api',
+      environment: 'prod',
+      version: '1.0.0',
+      taskToken: 'local-token',
+      requestedBy: 'ecr-push',
+      requestedAt: created,
+      expiresAt: '2026-03-02T09:00:00.000Z',
+      status: 'PENDING',
+      purpose: 'freeze',
+    });
+    await store.updateStage('dep-restart', 'prod', { state: 'PENDING', approvalId: 'apr-restart' }, t);
     const now = new Date('2026-03-01T10:00:00.000Z');
     const deps = {
       store,
       clock: { now: () => now },
       log: memoryLog(),
       orchestrator: { sendTaskSuccess: async () => undefined },
+      notifier: silentNotifier,
     };
     await requestLock(deps, {
       key: lockKey('api', 'qa'),
@@ -68,7 +86,12 @@ describe('recoverInterrupted', () => {
     ]);
     expect((await store.getLock(lockKey('api', 'qa')))?.owner).toBeUndefined();
     expect(deps.log.lines.map((l) => l.message)).toContain(
-      'deployment dep-restart was interrupted by a restart; marked staging ROLLBACK_FAILED, qa INTERRUPTED, prod SKIPPED and its locks released',
+      'deployment dep-restart was interrupted by a restart; marked staging ROLLBACK_FAILED, qa INTERRUPTED, prod SKIPPED and its locks released; prod: freeze hold apr-restart expired',
     );
+    expect(await store.getApproval('apr-restart')).toMatchObject({
+      status: 'EXPIRED',
+      decidedAt: now.toISOString(),
+      comment: 'the local runtime stopped: nothing waits on this freeze hold any more',
+    });
   });
 });

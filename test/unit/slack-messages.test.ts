@@ -2,6 +2,7 @@
  * The Block Kit Coconut posts: the approval request (buttons carry the approval id, never the
  * task token), its decided / expired / too-late forms, and the thread replies.
  */
+
 import { describe, expect, it } from 'vitest';
 import {
   APPROVE_ACTION,
@@ -14,6 +15,7 @@ import {
   triggerText,
 } from '../../src/aws/slack/messages.ts';
 import type { DeploymentRecord, StageRecord } from '../../src/core/model/deployment.ts';
+import { EXECUTION_ENDED } from '../../src/core/pipeline/ended-approvals.ts';
 import type { ApprovalRecord } from '../../src/core/ports.ts';
 import { blockText, buttons } from '../support/slack-server.ts';
 
@@ -99,6 +101,25 @@ describe('Function: approvalDecidedMessage', () => {
     expect(buttons(expired)).toEqual([]);
     expect(blockText(expired)).toContain(':hourglass: *Expired*');
     expect(expired.text).toBe('demo-api 1.2.0 on prod: expired');
+    expect(blockText(expired)).toContain('nobody approved it in time');
+
+    // The execution was stopped while it waited (execution-ended.ts): no buttons, and no claim that nobody approved in time.
+    const stopped = approvalDecidedMessage(
+      {
+        ...approval,
+        status: 'EXPIRED',
+        decidedBy: EXECUTION_ENDED,
+        decidedAt: '2026-03-01T12:03:00.000Z',
+        comment: 'execution aborted: nothing waits on this approval any more',
+      },
+      ctx,
+    );
+    expect(buttons(stopped)).toEqual([]);
+    expect(blockText(stopped)).toContain(':hourglass: *Expired* <!date^');
+    expect(blockText(stopped)).toContain('the deployment stopped waiting for it, so there is nothing to decide.');
+    expect(blockText(stopped)).toContain('> execution aborted: nothing waits on this approval any more');
+    expect(blockText(stopped)).not.toContain('in time');
+    expect(stopped.text).toBe('demo-api 1.2.0 on prod: expired');
   });
 });
 

@@ -7,6 +7,7 @@
 import type { Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/types';
 import { type DeploymentRecord, rehearsalLabel, type StageRecord } from '../../core/model/deployment.ts';
 import { type Trigger, triggerLabel } from '../../core/model/release.ts';
+import { EXECUTION_ENDED } from '../../core/pipeline/ended-approvals.ts';
 import { stepLabel } from '../../core/pipeline/rollout.ts';
 import type { ApprovalRecord } from '../../core/ports.ts';
 
@@ -176,7 +177,10 @@ export function approvalDecidedMessage(approval: ApprovalRecord, ctx: ApprovalCo
       ? `:white_check_mark: *Approved* by ${who}${when}`
       : approval.status === 'REJECTED'
         ? `:no_entry: *Rejected* by ${who}${when}`
-        : `:hourglass: *Expired*${when}: nobody approved it in time, so the deployment ends *REJECTED (expired)*.`;
+        : approval.decidedBy === EXECUTION_ENDED
+          ? // The execution was stopped (or timed out, or failed) while it waited: the comment says how.
+            `:hourglass: *Expired*${when}: the deployment stopped waiting for it, so there is nothing to decide.`
+          : `:hourglass: *Expired*${when}: nobody approved it in time, so the deployment ends *REJECTED (expired)*.`;
   const label =
     approval.status === 'EXPIRED' ? 'expired' : `${approval.status.toLowerCase()} by ${approval.decidedBy ?? 'someone'}`;
   return {

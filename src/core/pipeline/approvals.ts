@@ -396,16 +396,31 @@ function alreadyDecided(approval: ApprovalRecord): ConflictError {
   );
 }
 
-/** The approval wait timed out in the state machine: mark the approval EXPIRED. */
+/**
+ * Nothing waits on this approval any more: mark it EXPIRED and take the buttons off its message.
+ * Without `because` the approval wait timed out in the state machine ("timeout"); with it the
+ * wait ended otherwise (the execution was stopped, timed out or failed: execution-ended.ts).
+ * Returns the approval when this call expired it; undefined when it was decided or gone already.
+ */
 export async function expireApproval(
   deps: { store: ApprovalRecords } & Pick<ApprovalDeps, 'notifier' | 'clock'>,
   approvalId: string | undefined,
-): Promise<void> {
-  if (!approvalId) return;
-  const { decided, approval } = await deps.store.decideApproval(approvalId, {
-    status: 'EXPIRED',
-    decidedBy: 'timeout',
-    decidedAt: deps.clock.now().toISOString(),
-  });
-  if (decided) await deps.notifier.approvalDecided(approval).catch(() => {});
+  because?: { decidedBy: string; comment: string },
+): Promise<ApprovalRecord | undefined> {
+  if (!approvalId) return undefined;
+  let outcome: { decided: boolean; approval: ApprovalRecord };
+  try {
+    outcome = await deps.store.decideApproval(approvalId, {
+      status: 'EXPIRED',
+      decidedBy: because?.decidedBy ?? 'timeout',
+      decidedAt: deps.clock.now().toISOString(),
+      ...(because ? { comment: because.comment } : {}),
+    });
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+  if (!outcome.decided) return undefined;
+  await deps.notifier.approvalDecided(outcome.approval).catch(() => {});
+  return outcome.approval;
 }

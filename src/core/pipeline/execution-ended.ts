@@ -1,12 +1,28 @@
 /**
  * Safety net for when an execution stops without finishing its own bookkeeping (it was
  * aborted, timed out, or hit an error no Catch handled): no stage stays in progress, no lock
- * stays held, no queued deployment waits for a holder that is gone (the next one is woken). On
- * AWS this runs on the "Step Functions Execution Status Change" event; locally when the engine
- * reports the end of an execution. On a normal end it finds nothing to do.
+ * stays held, no queued deployment waits for a holder that is gone (the next one is woken), and
+ * nothing it waited on still offers a decision: its pending approval or freeze hold becomes
+ * EXPIRED (ended-approvals.ts) and it leaves any pin it waited at (ended-pin-waits.ts). Bake
+ * watches and ECS rollout watches need nothing: they carry a TTL, and whoever finds one whose
+ * token is dead drops it (bake.ts handleAlarmChange, ecs-rollout-wait.ts wake). On AWS this
+ * runs on the "Step Functions Execution Status Change" event; locally when the engine reports
+ * the end of an execution. On a normal end it finds nothing to do.
  */
 
-import type { Clock, DeploymentReader, LockTable, Log, Orchestrator, StageProgress } from '../ports.ts';
+import type {
+  ApprovalRecords,
+  Clock,
+  DeploymentReader,
+  LockTable,
+  Log,
+  Notifier,
+  Orchestrator,
+  Pins,
+  StageProgress,
+} from '../ports.ts';
+import { expireApprovalsOf } from './ended-approvals.ts';
+import { dropPinWaitersOf } from './ended-pin-waits.ts';
 import { lockKey, releaseLock } from './locks.ts';
 import { closeUnfinishedStage } from './unfinished-stage.ts';
 
@@ -19,10 +35,12 @@ export interface ExecutionEnd {
 
 export async function repairAfterExecution(
   deps: {
-    store: DeploymentReader & StageProgress & LockTable;
+    store: DeploymentReader & StageProgress & LockTable & ApprovalRecords & Pins;
     clock: Clock;
     log: Log;
     orchestrator: Pick<Orchestrator, 'sendTaskSuccess'>;
+    /** Takes the buttons off an expired approval's chat message. */
+    notifier: Notifier;
   },
   end: ExecutionEnd,
 ): Promise<{ repaired: string[] }> {
@@ -41,6 +59,7 @@ export async function repairAfterExecution(
       repaired.push(`${stage.environment}: lock released`);
     }
   }
+  repaired.push(...(await expireApprovalsOf(deps, deployment, why)), ...(await dropPinWaitersOf(deps, deployment)));
   if (repaired.length)
     deps.log.warn(`deployment ${end.deploymentId} ended (${why}) with loose ends, repaired: ${repaired.join('; ')}`);
   return { repaired };
