@@ -90,7 +90,26 @@ export async function ensureTable(endpoint: string, table: string): Promise<void
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException) && (error as Error).name !== 'ResourceNotFoundException') throw error;
     await client.send(new CreateTableCommand(tableDefinition(table)));
+    await untilActive(client, table);
   } finally {
     client.destroy();
+  }
+}
+
+/**
+ * dynalite answers CreateTable with the table CREATING and makes it ACTIVE on a timer (createTableMs,
+ * 0 here) followed by a LevelDB write; until then every item request gets ResourceNotFoundException
+ * (node_modules/dynalite/db/index.js getTable: CREATING counts as not found), as DynamoDB itself
+ * does until a new table is ACTIVE. On a busy machine the first write came before it. The SDK's
+ * waitUntilTableExists waits at least a second between looks; this waits a few milliseconds.
+ */
+async function untilActive(client: DynamoDBClient, table: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline)
+      throw new Error(`local DynamoDB: table ${table} still ${Table?.TableStatus} 30 s after it was created`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -484,8 +484,9 @@ describe('the docs, run as written', () => {
     },
     // Nine real ansible-playbook deploys and rollbacks with their bakes (prod's canary: three steps, each
     // baked), and some forty commands that each start Node: a limit for a shared 2-core machine, never a
-    // speed assertion.
-    3 * REAL_DEPLOY_TEST_LIMIT_MS,
+    // speed assertion. About 640 s on an otherwise idle 2-core machine; 900 s was passed when other work
+    // shared it, so the limit leaves more than twice the usual time.
+    5 * REAL_DEPLOY_TEST_LIMIT_MS,
   );
 });
 
