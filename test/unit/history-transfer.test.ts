@@ -288,7 +288,7 @@ services:
       ),
     ).rejects.toThrow(
       new ForbiddenError(
-        'importing history writes approval records, so it needs an approver of every gated environment; lead@example.com does not approve web/prod',
+        'importing history writes approval and pin records, so it needs an approver of every gated environment; lead@example.com does not approve web/prod',
       ),
     );
     // Without a chat workspace the group S0LEADS cannot be checked either (as when approving).
@@ -312,7 +312,7 @@ services:
     };
     await expect(assertMayImport({ config, userGroups: down, log }, { id: 'U0LEAD', source: 'slack' })).rejects.toThrow(
       new ForbiddenError(
-        'importing history writes approval records, so it needs an approver of every gated environment; U0LEAD does not approve api/prod, web/prod; the members of S0LEADS could not be checked right now, try again',
+        'importing history writes approval and pin records, so it needs an approver of every gated environment; U0LEAD does not approve api/prod, web/prod; the members of S0LEADS could not be checked right now, try again',
       ),
     );
     expect(warnings).toEqual(['could not resolve the members of user group S0LEADS']);

@@ -715,7 +715,7 @@ export async function assertMayImport(
   for (const [group, error] of byGroup) deps.log?.warn(`could not resolve the members of user group ${group}`, { error });
   if (missing.length) {
     throw new ForbiddenError(
-      `importing history writes approval records, so it needs an approver of every gated environment; ${actor.name ?? actor.id} does not approve ${missing.join(', ')}${unresolvedGroupsHint(unresolved)}`,
+      `importing history writes approval and pin records, so it needs an approver of every gated environment; ${actor.name ?? actor.id} does not approve ${missing.join(', ')}${unresolvedGroupsHint(unresolved)}`,
     );
   }
 }
