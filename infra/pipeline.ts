@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { type AslDefinition, buildspecPlaceholder, placeholdersIn, substitute, taskStates } from '../src/core/asl.ts';
+import { helmCanaryRouteProblems } from '../src/core/config/helm-canary-route.ts';
 import type { CoconutConfig } from '../src/core/config/schema.ts';
 import { namedPaths } from '../src/core/config/target-files.ts';
 import { type BuildspecInfo, buildCompute, QUEUED_TIMEOUT_MINUTES } from './build-compute.ts';
@@ -196,6 +197,12 @@ export function sourcePaths(config: CoconutConfig, root = process.cwd()): Source
   if (missing.length > 0) {
     throw new Error(`coconut.yaml names files the builds need that are missing:\n  ${[...new Set(missing)].join('\n  ')}`);
   }
+  const routeless = helmCanaryRouteProblems(config, (relative) => {
+    const full = path.join(root, relative);
+    return existsSync(full) && statSync(full).isFile() ? readFileSync(full, 'utf8') : undefined;
+  });
+  if (routeless.length > 0)
+    throw new Error(`coconut.yaml asks for Helm rollouts the chart cannot split:\n  ${routeless.join('\n  ')}`);
   const sorted = [...found.keys()].sort();
   const inside = (p: string, dir: string) => p.startsWith(`${dir}/`);
   return sorted

@@ -295,6 +295,19 @@ describe('coconut validate / schema / cost (spawned CLI, no runtime)', () => {
     expect(missing.stderr).toContain('nope.yaml');
   });
 
+  it("validate warns (exit 0) when a Helm canary's values leave the chart's HTTPRoute off, naming the file that decided", async () => {
+    const file = path.join(emptyPath(), 'coconut.yaml');
+    writeFileSync(
+      file,
+      'services:\n  - name: web\n    image: { registry: ghcr, repository: octo/web }\n    target: { kind: helm }\n    environments:\n      - name: prod\n        rollout: { strategy: canary, steps: [10, 50] }\n',
+    );
+    const run = await coconut(['validate', '--config', file]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      "warning: service web, environment prod: a canary rollout on Helm shifts traffic with the chart's HTTPRoute weights, so it needs httpRoute.enabled: true in target.valuesFiles (read in order: templates/helm/coconut-service/values.yaml; templates/helm/coconut-service/values.yaml sets false)",
+    );
+  });
+
   it('schema prints a JSON Schema (2020-12) that accepts the demo config and refuses a broken one', async () => {
     const run = await coconut(['schema']);
     expect(run.code).toBe(0);

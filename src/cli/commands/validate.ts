@@ -1,5 +1,8 @@
 /** `coconut validate` and `coconut schema`: check coconut.yaml; print its JSON Schema. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { helmCanaryRouteProblems } from '../../core/config/helm-canary-route.ts';
 import { loadConfigFile } from '../../core/config/load.ts';
 import { configJsonSchema, type RolloutConfig } from '../../core/config/schema.ts';
 import { configWarnings } from '../../core/config/warnings.ts';
@@ -23,7 +26,9 @@ export async function validate(args: string[]): Promise<number> {
   });
   values.config = configFile(values.config);
   const config = await loadConfigFile(values.config);
-  const warnings = configWarnings(config);
+  // The files a target names are relative to the repository root, where coconut runs (as sst deploy
+  // reads them); sst deploy refuses what is only a warning here, as it refuses a missing file.
+  const warnings = [...configWarnings(config), ...helmCanaryRouteProblems(config, readFromCwd)];
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ valid: true, config, warnings }, null, 2)}\n`);
     return 0;
@@ -60,4 +65,12 @@ function rolloutSummary(rollout: RolloutConfig | undefined): string {
   return `, ${rollout.strategy} ${rolloutSteps(rollout)
     .map((p) => `${p}%`)
     .join(' ')}${bake}${rollout.approveSteps ? ', steps approved' : ''}`;
+}
+
+function readFromCwd(relativePath: string): string | undefined {
+  try {
+    return readFileSync(path.resolve(relativePath), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
