@@ -291,6 +291,24 @@ export async function holdAtPin(deps: { store: Pins; clock: Clock; log: Log }, r
   throw Object.assign(new Error(`the pin on ${ref.environment} kept changing; trying again`), { name: 'Coconut.Retryable' });
 }
 
+/**
+ * Takes a deployment's waiter off the pin (its execution ended without the hold being released),
+ * written with the pin's revision as every pin write. False when there was nothing to take off:
+ * the pin lifted meanwhile, or the waiter gone.
+ */
+export async function dropPinWaiter(
+  deps: { store: Pins },
+  ref: Pick<StageRef, 'service' | 'environment' | 'deploymentId'>,
+): Promise<boolean> {
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const pin = await deps.store.getPin(ref.service, ref.environment);
+    if (!pin?.waiters[ref.deploymentId]) return false;
+    const { [ref.deploymentId]: _gone, ...waiters } = pin.waiters;
+    if (await deps.store.putPin({ ...pin, waiters, revision: pin.revision + 1 })) return true;
+  }
+  throw new Error(`the pin on ${ref.service}/${ref.environment} kept changing while removing ${ref.deploymentId}`);
+}
+
 function gateChanged(message: string): Error {
   return Object.assign(new Error(message), { name: ERRORS.gateChanged });
 }
