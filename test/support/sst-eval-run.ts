@@ -290,8 +290,12 @@ async function startRpcServer(
   root: string,
   mode: 'esbuild' | 'placeholder',
   builds: SstBuild[],
-): Promise<{ server: Server; url: string }> {
+): Promise<{ server: Server; url: string; stop(): Promise<void> }> {
   const esbuild = await import('esbuild');
+  // Calls still running when the program has failed (other functions' builds write into `work`):
+  // `stop` waits for them, so removing `work` does not race a build that is still writing there.
+  const running = new Set<Promise<unknown>>();
+  let stopping = false;
   const methods: Record<string, (args: Record<string, unknown>) => Promise<unknown>> = {
     'Provider.Aws.Bootstrap': async () => ({
       asset: `sst-asset-${ACCOUNT}`,
@@ -361,11 +365,16 @@ async function startRpcServer(
       const method = methods[call.method];
       let reply: { result?: unknown; error: string | null };
       if (!method) reply = { error: `rpc: can't find method ${call.method}` };
+      else if (stopping) reply = { error: 'rpc: the deploy has ended' };
       else {
+        const pending = method(call.params[0] ?? {});
+        running.add(pending);
         try {
-          reply = { result: await method(call.params[0] ?? {}), error: null };
+          reply = { result: await pending, error: null };
         } catch (error) {
           reply = { error: String(error) };
+        } finally {
+          running.delete(pending);
         }
       }
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -375,7 +384,13 @@ async function startRpcServer(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  return { server, url: `http://127.0.0.1:${port}` };
+  const stop = async () => {
+    stopping = true;
+    server.close();
+    server.closeAllConnections();
+    await Promise.allSettled([...running]);
+  };
+  return { server, url: `http://127.0.0.1:${port}`, stop };
 }
 
 const GLOBALS = ['$app', '$cli', '$dev', 'sst', 'aws', '$config'];
@@ -528,8 +543,8 @@ export async function evaluateInProcess(options: EvaluateOptions = {}): Promise<
     }
     return { resources, outputs, builds, invokes };
   } finally {
-    rpc.server.close();
-    rmSync(work, { recursive: true, force: true });
+    await rpc.stop();
+    rmSync(work, { recursive: true, force: true, maxRetries: 5 });
     process.chdir(previousCwd);
     Object.assign(g, previous);
     for (const [k, v] of Object.entries(previousEnv)) {
