@@ -21,7 +21,6 @@ import {
   exportPage,
   importHistory,
   parseHistory,
-  pinnedWhenExported,
 } from '../src/core/history/history-transfer.ts';
 import { InvalidInputError, NotFoundError } from '../src/core/model/errors.ts';
 import { parseCallerArn, principalId } from '../src/core/model/iam-identity.ts';
@@ -299,9 +298,7 @@ const importRoute: Route<'POST /api/import'> = async (p, { event }) => {
     `history import${dryRun ? ' (dry run)' : ''} by ${actor.name ?? actor.id}: ${report.imported.count} imported, ${report.alreadyPresent.count} already present, ${report.conflicts.count} conflicts`,
     { exportedAt: report.exportedAt, converted: report.converted.length },
   );
-  // The environments this body shows pinned (an import writes the story, not the pin). From this
-  // body only: `coconut import` sends a big file in parts and names them from the whole file.
-  return json(200, { report, pinnedWhenExported: pinnedWhenExported(parsed) });
+  return json(200, { report });
 };
 
 /** State machines the dashboard can draw; the definitions are bundled with the function. */

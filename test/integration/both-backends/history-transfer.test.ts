@@ -515,10 +515,6 @@ describe('GET /api/export and POST /api/import (API handler, dynalite)', () => {
     const dry = await call(target, 'POST /api/import', { body: file, query: { dryRun: 'true' } });
     expect(dry.statusCode).toBe(200);
     expect(JSON.parse(dry.body).report).toMatchObject({ dryRun: true, imported: { count: 38, lines: '2-39' } });
-    // demo-web's last pin event is a pin (not exported: it is runtime state); demo-api was unpinned.
-    expect(JSON.parse(dry.body).pinnedWhenExported).toEqual([
-      { line: expect.any(Number), service: 'demo-web', environment: 'prod' },
-    ]);
     expect((await target.readHistory({ limit: 10 })).items).toEqual([]);
 
     const res = await call(target, 'POST /api/import', { body: file });
