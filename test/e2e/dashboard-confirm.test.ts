@@ -63,7 +63,7 @@ describe('Dashboard decisions need a confirming click (headless Chromium)', () =
   afterAll(async () => {
     await context?.close();
     server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('one click and a double click only arm the button; a second click decides', async () => {

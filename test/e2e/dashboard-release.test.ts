@@ -108,7 +108,7 @@ describe('Dashboard: freeze windows, promote and rollout steps (headless Chromiu
   afterAll(async () => {
     await context?.close();
     await rt?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   const cell = (service: string, env: string) => page.locator(`tr[data-service="${service}"] td[data-environment="${env}"]`);

@@ -138,7 +138,7 @@ describe('Dashboard sign-in (headless Chromium, OIDC code flow with PKCE against
     host?.close();
     idp?.close();
     await rt?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('signs in with PKCE, calls the API with the token, and never puts the token in the page', async () => {

@@ -61,7 +61,7 @@ describe('Dashboard e2e (headless Chromium, local runtime, real ansible-playbook
   afterAll(async () => {
     await context?.close();
     await rt?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   const shot = async (name: string, viewport = LAPTOP, target: Page = page) => {

@@ -410,7 +410,7 @@ describe('the docs, run as written', () => {
       await exited;
     }
     // The reader root: links (removed, never followed), the examples copy and what the commands wrote.
-    if (session?.root) rmSync(session.root, { recursive: true, force: true, maxRetries: 5 });
+    if (session?.root) rmSync(session.root, { recursive: true, force: true });
   });
 
   it('every command line of the README and docs/*.md has a way through this test', () => {
